@@ -1,0 +1,158 @@
+package tlog
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	f_log "github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+)
+
+// ReadCheckpoint returns the latest published signed checkpoint, the body of
+// the tlog-tiles /checkpoint resource. Before the first checkpoint is
+// published the error wraps os.ErrNotExist (404).
+func (l *Log) ReadCheckpoint(ctx context.Context) ([]byte, error) {
+	cp, err := l.reader.ReadCheckpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return cp, nil
+}
+
+// ReadTile returns the hash tile at level and index, the body of the
+// tlog-tiles /tile/<L>/<N>[.p/<W>] resource; p is the partial width W, or 0
+// for a full tile. A missing tile's error wraps os.ErrNotExist (404). Parse
+// the request path with Tessera's layout.ParseTileLevelIndexPartial.
+func (l *Log) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
+	t, err := l.reader.ReadTile(ctx, level, index, p)
+	if err != nil {
+		return nil, fmt.Errorf("read tile %s: %w", layout.TilePath(level, index, p), err)
+	}
+	return t, nil
+}
+
+// ReadEntryBundle returns the entry bundle at index, the body of the
+// tlog-tiles /tile/entries/<N>[.p/<W>] resource; p is the partial width, or
+// 0 for a full bundle. A missing bundle's error wraps os.ErrNotExist (404).
+func (l *Log) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
+	b, err := l.reader.ReadEntryBundle(ctx, index, p)
+	if err != nil {
+		return nil, fmt.Errorf("read entry bundle %s: %w", layout.EntriesPath(index, p), err)
+	}
+	return b, nil
+}
+
+// Checkpoint returns the latest published checkpoint, parsed and verified
+// with the log's key, and its signed-note form.
+func (l *Log) Checkpoint(ctx context.Context) (*f_log.Checkpoint, []byte, error) {
+	raw, err := l.ReadCheckpoint(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp, err := l.parseCheckpoint(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cp, raw, nil
+}
+
+func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
+	cp, _, _, err := f_log.ParseCheckpoint(raw, l.origin, l.verifier)
+	if err != nil {
+		return nil, fmt.Errorf("verify checkpoint: %w", err)
+	}
+	if err := checkInt64(cp.Size); err != nil {
+		return nil, fmt.Errorf("checkpoint size: %w", err)
+	}
+	return cp, nil
+}
+
+// InclusionProof returns the RFC 6962 inclusion proof of the entry at index in
+// the tree of size treeSize, read from the log's tiles.
+func (l *Log) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]byte, error) {
+	pb, err := client.NewProofBuilder(ctx, treeSize, l.reader.ReadTile)
+	if err != nil {
+		return nil, fmt.Errorf("inclusion proof for %d in tree of %d: %w", index, treeSize, err)
+	}
+	p, err := pb.InclusionProof(ctx, index)
+	if err != nil {
+		return nil, fmt.Errorf("inclusion proof for %d in tree of %d: %w", index, treeSize, err)
+	}
+	return p, nil
+}
+
+// ConsistencyProof returns the RFC 6962 consistency proof between the trees of
+// sizes smaller and larger, read from the log's tiles.
+func (l *Log) ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][]byte, error) {
+	pb, err := client.NewProofBuilder(ctx, larger, l.reader.ReadTile)
+	if err != nil {
+		return nil, fmt.Errorf("consistency proof %d to %d: %w", smaller, larger, err)
+	}
+	p, err := pb.ConsistencyProof(ctx, smaller, larger)
+	if err != nil {
+		return nil, fmt.Errorf("consistency proof %d to %d: %w", smaller, larger, err)
+	}
+	return p, nil
+}
+
+// inclusionProofAt proves the leaf body at index against the signed
+// checkpoint cpRaw and checks the proof before returning it.
+func (l *Log) inclusionProofAt(ctx context.Context, index uint64, body, cpRaw []byte) (*rekorv1.InclusionProof, error) {
+	cp, err := l.parseCheckpoint(cpRaw)
+	if err != nil {
+		return nil, err
+	}
+	if index >= cp.Size {
+		return nil, fmt.Errorf("checkpoint of size %d does not commit to index %d", cp.Size, index)
+	}
+	hashes, err := l.InclusionProof(ctx, index, cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, cp.Size, rfc6962.DefaultHasher.HashLeaf(body), hashes, cp.Hash); err != nil {
+		return nil, fmt.Errorf("verify inclusion proof for %d: %w", index, err)
+	}
+	return &rekorv1.InclusionProof{
+		LogIndex:   int64(index), // index < cp.Size, which parseCheckpoint bounds
+		RootHash:   cp.Hash,
+		TreeSize:   int64(cp.Size),
+		Hashes:     hashes,
+		Checkpoint: &rekorv1.Checkpoint{Envelope: string(cpRaw)},
+	}, nil
+}
+
+// EntryAt returns the entry at index with an inclusion proof against the
+// latest checkpoint, in the form [Log.Append] returns it. An index beyond the
+// latest checkpoint's tree gives an error wrapping os.ErrNotExist.
+func (l *Log) EntryAt(ctx context.Context, index uint64) (*rekorv1.TransparencyLogEntry, error) {
+	cp, raw, err := l.Checkpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("entry %d: %w", index, err)
+	}
+	if index >= cp.Size {
+		return nil, fmt.Errorf("entry %d beyond tree size %d: %w", index, cp.Size, os.ErrNotExist)
+	}
+	bundle, err := client.GetEntryBundle(ctx, l.reader.ReadEntryBundle, index/layout.EntryBundleWidth, cp.Size)
+	if err != nil {
+		return nil, fmt.Errorf("entry %d: %w", index, err)
+	}
+	i := index % layout.EntryBundleWidth
+	if i >= uint64(len(bundle.Entries)) {
+		return nil, fmt.Errorf("entry %d: bundle holds %d entries", index, len(bundle.Entries))
+	}
+	body := bundle.Entries[i]
+	entry, err := ParseEntry(body)
+	if err != nil {
+		return nil, fmt.Errorf("entry %d: %w", index, err)
+	}
+	p, err := l.inclusionProofAt(ctx, index, body, raw)
+	if err != nil {
+		return nil, fmt.Errorf("entry %d: %w", index, err)
+	}
+	return l.logEntry(index, KindVersion(entry), body, p), nil
+}

@@ -1,0 +1,200 @@
+package verify
+
+import (
+	"bufio"
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/signetproject/signet/trustroot"
+)
+
+// logVerifier holds what is needed to check one trusted log's signatures,
+// derived once from its key.
+type logVerifier struct {
+	log *trustroot.Log
+	sch scheme // signatures over checkpoints
+	err error  // set when the key cannot verify anything
+	// pkixHash is the Rekor v1 signed-note key hash: the first four bytes
+	// of SHA-256 over the PKIX public key.
+	pkixHash uint32
+	// note verifies Rekor v2 (tlog-tiles) checkpoints; nil with noteErr set
+	// when the log has no usable base URL.
+	note    note.Verifier
+	origin  string
+	noteErr error
+}
+
+func newLogVerifier(l *trustroot.Log) *logVerifier {
+	lv := &logVerifier{log: l}
+	lv.sch, lv.err = newScheme(l.PublicKey, false, false)
+	if lv.err != nil {
+		lv.noteErr = lv.err
+		return lv
+	}
+	der, err := x509.MarshalPKIXPublicKey(l.PublicKey)
+	if err != nil {
+		lv.err, lv.noteErr = err, err
+		return lv
+	}
+	sum := sha256.Sum256(der)
+	lv.pkixHash = binary.BigEndian.Uint32(sum[:])
+	lv.origin, lv.note, lv.noteErr = newNoteVerifier(l, der, lv.sch)
+	return lv
+}
+
+// newNoteVerifier builds the signed-note verifier for a Rekor v2 log: its
+// name is the host of the base URL, its key hash follows rekor-tiles
+// (Ed25519 as in sumdb notes; ECDSA the PKIX hash; RSA a PKIX-based
+// conformant hash).
+func newNoteVerifier(l *trustroot.Log, der []byte, sch scheme) (string, note.Verifier, error) {
+	if l.BaseURL == "" {
+		return "", nil, errors.New("log has no base URL, needed to verify Rekor v2 checkpoints")
+	}
+	u, err := url.Parse(l.BaseURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("log base URL: %w", err)
+	}
+	name := u.Hostname()
+	if name == "" || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsSpace) >= 0 || strings.Contains(name, "+") {
+		return "", nil, fmt.Errorf("invalid checkpoint origin %q", name)
+	}
+	conformant := func(alg []byte, key []byte) uint32 {
+		h := sha256.New()
+		h.Write([]byte(name + "\n"))
+		h.Write(alg)
+		h.Write(key)
+		return binary.BigEndian.Uint32(h.Sum(nil))
+	}
+	nv := &noteVerifier{name: name, sch: sch}
+	switch k := l.PublicKey.(type) {
+	case ed25519.PublicKey:
+		nv.hash = conformant([]byte{1}, k)
+	case *ecdsa.PublicKey:
+		sum := sha256.Sum256(der)
+		nv.hash = binary.BigEndian.Uint32(sum[:])
+	case *rsa.PublicKey:
+		nv.hash = conformant(append([]byte{255}, "PKIX-RSA-PKCS#1v1.5"...), der)
+	default:
+		return "", nil, fmt.Errorf("unsupported log key %T", l.PublicKey)
+	}
+	return name, nv, nil
+}
+
+// noteVerifier implements note.Verifier for a log key.
+type noteVerifier struct {
+	name string
+	hash uint32
+	sch  scheme
+}
+
+func (n *noteVerifier) Name() string    { return n.name }
+func (n *noteVerifier) KeyHash() uint32 { return n.hash }
+func (n *noteVerifier) Verify(msg, sig []byte) bool {
+	return n.sch.verifyMessage(msg, sig) == nil
+}
+
+// rekorV1Origin matches the origin line of Rekor v1 checkpoints,
+// "<host> - <tree ID>".
+var rekorV1Origin = regexp.MustCompile(`.* - [0-9]+$`)
+
+// isRekorV1Checkpoint tells Rekor v1 checkpoints, verified with the log's
+// PKIX key hash, from tlog-tiles ones, verified as signed notes by origin.
+func isRekorV1Checkpoint(cp string) bool {
+	lines := strings.Split(cp, "\n")
+	return len(lines) >= 4 && rekorV1Origin.MatchString(lines[0])
+}
+
+// checkpoint is the body of a signed checkpoint.
+type checkpoint struct {
+	origin string
+	size   uint64
+	hash   []byte
+}
+
+// verifyRekorV1Checkpoint parses a Rekor v1 signed checkpoint and checks
+// that every signature on it is by the log's key.
+func (lv *logVerifier) verifyRekorV1Checkpoint(data string) (*checkpoint, error) {
+	if lv.err != nil {
+		return nil, lv.err
+	}
+	split := strings.LastIndex(data, "\n\n")
+	if split < 0 {
+		return nil, errors.New("malformed note: no signature block")
+	}
+	text, sigs := data[:split+1], data[split+2:]
+	if sigs == "" || sigs[len(sigs)-1] != '\n' {
+		return nil, errors.New("malformed note: signature block")
+	}
+	n := 0
+	sc := bufio.NewScanner(strings.NewReader(sigs))
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "\u2014 ")
+		f := strings.Fields(rest)
+		if !ok || len(f) != 2 {
+			return nil, fmt.Errorf("malformed signature line %q", sc.Text())
+		}
+		raw, err := base64.StdEncoding.DecodeString(f[1])
+		if err != nil || len(raw) < 5 {
+			return nil, fmt.Errorf("malformed signature line %q", sc.Text())
+		}
+		if binary.BigEndian.Uint32(raw) != lv.pkixHash {
+			return nil, errors.New("checkpoint signed by an unknown key")
+		}
+		if !lv.verifyV1Signature([]byte(text), raw[4:]) {
+			return nil, errors.New("checkpoint signature does not verify")
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, errors.New("checkpoint has no signatures")
+	}
+	lines := strings.Split(text, "\n")
+	if len(lines) < 4 || lines[0] == "" {
+		return nil, errors.New("malformed checkpoint")
+	}
+	size, err := strconv.ParseUint(lines[1], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint size: %w", err)
+	}
+	hash, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint hash: %w", err)
+	}
+	return &checkpoint{origin: lines[0], size: size, hash: hash}, nil
+}
+
+// verifyV1Signature checks a Rekor v1 note signature: ECDSA and RSA sign the
+// SHA-256 of the note text, Ed25519 the text itself.
+func (lv *logVerifier) verifyV1Signature(text, sig []byte) bool {
+	switch k := lv.log.PublicKey.(type) {
+	case ed25519.PublicKey:
+		return ed25519.Verify(k, text, sig)
+	case *ecdsa.PublicKey:
+		d := sha256.Sum256(text)
+		return ecdsa.VerifyASN1(k, d[:], sig)
+	case *rsa.PublicKey:
+		d := sha256.Sum256(text)
+		return rsa.VerifyPKCS1v15(k, crypto.SHA256, d[:], sig) == nil
+	}
+	return false
+}
+
+// equalRoot compares a checkpoint root with a proof root.
+func (c *checkpoint) equalRoot(root []byte) bool { return bytes.Equal(c.hash, root) }
