@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signetproject/signet/trustroot"
+)
+
+// buildSignet compiles the real binary once per test run.
+func buildSignet(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "signet")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startServer runs `signet server --dev` on a free port and returns its URL
+// once it printed its listening line.
+func startServer(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"server", "--dev", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("server did not shut down cleanly on SIGINT: %v\n%s", err, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("server did not exit within 15s of SIGINT")
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	select {
+	case line := <-lines:
+		const prefix = "signet server listening on "
+		if !strings.HasPrefix(line, prefix) {
+			t.Fatalf("first line %q, want %q…", line, prefix)
+		}
+		return strings.TrimPrefix(line, prefix)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server printed nothing in 30s; stderr:\n%s", stderr.String())
+	}
+	return ""
+}
+
+func run(t *testing.T, env []string, name string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// TestREADMETour runs the README's tour block against a real server.
+func TestREADMETour(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	bin := buildSignet(t)
+	url := startServer(t, bin)
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "<!-- tour:begin")
+	block, _, ok2 := strings.Cut(rest, "<!-- tour:end -->")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no tour block")
+	}
+	_, script, _ := strings.Cut(block, "```sh\n")
+	script, _, _ = strings.Cut(script, "```")
+	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", url)
+	script = strings.ReplaceAll(script, "/tmp/signet-trust", t.TempDir())
+	env := []string{"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	out, err := run(t, env, "bash", "-euo", "pipefail", "-c", script)
+	if err != nil {
+		t.Fatalf("tour failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{`"status": "ok"`, "eyJ", "issuerUrl", "subject=O = signet, CN = signet intermediate", "signet_ca_certificates_issued_total"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tour output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCLIErrors checks that bad invocations fail with a clear message.
+func TestCLIErrors(t *testing.T) {
+	bin := buildSignet(t)
+	dir := t.TempDir()
+	badConfig := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badConfig, []byte("issuers:\n  - url: https://x.example\n    type: email\n    colour: blue\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := ln.Addr().String()
+	defer ln.Close()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no issuers", []string{"server", "--data-dir", dir}, "no OIDC issuers"},
+		{"unknown config field", []string{"server", "--config", badConfig, "--data-dir", dir}, "line 4: field colour not found"},
+		{"missing config", []string{"server", "--config", filepath.Join(dir, "nope.yaml")}, "no such file"},
+		{"port in use", []string{"server", "--dev", "--addr", busy, "--data-dir", dir}, "address already in use"},
+		{"dev token two identities", []string{"dev", "token", "--email", "a@b.c", "--subject", "x"}, "exactly one of"},
+		{"dev token no server", []string{"dev", "token", "--server", "http://127.0.0.1:1", "--email", "a@b.c"}, "request token from"},
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := run(t, nil, bin, tt.args...)
+			if err == nil {
+				t.Fatalf("succeeded, want failure; output:\n%s", out)
+			}
+			if !strings.Contains(out, tt.want) {
+				t.Errorf("output %q does not mention %q", out, tt.want)
+			}
+		})
+	}
+}
+
+// TestServerRestartKeepsKeys restarts the binary on one data dir.
+func TestServerRestartKeepsKeys(t *testing.T) {
+	bin := buildSignet(t)
+	dir := t.TempDir()
+	var roots []string
+	for i := 0; i < 2; i++ {
+		t.Run("start", func(t *testing.T) {
+			url := startServer(t, bin, "--data-dir", dir)
+			out, err := run(t, nil, bin, "trust-root", "--server", url, "--out", t.TempDir())
+			if err != nil {
+				t.Fatalf("trust-root: %v\n%s", err, out)
+			}
+			path := strings.TrimPrefix(strings.Split(strings.TrimSpace(out), "\n")[0], "wrote ")
+			tr, err := trustroot.LoadTrustedRootFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tr.CertificateAuthorities) != 1 {
+				t.Fatalf("trusted root has %d CAs, want 1", len(tr.CertificateAuthorities))
+			}
+			var pem strings.Builder
+			ca := tr.CertificateAuthorities[0]
+			for _, c := range append(ca.Intermediates, ca.Root) {
+				pem.Write(c.Raw)
+			}
+			roots = append(roots, pem.String())
+		})
+	}
+	if len(roots) == 2 && roots[0] != roots[1] {
+		t.Error("CA chain in trusted_root.json changed across a restart on the same data dir")
+	}
+	info, err := os.Stat(filepath.Join(dir, "keys", "ca-intermediate.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o600 {
+		t.Errorf("CA key mode %04o, want 0600", perm)
+	}
+}

@@ -1,0 +1,29 @@
+// Package cli defines signet's command line: flag parsing and output only;
+// every command calls into the domain or server packages.
+package cli
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=…".
+var Version = "devel"
+
+// NewRoot returns the signet root command with all subcommands.
+func NewRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "signet",
+		Short: "Sigstore-compatible signing, transparency and admission in one binary",
+		Long: `signet signs and verifies software artifacts the way Sigstore does, and runs the
+services that make it work: a keyless certificate authority for OIDC identities,
+trust root and signing config, all on one port.
+
+Start a local server with a built-in (insecure) token issuer:
+  signet server --dev`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.AddCommand(newServerCmd(), newDevCmd(), newTrustRootCmd())
+	return root
+}

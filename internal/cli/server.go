@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signetproject/signet/server"
+)
+
+func newServerCmd() *cobra.Command {
+	var (
+		addr, dataDir, configPath, publicURL, logFormat string
+		dev                                             bool
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the signet server (keyless CA, trust root, dev OIDC issuer) on one port",
+		Long: `Run the signet server: a Fulcio-compatible keyless certificate authority plus
+trusted_root.json and signing_config.json, on one HTTP port.
+
+Keys and certificates are created in --data-dir on first start (mode 0600) and
+reused afterwards, so the trust root stays stable across restarts.
+
+--dev mounts a built-in OIDC issuer at <url>/oidc that signs a token for any
+identity ("signet dev token"). It is INSECURE and only for local development.`,
+		Example: `  signet server --dev
+  signet server --addr 0.0.0.0:8080 --public-url https://signet.example.com --config signet.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var cfg server.Config
+			if configPath != "" {
+				var err error
+				if cfg, err = server.LoadConfig(configPath); err != nil {
+					return err
+				}
+			}
+			if len(cfg.Issuers) == 0 && !dev {
+				return fmt.Errorf("no OIDC issuers: pass --config with an issuers list, or --dev for the built-in development issuer")
+			}
+			logger, err := newLogger(logFormat)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", addr, err)
+			}
+			defer ln.Close()
+			base := publicURL
+			if base == "" {
+				base = "http://" + advertisedAddr(ln.Addr().(*net.TCPAddr))
+			}
+			srv, err := server.New(server.Options{
+				DataDir: dataDir, BaseURL: base, Config: cfg, InsecureDevIssuer: dev, Logger: logger,
+			})
+			if err != nil {
+				return err
+			}
+			if dev {
+				logger.Warn("INSECURE development OIDC issuer enabled: anyone can get a certificate for any identity from this server",
+					"issuer", srv.DevIssuer().URL())
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			fmt.Fprintf(cmd.OutOrStdout(), "signet server listening on %s\n", base)
+			err = srv.Serve(ctx, ln)
+			logger.Info("signet server stopped")
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "host:port to listen on (port 0 picks a free port)")
+	f.StringVar(&dataDir, "data-dir", "./signet-data", "directory for keys, certificates and log data")
+	f.StringVar(&configPath, "config", "", "YAML config file listing trusted OIDC issuers")
+	f.StringVar(&publicURL, "public-url", "", "URL clients reach this server at (default http://<addr>)")
+	f.BoolVar(&dev, "dev", false, "enable the built-in INSECURE development OIDC issuer at <url>/oidc")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
+	return cmd
+}
+
+// advertisedAddr turns a listening address into one clients can dial:
+// an unspecified IP (0.0.0.0, ::) becomes loopback.
+func advertisedAddr(a *net.TCPAddr) string {
+	ip := a.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
+}
+
+func newLogger(format string) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
+}

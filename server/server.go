@@ -1,0 +1,159 @@
+// Package server is signet's HTTP adapter: one port serving the keyless CA
+// (Fulcio-compatible API), the trust root and signing config, the built-in
+// development OIDC issuer, health and metrics. It owns no domain logic; it
+// decodes requests, calls the domain packages and encodes their answers.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/signetproject/signet/ca"
+	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/trustroot"
+)
+
+// Options configure a Server.
+type Options struct {
+	// DataDir holds keys and certificates; created on first start.
+	DataDir string
+	// BaseURL is the URL clients reach this server at, e.g.
+	// http://127.0.0.1:8080. The dev issuer lives at BaseURL/oidc.
+	BaseURL string
+	// Config lists the trusted OIDC issuers.
+	Config Config
+	// InsecureDevIssuer mounts the built-in development OIDC issuer, which
+	// signs a token for any identity anyone asks for.
+	InsecureDevIssuer bool
+	// Logger receives request logs; nil discards them.
+	Logger *slog.Logger
+	// HTTPClient is used to reach remote OIDC issuers; nil means a client
+	// with a 10 s timeout.
+	HTTPClient *http.Client
+}
+
+// Server is a configured signet server.
+type Server struct {
+	opts          Options
+	log           *slog.Logger
+	ca            *ca.CA
+	verifier      *oidc.Verifier
+	dev           *oidc.DevIssuer // nil unless InsecureDevIssuer
+	trustedRoot   []byte
+	signingConfig []byte
+	metrics       *metrics
+	handler       http.Handler
+}
+
+// New loads or creates the server's key material and builds its handler.
+func New(opts Options) (*Server, error) {
+	base, err := url.Parse(opts.BaseURL)
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return nil, fmt.Errorf("base URL %q must be absolute, like http://127.0.0.1:8080", opts.BaseURL)
+	}
+	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+	if err := opts.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := loadMaterial(opts.DataDir, opts.InsecureDevIssuer, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	authority, err := ca.New(m.caKey, m.caChain)
+	if err != nil {
+		return nil, err
+	}
+	var vopts []oidc.VerifierOption
+	if opts.HTTPClient != nil {
+		vopts = append(vopts, oidc.WithHTTPClient(opts.HTTPClient))
+	}
+	verifier, err := oidc.NewVerifier(opts.Config.Issuers, vopts...)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, ca: authority, verifier: verifier}
+	if opts.InsecureDevIssuer {
+		if s.dev, err = oidc.NewDevIssuer(opts.BaseURL+"/oidc", m.devKey); err != nil {
+			return nil, err
+		}
+		if err := verifier.AddStaticIssuer(s.dev.Config(), s.dev.PublicKey()); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.buildTrustDocuments(); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics(verifier.Issuers())
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// DevIssuer returns the built-in development issuer, or nil.
+func (s *Server) DevIssuer() *oidc.DevIssuer { return s.dev }
+
+// Registry returns the Prometheus registry holding the server's metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
+
+func (s *Server) buildTrustDocuments() error {
+	start := s.ca.Chain()[len(s.ca.Chain())-1].NotBefore
+	var err error
+	s.trustedRoot, err = trustroot.BuildTrustedRoot(trustroot.Material{
+		CertificateAuthorities: []trustroot.MaterialAuthority{{URI: s.opts.BaseURL, Chain: s.ca.Chain(), Start: start, Operator: "signet"}},
+	})
+	if err != nil {
+		return fmt.Errorf("trusted root: %w", err)
+	}
+	services := trustroot.SigningServices{
+		CAs: []trustroot.Service{{URL: s.opts.BaseURL, MajorAPIVersion: 1, Start: start, Operator: "signet"}},
+	}
+	if s.dev != nil {
+		services.OIDCProviders = []trustroot.Service{{URL: s.dev.URL(), MajorAPIVersion: 1, Start: start, Operator: "signet (insecure dev issuer)"}}
+	}
+	s.signingConfig, err = trustroot.BuildSigningConfig(services)
+	if err != nil {
+		return fmt.Errorf("signing config: %w", err)
+	}
+	return nil
+}
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully,
+// giving in-flight requests up to 10 seconds.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := hs.Shutdown(shutdownCtx)
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+		err = serveErr
+	}
+	return err
+}
