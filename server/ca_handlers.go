@@ -67,7 +67,7 @@ func classify(err error) *apiError {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := classify(err)
 	if ae.status >= 500 {
-		s.log.Error("request failed", "path", r.URL.Path, "err", err)
+		s.logger.Error("request failed", "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, ae.status, map[string]any{"code": ae.code, "message": ae.message, "details": []any{}})
 }
@@ -360,6 +360,6 @@ func (s *Server) handleDevToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("bad_request", "%v", err))
 		return
 	}
-	s.log.Warn("insecure dev issuer minted a token", "email", body.Email, "githubWorkflow", body.GitHubWorkflow, "subject", body.Subject)
+	s.logger.Warn("insecure dev issuer minted a token", "email", body.Email, "githubWorkflow", body.GitHubWorkflow, "subject", body.Subject)
 	writeJSON(w, http.StatusOK, map[string]any{"id_token": tok, "token_type": "Bearer"})
 }

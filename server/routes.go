@@ -28,6 +28,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/signingCert", s.handleSigningCertV1)
 	mux.HandleFunc("GET /api/v1/rootCert", s.handleRootCert)
 
+	mux.HandleFunc("POST /api/v2/log/entries", s.handleCreateEntry)
+	mux.HandleFunc("GET /checkpoint", s.handleCheckpoint)
+	mux.HandleFunc("GET /tile/", s.handleTile)
+
+	mux.HandleFunc("POST /api/v1/timestamp", s.handleTimestamp)
+	mux.HandleFunc("GET /api/v1/timestamp/certchain", s.handleTimestampChain)
+
 	if s.dev != nil {
 		mux.HandleFunc("GET /oidc/.well-known/openid-configuration", s.serveBytes("application/json", s.dev.Discovery()))
 		mux.HandleFunc("GET /oidc/jwks", s.serveBytes("application/json", s.dev.JWKS()))
@@ -85,7 +92,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		s.metrics.observeRequest(route, rec.status, d)
-		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		s.logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"duration_ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
 	})
 }

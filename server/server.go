@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
+	"github.com/signetproject/signet/tsa"
 )
 
 // Options configure a Server.
@@ -44,10 +47,13 @@ type Options struct {
 // Server is a configured signet server.
 type Server struct {
 	opts          Options
-	log           *slog.Logger
+	logger        *slog.Logger
 	ca            *ca.CA
 	verifier      *oidc.Verifier
 	dev           *oidc.DevIssuer // nil unless InsecureDevIssuer
+	log           *tlog.Log
+	tsa           *tsa.Authority
+	stopLog       context.CancelFunc
 	trustedRoot   []byte
 	signingConfig []byte
 	metrics       *metrics
@@ -83,21 +89,48 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, ca: authority, verifier: verifier}
+	timestamper, err := tsa.NewAuthority(m.tsaKey, m.tsaChain)
+	if err != nil {
+		return nil, fmt.Errorf("timestamp authority: %w", err)
+	}
+	s := &Server{opts: opts, logger: opts.Logger, ca: authority, verifier: verifier, tsa: timestamper}
+	// The log's background work (batching, checkpoints) lives until Close.
+	logCtx, stopLog := context.WithCancel(context.Background())
+	driver, err := tlog.NewPOSIXDriver(logCtx, filepath.Join(opts.DataDir, "log"))
+	if err != nil {
+		stopLog()
+		return nil, fmt.Errorf("transparency log storage: %w", err)
+	}
+	if s.log, err = tlog.New(logCtx, driver, base.Hostname(), m.logKey, tlog.DefaultOptions()); err != nil {
+		stopLog()
+		return nil, fmt.Errorf("transparency log: %w", err)
+	}
+	s.stopLog = stopLog
 	if opts.InsecureDevIssuer {
 		if s.dev, err = oidc.NewDevIssuer(opts.BaseURL+"/oidc", m.devKey); err != nil {
+			s.Close(context.Background())
 			return nil, err
 		}
 		if err := verifier.AddStaticIssuer(s.dev.Config(), s.dev.PublicKey()); err != nil {
+			s.Close(context.Background())
 			return nil, err
 		}
 	}
 	if err := s.buildTrustDocuments(); err != nil {
+		s.Close(context.Background())
 		return nil, err
 	}
 	s.metrics = newMetrics(verifier.Issuers())
 	s.handler = s.routes()
 	return s, nil
+}
+
+// Close stops the transparency log after every acknowledged entry is
+// committed to a checkpoint. Call it once, after the HTTP server stopped.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.log.Close(ctx)
+	s.stopLog()
+	return err
 }
 
 // Handler returns the server's HTTP handler.
@@ -112,14 +145,22 @@ func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 func (s *Server) buildTrustDocuments() error {
 	start := s.ca.Chain()[len(s.ca.Chain())-1].NotBefore
 	var err error
+	tsaChain := s.tsa.Chain()
 	s.trustedRoot, err = trustroot.BuildTrustedRoot(trustroot.Material{
 		CertificateAuthorities: []trustroot.MaterialAuthority{{URI: s.opts.BaseURL, Chain: s.ca.Chain(), Start: start, Operator: "signet"}},
+		TimestampAuthorities:   []trustroot.MaterialAuthority{{URI: s.opts.BaseURL + "/api/v1/timestamp", Chain: tsaChain, Start: tsaChain[0].NotBefore, Operator: "signet"}},
+		Tlogs: []trustroot.MaterialLog{{
+			BaseURL: s.opts.BaseURL, PublicKey: s.log.PublicKey(), LogID: s.log.LogID(),
+			Start: start, Operator: "signet",
+		}},
 	})
 	if err != nil {
 		return fmt.Errorf("trusted root: %w", err)
 	}
 	services := trustroot.SigningServices{
-		CAs: []trustroot.Service{{URL: s.opts.BaseURL, MajorAPIVersion: 1, Start: start, Operator: "signet"}},
+		CAs:   []trustroot.Service{{URL: s.opts.BaseURL, MajorAPIVersion: 1, Start: start, Operator: "signet"}},
+		Tlogs: []trustroot.Service{{URL: s.opts.BaseURL, MajorAPIVersion: 2, Start: start, Operator: "signet"}},
+		TSAs:  []trustroot.Service{{URL: s.opts.BaseURL + "/api/v1/timestamp", MajorAPIVersion: 1, Start: tsaChain[0].NotBefore, Operator: "signet"}},
 	}
 	if s.dev != nil {
 		services.OIDCProviders = []trustroot.Service{{URL: s.dev.URL(), MajorAPIVersion: 1, Start: start, Operator: "signet (insecure dev issuer)"}}
@@ -140,7 +181,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

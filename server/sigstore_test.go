@@ -200,19 +200,18 @@ func TestSigstoreGoAcceptsCertificates(t *testing.T) {
 // directory: keys are reused, so the trusted root keeps its CA chain.
 func TestTrustRootStableAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
-	first := servertest.StartInDir(t, dir)
-	trFirst, err := root.NewTrustedRootFromJSON(get(t, first.URL+"/trusted_root.json"))
-	if err != nil {
-		t.Fatal(err)
+	var cas []*root.FulcioCertificateAuthority
+	for _, name := range []string{"first start", "restart"} {
+		t.Run(name, func(t *testing.T) { // the server stops when the subtest ends
+			inst := servertest.StartInDir(t, dir)
+			tr, err := root.NewTrustedRootFromJSON(get(t, inst.URL+"/trusted_root.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cas = append(cas, tr.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority))
+		})
 	}
-	second := servertest.StartInDir(t, dir)
-	trSecond, err := root.NewTrustedRootFromJSON(get(t, second.URL+"/trusted_root.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := trFirst.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
-	b := trSecond.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
-	if !a.Root.Equal(b.Root) || !a.Intermediates[0].Equal(b.Intermediates[0]) {
+	if len(cas) != 2 || !cas[0].Root.Equal(cas[1].Root) || !cas[0].Intermediates[0].Equal(cas[1].Intermediates[0]) {
 		t.Fatal("CA chain changed across restart on the same data dir")
 	}
 }

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/signetproject/signet/server"
 )
@@ -47,6 +50,7 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 			if err != nil {
 				return err
 			}
+			klog.SetSlogLogger(logger.With("component", "tessera")) // Tessera logs through klog
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
@@ -70,6 +74,11 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 			defer stop()
 			fmt.Fprintf(cmd.OutOrStdout(), "signet server listening on %s\n", base)
 			err = srv.Serve(ctx, ln)
+			closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if cerr := srv.Close(closeCtx); err == nil {
+				err = cerr
+			}
 			logger.Info("signet server stopped")
 			return err
 		},

@@ -3,6 +3,7 @@
 package servertest
 
 import (
+	"context"
 	"net/http/httptest"
 	"testing"
 
@@ -39,6 +40,11 @@ func StartInDir(t testing.TB, dataDir string, adjust ...func(*server.Options)) *
 	}
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		ts.Close()
+		if err := srv.Close(context.Background()); err != nil {
+			t.Errorf("close signet server: %v", err)
+		}
+	})
 	return &Instance{URL: base, Server: srv}
 }
