@@ -1,0 +1,379 @@
+package tlog
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sync"
+)
+
+// V1EntryRecord is what a [V1Log] keeps about one of its leaves beyond the
+// leaf bytes, which Tessera stores: the integrated time its signed entry
+// timestamps carry and, once known, its log index.
+type V1EntryRecord struct {
+	// IntegratedTime is the entry's integrated time in Unix seconds. It is
+	// recorded before the leaf is appended, so every leaf in the log has one.
+	IntegratedTime int64
+	// Index is the entry's log index; it is meaningful only when Indexed.
+	Index uint64
+	// Indexed reports whether the leaf is known to be in the log at Index.
+	// A record that is not indexed belongs to an append in progress, or to
+	// one interrupted by a crash.
+	Indexed bool
+}
+
+// V1EntryStore keeps a [V1Log]'s per-leaf records, keyed by the leaf's RFC
+// 6962 leaf hash (the entry UUID). It is the log's essential state next to
+// the Tessera tiles: integrated times cannot be recomputed from the log. Its
+// methods must be safe for concurrent use and Put must be durable when it
+// returns. [NewFileV1EntryStore] is the embedded implementation; a database
+// table keyed by leaf hash can replace it.
+type V1EntryStore interface {
+	// Get returns the record of leafHash; ok is false when there is none.
+	Get(ctx context.Context, leafHash [32]byte) (rec V1EntryRecord, ok bool, err error)
+	// Put stores rec for leafHash, replacing any earlier record.
+	Put(ctx context.Context, leafHash [32]byte, rec V1EntryRecord) error
+	// FollowedSize returns the number of leaves, counted from index 0, whose
+	// records and search keys the log has reconciled with the tree.
+	FollowedSize(ctx context.Context) (uint64, error)
+	// SetFollowedSize records the number of reconciled leaves.
+	SetFollowedSize(ctx context.Context, size uint64) error
+}
+
+// V1SearchIndex maps search keys (artifact digests "sha256:<hex>", signer
+// identities, public key hashes) to entry UUIDs, for Rekor's
+// /api/v1/index/retrieve. It holds derived state that [V1Log.Reindex]
+// rebuilds from the log. Keys are given lowercased. Its methods must be safe
+// for concurrent use. [NewFileV1SearchIndex] is the embedded implementation.
+type V1SearchIndex interface {
+	// Add records that the entry uuid (64 lowercase hex) matches every key.
+	// Adding a pair again is a no-op.
+	Add(ctx context.Context, uuid string, keys []string) error
+	// Lookup returns the UUIDs recorded for key, in any order.
+	Lookup(ctx context.Context, key string) ([]string, error)
+	// Reset removes every key.
+	Reset(ctx context.Context) error
+}
+
+// jsonLinesFile is an append-only file of JSON records, one a line, each
+// synced to disk before Append returns. Opening it replays every complete
+// line and cuts off a last line left incomplete by a crash.
+type jsonLinesFile struct {
+	mu   sync.Mutex
+	path string
+	f    *os.File
+}
+
+// openJSONLines opens (creating if missing) the file at path and calls replay
+// with each complete line in order.
+func openJSONLines(path string, replay func(line []byte) error) (*jsonLinesFile, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	good, err := replayLines(f, replay)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	// Drop an incomplete last record and continue writing after the last
+	// complete one.
+	if err := f.Truncate(good); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("truncate %s: %w", path, err)
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seek %s: %w", path, err)
+	}
+	return &jsonLinesFile{path: path, f: f}, nil
+}
+
+// replayLines calls replay for every newline-terminated line of r and returns
+// the offset just past the last one.
+func replayLines(r io.Reader, replay func([]byte) error) (int64, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var off int64
+	for {
+		line, err := br.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			return off, nil // line, if any, is incomplete
+		}
+		if err != nil {
+			return 0, err
+		}
+		if err := replay(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
+			return 0, fmt.Errorf("record at offset %d: %w", off, err)
+		}
+		off += int64(len(line))
+	}
+}
+
+// Append writes the JSON encodings of records as lines and syncs the file.
+func (j *jsonLinesFile) Append(records ...any) error {
+	var buf bytes.Buffer
+	for _, r := range records {
+		js, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("encode record: %w", err)
+		}
+		buf.Write(js)
+		buf.WriteByte('\n')
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return fmt.Errorf("write %s: %w", j.path, os.ErrClosed)
+	}
+	if _, err := j.f.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write %s: %w", j.path, err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// Truncate removes every record.
+func (j *jsonLinesFile) Truncate() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return fmt.Errorf("truncate %s: %w", j.path, os.ErrClosed)
+	}
+	if err := j.f.Truncate(0); err != nil {
+		return fmt.Errorf("truncate %s: %w", j.path, err)
+	}
+	if _, err := j.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("seek %s: %w", j.path, err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// Close closes the file.
+func (j *jsonLinesFile) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	if err != nil {
+		return fmt.Errorf("close %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// FileV1EntryStore is the embedded [V1EntryStore]: an append-only file of
+// JSON lines, replayed into memory when opened. Memory use grows with the
+// log (about 100 bytes an entry); a database-backed store suits very large
+// logs.
+type FileV1EntryStore struct {
+	file *jsonLinesFile
+
+	mu       sync.RWMutex
+	records  map[[32]byte]V1EntryRecord
+	followed uint64
+}
+
+// fileEntryRecord is one line of a FileV1EntryStore: a leaf record, or the
+// followed size when Leaf is empty.
+type fileEntryRecord struct {
+	Leaf     string  `json:"leaf,omitempty"`
+	Time     int64   `json:"time,omitempty"`
+	Index    *uint64 `json:"index,omitempty"`
+	Followed *uint64 `json:"followed,omitempty"`
+}
+
+// NewFileV1EntryStore opens the entry store kept in the file at path,
+// creating it if missing. Close it when done.
+func NewFileV1EntryStore(path string) (*FileV1EntryStore, error) {
+	s := &FileV1EntryStore{records: make(map[[32]byte]V1EntryRecord)}
+	f, err := openJSONLines(path, func(line []byte) error {
+		var r fileEntryRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		if r.Leaf == "" {
+			if r.Followed == nil {
+				return errors.New("record has neither leaf nor followed size")
+			}
+			s.followed = *r.Followed
+			return nil
+		}
+		leaf, err := parseLeafHash(r.Leaf)
+		if err != nil {
+			return err
+		}
+		rec := V1EntryRecord{IntegratedTime: r.Time}
+		if r.Index != nil {
+			rec.Index, rec.Indexed = *r.Index, true
+		}
+		s.records[leaf] = rec
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open v1 entry store: %w", err)
+	}
+	s.file = f
+	return s, nil
+}
+
+// Get implements [V1EntryStore].
+func (s *FileV1EntryStore) Get(_ context.Context, leafHash [32]byte) (V1EntryRecord, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rec, ok := s.records[leafHash]
+	return rec, ok, nil
+}
+
+// Put implements [V1EntryStore].
+func (s *FileV1EntryStore) Put(_ context.Context, leafHash [32]byte, rec V1EntryRecord) error {
+	r := fileEntryRecord{Leaf: hex.EncodeToString(leafHash[:]), Time: rec.IntegratedTime}
+	if rec.Indexed {
+		r.Index = &rec.Index
+	}
+	// Hold the lock across the write so that the file and the map agree on
+	// the order of two Puts of the same leaf.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.file.Append(r); err != nil {
+		return fmt.Errorf("store v1 entry record: %w", err)
+	}
+	s.records[leafHash] = rec
+	return nil
+}
+
+// FollowedSize implements [V1EntryStore].
+func (s *FileV1EntryStore) FollowedSize(context.Context) (uint64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.followed, nil
+}
+
+// SetFollowedSize implements [V1EntryStore].
+func (s *FileV1EntryStore) SetFollowedSize(_ context.Context, size uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.file.Append(fileEntryRecord{Followed: &size}); err != nil {
+		return fmt.Errorf("store v1 followed size: %w", err)
+	}
+	s.followed = size
+	return nil
+}
+
+// Close closes the store's file.
+func (s *FileV1EntryStore) Close() error { return s.file.Close() }
+
+// FileV1SearchIndex is the embedded [V1SearchIndex]: an append-only file of
+// JSON lines, replayed into memory when opened.
+type FileV1SearchIndex struct {
+	file *jsonLinesFile
+
+	mu   sync.RWMutex
+	keys map[string][]string // key → UUIDs in insertion order
+	seen map[[2]string]struct{}
+}
+
+type fileSearchRecord struct {
+	UUID string `json:"u"`
+	Key  string `json:"k"`
+}
+
+// NewFileV1SearchIndex opens the search index kept in the file at path,
+// creating it if missing. Close it when done.
+func NewFileV1SearchIndex(path string) (*FileV1SearchIndex, error) {
+	x := &FileV1SearchIndex{keys: make(map[string][]string), seen: make(map[[2]string]struct{})}
+	f, err := openJSONLines(path, func(line []byte) error {
+		var r fileSearchRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		x.insert(r.Key, r.UUID)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open v1 search index: %w", err)
+	}
+	x.file = f
+	return x, nil
+}
+
+// insert adds the pair to memory and reports whether it is new. x.mu must be
+// held for writing (or x not yet shared).
+func (x *FileV1SearchIndex) insert(key, uuid string) bool {
+	p := [2]string{key, uuid}
+	if _, ok := x.seen[p]; ok {
+		return false
+	}
+	x.seen[p] = struct{}{}
+	x.keys[key] = append(x.keys[key], uuid)
+	return true
+}
+
+// Add implements [V1SearchIndex].
+func (x *FileV1SearchIndex) Add(_ context.Context, uuid string, keys []string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var fresh []any
+	for _, k := range keys {
+		if _, ok := x.seen[[2]string{k, uuid}]; !ok {
+			fresh = append(fresh, fileSearchRecord{UUID: uuid, Key: k})
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	if err := x.file.Append(fresh...); err != nil {
+		return fmt.Errorf("add v1 search keys: %w", err)
+	}
+	for _, r := range fresh {
+		x.insert(r.(fileSearchRecord).Key, uuid)
+	}
+	return nil
+}
+
+// Lookup implements [V1SearchIndex].
+func (x *FileV1SearchIndex) Lookup(_ context.Context, key string) ([]string, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return slices.Clone(x.keys[key]), nil
+}
+
+// Reset implements [V1SearchIndex].
+func (x *FileV1SearchIndex) Reset(context.Context) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.file.Truncate(); err != nil {
+		return fmt.Errorf("reset v1 search index: %w", err)
+	}
+	x.keys = make(map[string][]string)
+	x.seen = make(map[[2]string]struct{})
+	return nil
+}
+
+// Close closes the index's file.
+func (x *FileV1SearchIndex) Close() error { return x.file.Close() }
+
+// parseLeafHash decodes a 64-hex-digit leaf hash.
+func parseLeafHash(s string) ([32]byte, error) {
+	var h [32]byte
+	if len(s) != 2*len(h) {
+		return h, fmt.Errorf("leaf hash %q is not %d hex digits", s, 2*len(h))
+	}
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
+		return h, fmt.Errorf("leaf hash %q: %w", s, err)
+	}
+	return h, nil
+}
