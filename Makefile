@@ -60,7 +60,7 @@ unit:
 
 ## e2e: interop with real cosign and kube-apiserver (build tag e2e).
 e2e:
-	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) $(GO) test -tags e2e -count=1 -timeout 40m ./e2e/...
+	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) GO=$(GO) scripts/e2e.sh
 
 ## bench: Go benchmarks, reported as figures and ratios against peers.
 bench:

@@ -70,6 +70,9 @@ func (d *DevIssuer) Discovery() []byte {
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"ES256"},
 		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "email", "email_verified"},
+		// Lets clients recognise the insecure issuer (signet sign-blob uses
+		// it when no token is given).
+		"signet_insecure_dev_issuer": true,
 	}
 	b, _ := json.MarshalIndent(doc, "", "  ")
 	return b

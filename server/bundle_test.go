@@ -50,18 +50,27 @@ func TestSigstoreGoSignsAgainstSignet(t *testing.T) {
 	dev := inst.Server.DevIssuer()
 	artifact := []byte("hello, transparency\n")
 
-	for _, tt := range []struct {
-		name    string
-		content sign.Content
-		token   oidc.TokenRequest
-		policy  verify.Identity
-	}{
+	type testCase struct {
+		name         string
+		content      sign.Content
+		token        oidc.TokenRequest
+		policy       verify.Identity
+		rekorVersion uint32
+	}
+	cases := []testCase{
 		{"message signature", &sign.PlainData{Data: artifact}, oidc.TokenRequest{Email: "alice@example.com"},
-			verify.Identity{SAN: "alice@example.com", Issuer: dev.URL()}},
+			verify.Identity{SAN: "alice@example.com", Issuer: dev.URL()}, 0},
 		{"DSSE in-toto", &sign.DSSEData{Data: []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"` + sha256hex(artifact) + `"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`), PayloadType: "application/vnd.in-toto+json"},
 			oidc.TokenRequest{GitHubWorkflow: "octo/app@main"},
-			verify.Identity{SANRegexp: `^https://github\.com/octo/app/`, Issuer: dev.URL(), GitHubWorkflowRepository: "octo/app"}},
-	} {
+			verify.Identity{SANRegexp: `^https://github\.com/octo/app/`, Issuer: dev.URL(), GitHubWorkflowRepository: "octo/app"}, 0},
+	}
+	// The same through the Rekor v1 API, which older clients use.
+	for _, c := range cases[:2] {
+		c.name += " (Rekor v1)"
+		c.rekorVersion = 1
+		cases = append(cases, c)
+	}
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			tok, err := dev.Mint(tt.token, time.Now())
 			if err != nil {
@@ -80,7 +89,11 @@ func TestSigstoreGoSignsAgainstSignet(t *testing.T) {
 				opts.TimestampAuthorities = append(opts.TimestampAuthorities, sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: u.URL}))
 			}
 			for _, u := range rekorURLs {
-				opts.TransparencyLogs = append(opts.TransparencyLogs, sign.NewRekor(&sign.RekorOptions{BaseURL: u.URL, Version: u.MajorAPIVersion}))
+				version := u.MajorAPIVersion
+				if tt.rekorVersion != 0 {
+					version = tt.rekorVersion
+				}
+				opts.TransparencyLogs = append(opts.TransparencyLogs, sign.NewRekor(&sign.RekorOptions{BaseURL: u.URL, Version: version}))
 			}
 			pb, err := sign.Bundle(tt.content, kp, opts)
 			if err != nil {
@@ -138,8 +151,8 @@ func TestSigstoreGoSignsAgainstSignet(t *testing.T) {
 			if err != nil {
 				t.Fatalf("signet rejects the bundle: %v", err)
 			}
-			if len(res.TlogEntries) != 1 || !res.TlogEntries[0].RekorV2 {
-				t.Errorf("tlog entries = %+v, want one Rekor v2 entry", res.TlogEntries)
+			if len(res.TlogEntries) != 1 || res.TlogEntries[0].RekorV2 != (tt.rekorVersion != 1) {
+				t.Errorf("tlog entries = %+v, want one entry, Rekor v2 unless the case says v1", res.TlogEntries)
 			}
 			// A wrong identity must fail in both.
 			wrong := tt.policy

@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"crypto/ecdsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"testing"
 
@@ -27,4 +29,12 @@ func mustSigstoreGoBundle(t *testing.T, data []byte) *sgbundle.Bundle {
 
 func certificateExtensions(id verify.Identity) certificate.Extensions {
 	return certificate.Extensions{GithubWorkflowRepository: id.GitHubWorkflowRepository}
+}
+
+func mustPKIX(key *ecdsa.PrivateKey) []byte {
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		panic(err)
+	}
+	return der
 }

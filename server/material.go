@@ -20,6 +20,7 @@ type material struct {
 	caKey    crypto.Signer
 	caChain  []*x509.Certificate
 	logKey   crypto.Signer
+	v1LogKey crypto.Signer // ECDSA P-256: Rekor v1 SETs and checkpoints
 	tsaKey   crypto.Signer
 	tsaChain []*x509.Certificate // leaf first
 	devKey   crypto.Signer       // nil unless the dev issuer is on
@@ -48,6 +49,9 @@ func loadMaterial(dataDir string, dev bool, now time.Time) (*material, error) {
 		return nil, err
 	}
 	if m.logKey, err = load("tlog.key", keys.Ed25519); err != nil {
+		return nil, err
+	}
+	if m.v1LogKey, err = load("tlog-v1.key", keys.ECDSAP256); err != nil {
 		return nil, err
 	}
 	tsaRootKey, err := load("tsa-root.key", keys.ECDSAP384)

@@ -31,6 +31,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v2/log/entries", s.handleCreateEntry)
 	mux.HandleFunc("GET /checkpoint", s.handleCheckpoint)
 	mux.HandleFunc("GET /tile/", s.handleTile)
+	s.registerRekorV1(mux)
 
 	mux.HandleFunc("POST /api/v1/timestamp", s.handleTimestamp)
 	mux.HandleFunc("GET /api/v1/timestamp/certchain", s.handleTimestampChain)

@@ -6,8 +6,11 @@ package server
 
 import (
 	"context"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +20,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/transparency-dev/tessera"
 
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/oidc"
@@ -42,6 +46,10 @@ type Options struct {
 	// HTTPClient is used to reach remote OIDC issuers; nil means a client
 	// with a 10 s timeout.
 	HTTPClient *http.Client
+	// LogStorage selects where the transparency log lives: "" for files
+	// under DataDir (embedded), or "mysql://user:pass@tcp(host:port)/db" for
+	// a MySQL/MariaDB database that several servers can share.
+	LogStorage string
 }
 
 // Server is a configured signet server.
@@ -52,8 +60,10 @@ type Server struct {
 	verifier      *oidc.Verifier
 	dev           *oidc.DevIssuer // nil unless InsecureDevIssuer
 	log           *tlog.Log
+	v1log         *tlog.V1Log
 	tsa           *tsa.Authority
 	stopLog       context.CancelFunc
+	logDB         io.Closer // nil for file storage
 	trustedRoot   []byte
 	signingConfig []byte
 	metrics       *metrics
@@ -96,16 +106,37 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, logger: opts.Logger, ca: authority, verifier: verifier, tsa: timestamper}
 	// The log's background work (batching, checkpoints) lives until Close.
 	logCtx, stopLog := context.WithCancel(context.Background())
-	driver, err := tlog.NewPOSIXDriver(logCtx, filepath.Join(opts.DataDir, "log"))
+	logOpts := tlog.DefaultOptions()
+	var driver tessera.Driver
+	switch {
+	case opts.LogStorage == "":
+		driver, err = tlog.NewPOSIXDriver(logCtx, filepath.Join(opts.DataDir, "log"))
+	case strings.HasPrefix(opts.LogStorage, "mysql://"):
+		var db *sql.DB
+		driver, db, err = tlog.NewMySQLDriver(logCtx, opts.LogStorage)
+		if err == nil {
+			s.logDB = db
+		}
+		logOpts.CheckpointInterval = tlog.MySQLMinCheckpointInterval
+	default:
+		err = fmt.Errorf("unknown --log-storage %q: want empty (files in the data dir) or mysql://user:pass@tcp(host:port)/db", opts.LogStorage)
+	}
 	if err != nil {
 		stopLog()
 		return nil, fmt.Errorf("transparency log storage: %w", err)
 	}
-	if s.log, err = tlog.New(logCtx, driver, base.Hostname(), m.logKey, tlog.DefaultOptions()); err != nil {
+	if s.log, err = tlog.New(logCtx, driver, base.Hostname(), m.logKey, logOpts); err != nil {
 		stopLog()
+		if s.logDB != nil {
+			s.logDB.Close()
+		}
 		return nil, fmt.Errorf("transparency log: %w", err)
 	}
 	s.stopLog = stopLog
+	if s.v1log, err = tlog.OpenV1LogDir(logCtx, filepath.Join(opts.DataDir, "rekor-v1"), base.Hostname(), m.v1LogKey, tlog.DefaultOptions()); err != nil {
+		s.Close(context.Background())
+		return nil, fmt.Errorf("rekor v1 log: %w", err)
+	}
 	if opts.InsecureDevIssuer {
 		if s.dev, err = oidc.NewDevIssuer(opts.BaseURL+"/oidc", m.devKey); err != nil {
 			s.Close(context.Background())
@@ -129,7 +160,17 @@ func New(opts Options) (*Server, error) {
 // committed to a checkpoint. Call it once, after the HTTP server stopped.
 func (s *Server) Close(ctx context.Context) error {
 	err := s.log.Close(ctx)
+	if s.v1log != nil {
+		if cerr := s.v1log.Close(ctx); err == nil {
+			err = cerr
+		}
+	}
 	s.stopLog()
+	if s.logDB != nil {
+		if cerr := s.logDB.Close(); err == nil {
+			err = cerr
+		}
+	}
 	return err
 }
 
@@ -146,21 +187,31 @@ func (s *Server) buildTrustDocuments() error {
 	start := s.ca.Chain()[len(s.ca.Chain())-1].NotBefore
 	var err error
 	tsaChain := s.tsa.Chain()
+	v1LogID, err := hex.DecodeString(s.v1log.LogID())
+	if err != nil {
+		return fmt.Errorf("rekor v1 log ID: %w", err)
+	}
 	s.trustedRoot, err = trustroot.BuildTrustedRoot(trustroot.Material{
 		CertificateAuthorities: []trustroot.MaterialAuthority{{URI: s.opts.BaseURL, Chain: s.ca.Chain(), Start: start, Operator: "signet"}},
 		TimestampAuthorities:   []trustroot.MaterialAuthority{{URI: s.opts.BaseURL + "/api/v1/timestamp", Chain: tsaChain, Start: tsaChain[0].NotBefore, Operator: "signet"}},
 		Tlogs: []trustroot.MaterialLog{{
 			BaseURL: s.opts.BaseURL, PublicKey: s.log.PublicKey(), LogID: s.log.LogID(),
 			Start: start, Operator: "signet",
+		}, {
+			BaseURL: s.opts.BaseURL, PublicKey: s.v1log.PublicKey(), LogID: v1LogID,
+			Start: start, Operator: "signet (Rekor v1 API)",
 		}},
 	})
 	if err != nil {
 		return fmt.Errorf("trusted root: %w", err)
 	}
 	services := trustroot.SigningServices{
-		CAs:   []trustroot.Service{{URL: s.opts.BaseURL, MajorAPIVersion: 1, Start: start, Operator: "signet"}},
-		Tlogs: []trustroot.Service{{URL: s.opts.BaseURL, MajorAPIVersion: 2, Start: start, Operator: "signet"}},
-		TSAs:  []trustroot.Service{{URL: s.opts.BaseURL + "/api/v1/timestamp", MajorAPIVersion: 1, Start: tsaChain[0].NotBefore, Operator: "signet"}},
+		CAs: []trustroot.Service{{URL: s.opts.BaseURL, MajorAPIVersion: 1, Start: start, Operator: "signet"}},
+		Tlogs: []trustroot.Service{
+			{URL: s.opts.BaseURL, MajorAPIVersion: 2, Start: start, Operator: "signet"},
+			{URL: s.opts.BaseURL, MajorAPIVersion: 1, Start: start, Operator: "signet"},
+		},
+		TSAs: []trustroot.Service{{URL: s.opts.BaseURL + "/api/v1/timestamp", MajorAPIVersion: 1, Start: tsaChain[0].NotBefore, Operator: "signet"}},
 	}
 	if s.dev != nil {
 		services.OIDCProviders = []trustroot.Service{{URL: s.dev.URL(), MajorAPIVersion: 1, Start: start, Operator: "signet (insecure dev issuer)"}}

@@ -176,6 +176,7 @@ type Service struct {
 	// an OIDC provider and an RFC 3161 TSA; 1 or 2 for Rekor.
 	MajorAPIVersion uint32
 	Start           time.Time
+	End             time.Time // zero: open-ended
 	Operator        string
 }
 
@@ -211,10 +212,14 @@ func BuildSigningConfig(s SigningServices) ([]byte, error) {
 func services(in []Service) []*prototrustroot.Service {
 	var out []*prototrustroot.Service
 	for _, s := range in {
+		vf := &protocommon.TimeRange{Start: timestamppb.New(s.Start)}
+		if !s.End.IsZero() {
+			vf.End = timestamppb.New(s.End)
+		}
 		out = append(out, &prototrustroot.Service{
 			Url:             s.URL,
 			MajorApiVersion: s.MajorAPIVersion,
-			ValidFor:        &protocommon.TimeRange{Start: timestamppb.New(s.Start)},
+			ValidFor:        vf,
 			Operator:        s.Operator,
 		})
 	}

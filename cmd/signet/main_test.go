@@ -105,12 +105,14 @@ func TestREADMETour(t *testing.T) {
 	script, _, _ = strings.Cut(script, "```")
 	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", url)
 	script = strings.ReplaceAll(script, "/tmp/signet-trust", t.TempDir())
-	env := []string{"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	script = strings.ReplaceAll(script, "/tmp/hello", filepath.Join(t.TempDir(), "hello"))
+	env := []string{"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH"), "SIGSTORE_ID_TOKEN="}
 	out, err := run(t, env, "bash", "-euo", "pipefail", "-c", script)
 	if err != nil {
 		t.Fatalf("tour failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{`"status": "ok"`, "eyJ", "issuerUrl", "subject=O = signet, CN = signet intermediate", "signet_ca_certificates_issued_total"} {
+	for _, want := range []string{`"status": "ok"`, "eyJ", "issuerUrl", "subject=O = signet, CN = signet intermediate",
+		"Verified OK", "identity: alice@example.com", "rejected, as it should be", "— 127.0.0.1 ", `signet_ca_certificates_issued_total{issuer="` + url + `/oidc"} 1`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("tour output lacks %q:\n%s", want, out)
 		}

@@ -50,33 +50,14 @@ started with --dev. Give exactly one identity:
 			if n != 1 {
 				return errors.New("give exactly one of --email, --github-workflow or --subject")
 			}
-			body, _ := json.Marshal(map[string]any{
+			tok, err := devToken(strings.TrimRight(serverURL, "/")+"/oidc", map[string]any{
 				"email": email, "githubWorkflow": workflow, "subject": subject,
 				"audience": audience, "ttlSeconds": int64(ttl / time.Second),
 			})
-			url := strings.TrimRight(serverURL, "/") + "/oidc/token"
-			resp, err := httpClient.Post(url, "application/json", bytes.NewReader(body))
 			if err != nil {
-				return fmt.Errorf("request token from %s: %w", serverURL, err)
+				return err
 			}
-			defer resp.Body.Close()
-			data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			if err != nil {
-				return fmt.Errorf("read token: %w", err)
-			}
-			if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
-				return fmt.Errorf("%s has no dev issuer: start it with `signet server --dev`", serverURL)
-			}
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("dev issuer: %s", errorMessage(resp.Status, data))
-			}
-			var tok struct {
-				IDToken string `json:"id_token"`
-			}
-			if err := json.Unmarshal(data, &tok); err != nil || tok.IDToken == "" {
-				return fmt.Errorf("dev issuer returned no token: %s", strings.TrimSpace(string(data)))
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), tok.IDToken)
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
 			return nil
 		},
 	}
@@ -88,6 +69,33 @@ started with --dev. Give exactly one identity:
 	f.StringVar(&audience, "audience", "sigstore", "audience (aud claim)")
 	f.DurationVar(&ttl, "ttl", 10*time.Minute, "token lifetime (at most 24h)")
 	return cmd
+}
+
+// devToken asks the signet dev issuer at issuerURL for a token.
+func devToken(issuerURL string, req map[string]any) (string, error) {
+	body, _ := json.Marshal(req)
+	resp, err := httpClient.Post(issuerURL+"/token", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("request token from %s: %w", issuerURL, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("read token: %w", err)
+	}
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+		return "", fmt.Errorf("%s is not a dev issuer: start the server with `signet server --dev`", issuerURL)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("dev issuer: %s", errorMessage(resp.Status, data))
+	}
+	var tok struct {
+		IDToken string `json:"id_token"`
+	}
+	if err := json.Unmarshal(data, &tok); err != nil || tok.IDToken == "" {
+		return "", fmt.Errorf("dev issuer returned no token: %s", strings.TrimSpace(string(data)))
+	}
+	return tok.IDToken, nil
 }
 
 // errorMessage extracts the message of a JSON error body.

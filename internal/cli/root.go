@@ -24,6 +24,6 @@ Start a local server with a built-in (insecure) token issuer:
 		SilenceErrors: true,
 		Version:       Version,
 	}
-	root.AddCommand(newServerCmd(), newDevCmd(), newTrustRootCmd())
+	root.AddCommand(newServerCmd(), newDevCmd(), newTrustRootCmd(), newSignBlobCmd(), newVerifyBlobCmd(), newConformanceCmd(), newGenerateKeyPairCmd())
 	return root
 }

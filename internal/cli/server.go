@@ -18,8 +18,8 @@ import (
 
 func newServerCmd() *cobra.Command {
 	var (
-		addr, dataDir, configPath, publicURL, logFormat string
-		dev                                             bool
+		addr, dataDir, configPath, publicURL, logFormat, logStorage string
+		dev                                                         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -61,7 +61,7 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 				base = "http://" + advertisedAddr(ln.Addr().(*net.TCPAddr))
 			}
 			srv, err := server.New(server.Options{
-				DataDir: dataDir, BaseURL: base, Config: cfg, InsecureDevIssuer: dev, Logger: logger,
+				DataDir: dataDir, BaseURL: base, Config: cfg, InsecureDevIssuer: dev, Logger: logger, LogStorage: logStorage,
 			})
 			if err != nil {
 				return err
@@ -90,6 +90,7 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 	f.StringVar(&publicURL, "public-url", "", "URL clients reach this server at (default http://<addr>)")
 	f.BoolVar(&dev, "dev", false, "enable the built-in INSECURE development OIDC issuer at <url>/oidc")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
+	f.StringVar(&logStorage, "log-storage", "", "transparency log storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db (shared by replicas)")
 	return cmd
 }
 

@@ -1,0 +1,315 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/signetproject/signet/bundle"
+	"github.com/signetproject/signet/keys"
+	"github.com/signetproject/signet/sign"
+	"github.com/signetproject/signet/verify"
+)
+
+// signRequest is everything sign-blob and conformance sign-bundle need.
+type signRequest struct {
+	artifact      string
+	bundleOut     string
+	server        string
+	signingConfig string
+	token         string
+	keyPath       string
+	inToto        bool
+	devIdentity   string
+	rekorVersion  uint32
+}
+
+func (r signRequest) run(ctx context.Context, stderr io.Writer) error {
+	sc, err := loadSigningConfig(r.signingConfig, r.server)
+	if err != nil {
+		return err
+	}
+	svc, err := sign.SelectServices(sc, time.Now(), httpClient, r.rekorVersion)
+	if err != nil {
+		return err
+	}
+	opts := sign.Options{Logs: svc.Logs, TSAs: svc.TSAs}
+	if r.keyPath != "" {
+		if opts.Key, err = loadPrivateKey(r.keyPath); err != nil {
+			return err
+		}
+	} else {
+		if svc.CA == nil {
+			return errors.New("keyless signing needs a CA, and the signing config lists none (or pass --key)")
+		}
+		opts.CA = svc.CA
+		if opts.IDToken, err = resolveToken(r.token, svc.OIDCURL, r.devIdentity, stderr); err != nil {
+			return err
+		}
+	}
+	data, err := os.ReadFile(r.artifact)
+	if err != nil {
+		return fmt.Errorf("read artifact: %w", err)
+	}
+	b, err := signContent(ctx, data, r.inToto, opts)
+	if err != nil {
+		return err
+	}
+	out, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(b)
+	if err != nil {
+		return err
+	}
+	if err := keys.WriteFileAtomic(r.bundleOut, out, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "Wrote bundle to %s\n", r.bundleOut)
+	return nil
+}
+
+func signContent(ctx context.Context, data []byte, inToto bool, opts sign.Options) (*protobundle.Bundle, error) {
+	if !inToto {
+		return sign.Blob(ctx, bytes.NewReader(data), opts)
+	}
+	var statement struct {
+		Type string `json:"_type"`
+	}
+	if err := json.Unmarshal(data, &statement); err != nil || !strings.HasPrefix(statement.Type, "https://in-toto.io/Statement/") {
+		return nil, errors.New("--in-toto: the file is not an in-toto statement (JSON with _type https://in-toto.io/Statement/v1)")
+	}
+	return sign.DSSE(ctx, sign.InTotoPayloadType, data, opts)
+}
+
+// resolveToken finds the OIDC token: the flag (a token or a file holding
+// one), SIGSTORE_ID_TOKEN, or the signet dev issuer of the signing config.
+func resolveToken(flag, oidcURL, devIdentity string, stderr io.Writer) (string, error) {
+	if flag != "" {
+		if data, err := os.ReadFile(flag); err == nil {
+			return strings.TrimSpace(string(data)), nil
+		}
+		return flag, nil
+	}
+	if tok := os.Getenv("SIGSTORE_ID_TOKEN"); tok != "" {
+		return tok, nil
+	}
+	if oidcURL != "" && isDevIssuer(oidcURL) {
+		fmt.Fprintf(stderr, "WARNING: using the INSECURE dev issuer %s for identity %s\n", oidcURL, devIdentity)
+		return devToken(oidcURL, map[string]any{"email": devIdentity})
+	}
+	return "", errors.New("no identity token: pass --identity-token or set SIGSTORE_ID_TOKEN")
+}
+
+// isDevIssuer reports whether url is a signet dev issuer (its discovery
+// document says so).
+func isDevIssuer(url string) bool {
+	resp, err := httpClient.Get(strings.TrimRight(url, "/") + "/.well-known/openid-configuration")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Dev bool `json:"signet_insecure_dev_issuer"`
+	}
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc) == nil && doc.Dev
+}
+
+func loadPrivateKey(path string) (crypto.Signer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Contains(data, []byte("ENCRYPTED")) {
+		pw, err := readPassword("Enter password for private key: ", false)
+		if err != nil {
+			return nil, err
+		}
+		return keys.DecryptCosignKey(data, pw)
+	}
+	return keys.ParsePrivateKeyPEM(data)
+}
+
+func newSignBlobCmd() *cobra.Command {
+	var r signRequest
+	cmd := &cobra.Command{
+		Use:   "sign-blob FILE --bundle OUT",
+		Short: "Sign a file into a Sigstore bundle (keyless or with a key)",
+		Long: `Sign a file and write a Sigstore bundle (v0.3).
+
+Keyless (default): an ephemeral key, a certificate from the CA for your OIDC
+identity, a transparency log entry and a timestamp, all from the services in the
+signing config (--server URL fetches it from a signet server). The token comes from
+--identity-token, SIGSTORE_ID_TOKEN, or — when the server runs --dev — its insecure
+dev issuer.
+
+With --key: sign with a private key (cosign's encrypted format or PKCS#8 PEM; the
+password comes from COSIGN_PASSWORD / SIGNET_PASSWORD or a prompt).`,
+		Example: `  signet sign-blob release.tar.gz --bundle release.sigstore.json --server http://127.0.0.1:8080
+  signet sign-blob statement.json --in-toto --bundle att.sigstore.json --key cosign.key --server $SIGNET_SERVER`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r.artifact = args[0]
+			return r.run(cmd.Context(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&r.bundleOut, "bundle", "", "write the bundle to this file (required)")
+	f.StringVar(&r.server, "server", defaultServer(), "signet server URL whose signing config to use (env SIGNET_SERVER)")
+	f.StringVar(&r.signingConfig, "signing-config", "", "signing_config.json to use instead of the server's")
+	f.StringVar(&r.token, "identity-token", "", "OIDC identity token, or a file holding it")
+	f.StringVar(&r.keyPath, "key", "", "sign with this private key instead of keyless")
+	f.BoolVar(&r.inToto, "in-toto", false, "FILE is an in-toto statement: sign it as a DSSE envelope")
+	f.StringVar(&r.devIdentity, "dev-identity", "dev@signet.localhost", "email to request from a signet dev issuer when no token is given")
+	f.Uint32Var(&r.rekorVersion, "rekor-version", 2, "transparency log API: 2 (Rekor v2) or 1 (Rekor v1, for older verifiers)")
+	_ = cmd.MarkFlagRequired("bundle")
+	return cmd
+}
+
+// verifyRequest is everything verify-blob and conformance verify-bundle need.
+type verifyRequest struct {
+	artifact    string
+	bundlePath  string
+	trustedRoot string
+	server      string
+	keyPath     string
+	identity    verify.Identity
+}
+
+func (r verifyRequest) run(stdout io.Writer) error {
+	tr, err := loadTrustedRoot(r.trustedRoot, r.server)
+	if err != nil {
+		return err
+	}
+	b, err := bundle.ReadFile(r.bundlePath)
+	if err != nil {
+		return err
+	}
+	art, err := artifactArg(r.artifact)
+	if err != nil {
+		return err
+	}
+	if c, ok := art.Reader.(io.Closer); ok {
+		defer c.Close()
+	}
+	var policy verify.Policy
+	if r.keyPath != "" {
+		data, err := os.ReadFile(r.keyPath)
+		if err != nil {
+			return err
+		}
+		pub, err := keys.LoadPublicKey(data)
+		if err != nil {
+			return fmt.Errorf("--key %s: %w", r.keyPath, err)
+		}
+		policy.Key = &verify.TrustedKey{PublicKey: pub}
+	} else {
+		id := r.identity
+		if id.SAN == "" && id.SANRegexp == "" {
+			return errors.New("say whose signature to accept: --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp], or --key")
+		}
+		if id.Issuer == "" && id.IssuerRegexp == "" {
+			return errors.New("--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required with a certificate identity")
+		}
+		policy.Identities = []verify.Identity{id}
+	}
+	v, err := verify.New(tr, verify.DefaultOptions())
+	if err != nil {
+		return err
+	}
+	res, err := v.Verify(b, art, policy)
+	if err != nil {
+		return fmt.Errorf("verification failed: %w", err)
+	}
+	printResult(stdout, res)
+	return nil
+}
+
+// artifactArg opens FILE, or takes "sha256:<hex>" as the artifact digest.
+func artifactArg(arg string) (verify.Artifact, error) {
+	if hexDigest, ok := strings.CutPrefix(arg, "sha256:"); ok {
+		d, err := hex.DecodeString(hexDigest)
+		if err != nil || len(d) != 32 {
+			return verify.Artifact{}, fmt.Errorf("%q is not sha256:<64 hex digits>", arg)
+		}
+		return verify.Artifact{Digest: d, DigestAlgorithm: crypto.SHA256}, nil
+	}
+	f, err := os.Open(arg)
+	if err != nil {
+		return verify.Artifact{}, fmt.Errorf("open artifact: %w", err)
+	}
+	return verify.Artifact{Reader: f}, nil
+}
+
+func printResult(w io.Writer, res *verify.Result) {
+	fmt.Fprintln(w, "Verified OK")
+	if c := res.Certificate; c != nil {
+		fmt.Fprintf(w, "  identity: %s\n  issuer:   %s\n", c.SAN, c.Issuer)
+	} else if res.KeyHint != "" {
+		fmt.Fprintf(w, "  key:      %s\n", res.KeyHint)
+	}
+	for _, ts := range res.Timestamps {
+		fmt.Fprintf(w, "  time:     %s (%v %s)\n", ts.Time.UTC().Format(time.RFC3339), ts.Kind, ts.URI)
+	}
+	for _, e := range res.TlogEntries {
+		fmt.Fprintf(w, "  tlog:     index %d in log %x\n", e.LogIndex, e.LogID)
+	}
+}
+
+func addIdentityFlags(cmd *cobra.Command, id *verify.Identity) {
+	f := cmd.Flags()
+	f.StringVar(&id.SAN, "certificate-identity", "", "exact identity (email, URI) of the signing certificate")
+	f.StringVar(&id.SANRegexp, "certificate-identity-regexp", "", "regular expression (unanchored) for the identity")
+	f.StringVar(&id.Issuer, "certificate-oidc-issuer", "", "exact OIDC issuer of the signing certificate")
+	f.StringVar(&id.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "regular expression (unanchored) for the OIDC issuer")
+	f.StringVar(&id.GitHubWorkflowRepository, "certificate-github-workflow-repository", "", "required GitHub repository (owner/repo)")
+	f.StringVar(&id.GitHubWorkflowRef, "certificate-github-workflow-ref", "", "required git ref (refs/heads/main)")
+	f.StringVar(&id.GitHubWorkflowTrigger, "certificate-github-workflow-trigger", "", "required workflow trigger (push, …)")
+	f.StringVar(&id.GitHubWorkflowSHA, "certificate-github-workflow-sha", "", "required commit SHA")
+}
+
+func newVerifyBlobCmd() *cobra.Command {
+	var r verifyRequest
+	cmd := &cobra.Command{
+		Use:   "verify-blob FILE|sha256:DIGEST --bundle B",
+		Short: "Verify a file against a Sigstore bundle",
+		Long: `Verify that a Sigstore bundle signs FILE (or the given SHA-256 digest) and was made by
+the expected identity (or key), against a trusted root: signature, certificate chain at
+the signing time, RFC 3161 timestamps and transparency log entries, then identity.
+
+Exit status 0 only when everything verifies; otherwise one line says which check
+failed and why.`,
+		Example: `  signet verify-blob release.tar.gz --bundle release.sigstore.json --server http://127.0.0.1:8080 \
+    --certificate-identity alice@example.com --certificate-oidc-issuer http://127.0.0.1:8080/oidc
+  signet verify-blob sha256:6ae8a7… --bundle b.json --trusted-root trusted_root.json --key cosign.pub`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r.artifact = args[0]
+			if r.trustedRoot != "" && cmd.Flags().Changed("server") {
+				return errors.New("give --trusted-root or --server, not both")
+			}
+			if r.trustedRoot != "" {
+				r.server = ""
+			}
+			return r.run(cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&r.bundlePath, "bundle", "", "the Sigstore bundle (required)")
+	f.StringVar(&r.trustedRoot, "trusted-root", "", "trusted_root.json to verify against")
+	f.StringVar(&r.server, "server", defaultServer(), "signet server whose trusted root to fetch when --trusted-root is not given")
+	f.StringVar(&r.keyPath, "key", "", "public key (PEM) for key-signed bundles")
+	addIdentityFlags(cmd, &r.identity)
+	_ = cmd.MarkFlagRequired("bundle")
+	return cmd
+}

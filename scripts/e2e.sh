@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# e2e.sh — what `make e2e` runs: real peers (cosign, MariaDB, kube-apiserver)
+# against signet. Peer binaries are cached in $SIGNET_E2E_CACHE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SIGNET_E2E_CACHE=${SIGNET_E2E_CACHE:-$HOME/.cache/signet-e2e}
+export SIGNET_SHARED=${SIGNET_SHARED:-$(cd ../shared && pwd)}
+go=${GO:-go}
+
+work=$(mktemp -d)
+cleanup() {
+  [ -f "$work/mariadb/mariadb.pid" ] && kill "$(cat "$work/mariadb/mariadb.pid")" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(( 20000 + RANDOM % 30000 ))
+echo "== MariaDB for the scale-out log (port $port)"
+export SIGNET_TEST_MYSQL_URL=$(scripts/mariadb-up.sh "$work/mariadb" "$port")
+
+echo "== transparency log on MySQL"
+$go test -count=1 -run 'TestMySQLScaleOut' ./server/
+
+echo "== interop with real peers (build tag e2e)"
+$go test -tags e2e -count=1 -timeout 40m ./e2e/...
