@@ -2,12 +2,14 @@ package oidc
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Claims are the decoded claims of a verified ID token.
@@ -52,6 +54,38 @@ func (c Claims) required(kind IssuerType, names ...string) ([]string, error) {
 // cfg.Type. Claims that the rules reject give an error wrapping
 // ErrIdentityNotAllowed.
 func MapIdentity(cfg IssuerConfig, c Claims) (Identity, error) {
+	id, err := mapIdentity(cfg, c)
+	if err != nil {
+		return Identity{}, err
+	}
+	if err := certifiable(id); err != nil {
+		return Identity{}, fmt.Errorf("%w: %v", ErrIdentityNotAllowed, err)
+	}
+	return id, nil
+}
+
+// certifiable checks what issuing a certificate for id needs: a challenge
+// for the proof of possession (OpenID Connect requires sub; without it the
+// proof would be a signature over the empty string) and a subject
+// alternative name X.509 can encode.
+func certifiable(id Identity) error {
+	if id.Challenge == "" {
+		return errors.New("token has no sub claim")
+	}
+	for _, r := range id.Email {
+		if r > unicode.MaxASCII {
+			return fmt.Errorf("email %q is not ASCII, as an rfc822Name must be", id.Email)
+		}
+	}
+	if id.URI != "" {
+		if u, err := url.Parse(id.URI); err != nil || u.Scheme == "" {
+			return fmt.Errorf("identity %q is not a URI", id.URI)
+		}
+	}
+	return nil
+}
+
+func mapIdentity(cfg IssuerConfig, c Claims) (Identity, error) {
 	iss, _ := c.String("iss")
 	sub, _ := c.String("sub")
 	id := Identity{Issuer: iss, Challenge: sub}
@@ -175,15 +209,44 @@ func mapGitLab(id Identity, c Claims, base string) (Identity, error) {
 }
 
 func mapSPIFFE(id Identity, trustDomain string) (Identity, error) {
-	u, err := url.Parse(id.Challenge)
-	if err != nil || u.Scheme != "spiffe" || u.Host == "" || u.User != nil || u.Port() != "" || u.RawQuery != "" || u.Fragment != "" {
-		return Identity{}, fmt.Errorf("%w: subject %q is not a SPIFFE ID", ErrIdentityNotAllowed, id.Challenge)
+	td, err := spiffeTrustDomain(id.Challenge)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%w: subject %q is not a SPIFFE ID: %v", ErrIdentityNotAllowed, id.Challenge, err)
 	}
-	if u.Host != trustDomain {
-		return Identity{}, fmt.Errorf("%w: SPIFFE ID trust domain %s does not match configured trust domain %s", ErrIdentityNotAllowed, u.Host, trustDomain)
+	if td != trustDomain {
+		return Identity{}, fmt.Errorf("%w: SPIFFE ID trust domain %s does not match configured trust domain %s", ErrIdentityNotAllowed, td, trustDomain)
 	}
 	id.URI = id.Challenge
 	return id, nil
+}
+
+// spiffeTrustDomain checks id against the SPIFFE ID format, as go-spiffe's
+// spiffeid.FromString (which Fulcio uses) does: "spiffe://", a trust
+// domain, then path segments of letters, digits, '.', '-' and '_' that are
+// neither empty, "." nor "..". It returns the trust domain.
+func spiffeTrustDomain(id string) (string, error) {
+	rest, ok := strings.CutPrefix(id, "spiffe://")
+	if !ok {
+		return "", errors.New(`scheme must be "spiffe://"`)
+	}
+	td, path, hasPath := strings.Cut(rest, "/")
+	if err := validTrustDomain(td); err != nil {
+		return "", err
+	}
+	if !hasPath {
+		return td, nil
+	}
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", fmt.Errorf("path segment %q is not allowed", seg)
+		}
+		for _, r := range seg {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_", r)) {
+				return "", fmt.Errorf("path segment %q: invalid character %q", seg, r)
+			}
+		}
+	}
+	return td, nil
 }
 
 func mapKubernetes(id Identity, c Claims) (Identity, error) {

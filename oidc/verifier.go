@@ -138,6 +138,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, IssuerConf
 	if err := tok.Claims(&claims); err != nil {
 		return Identity{}, is.cfg, fmt.Errorf("%w: claims: %v", ErrInvalidToken, err)
 	}
+	// go-oidc checked tok.Issuer, which encoding/json may have read from a
+	// key such as "ISS"; the certificate must state that checked issuer.
+	claims["iss"] = tok.Issuer
 	id, err := MapIdentity(is.cfg, claims)
 	return id, is.cfg, err
 }
