@@ -24,6 +24,6 @@ Start a local server with a built-in (insecure) token issuer:
 		SilenceErrors: true,
 		Version:       Version,
 	}
-	root.AddCommand(newServerCmd(), newDevCmd(), newTrustRootCmd(), newSignBlobCmd(), newVerifyBlobCmd(), newConformanceCmd(), newGenerateKeyPairCmd())
+	root.AddCommand(newServerCmd(), newDevCmd(), newTrustRootCmd(), newSignBlobCmd(), newVerifyBlobCmd(), newConformanceCmd(), newGenerateKeyPairCmd(), newLogCmd())
 	return root
 }
