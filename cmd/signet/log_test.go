@@ -61,4 +61,3 @@ func TestRekorV1SearchAndReindex(t *testing.T) {
 		t.Errorf("after reindex search = %s, want %s", after, before)
 	}
 }
-
