@@ -458,7 +458,7 @@ func knownDifference(caseName, mutationName string) (string, bool) {
 }
 
 func TestDifferential(t *testing.T) {
-	cases := append(vectorCases(t), generatedCases(t)...)
+	cases := append(append(vectorCases(t), generatedCases(t)...), signetCases(t)...)
 	var certs []string
 	for _, c := range cases {
 		var m map[string]any
