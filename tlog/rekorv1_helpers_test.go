@@ -19,8 +19,6 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
-const testTreeID = int64(1193050959916656506)
-
 func newV1LogKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -74,7 +74,7 @@ func (v *Verifier) verifyTlogEntry(b *bundle.Bundle, s *signer, e *bundle.TlogEn
 		return errors.New("entry has neither an inclusion proof nor an inclusion promise")
 	}
 	if e.RekorV2() && !e.HasInclusionProof() {
-		return errors.New("Rekor v2 entry has no inclusion proof")
+		return errors.New("rekor v2 entry has no inclusion proof")
 	}
 	if e.HasInclusionPromise() {
 		if err := lv.verifySET(pb.GetCanonicalizedBody(), pb.GetIntegratedTime(), pb.GetLogIndex(), pb.GetLogId().GetKeyId(),
