@@ -1,0 +1,304 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/signetproject/signet/bundle"
+)
+
+// Manifest annotations of cosign v3 bundle referrers
+// (pkg/oci/remote.WriteAttestationNewBundleFormat).
+const (
+	AnnotationBundlePredicateType = "dev.sigstore.bundle.predicateType"
+	AnnotationBundleContent       = "dev.sigstore.bundle.content"
+	AnnotationCreated             = "org.opencontainers.image.created"
+)
+
+// emptyConfig is the config blob of artifact manifests.
+var emptyConfig = []byte("{}")
+
+// maxReferrers bounds how many referrers of one image are read.
+const maxReferrers = 1000
+
+// AttachBundle attaches a bundle to the image subject as an OCI 1.1
+// referrer, byte for byte the manifest cosign v3.1.3 writes: artifactType
+// application/vnd.dev.sigstore.bundle.v0.3+json (also on the empty
+// config descriptor), one layer holding the bundle JSON, and annotations
+// org.opencontainers.image.created, dev.sigstore.bundle.content
+// ("dsse-envelope" or "message-signature") and
+// dev.sigstore.bundle.predicateType. On registries without the referrers
+// API, go-containerregistry adds the manifest to the fallback tag index
+// "sha256-<hex>". It returns the referrer manifest's digest.
+func (c *Client) AttachBundle(ctx context.Context, subject name.Digest, b *bundle.Bundle, predicateType string, now time.Time) (name.Digest, error) {
+	ropts := c.remote(ctx)
+	desc, err := remote.Head(subject, ropts...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("attach bundle: look up %s: %w", subject, err)
+	}
+	raw, err := b.Encode()
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("attach bundle: %w", err)
+	}
+	if b.MediaType() != MediaTypeBundle03 {
+		return name.Digest{}, fmt.Errorf("attach bundle: media type %q, want %s", b.MediaType(), MediaTypeBundle03)
+	}
+	content := "dsse-envelope"
+	if b.Envelope() == nil {
+		content = "message-signature"
+	}
+	layer := static.NewLayer(raw, MediaTypeBundle03)
+	config := static.NewLayer(emptyConfig, mediaTypeOCIConfig)
+	for _, l := range []v1.Layer{config, layer} {
+		if err := remote.WriteLayer(subject.Context(), l, ropts...); err != nil {
+			return name.Digest{}, fmt.Errorf("attach bundle: upload blob: %w", err)
+		}
+	}
+	m, err := referrerManifest(*desc, raw, content, predicateType, now)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("attach bundle: %w", err)
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(m))
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("attach bundle: %w", err)
+	}
+	ref := subject.Context().Digest(h.String())
+	if err := remote.Put(ref, rawManifest{m, types.OCIManifestSchema1}, ropts...); err != nil {
+		return name.Digest{}, fmt.Errorf("attach bundle: put referrer manifest: %w", err)
+	}
+	return ref, nil
+}
+
+// referrerManifest encodes the manifest of a bundle referrer.
+func referrerManifest(subject v1.Descriptor, bundleJSON []byte, content, predicateType string, now time.Time) ([]byte, error) {
+	if !utf8.ValidString(predicateType) || !utf8.ValidString(content) {
+		return nil, errors.New("predicate type is not valid UTF-8")
+	}
+	cfg, _, err := v1.SHA256(bytes.NewReader(emptyConfig))
+	if err != nil {
+		return nil, err
+	}
+	lh, lsize, err := v1.SHA256(bytes.NewReader(bundleJSON))
+	if err != nil {
+		return nil, err
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		Config: v1.Descriptor{
+			MediaType:    mediaTypeOCIEmpty,
+			ArtifactType: MediaTypeBundle03,
+			Digest:       cfg,
+			Size:         int64(len(emptyConfig)),
+		},
+		Layers:  []v1.Descriptor{{MediaType: MediaTypeBundle03, Digest: lh, Size: lsize}},
+		Subject: &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
+		Annotations: map[string]string{
+			AnnotationCreated:             now.UTC().Format(time.RFC3339),
+			AnnotationBundleContent:       content,
+			AnnotationBundlePredicateType: predicateType,
+		},
+		ArtifactType: MediaTypeBundle03,
+	}
+	return json.Marshal(m)
+}
+
+// rawManifest is a manifest to put as is.
+type rawManifest struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+func (r rawManifest) RawManifest() ([]byte, error)        { return r.raw, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
+
+// Referrer is a manifest that names an image as its subject.
+type Referrer struct {
+	// Manifest digest, artifact type and annotations, from the referrer
+	// manifest itself (the index entries are not trusted).
+	Digest       v1.Hash
+	ArtifactType string
+	Annotations  map[string]string
+	// Layers are the manifest's layers.
+	Layers []v1.Descriptor
+}
+
+// ParseReferrerManifest parses a referrer's manifest strictly and checks
+// that it refers to subject: an OCI image manifest (schema 2) with a
+// subject equal to subject, an artifact type (its own, else the config
+// media type, as OCI 1.1 says), valid descriptors and at most
+// maxLayers layers.
+func ParseReferrerManifest(raw []byte, subject v1.Hash) (*Referrer, error) {
+	if len(raw) > maxPayloadSize {
+		return nil, fmt.Errorf("referrer manifest: %d bytes is too large", len(raw))
+	}
+	if err := checkJSONObject(raw); err != nil {
+		return nil, fmt.Errorf("referrer manifest: %w", err)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("referrer manifest: %w", err)
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case m.SchemaVersion != 2:
+		return nil, fmt.Errorf("referrer manifest: schemaVersion %d, want 2", m.SchemaVersion)
+	case m.MediaType != types.OCIManifestSchema1:
+		return nil, fmt.Errorf("referrer manifest: media type %q, want %s", m.MediaType, types.OCIManifestSchema1)
+	case m.Subject == nil:
+		return nil, errors.New("referrer manifest: no subject")
+	case m.Subject.Digest != subject:
+		return nil, fmt.Errorf("referrer manifest: subject %s is not the image %s", m.Subject.Digest, subject)
+	case len(m.Layers) > maxLayers:
+		return nil, fmt.Errorf("referrer manifest: %d layers, at most %d allowed", len(m.Layers), maxLayers)
+	}
+	if err := checkDescriptor(m.Config); err != nil {
+		return nil, fmt.Errorf("referrer manifest: config: %w", err)
+	}
+	for i, l := range m.Layers {
+		if err := checkDescriptor(l); err != nil {
+			return nil, fmt.Errorf("referrer manifest: layer %d: %w", i, err)
+		}
+	}
+	at := m.ArtifactType
+	if at == "" {
+		at = string(m.Config.MediaType)
+	}
+	return &Referrer{Digest: h, ArtifactType: at, Annotations: m.Annotations, Layers: m.Layers}, nil
+}
+
+func checkDescriptor(d v1.Descriptor) error {
+	switch {
+	case d.MediaType == "":
+		return errors.New("missing media type")
+	case d.Size < 0:
+		return fmt.Errorf("negative size %d", d.Size)
+	case d.Digest.Algorithm != "sha256" || len(d.Digest.Hex) != 64:
+		return fmt.Errorf("digest %q is not sha256", d.Digest)
+	}
+	return nil
+}
+
+// referrers lists the manifests referring to subject (through the
+// referrers API or the fallback tag) and reads each one.
+func (c *Client) referrers(ctx context.Context, subject name.Digest) ([]*Attachment, error) {
+	ropts := c.remote(ctx)
+	idx, err := remote.Referrers(subject, ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
+	}
+	if len(im.Manifests) > maxReferrers {
+		return nil, fmt.Errorf("list referrers of %s: %d referrers, at most %d are read", subject, len(im.Manifests), maxReferrers)
+	}
+	want, err := v1.NewHash(subject.DigestStr())
+	if err != nil {
+		return nil, err
+	}
+	var out []*Attachment
+	for _, d := range im.Manifests {
+		ref := subject.Context().Digest(d.Digest.String())
+		a := &Attachment{Layout: LayoutReferrers, Kind: KindOther, Ref: ref.String(), Digest: d.Digest,
+			ArtifactType: d.ArtifactType, Annotations: d.Annotations, subject: subject}
+		out = append(out, a)
+		raw, err := c.fetchManifest(ctx, ref)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				a.Err = err
+				continue
+			}
+			return nil, err
+		}
+		r, err := ParseReferrerManifest(raw, want)
+		if err != nil {
+			a.Err = err
+			continue
+		}
+		a.ArtifactType, a.Annotations = r.ArtifactType, r.Annotations
+		a.PredicateType = r.Annotations[AnnotationBundlePredicateType]
+		if !strings.HasPrefix(r.ArtifactType, "application/vnd.dev.sigstore.bundle") {
+			continue // an SBOM, a cosign OCI 1.1 experiment, …: listed only
+		}
+		a.Kind = KindAttestation
+		if a.PredicateType == PredicateCosignSign {
+			a.Kind = KindSignature
+		}
+		if len(r.Layers) != 1 || !strings.HasPrefix(string(r.Layers[0].MediaType), "application/vnd.dev.sigstore.bundle") {
+			a.Err = errors.New("bundle referrer: want exactly one bundle layer")
+			continue
+		}
+		data, err := c.fetchBlob(ctx, subject.Context(), r.Layers[0])
+		if errors.Is(err, errMalformed) {
+			a.Err = err
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if a.Bundle, err = bundle.Decode(data); err != nil {
+			a.Err = fmt.Errorf("bundle referrer: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// fetchManifest reads a manifest by digest (go-containerregistry checks
+// the digest).
+func (c *Client) fetchManifest(ctx context.Context, ref name.Digest) ([]byte, error) {
+	desc, err := remote.Get(ref, c.remote(ctx)...)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("manifest %s: %w", ref, ErrNotFound)
+		}
+		return nil, fmt.Errorf("fetch manifest %s: %w", ref, err)
+	}
+	return desc.Manifest, nil
+}
+
+// errMalformed marks attachment content that is wrong rather than
+// unreachable: it is reported on the attachment, not fatal to a listing.
+var errMalformed = errors.New("malformed attachment")
+
+// fetchBlob reads a blob of at most maxPayloadSize bytes and checks its
+// digest and size.
+func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, d v1.Descriptor) ([]byte, error) {
+	if d.Size > maxPayloadSize {
+		return nil, fmt.Errorf("%w: blob %s: %d bytes is too large", errMalformed, d.Digest, d.Size)
+	}
+	l, err := remote.Layer(repo.Digest(d.Digest.String()), c.remote(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxPayloadSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, err)
+	}
+	h, _, _ := v1.SHA256(bytes.NewReader(data))
+	if h != d.Digest || int64(len(data)) != d.Size {
+		return nil, fmt.Errorf("%w: blob %s: content does not match its descriptor", errMalformed, d.Digest)
+	}
+	return data, nil
+}

@@ -1,0 +1,162 @@
+// Package oci stores and finds image signatures and attestations in OCI
+// registries, in the two layouts cosign uses:
+//
+//   - the referrers layout (cosign v3's default): each Sigstore bundle is an
+//     OCI 1.1 artifact manifest whose subject is the signed image, found
+//     through the referrers API or, on registries without it, the fallback
+//     tag index "sha256-<hex>";
+//   - the legacy layout (cosign v2): simple-signing signatures as layers of
+//     the image tagged "sha256-<hex>.sig", DSSE attestations as layers of
+//     "sha256-<hex>.att", with certificates and timestamps in annotations.
+//
+// Reading turns every attachment into a Sigstore bundle so that
+// verify.Verifier does all cryptographic checks; this package then binds
+// the verified content (simple-signing payload or in-toto statement) to
+// the image digest. Registry access goes through go-containerregistry's
+// remote package.
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Client reads and writes signatures in registries. The zero value is not
+// usable; build one with New. A Client is safe for concurrent use.
+type Client struct {
+	nameOpts  []name.Option
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	userAgent string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithInsecureHTTP lets the client talk plain HTTP (and accept any TLS
+// certificate) to registries, for local and test registries. Without it,
+// only localhost-style registries may use HTTP, as go-containerregistry
+// decides.
+func WithInsecureHTTP() Option {
+	return func(c *Client) { c.nameOpts = append(c.nameOpts, name.Insecure) }
+}
+
+// WithKeychain replaces authn.DefaultKeychain (Docker config, credential
+// helpers) as the source of registry credentials.
+func WithKeychain(k authn.Keychain) Option {
+	return func(c *Client) { c.keychain = k }
+}
+
+// WithTransport sets the HTTP transport, e.g. one that trusts a private CA.
+func WithTransport(t http.RoundTripper) Option {
+	return func(c *Client) { c.transport = t }
+}
+
+// WithUserAgent sets the User-Agent sent to registries.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) { c.userAgent = ua }
+}
+
+// New returns a Client that authenticates with authn.DefaultKeychain unless
+// told otherwise.
+func New(opts ...Option) *Client {
+	c := &Client{keychain: authn.DefaultKeychain}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+func (c *Client) remote(ctx context.Context) []remote.Option {
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain)}
+	if c.transport != nil {
+		opts = append(opts, remote.WithTransport(c.transport))
+	}
+	if c.userAgent != "" {
+		opts = append(opts, remote.WithUserAgent(c.userAgent))
+	}
+	return opts
+}
+
+// ParseReference parses an image reference with the client's name options.
+func (c *Client) ParseReference(ref string) (name.Reference, error) {
+	r, err := name.ParseReference(ref, c.nameOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("parse image reference %q: %w", ref, err)
+	}
+	return r, nil
+}
+
+// Resolved is an image reference pinned to a manifest digest.
+type Resolved struct {
+	// Digest names the manifest in its repository.
+	Digest name.Digest
+	// Descriptor is the manifest's media type, size and digest.
+	Descriptor v1.Descriptor
+	// Tagged is true when the reference named a tag (or nothing, meaning
+	// "latest"), so the digest was looked up and may differ tomorrow;
+	// CLIs should warn and suggest signing by digest.
+	Tagged bool
+}
+
+// Resolve looks ref up in its registry and returns the digest of the
+// manifest it names. A digest reference is checked to exist.
+func (c *Client) Resolve(ctx context.Context, ref string) (*Resolved, error) {
+	r, err := c.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	return c.ResolveReference(ctx, r)
+}
+
+// ResolveReference is Resolve for a parsed reference.
+func (c *Client) ResolveReference(ctx context.Context, r name.Reference) (*Resolved, error) {
+	desc, err := remote.Head(r, c.remote(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", r, err)
+	}
+	d, isDigest := r.(name.Digest)
+	if isDigest {
+		if desc.Digest.String() != d.DigestStr() {
+			return nil, fmt.Errorf("resolve %s: registry returned digest %s", r, desc.Digest)
+		}
+	} else {
+		d = r.Context().Digest(desc.Digest.String())
+	}
+	if desc.Digest.Algorithm != "sha256" {
+		return nil, fmt.Errorf("resolve %s: unsupported digest algorithm %q", r, desc.Digest.Algorithm)
+	}
+	return &Resolved{Digest: d, Descriptor: *desc, Tagged: !isDigest}, nil
+}
+
+// ErrNotFound is wrapped by errors for attachments or images that do not
+// exist in the registry.
+var ErrNotFound = errors.New("not found")
+
+// isNotFound reports whether err is a registry 404 (or the registries'
+// MANIFEST_UNKNOWN / NAME_UNKNOWN equivalents).
+func isNotFound(err error) bool {
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		return terr.StatusCode == http.StatusNotFound
+	}
+	return false
+}
+
+// digestTag is the tag cosign derives from an image digest:
+// "sha256-<hex>" followed by suffix (".sig", ".att", ".sbom" or "").
+func digestTag(d name.Digest, suffix string) (name.Tag, error) {
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil {
+		return name.Tag{}, fmt.Errorf("image digest %q: %w", d.DigestStr(), err)
+	}
+	return d.Context().Tag(h.Algorithm + "-" + h.Hex + suffix), nil
+}
