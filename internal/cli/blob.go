@@ -38,27 +38,9 @@ type signRequest struct {
 }
 
 func (r signRequest) run(ctx context.Context, stderr io.Writer) error {
-	sc, err := loadSigningConfig(r.signingConfig, r.server)
+	opts, err := r.options(stderr)
 	if err != nil {
 		return err
-	}
-	svc, err := sign.SelectServices(sc, time.Now(), httpClient, r.rekorVersion)
-	if err != nil {
-		return err
-	}
-	opts := sign.Options{Logs: svc.Logs, TSAs: svc.TSAs}
-	if r.keyPath != "" {
-		if opts.Key, err = loadPrivateKey(r.keyPath); err != nil {
-			return err
-		}
-	} else {
-		if svc.CA == nil {
-			return errors.New("keyless signing needs a CA, and the signing config lists none (or pass --key)")
-		}
-		opts.CA = svc.CA
-		if opts.IDToken, err = resolveToken(r.token, svc.OIDCURL, r.devIdentity, stderr); err != nil {
-			return err
-		}
 	}
 	data, err := os.ReadFile(r.artifact)
 	if err != nil {
@@ -77,6 +59,33 @@ func (r signRequest) run(ctx context.Context, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "Wrote bundle to %s\n", r.bundleOut)
 	return nil
+}
+
+// options resolves the signing services, key or token into sign.Options.
+func (r signRequest) options(stderr io.Writer) (sign.Options, error) {
+	sc, err := loadSigningConfig(r.signingConfig, r.server)
+	if err != nil {
+		return sign.Options{}, err
+	}
+	svc, err := sign.SelectServices(sc, time.Now(), httpClient, r.rekorVersion)
+	if err != nil {
+		return sign.Options{}, err
+	}
+	opts := sign.Options{Logs: svc.Logs, TSAs: svc.TSAs}
+	if r.keyPath != "" {
+		if opts.Key, err = loadPrivateKey(r.keyPath); err != nil {
+			return sign.Options{}, err
+		}
+		return opts, nil
+	}
+	if svc.CA == nil {
+		return sign.Options{}, errors.New("keyless signing needs a CA, and the signing config lists none (or pass --key)")
+	}
+	opts.CA = svc.CA
+	if opts.IDToken, err = resolveToken(r.token, svc.OIDCURL, r.devIdentity, stderr); err != nil {
+		return sign.Options{}, err
+	}
+	return opts, nil
 }
 
 func signContent(ctx context.Context, data []byte, inToto bool, opts sign.Options) (*protobundle.Bundle, error) {
@@ -202,26 +211,9 @@ func (r verifyRequest) run(stdout io.Writer) error {
 	if c, ok := art.Reader.(io.Closer); ok {
 		defer c.Close()
 	}
-	var policy verify.Policy
-	if r.keyPath != "" {
-		data, err := os.ReadFile(r.keyPath)
-		if err != nil {
-			return err
-		}
-		pub, err := keys.LoadPublicKey(data)
-		if err != nil {
-			return fmt.Errorf("--key %s: %w", r.keyPath, err)
-		}
-		policy.Key = &verify.TrustedKey{PublicKey: pub}
-	} else {
-		id := r.identity
-		if id.SAN == "" && id.SANRegexp == "" {
-			return errors.New("say whose signature to accept: --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp], or --key")
-		}
-		if id.Issuer == "" && id.IssuerRegexp == "" {
-			return errors.New("--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required with a certificate identity")
-		}
-		policy.Identities = []verify.Identity{id}
+	policy, err := r.policy()
+	if err != nil {
+		return err
 	}
 	v, err := verify.New(tr, verify.DefaultOptions())
 	if err != nil {
@@ -233,6 +225,29 @@ func (r verifyRequest) run(stdout io.Writer) error {
 	}
 	printResult(stdout, res)
 	return nil
+}
+
+// policy builds the verification policy from --key or the identity flags.
+func (r verifyRequest) policy() (verify.Policy, error) {
+	if r.keyPath != "" {
+		data, err := os.ReadFile(r.keyPath)
+		if err != nil {
+			return verify.Policy{}, err
+		}
+		pub, err := keys.LoadPublicKey(data)
+		if err != nil {
+			return verify.Policy{}, fmt.Errorf("--key %s: %w", r.keyPath, err)
+		}
+		return verify.Policy{Key: &verify.TrustedKey{PublicKey: pub}}, nil
+	}
+	id := r.identity
+	if id.SAN == "" && id.SANRegexp == "" {
+		return verify.Policy{}, errors.New("say whose signature to accept: --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp], or --key")
+	}
+	if id.Issuer == "" && id.IssuerRegexp == "" {
+		return verify.Policy{}, errors.New("--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required with a certificate identity")
+	}
+	return verify.Policy{Identities: []verify.Identity{id}}, nil
 }
 
 // artifactArg opens FILE, or takes "sha256:<hex>" as the artifact digest.

@@ -24,6 +24,7 @@ Start a local server with a built-in (insecure) token issuer:
 		SilenceErrors: true,
 		Version:       Version,
 	}
-	root.AddCommand(newServerCmd(), newDevCmd(), newTrustRootCmd(), newSignBlobCmd(), newVerifyBlobCmd(), newConformanceCmd(), newGenerateKeyPairCmd(), newLogCmd())
+	root.AddCommand(newServerCmd(), newDevCmd(), newTrustRootCmd(), newSignBlobCmd(), newVerifyBlobCmd(), newConformanceCmd(), newGenerateKeyPairCmd(), newLogCmd(),
+		newSignCmd(), newAttestCmd(), newVerifyCmd(), newVerifyAttestationCmd(), newTreeCmd())
 	return root
 }

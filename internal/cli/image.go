@@ -1,0 +1,390 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signetproject/signet/oci"
+	"github.com/signetproject/signet/verify"
+)
+
+// imageFlags are the registry flags every image command shares.
+type imageFlags struct {
+	insecure bool
+}
+
+func (f *imageFlags) add(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.insecure, "allow-insecure-registry", false, "talk plain HTTP to the registry (local registries; 127.0.0.1 and localhost always are)")
+}
+
+func (f *imageFlags) client() *oci.Client {
+	var opts []oci.Option
+	if f.insecure {
+		opts = append(opts, oci.WithInsecureHTTP())
+	}
+	return oci.New(opts...)
+}
+
+// resolve turns IMAGE into a digest reference, warning when a tag was given.
+func (f *imageFlags) resolve(ctx context.Context, c *oci.Client, image string, stderr io.Writer) (*oci.Resolved, error) {
+	res, err := c.Resolve(ctx, image)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", image, err)
+	}
+	if res.Tagged {
+		fmt.Fprintf(stderr, "WARNING: %s is a tag; using its current digest %s (pass IMAGE@sha256:… to be sure what you sign)\n", image, res.Digest)
+	}
+	return res, nil
+}
+
+func addSignFlags(cmd *cobra.Command, r *signRequest, layout *string) {
+	f := cmd.Flags()
+	f.StringVar(layout, "registry-layout", "referrers", "where to store it: referrers (cosign v3: OCI 1.1 referrer bundle) or legacy (cosign v2: sha256-<hex>.sig/.att tags)")
+	f.StringVar(&r.server, "server", defaultServer(), "signet server URL whose signing config to use (env SIGNET_SERVER)")
+	f.StringVar(&r.signingConfig, "signing-config", "", "signing_config.json to use instead of the server's")
+	f.StringVar(&r.token, "identity-token", "", "OIDC identity token, or a file holding it")
+	f.StringVar(&r.keyPath, "key", "", "sign with this private key instead of keyless")
+	f.StringVar(&r.devIdentity, "dev-identity", "dev@signet.localhost", "email to request from a signet dev issuer when no token is given")
+	f.Uint32Var(&r.rekorVersion, "rekor-version", 0, "transparency log API: 2 or 1 (default: 2 for referrers, 1 for legacy, which cosign v2 verifies)")
+}
+
+func parseLayout(s string) (oci.Layout, error) {
+	switch oci.Layout(s) {
+	case oci.LayoutReferrers, oci.LayoutLegacy:
+		return oci.Layout(s), nil
+	}
+	return "", fmt.Errorf("--registry-layout %q: want referrers or legacy", s)
+}
+
+// imageSignOptions resolves the layout and signing options.
+func imageSignOptions(r *signRequest, layoutFlag string, stderr io.Writer) (oci.Layout, error) {
+	layout, err := parseLayout(layoutFlag)
+	if err != nil {
+		return "", err
+	}
+	if r.rekorVersion == 0 {
+		r.rekorVersion = 2
+		if layout == oci.LayoutLegacy {
+			r.rekorVersion = 1
+		}
+	}
+	return layout, nil
+}
+
+func newSignCmd() *cobra.Command {
+	var (
+		r           signRequest
+		layout      string
+		annotations []string
+		img         imageFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "sign IMAGE",
+		Short: "Sign a container image (keyless or with a key), as cosign does",
+		Long: `Sign a container image by digest and store the signature in the registry in the
+layout cosign uses: "referrers" (cosign v3's default: a Sigstore bundle attached as an
+OCI 1.1 referrer, with the sha256-<hex> fallback tag for registries without the
+referrers API) or "legacy" (cosign v2: the sha256-<hex>.sig tag). A tag is resolved to
+its digest first (with a warning). Registry credentials come from the Docker config.`,
+		Example: `  signet sign registry.example.com/app@sha256:… --server $SIGNET_SERVER
+  signet sign 127.0.0.1:5000/app:v1 --key cosign.key --registry-layout legacy -a env=prod`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
+			lay, err := imageSignOptions(&r, layout, stderr)
+			if err != nil {
+				return err
+			}
+			ann, err := parseAnnotations(annotations)
+			if err != nil {
+				return err
+			}
+			c := img.client()
+			res, err := img.resolve(ctx, c, args[0], stderr)
+			if err != nil {
+				return err
+			}
+			opts, err := r.options(stderr)
+			if err != nil {
+				return err
+			}
+			if _, err := c.SignImage(ctx, res.Digest, lay, ann, opts); err != nil {
+				return fmt.Errorf("sign %s: %w", res.Digest, err)
+			}
+			fmt.Fprintf(stderr, "Signed %s (%s layout)\n", res.Digest, lay)
+			return nil
+		},
+	}
+	addSignFlags(cmd, &r, &layout)
+	cmd.Flags().StringArrayVarP(&annotations, "annotations", "a", nil, "extra key=value annotations to sign")
+	img.add(cmd)
+	return cmd
+}
+
+func parseAnnotations(kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("annotation %q: want key=value", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func newAttestCmd() *cobra.Command {
+	var (
+		r                 signRequest
+		layout, pred, typ string
+		img               imageFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "attest IMAGE --predicate FILE --type TYPE",
+		Short: "Attach a signed in-toto attestation (SLSA provenance, SBOM, vulnerability scan…) to an image",
+		Long: `Wrap the predicate in an in-toto statement about the image digest, sign it as a DSSE
+envelope and attach it in cosign's layout (referrer bundle, or the sha256-<hex>.att tag).
+--type is one of ` + strings.Join(oci.PredicateTypes(), ", ") + `, or a predicate type URI.`,
+		Example: `  signet attest 127.0.0.1:5000/app@sha256:… --predicate provenance.json --type slsaprovenance1
+  signet attest 127.0.0.1:5000/app@sha256:… --predicate scan.json --type vuln --key cosign.key`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
+			lay, err := imageSignOptions(&r, layout, stderr)
+			if err != nil {
+				return err
+			}
+			predicate, err := os.ReadFile(pred)
+			if err != nil {
+				return fmt.Errorf("read predicate: %w", err)
+			}
+			c := img.client()
+			res, err := img.resolve(ctx, c, args[0], stderr)
+			if err != nil {
+				return err
+			}
+			st, err := oci.NewStatement(res.Digest, typ, predicate, time.Now())
+			if err != nil {
+				return err
+			}
+			opts, err := r.options(stderr)
+			if err != nil {
+				return err
+			}
+			if _, err := c.AttestImage(ctx, res.Digest, lay, st, opts); err != nil {
+				return fmt.Errorf("attest %s: %w", res.Digest, err)
+			}
+			fmt.Fprintf(stderr, "Attested %s with a %s predicate (%s layout)\n", res.Digest, typ, lay)
+			return nil
+		},
+	}
+	addSignFlags(cmd, &r, &layout)
+	cmd.Flags().StringVar(&pred, "predicate", "", "predicate file (JSON) (required)")
+	cmd.Flags().StringVar(&typ, "type", "custom", "predicate type: "+strings.Join(oci.PredicateTypes(), ", ")+", or a URI")
+	_ = cmd.MarkFlagRequired("predicate")
+	img.add(cmd)
+	return cmd
+}
+
+// imageVerifyRequest is what verify and verify-attestation share.
+type imageVerifyRequest struct {
+	verifyRequest
+	img           imageFlags
+	ignoreTlog    bool
+	attestation   bool
+	predicateType string
+	policyFile    string
+}
+
+func (r *imageVerifyRequest) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&r.trustedRoot, "trusted-root", "", "trusted_root.json to verify against")
+	f.StringVar(&r.server, "server", defaultServer(), "signet server whose trusted root to fetch when --trusted-root is not given")
+	f.StringVar(&r.keyPath, "key", "", "public key (PEM) for key-signed images")
+	f.BoolVar(&r.ignoreTlog, "insecure-ignore-tlog", false, "accept signatures without transparency log entries (key-signed images from cosign --tlog-upload=false)")
+	addIdentityFlags(cmd, &r.identity)
+	r.img.add(cmd)
+}
+
+func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stderr io.Writer) error {
+	if r.trustedRoot != "" {
+		r.server = ""
+	}
+	policy, err := r.policy()
+	if err != nil {
+		return err
+	}
+	tr, err := loadTrustedRoot(r.trustedRoot, r.server)
+	if err != nil {
+		return err
+	}
+	opts := verify.DefaultOptions()
+	if r.ignoreTlog {
+		opts = verify.Options{ObserverTimestampThreshold: 1, UseCurrentTime: policy.Key != nil}
+	}
+	v, err := verify.New(tr, opts)
+	if err != nil {
+		return err
+	}
+	c := r.img.client()
+	res, err := r.img.resolve(ctx, c, image, stderr)
+	if err != nil {
+		return err
+	}
+	attached, err := c.List(ctx, res.Digest)
+	if err != nil {
+		return fmt.Errorf("list signatures of %s: %w", res.Digest, err)
+	}
+	kind := oci.KindSignature
+	wantType := ""
+	if r.attestation {
+		kind = oci.KindAttestation
+		if wantType, err = oci.PredicateTypeURI(r.predicateType); err != nil {
+			return err
+		}
+	}
+	var outputs []any
+	var failures []string
+	candidates := attached.Filter(kind)
+	for _, a := range candidates {
+		if wantType != "" && a.PredicateType != "" && a.PredicateType != wantType {
+			continue
+		}
+		if a.Err != nil {
+			failures = append(failures, fmt.Sprintf("%s: malformed: %v", a.Ref, a.Err))
+			continue
+		}
+		got, err := a.Verify(v, policy)
+		if err != nil {
+			failures = append(failures, fmt.Sprintf("%s: %v", a.Ref, err))
+			continue
+		}
+		if wantType != "" && got.PredicateType != wantType {
+			continue
+		}
+		outputs = append(outputs, verifiedOutput(a, got))
+	}
+	for _, f := range failures {
+		fmt.Fprintln(stderr, "  rejected", f)
+	}
+	if len(outputs) == 0 {
+		what := "signatures"
+		if r.attestation {
+			what = "attestations of type " + wantType
+		}
+		if len(candidates) == 0 {
+			return fmt.Errorf("no %s found for %s", what, res.Digest)
+		}
+		return fmt.Errorf("none of the %d %s of %s verified", len(failures), what, res.Digest)
+	}
+	fmt.Fprintf(stderr, "Verified %d of %d for %s\n", len(outputs), len(outputs)+len(failures), res.Digest)
+	enc := json.NewEncoder(stdout)
+	for _, o := range outputs {
+		if err := enc.Encode(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifiedOutput is what verify prints per verified signature: the signed
+// payload plus who signed it.
+func verifiedOutput(a *oci.Attachment, v *oci.Verified) map[string]any {
+	out := map[string]any{"layout": a.Layout, "ref": a.Ref}
+	switch {
+	case v.SimpleSigning != nil:
+		if payload, err := v.SimpleSigning.Marshal(); err == nil {
+			out["payload"] = json.RawMessage(payload) // cosign's simple-signing JSON
+		}
+	case v.Statement != nil:
+		out["statement"] = v.Statement
+	}
+	if c := v.Result.Certificate; c != nil {
+		out["identity"], out["issuer"] = c.SAN, c.Issuer
+	}
+	return out
+}
+
+func newVerifyCmd() *cobra.Command {
+	var r imageVerifyRequest
+	cmd := &cobra.Command{
+		Use:   "verify IMAGE",
+		Short: "Verify an image's signatures (either cosign layout) and print the signed payloads",
+		Example: `  signet verify 127.0.0.1:5000/app@sha256:… --certificate-identity alice@example.com --certificate-oidc-issuer $SIGNET_SERVER/oidc
+  signet verify 127.0.0.1:5000/app:v1 --key cosign.pub --insecure-ignore-tlog`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return r.run(cmd.Context(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	r.addFlags(cmd)
+	return cmd
+}
+
+func newVerifyAttestationCmd() *cobra.Command {
+	var r imageVerifyRequest
+	r.attestation = true
+	cmd := &cobra.Command{
+		Use:   "verify-attestation IMAGE --type TYPE",
+		Short: "Verify an image's attestations of one predicate type and print the statements",
+		Example: `  signet verify-attestation 127.0.0.1:5000/app@sha256:… --type vuln \
+    --certificate-identity-regexp '^https://github.com/octo/' --certificate-oidc-issuer $SIGNET_SERVER/oidc`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return r.run(cmd.Context(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	r.addFlags(cmd)
+	cmd.Flags().StringVar(&r.predicateType, "type", "custom", "predicate type: "+strings.Join(oci.PredicateTypes(), ", ")+", or a URI")
+	return cmd
+}
+
+func newTreeCmd() *cobra.Command {
+	var img imageFlags
+	cmd := &cobra.Command{
+		Use:   "tree IMAGE",
+		Short: "List the signatures, attestations and other artifacts attached to an image",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stdout := cmd.Context(), cmd.OutOrStdout()
+			c := img.client()
+			res, err := img.resolve(ctx, c, args[0], cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			attached, err := c.List(ctx, res.Digest)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "📦 %s\n", res.Digest)
+			if len(attached.Attachments) == 0 {
+				fmt.Fprintln(stdout, "└── (nothing attached)")
+				return nil
+			}
+			for i, a := range attached.Attachments {
+				branch := "├──"
+				if i == len(attached.Attachments)-1 {
+					branch = "└──"
+				}
+				detail := a.PredicateType
+				if detail == "" {
+					detail = a.ArtifactType
+				}
+				if a.Err != nil {
+					detail += " (malformed: " + a.Err.Error() + ")"
+				}
+				fmt.Fprintf(stdout, "%s %s [%s] %s %s\n", branch, a.Kind, a.Layout, a.Ref, detail)
+			}
+			return nil
+		},
+	}
+	img.add(cmd)
+	return cmd
+}
