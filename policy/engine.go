@@ -492,7 +492,13 @@ func (e *Engine) matchAttestations(ctx context.Context, a *Authority, image stri
 				continue
 			}
 			if want.Policy != nil {
-				if err := e.evaluate(ctx, want.Name, want.Policy, va.Payload); err != nil {
+				// Policies see the statement as policy-controller
+				// shows it (NormalizeAttestation).
+				payload, err := NormalizeAttestation(want.PredicateType, va.Payload)
+				if err == nil {
+					err = e.evaluate(ctx, want.Name, want.Policy, payload)
+				}
+				if err != nil {
 					if firstErr == nil {
 						firstErr = err
 					}

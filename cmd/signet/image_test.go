@@ -50,6 +50,54 @@ func TestImageCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	issuer := url + "/oidc"
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	noCritical := write("no-critical.rego", `package sigstore
+default isCompliant = false
+isCompliant {
+  count([v | v := input.predicate.scanner.result.Results[_].Vulnerabilities[_]; v.Severity == "CRITICAL"]) == 0
+}
+`)
+	mustHaveCritical := write("must-have-critical.rego", `package sigstore
+default isCompliant = false
+isCompliant {
+  count([v | v := input.predicate.scanner.result.Results[_].Vulnerabilities[_]; v.Severity == "CRITICAL"]) > 0
+}
+`)
+	cip := func(name, subject, extra string) string {
+		return write(name+".yaml", `apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: `+name+`
+spec:
+  images:
+  - glob: "**"
+  authorities:
+  - keyless:
+      identities:
+      - issuer: `+issuer+`
+        subject: `+subject+extra)
+	}
+	cipAlice := cip("require-alice", "alice@example.com", "\n")
+	cipMallory := cip("require-mallory", "mallory@example.com", "\n")
+	cipVuln := cip("require-no-critical-vulns", "alice@example.com", `
+    attestations:
+    - name: no-critical
+      predicateType: vuln
+      policy:
+        type: rego
+        data: |
+          package sigstore
+          default isCompliant = false
+          isCompliant {
+            count([v | v := input.predicate.scanner.result.Results[_].Vulnerabilities[_]; v.Severity == "CRITICAL"]) == 0
+          }
+`)
 	for _, referrers := range []bool{true, false} {
 		reg := httptest.NewServer(registry.New(registry.WithReferrersSupport(referrers), registry.Logger(log.New(io.Discard, "", 0))))
 		defer reg.Close()
@@ -77,6 +125,12 @@ func TestImageCommands(t *testing.T) {
 					{[]string{"verify-attestation", digestRef, "--type", "vuln", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer}, "", "trivy"},
 					{[]string{"verify-attestation", digestRef, "--type", "slsaprovenance", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer}, "attestations of type", ""},
 					{[]string{"tree", digestRef}, "", "attestation"},
+					{[]string{"verify-attestation", digestRef, "--type", "vuln", "--policy", noCritical, "--key", filepath.Join(dir, "k.pub")}, "none of the", ""},
+					{[]string{"verify-attestation", digestRef, "--type", "vuln", "--policy", noCritical, "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer}, "", "trivy"},
+					{[]string{"verify-attestation", digestRef, "--type", "vuln", "--policy", mustHaveCritical, "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer}, "none of the", ""},
+					{[]string{"policy", "test", "--policy", cipAlice, digestRef}, "", "ALLOWED"},
+					{[]string{"policy", "test", "--policy", cipMallory, digestRef}, "images denied", "DENIED"},
+					{[]string{"policy", "test", "--policy", cipAlice, "--policy", cipVuln, digestRef}, "", "policy require-no-critical-vulns (enforce): passed"},
 				}
 				for _, s := range steps {
 					out, err := run(t, env, bin, s.args...)

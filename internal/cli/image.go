@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signetproject/signet/oci"
+	"github.com/signetproject/signet/policy"
 	"github.com/signetproject/signet/verify"
 )
 
@@ -217,7 +218,7 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 	if r.trustedRoot != "" {
 		r.server = ""
 	}
-	policy, err := r.policy()
+	pol, err := r.policy()
 	if err != nil {
 		return err
 	}
@@ -227,7 +228,7 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 	}
 	opts := verify.DefaultOptions()
 	if r.ignoreTlog {
-		opts = verify.Options{ObserverTimestampThreshold: 1, UseCurrentTime: policy.Key != nil}
+		opts = verify.Options{ObserverTimestampThreshold: 1, UseCurrentTime: pol.Key != nil}
 	}
 	v, err := verify.New(tr, opts)
 	if err != nil {
@@ -250,6 +251,13 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 			return err
 		}
 	}
+	var eval *policy.Evaluator
+	var evalPolicy *policy.Policy
+	if r.policyFile != "" {
+		if eval, evalPolicy, err = loadAttestationPolicy(r.policyFile); err != nil {
+			return err
+		}
+	}
 	var outputs []any
 	var failures []string
 	candidates := attached.Filter(kind)
@@ -261,13 +269,19 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 			failures = append(failures, fmt.Sprintf("%s: malformed: %v", a.Ref, a.Err))
 			continue
 		}
-		got, err := a.Verify(v, policy)
+		got, err := a.Verify(v, pol)
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: %v", a.Ref, err))
 			continue
 		}
 		if wantType != "" && got.PredicateType != wantType {
 			continue
+		}
+		if eval != nil {
+			if err := evaluateStatement(ctx, eval, evalPolicy, r.policyFile, got); err != nil {
+				failures = append(failures, fmt.Sprintf("%s: %v", a.Ref, err))
+				continue
+			}
 		}
 		outputs = append(outputs, verifiedOutput(a, got))
 	}
@@ -343,7 +357,47 @@ func newVerifyAttestationCmd() *cobra.Command {
 	}
 	r.addFlags(cmd)
 	cmd.Flags().StringVar(&r.predicateType, "type", "custom", "predicate type: "+strings.Join(oci.PredicateTypes(), ", ")+", or a URI")
+	cmd.Flags().StringVar(&r.policyFile, "policy", "", "CUE (.cue) or Rego (.rego, package sigstore, isCompliant) policy every reported attestation must satisfy")
 	return cmd
+}
+
+// loadAttestationPolicy reads a .cue or .rego policy file.
+func loadAttestationPolicy(path string) (*policy.Evaluator, *policy.Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	typ := ""
+	switch {
+	case strings.HasSuffix(path, ".cue"):
+		typ = "cue"
+	case strings.HasSuffix(path, ".rego"):
+		typ = "rego"
+	default:
+		return nil, nil, fmt.Errorf("--policy %s: the file name must end in .cue or .rego", path)
+	}
+	eval, err := policy.NewEvaluator(policy.EvaluatorOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return eval, &policy.Policy{Type: typ, Data: string(data)}, nil
+}
+
+// evaluateStatement applies the policy to a verified attestation, as the
+// admission controller does: to the normalised in-toto statement.
+func evaluateStatement(ctx context.Context, eval *policy.Evaluator, p *policy.Policy, name string, got *oci.Verified) error {
+	raw, err := json.Marshal(got.Statement)
+	if err != nil {
+		return err
+	}
+	input, err := policy.NormalizeAttestation(got.PredicateType, raw)
+	if err != nil {
+		return fmt.Errorf("policy %s: %w", name, err)
+	}
+	if err := eval.EvaluatePolicy(ctx, name, p, input); err != nil {
+		return fmt.Errorf("policy %s: %w", name, err)
+	}
+	return nil
 }
 
 func newTreeCmd() *cobra.Command {
