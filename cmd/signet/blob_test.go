@@ -77,6 +77,16 @@ func TestBlobRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dev token: %v\n%s", err, tok)
 	}
+	tokFile := filepath.Join(dir, "token")
+	if out, err := run(t, env, bin, "dev", "token", "--email", "bob@example.com", "--out", tokFile); err != nil {
+		t.Fatalf("dev token --out: %v\n%s", err, out)
+	}
+	if data, err := os.ReadFile(tokFile); err != nil || strings.Count(string(data), ".") != 2 || strings.HasSuffix(string(data), "\n") {
+		t.Errorf("token file = %q, %v: want a bare JWT without a trailing newline", data, err)
+	}
+	if info, err := os.Stat(tokFile); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode: %v %v, want 0600", info.Mode(), err)
+	}
 	statement := filepath.Join(dir, "statement.json")
 	if err := os.WriteFile(statement, []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"release.tar.gz","digest":{"sha256":"`+hex.EncodeToString(sum[:])+`"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`), 0o644); err != nil {
 		t.Fatal(err)

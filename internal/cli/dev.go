@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/signetproject/signet/keys"
 )
 
 func newDevCmd() *cobra.Command {
@@ -24,8 +26,8 @@ func newDevCmd() *cobra.Command {
 
 func newDevTokenCmd() *cobra.Command {
 	var (
-		serverURL, email, workflow, subject, audience string
-		ttl                                           time.Duration
+		serverURL, email, workflow, subject, audience, out string
+		ttl                                                time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "token",
@@ -57,6 +59,9 @@ started with --dev. Give exactly one identity:
 			if err != nil {
 				return err
 			}
+			if out != "" { // no trailing newline: cosign sends a token file verbatim
+				return keys.WriteFileAtomic(out, []byte(tok), 0o600)
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), tok)
 			return nil
 		},
@@ -68,6 +73,7 @@ started with --dev. Give exactly one identity:
 	f.StringVar(&subject, "subject", "", "subject (sub claim) for a plain token")
 	f.StringVar(&audience, "audience", "sigstore", "audience (aud claim)")
 	f.DurationVar(&ttl, "ttl", 10*time.Minute, "token lifetime (at most 24h)")
+	f.StringVar(&out, "out", "", "write the token to this file (mode 0600, no trailing newline, as cosign --identity-token FILE expects)")
 	return cmd
 }
 
