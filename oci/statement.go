@@ -276,9 +276,10 @@ func renameInvocationID(obj map[string]any) {
 	}
 }
 
-// vulnPredicate is cosign's vulnerability scan predicate
-// (attestation.CosignVulnPredicate).
-type vulnPredicate struct {
+// VulnPredicate is cosign's vulnerability scan predicate
+// (attestation.CosignVulnPredicate), the schema `--type vuln` predicates are
+// normalised to when attesting and before policies see them.
+type VulnPredicate struct {
 	Invocation struct {
 		Parameters any    `json:"parameters"`
 		URI        string `json:"uri"`
@@ -304,7 +305,7 @@ func normaliseVuln(data []byte) (any, error) {
 	if _, err := jsonObject(data); err != nil {
 		return nil, err
 	}
-	var v vulnPredicate
+	var v VulnPredicate
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {

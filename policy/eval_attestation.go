@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/signetproject/signet/oci"
 	"time"
 )
 
@@ -34,7 +35,7 @@ func NormalizeAttestation(predicateType string, statement []byte) ([]byte, error
 	case "slsaprovenance":
 		return renormalize[intotoStatement[slsa02Predicate]](statement, "ProvenanceStatementSLSA02")
 	case "vuln":
-		return renormalize[intotoStatement[cosignVulnPredicate]](statement, "CosignVulnStatement")
+		return renormalize[intotoStatement[oci.VulnPredicate]](statement, "CosignVulnStatement")
 	}
 	out, err := json.Marshal(st)
 	if err != nil {
@@ -114,27 +115,4 @@ type slsa02Predicate struct {
 		URI    string            `json:"uri,omitempty"`
 		Digest map[string]string `json:"digest,omitempty"`
 	} `json:"materials,omitempty"`
-}
-
-// cosignVulnPredicate is cosign's vulnerability scan predicate.
-type cosignVulnPredicate struct {
-	Invocation struct {
-		Parameters any    `json:"parameters"`
-		URI        string `json:"uri"`
-		EventID    string `json:"event_id"`
-		BuilderID  string `json:"builder.id"`
-	} `json:"invocation"`
-	Scanner struct {
-		URI     string `json:"uri"`
-		Version string `json:"version"`
-		DB      struct {
-			URI     string `json:"uri"`
-			Version string `json:"version"`
-		} `json:"db"`
-		Result any `json:"result"`
-	} `json:"scanner"`
-	Metadata struct {
-		ScanStartedOn  time.Time `json:"scanStartedOn"`
-		ScanFinishedOn time.Time `json:"scanFinishedOn"`
-	} `json:"metadata"`
 }
