@@ -3,8 +3,9 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/signetproject/signet/oci"
 	"time"
+
+	"github.com/signetproject/signet/oci"
 )
 
 // NormalizeAttestation returns an in-toto statement as policy-controller
