@@ -1,0 +1,245 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/signetproject/signet/admission"
+	"github.com/signetproject/signet/oci"
+	"github.com/signetproject/signet/policy"
+	"github.com/signetproject/signet/trustroot"
+)
+
+// newAdmissionCmd returns `signet admission`: the Kubernetes admission
+// webhook (serve) and its installer (install). checkers verifies
+// signatures and attestations for key and keyless authorities, evaluator
+// runs CUE and Rego policies; either may be nil, in which case the
+// authorities or policies that need it fail (and deny, in enforce mode).
+func newAdmissionCmd(checkers admission.CheckerFactory, evaluator policy.PolicyEvaluator) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "admission",
+		Short: "Kubernetes admission webhook enforcing ClusterImagePolicies",
+		Long: `The admission webhook checks the images of Pods, Deployments, ReplicaSets,
+StatefulSets, DaemonSets, Jobs, CronJobs and ReplicationControllers in
+namespaces labelled ` + admission.IncludeLabel + `=true against the cluster's
+ClusterImagePolicies (policy.sigstore.dev v1alpha1/v1beta1, as policy-controller).
+It fails closed: what it cannot decide, it denies.`,
+	}
+	cmd.AddCommand(newAdmissionServeCmd(checkers, evaluator), newAdmissionInstallCmd())
+	return cmd
+}
+
+// kubeClients connects to the cluster of kubeconfig, or to the one this
+// process runs in when kubeconfig is empty.
+func kubeClients(kubeconfig string) (kubernetes.Interface, dynamic.Interface, bool, error) {
+	var (
+		cfg       *rest.Config
+		err       error
+		inCluster = kubeconfig == ""
+	)
+	if inCluster {
+		cfg, err = rest.InClusterConfig()
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("no --kubeconfig and not in a cluster: %w", err)
+		}
+	} else if cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
+		return nil, nil, false, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
+	}
+	cfg.UserAgent = "signet-admission/" + Version
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return client, dyn, inCluster, nil
+}
+
+func newAdmissionServeCmd(checkers admission.CheckerFactory, evaluator policy.PolicyEvaluator) *cobra.Command {
+	var (
+		kubeconfig, addr, certDir, noMatch, namespace, service, logFormat string
+		trustedRoot, server                                               string
+		hosts                                                             []string
+		mutate, patchCABundle                                             bool
+		timeout                                                           time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the validating (and optionally mutating) admission webhook over TLS",
+		Long: `Serve the admission webhook over TLS at /validate (and /mutate with --mutate),
+with Prometheus metrics at /metrics and health at /healthz and /readyz.
+
+The serving certificate and its CA are created in --cert-dir on first start and
+reused; give the CA to "signet admission install --ca-bundle-from". Without
+--kubeconfig the webhook uses its in-cluster service account and writes its CA
+into the caBundle of the webhook configurations itself.`,
+		Example: `  signet admission serve --kubeconfig ~/.kube/config --addr 127.0.0.1:8443 --cert-dir ./webhook-certs
+  signet admission serve --addr 0.0.0.0:8443 --mutate --no-match warn   # in a cluster`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(logFormat)
+			if err != nil {
+				return err
+			}
+			if evaluator == nil {
+				eval, err := policy.NewEvaluator(policy.EvaluatorOptions{})
+				if err != nil {
+					return err
+				}
+				evaluator = eval
+			}
+			opts := policy.Options{NoMatch: policy.NoMatchPolicy(noMatch), Evaluator: evaluator}
+			if err := opts.Validate(); err != nil {
+				return fmt.Errorf("--no-match: %w", err)
+			}
+			client, dyn, inCluster, err := kubeClients(kubeconfig)
+			if err != nil {
+				return err
+			}
+			if namespace == "" {
+				namespace = os.Getenv("POD_NAMESPACE")
+			}
+			if namespace == "" {
+				namespace = admission.DefaultNamespace
+			}
+			if !cmd.Flags().Changed("patch-ca-bundle") {
+				patchCABundle = inCluster
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", addr, err)
+			}
+			defer ln.Close()
+			if len(hosts) == 0 {
+				hosts = defaultHosts(ln.Addr().(*net.TCPAddr), inCluster, service, namespace)
+			}
+			if checkers == nil {
+				// Without --trusted-root/--server only key and static
+				// authorities can pass: keyless ones have no CA to chain to.
+				tr := &trustroot.TrustedRoot{}
+				if trustedRoot != "" || cmd.Flags().Changed("server") {
+					if trustedRoot != "" {
+						server = ""
+					}
+					if tr, err = loadTrustedRoot(trustedRoot, server); err != nil {
+						return fmt.Errorf("trust root for keyless authorities: %w", err)
+					}
+				}
+				// Policies name TrustRoots by trustRootRef; the registry
+				// checker trusts the configured root and refuses such refs
+				// with a clear error (fail closed) until they are supported.
+				registry := oci.New()
+				checkers = admission.CheckerFactoryFunc(func([]*policy.TrustRoot) (policy.AuthorityChecker, error) {
+					return policy.NewRegistryChecker(registry, tr, nil), nil
+				})
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "signet admission webhook listening on https://%s\n", advertisedAddr(ln.Addr().(*net.TCPAddr)))
+			return admission.Serve(ctx, admission.ServeConfig{
+				Client: client, Dynamic: dyn, Checkers: checkers, Engine: opts,
+				Listener: ln, CertDir: certDir, Hosts: hosts, Mutate: mutate, PatchCABundle: patchCABundle,
+				SystemNamespace: namespace, Timeout: timeout, Logger: logger,
+				Ready: func() { fmt.Fprintln(out, "signet admission webhook ready") },
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster service account)")
+	f.StringVar(&addr, "addr", "127.0.0.1:8443", "host:port to serve TLS on")
+	f.StringVar(&certDir, "cert-dir", "signet-admission-certs", "directory for the webhook CA and serving certificate (created on first start)")
+	f.StringSliceVar(&hosts, "tls-san", nil, "DNS names or IPs for the serving certificate (default: the --addr IP, or the Service's DNS names in a cluster)")
+	f.StringVar(&noMatch, "no-match", string(policy.NoMatchDeny), "what to do with images no policy matches: allow, warn or deny")
+	f.BoolVar(&mutate, "mutate", false, "also serve the mutating webhook that pins image tags to digests at /mutate")
+	f.BoolVar(&patchCABundle, "patch-ca-bundle", false, "write the CA into the webhook configurations' caBundle at start (default: true in a cluster)")
+	f.StringVar(&namespace, "namespace", "", "system namespace holding the Secrets and ConfigMaps policies reference (default $POD_NAMESPACE or "+admission.DefaultNamespace+")")
+	f.StringVar(&service, "service", admission.DefaultServiceName, "the webhook's Service name, for the certificate's DNS names in a cluster")
+	f.DurationVar(&timeout, "timeout", 9*time.Second, "time limit for one admission request (keep it under the webhook configuration's timeoutSeconds)")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
+	f.StringVar(&trustedRoot, "trusted-root", "", "trusted_root.json that keyless signatures must chain to")
+	f.StringVar(&server, "server", "", "signet server whose trusted root to use when --trusted-root is not given")
+	return cmd
+}
+
+// defaultHosts are the serving certificate's SANs: the Service's DNS
+// names in a cluster, else the listening IP (loopback when unspecified).
+func defaultHosts(a *net.TCPAddr, inCluster bool, service, namespace string) []string {
+	if inCluster {
+		return []string{service + "." + namespace + ".svc", service + "." + namespace + ".svc.cluster.local"}
+	}
+	host, _, _ := net.SplitHostPort(advertisedAddr(a))
+	return []string{host}
+}
+
+func newAdmissionInstallCmd() *cobra.Command {
+	var (
+		kubeconfig, webhookURL, caBundleFrom, namespace, service string
+		mutate                                                   bool
+		timeoutSeconds                                           int32
+	)
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "Install the policy CRDs and the admission webhook configurations",
+		Long: `Install (server-side apply) the ClusterImagePolicy (v1alpha1, v1beta1) and
+TrustRoot CRDs and the ValidatingWebhookConfiguration (and, with --mutate, the
+MutatingWebhookConfiguration) named ` + admission.WebhookConfigurationName + `. The webhooks fail closed
+(failurePolicy Fail) and only see namespaces labelled ` + admission.IncludeLabel + `=true.
+
+With --webhook-url the API server calls a webhook outside the cluster at that
+URL (the mutating one at the same URL ending in /mutate). Without it, the
+webhook is the Service --service in --namespace, and install also creates the
+namespace, service account, RBAC and Service (deploy/admission.yaml is the same).
+
+--ca-bundle-from names the --cert-dir of "signet admission serve"; its CA is
+created there if missing. In a cluster the webhook patches the caBundle itself.`,
+		Example: `  signet admission install --kubeconfig ~/.kube/config --webhook-url https://127.0.0.1:8443/validate --ca-bundle-from ./webhook-certs`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kubeconfig == "" {
+				return errors.New("--kubeconfig is required")
+			}
+			cfg := admission.InstallConfig{URL: webhookURL, Namespace: namespace, Service: service, Mutate: mutate, TimeoutSeconds: timeoutSeconds}
+			if caBundleFrom != "" {
+				ca, err := admission.EnsureCA(caBundleFrom)
+				if err != nil {
+					return fmt.Errorf("--ca-bundle-from: %w", err)
+				}
+				cfg.CABundle = ca
+			} else if webhookURL != "" {
+				return fmt.Errorf("--webhook-url needs --ca-bundle-from (the API server must trust the webhook's certificate; see %s in serve's --cert-dir)", filepath.Join("CERTDIR", admission.CACertFile))
+			}
+			client, dyn, _, err := kubeClients(kubeconfig)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			return admission.Install(cmd.Context(), client, dyn, cfg, func(kind, name string) {
+				fmt.Fprintf(out, "applied %s %s\n", kind, name)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster to install into (required)")
+	f.StringVar(&webhookURL, "webhook-url", "", "https URL of a webhook outside the cluster, ending in "+admission.ValidatePath)
+	f.StringVar(&caBundleFrom, "ca-bundle-from", "", "certificate directory of `signet admission serve` whose CA goes into caBundle")
+	f.StringVar(&namespace, "namespace", admission.DefaultNamespace, "namespace of the webhook's Service (service mode)")
+	f.StringVar(&service, "service", admission.DefaultServiceName, "name of the webhook's Service (service mode)")
+	f.BoolVar(&mutate, "mutate", false, "also install the mutating webhook that pins image tags to digests")
+	f.Int32Var(&timeoutSeconds, "timeout-seconds", 10, "API server timeout for a webhook call (1-30)")
+	return cmd
+}
