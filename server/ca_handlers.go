@@ -138,14 +138,9 @@ func (s *Server) issueFor(ctx context.Context, req certRequest) ([]*x509.Certifi
 // readJSON decodes a bounded JSON body strictly into v. Field names may be
 // camelCase or snake_case, as protobuf JSON allows.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	body, err := readBody(w, r, maxRequestBody)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return &apiError{status: http.StatusRequestEntityTooLarge, code: grpcInvalidArgument, reason: "oversize",
-				message: fmt.Sprintf("request body exceeds %d bytes", maxRequestBody)}
-		}
-		return badRequest("read_body", "read request body: %v", err)
+		return err
 	}
 	var generic any
 	if err := json.Unmarshal(body, &generic); err != nil {
@@ -161,6 +156,21 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("malformed_json", "request body: %v", err)
 	}
 	return nil
+}
+
+// readBody reads a request body of at most limit bytes; a larger body is a
+// 413 apiError, an unreadable one a 400.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: grpcInvalidArgument, reason: "oversize",
+				message: fmt.Sprintf("request body exceeds %d bytes", limit)}
+		}
+		return nil, badRequest("read_body", "read request body: %v", err)
+	}
+	return body, nil
 }
 
 // camelKeys rewrites snake_case object keys to lowerCamelCase, recursively.

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"strconv"
@@ -18,15 +16,9 @@ import (
 
 // handleCreateEntry is Rekor v2's POST /api/v2/log/entries.
 func (s *Server) handleCreateEntry(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, tlog.MaxRequestSize))
+	body, err := readBody(w, r, tlog.MaxRequestSize)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.writeError(w, r, &apiError{status: http.StatusRequestEntityTooLarge, code: grpcInvalidArgument, reason: "oversize",
-				message: fmt.Sprintf("request body exceeds %d bytes", tlog.MaxRequestSize)})
-			return
-		}
-		s.writeError(w, r, badRequest("read_body", "read request body: %v", err))
+		s.writeError(w, r, err)
 		return
 	}
 	req, err := tlog.DecodeCreateEntryRequest(body)

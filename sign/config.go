@@ -14,9 +14,6 @@ type Services struct {
 	OIDCURL string               // "" when the config lists no OIDC provider
 	Logs    []TransparencyLog
 	TSAs    []Timestamper
-	LogURLs []string
-	TSAURLs []string
-	CAURL   string
 }
 
 // ServicesFrom picks the services a client should use at now, as the
@@ -34,7 +31,6 @@ func SelectServices(sc *trustroot.SigningConfig, now time.Time, client *http.Cli
 	}
 	s := &Services{}
 	if cas, err := trustroot.Select(sc.CAs, []uint32{1}, "ANY", 0, now); err == nil {
-		s.CAURL = cas[0].URL
 		s.CA = &Fulcio{BaseURL: cas[0].URL, Client: client}
 	}
 	if oidc, err := trustroot.Select(sc.OIDCProviders, []uint32{1}, "ANY", 0, now); err == nil {
@@ -51,7 +47,6 @@ func SelectServices(sc *trustroot.SigningConfig, now time.Time, client *http.Cli
 			} else {
 				s.Logs = append(s.Logs, &RekorV2{BaseURL: l.URL, Client: client})
 			}
-			s.LogURLs = append(s.LogURLs, l.URL)
 		}
 	}
 	if len(sc.TSAs) > 0 {
@@ -61,7 +56,6 @@ func SelectServices(sc *trustroot.SigningConfig, now time.Time, client *http.Cli
 		}
 		for _, t := range tsas {
 			s.TSAs = append(s.TSAs, &TSA{URL: t.URL, Client: client})
-			s.TSAURLs = append(s.TSAURLs, t.URL)
 		}
 	}
 	return s, nil
