@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -27,7 +28,9 @@ import (
 // further interval. The defaults therefore let a batch fill for about one
 // checkpoint interval, so that it is integrated just as the next checkpoint
 // may be published: about 110 ms for a lone append and a p50 of about 130 ms
-// for clients appending back to back (see BenchmarkAppend).
+// for clients appending back to back (see BenchmarkAppend). Batches may hold
+// up to 4096 entries so that, under load, one integration (with its fsyncs)
+// carries many clients' entries.
 type Options struct {
 	// BatchMaxSize is the most entries Tessera sequences in one batch.
 	BatchMaxSize uint
@@ -55,7 +58,7 @@ type Options struct {
 // DefaultOptions returns options tuned for low append latency.
 func DefaultOptions() Options {
 	return Options{
-		BatchMaxSize:           256,
+		BatchMaxSize:           4096,
 		BatchMaxAge:            100 * time.Millisecond,
 		CheckpointInterval:     100 * time.Millisecond,
 		PollInterval:           5 * time.Millisecond,
@@ -103,6 +106,8 @@ type Log struct {
 	add      tessera.AddFn
 	reader   tessera.LogReader
 	awaiter  *tessera.PublicationAwaiter
+	prover   *prover
+	lastCP   atomic.Pointer[parsedCheckpoint]
 	shutdown func(context.Context) error
 	cancel   context.CancelFunc
 
@@ -174,6 +179,7 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 		add:      appender.Add,
 		reader:   reader,
 		awaiter:  tessera.NewPublicationAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
+		prover:   newProver(reader.ReadTile),
 		shutdown: shutdown,
 		cancel:   cancel,
 	}, nil

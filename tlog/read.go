@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -61,7 +62,13 @@ func (l *Log) Checkpoint(ctx context.Context) (*f_log.Checkpoint, []byte, error)
 	return cp, raw, nil
 }
 
+// parseCheckpoint verifies and parses a signed checkpoint. The last one is
+// remembered: every append integrated in a batch waits for the same
+// checkpoint, and verifying its signature once is enough.
 func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
+	if last := l.lastCP.Load(); last != nil && bytes.Equal(last.raw, raw) {
+		return last.cp, nil
+	}
 	cp, _, _, err := f_log.ParseCheckpoint(raw, l.origin, l.verifier)
 	if err != nil {
 		return nil, fmt.Errorf("verify checkpoint: %w", err)
@@ -69,17 +76,20 @@ func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	if err := checkInt64(cp.Size); err != nil {
 		return nil, fmt.Errorf("checkpoint size: %w", err)
 	}
+	l.lastCP.Store(&parsedCheckpoint{raw: bytes.Clone(raw), cp: cp})
 	return cp, nil
+}
+
+// parsedCheckpoint is a signed checkpoint and what it verified to.
+type parsedCheckpoint struct {
+	raw []byte
+	cp  *f_log.Checkpoint
 }
 
 // InclusionProof returns the RFC 6962 inclusion proof of the entry at index in
 // the tree of size treeSize, read from the log's tiles.
 func (l *Log) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]byte, error) {
-	pb, err := client.NewProofBuilder(ctx, treeSize, l.reader.ReadTile)
-	if err != nil {
-		return nil, fmt.Errorf("inclusion proof for %d in tree of %d: %w", index, treeSize, err)
-	}
-	p, err := pb.InclusionProof(ctx, index)
+	p, err := l.prover.inclusion(ctx, index, treeSize)
 	if err != nil {
 		return nil, fmt.Errorf("inclusion proof for %d in tree of %d: %w", index, treeSize, err)
 	}
@@ -89,11 +99,7 @@ func (l *Log) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]b
 // ConsistencyProof returns the RFC 6962 consistency proof between the trees of
 // sizes smaller and larger, read from the log's tiles.
 func (l *Log) ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][]byte, error) {
-	pb, err := client.NewProofBuilder(ctx, larger, l.reader.ReadTile)
-	if err != nil {
-		return nil, fmt.Errorf("consistency proof %d to %d: %w", smaller, larger, err)
-	}
-	p, err := pb.ConsistencyProof(ctx, smaller, larger)
+	p, err := l.prover.consistency(ctx, smaller, larger)
 	if err != nil {
 		return nil, fmt.Errorf("consistency proof %d to %d: %w", smaller, larger, err)
 	}

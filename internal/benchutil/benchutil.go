@@ -1,0 +1,62 @@
+// Package benchutil runs benchmark loads from many concurrent clients and
+// reports throughput and latency percentiles as benchmark metrics. It is
+// for tests only.
+package benchutil
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RunClients calls do(0) … do(b.N-1) from the given number of goroutines,
+// each call timed on its own, and reports "<unit>/s" throughput and p50-ms
+// and p99-ms latency. Errors fail the benchmark.
+func RunClients(b *testing.B, clients int, unit string, do func(i int) error) {
+	var (
+		mu        sync.Mutex
+		latencies = make([]time.Duration, 0, b.N)
+		wg        sync.WaitGroup
+		next      = make(chan int)
+	)
+	b.ResetTimer()
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t0 := time.Now()
+				err := do(i)
+				d := time.Since(t0)
+				if err != nil {
+					b.Error(err)
+				}
+				mu.Lock()
+				latencies = append(latencies, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < b.N; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit+"/s")
+	b.ReportMetric(Percentile(latencies, 0.50), "p50-ms")
+	b.ReportMetric(Percentile(latencies, 0.99), "p99-ms")
+}
+
+// Percentile returns the p-th quantile (0 ≤ p ≤ 1) of ds in milliseconds,
+// sorting ds in place; 0 for no durations.
+func Percentile(ds []time.Duration, p float64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000
+}

@@ -1,0 +1,178 @@
+package tlog
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/api/layout"
+)
+
+// proverCacheTiles is how many hash tiles a prover keeps. A tile and the
+// subtree hashes computed from it take about 16 KiB, so the cache holds at
+// most about 2 × 16 MiB. Appends prove against the newest tiles, which stay
+// cached; old entries' proofs read their tiles again.
+const proverCacheTiles = 1024
+
+// tileFetcher reads a hash tile as Tessera's LogReader.ReadTile does.
+type tileFetcher func(ctx context.Context, level, index uint64, p uint8) ([]byte, error)
+
+// prover builds RFC 6962 inclusion and consistency proofs from a log's hash
+// tiles. It does what Tessera's client.ProofBuilder does, but is safe for
+// concurrent use and shares its work between requests: every proof node is
+// the root of a perfect subtree inside one tile, and a tile of a given width
+// never changes, so each (tile, width) is read and hashed once and then
+// serves every proof that touches it. The hundreds of appends integrated in
+// one batch all prove against the same new right-hand tiles.
+type prover struct {
+	fetch tileFetcher
+
+	mu        sync.Mutex
+	cur, prev map[tileKey]*tileNodes // two generations: a cheap LRU
+}
+
+// tileKey names one version of a tile: a partial tile of width w is a
+// different, equally immutable object from the full tile it grows into.
+type tileKey struct {
+	level, index uint64
+	width        uint8 // 0 for a full tile, as in tile paths
+}
+
+// tileNodes holds a tile's subtree hashes once computed: levels[0] are the
+// tile's own hashes, levels[k][i] is the root of the perfect subtree over
+// levels[0][i<<k : (i+1)<<k].
+type tileNodes struct {
+	ready  chan struct{} // closed when levels or err is set
+	levels [][][]byte
+	err    error
+}
+
+func newProver(fetch tileFetcher) *prover {
+	return &prover{fetch: fetch, cur: map[tileKey]*tileNodes{}, prev: map[tileKey]*tileNodes{}}
+}
+
+// inclusion returns the inclusion proof of the leaf at index in the tree of
+// the given size.
+func (p *prover) inclusion(ctx context.Context, index, size uint64) ([][]byte, error) {
+	nodes, err := proof.Inclusion(index, size)
+	if err != nil {
+		return nil, err
+	}
+	return p.hashes(ctx, nodes, size)
+}
+
+// consistency returns the consistency proof between the trees of sizes
+// smaller and larger.
+func (p *prover) consistency(ctx context.Context, smaller, larger uint64) ([][]byte, error) {
+	nodes, err := proof.Consistency(smaller, larger)
+	if err != nil {
+		return nil, err
+	}
+	return p.hashes(ctx, nodes, larger)
+}
+
+// hashes looks up the nodes of a proof in the tree of the given size and
+// folds the ephemeral part as the proof needs it.
+func (p *prover) hashes(ctx context.Context, nodes proof.Nodes, size uint64) ([][]byte, error) {
+	hs := make([][]byte, 0, len(nodes.IDs))
+	for _, id := range nodes.IDs {
+		h, err := p.node(ctx, id, size)
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+	}
+	return nodes.Rehash(hs, rfc6962.DefaultHasher.HashChildren)
+}
+
+// node returns the hash of the perfect subtree id in the tree of the given
+// size.
+func (p *prover) node(ctx context.Context, id compact.NodeID, size uint64) ([]byte, error) {
+	tileLevel, tileIndex, nodeLevel, nodeIndex := layout.NodeCoordsToTileAddress(uint64(id.Level), id.Index)
+	key := tileKey{tileLevel, tileIndex, layout.PartialTileSize(tileLevel, tileIndex, size)}
+	t, err := p.tile(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if int(nodeLevel) >= len(t.levels) || nodeIndex >= uint64(len(t.levels[nodeLevel])) {
+		return nil, fmt.Errorf("tile %s has no node %d at level %d", layout.TilePath(key.level, key.index, key.width), nodeIndex, nodeLevel)
+	}
+	return t.levels[nodeLevel][nodeIndex], nil
+}
+
+// tile returns the computed nodes of a tile, reading and hashing it at most
+// once however many callers ask at the same time. A failed read is not
+// cached.
+func (p *prover) tile(ctx context.Context, key tileKey) (*tileNodes, error) {
+	p.mu.Lock()
+	t, ok := p.cur[key]
+	if !ok {
+		if t, ok = p.prev[key]; ok {
+			p.cur[key] = t
+		}
+	}
+	if !ok {
+		t = &tileNodes{ready: make(chan struct{})}
+		if len(p.cur) >= proverCacheTiles {
+			p.prev, p.cur = p.cur, make(map[tileKey]*tileNodes, proverCacheTiles)
+		}
+		p.cur[key] = t
+	}
+	p.mu.Unlock()
+
+	if !ok {
+		// Other requests wait for this read: one client giving up must
+		// not fail them.
+		t.levels, t.err = p.compute(context.WithoutCancel(ctx), key)
+		close(t.ready)
+		if t.err != nil {
+			p.mu.Lock()
+			if p.cur[key] == t {
+				delete(p.cur, key)
+			}
+			p.mu.Unlock()
+		}
+	}
+	select {
+	case <-t.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if t.err != nil {
+		return nil, t.err
+	}
+	return t, nil
+}
+
+// compute reads a tile and hashes all its perfect subtrees.
+func (p *prover) compute(ctx context.Context, key tileKey) ([][][]byte, error) {
+	raw, err := p.fetch(ctx, key.level, key.index, key.width)
+	if err != nil {
+		return nil, fmt.Errorf("read tile %s: %w", layout.TilePath(key.level, key.index, key.width), err)
+	}
+	var tile api.HashTile
+	if err := tile.UnmarshalText(raw); err != nil {
+		return nil, fmt.Errorf("parse tile %s: %w", layout.TilePath(key.level, key.index, key.width), err)
+	}
+	want := int(key.width)
+	if want == 0 {
+		want = layout.TileWidth
+	}
+	if len(tile.Nodes) != want {
+		return nil, fmt.Errorf("tile %s holds %d hashes, want %d", layout.TilePath(key.level, key.index, key.width), len(tile.Nodes), want)
+	}
+	levels := [][][]byte{tile.Nodes}
+	for below := tile.Nodes; len(below) >= 2; {
+		up := make([][]byte, len(below)/2)
+		for i := range up {
+			up[i] = rfc6962.DefaultHasher.HashChildren(below[2*i], below[2*i+1])
+		}
+		levels = append(levels, up)
+		below = up
+	}
+	return levels, nil
+}

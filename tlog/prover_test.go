@@ -1,0 +1,188 @@
+package tlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+)
+
+// memTree serves the hash tiles of a tree of leaves built in memory, the
+// way a Tessera log lays them out.
+type memTree struct {
+	levels [][][]byte // levels[k] are the perfect subtree roots at tree level k
+	reads  atomic.Int64
+}
+
+func newMemTree(n int) *memTree {
+	t := &memTree{}
+	leaves := make([][]byte, n)
+	for i := range leaves {
+		leaves[i] = rfc6962.DefaultHasher.HashLeaf(fmt.Appendf(nil, "leaf %d", i))
+	}
+	t.levels = append(t.levels, leaves)
+	for below := leaves; len(below) >= 2; {
+		up := make([][]byte, len(below)/2)
+		for i := range up {
+			up[i] = rfc6962.DefaultHasher.HashChildren(below[2*i], below[2*i+1])
+		}
+		t.levels = append(t.levels, up)
+		below = up
+	}
+	return t
+}
+
+// fetch returns tile (level, index) of width p (0: full) of the tree of
+// the given size.
+func (t *memTree) fetcher(size uint64) tileFetcher {
+	return func(_ context.Context, level, index uint64, p uint8) ([]byte, error) {
+		t.reads.Add(1)
+		if want := layout.PartialTileSize(level, index, size); p != want {
+			return nil, fmt.Errorf("tile %d/%d asked with width %d, tree of %d has %d", level, index, p, size, want)
+		}
+		w := uint64(p)
+		if w == 0 {
+			w = layout.TileWidth
+		}
+		row := t.levels[level*layout.TileHeight]
+		start := index * layout.TileWidth
+		if start+w > uint64(len(row)) {
+			return nil, errors.New("tile beyond the tree")
+		}
+		return (&api.HashTile{Nodes: row[start : start+w]}).MarshalText()
+	}
+}
+
+func (t *memTree) root(size uint64) []byte {
+	r := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
+	for _, l := range t.levels[0][:size] {
+		if err := r.Append(l, nil); err != nil {
+			panic(err)
+		}
+	}
+	h, err := r.GetRootHash(nil)
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+// TestProverAgreesWithTessera checks the prover's inclusion and consistency
+// proofs verify and equal those of Tessera's own client.ProofBuilder, for
+// trees spanning three tile levels, full and partial tiles.
+func TestProverAgreesWithTessera(t *testing.T) {
+	const n = 256*256 + 300
+	tree := newMemTree(n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	sizes := []uint64{1, 2, 255, 256, 257, 511, 512, 65535, 65536, 65537, n}
+	for range 20 {
+		sizes = append(sizes, 1+rng.Uint64N(n))
+	}
+	for _, size := range sizes {
+		root := tree.root(size)
+		p := newProver(tree.fetcher(size))
+		pb, err := client.NewProofBuilder(ctx, size, client.TileFetcherFunc(tree.fetcher(size)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		indexes := []uint64{0, size - 1, size / 2}
+		for range 10 {
+			indexes = append(indexes, rng.Uint64N(size))
+		}
+		for _, i := range indexes {
+			got, err := p.inclusion(ctx, i, size)
+			if err != nil {
+				t.Fatalf("inclusion(%d, %d): %v", i, size, err)
+			}
+			want, err := pb.InclusionProof(ctx, i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(got, want, slices.Equal) {
+				t.Errorf("inclusion(%d, %d) differs from Tessera's", i, size)
+			}
+			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, i, size, tree.levels[0][i], got, root); err != nil {
+				t.Errorf("inclusion(%d, %d): %v", i, size, err)
+			}
+		}
+		for range 5 {
+			smaller := 1 + rng.Uint64N(size)
+			got, err := p.consistency(ctx, smaller, size)
+			if err != nil {
+				t.Fatalf("consistency(%d, %d): %v", smaller, size, err)
+			}
+			want, err := pb.ConsistencyProof(ctx, smaller, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(got, want, slices.Equal) {
+				t.Errorf("consistency(%d, %d) differs from Tessera's", smaller, size)
+			}
+			if err := proof.VerifyConsistency(rfc6962.DefaultHasher, smaller, size, got, tree.root(smaller), root); err != nil {
+				t.Errorf("consistency(%d, %d): %v", smaller, size, err)
+			}
+		}
+	}
+}
+
+// TestProverSharesTiles checks that concurrent proofs in one tree read each
+// tile once, and that a failed read is retried rather than cached.
+func TestProverSharesTiles(t *testing.T) {
+	const size = 256*3 + 17
+	tree := newMemTree(size)
+	p := newProver(tree.fetcher(size))
+	var wg sync.WaitGroup
+	for i := range uint64(size) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := p.inclusion(context.Background(), i, size); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// Tiles 0/0, 0/1, 0/2, 0/3.p/17 and 1/0.p/3.
+	if got := tree.reads.Load(); got != 5 {
+		t.Errorf("%d tile reads for %d proofs, want 5", got, size)
+	}
+
+	fail := true
+	flaky := newProver(func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
+		if fail {
+			return nil, errors.New("disk on fire")
+		}
+		return tree.fetcher(size)(ctx, level, index, w)
+	})
+	if _, err := flaky.inclusion(context.Background(), 3, size); err == nil {
+		t.Fatal("inclusion with failing tile reads succeeded")
+	}
+	fail = false
+	if _, err := flaky.inclusion(context.Background(), 3, size); err != nil {
+		t.Errorf("failed read was cached: %v", err)
+	}
+}
+
+// TestProverRejectsShortTile checks a tile with fewer hashes than its
+// width is an error, not an index panic or a wrong proof.
+func TestProverRejectsShortTile(t *testing.T) {
+	tree := newMemTree(300)
+	p := newProver(func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
+		return (&api.HashTile{Nodes: tree.levels[0][:10]}).MarshalText()
+	})
+	if _, err := p.inclusion(context.Background(), 5, 300); err == nil {
+		t.Fatal("short tile accepted")
+	}
+}
