@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # mariadb-up.sh DIR PORT — start a throwaway MariaDB on 127.0.0.1:PORT with
 # its data in DIR (installing Debian's mariadb-server if missing), create
-# database "signet", and print the log-storage URL for signet.
+# database "signet" for user signet, who may also create and use databases
+# named signet_* (signet_rekor_v1 for the Rekor v1 log; tests make their
+# own), and print the log-storage URL for signet.
 # Stop it with: kill "$(cat DIR/mariadb.pid)"
 set -euo pipefail
 dir=${1:?usage: mariadb-up.sh DIR PORT}
@@ -24,7 +26,7 @@ mariadbd --no-defaults $user_flag --datadir="$dir/data" --socket="$dir/mariadb.s
 for _ in $(seq 1 100); do
   if mariadb --no-defaults --socket="$dir/mariadb.sock" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
     mariadb --no-defaults --socket="$dir/mariadb.sock" -uroot -e \
-      "CREATE DATABASE IF NOT EXISTS signet; CREATE USER IF NOT EXISTS 'signet'@'127.0.0.1' IDENTIFIED BY 'signet'; GRANT ALL ON signet.* TO 'signet'@'127.0.0.1'; FLUSH PRIVILEGES;"
+      "CREATE DATABASE IF NOT EXISTS signet; CREATE USER IF NOT EXISTS 'signet'@'127.0.0.1' IDENTIFIED BY 'signet'; GRANT ALL ON signet.* TO 'signet'@'127.0.0.1'; GRANT ALL ON \`signet\\_%\`.* TO 'signet'@'127.0.0.1'; FLUSH PRIVILEGES;"
     echo "mysql://signet:signet@tcp(127.0.0.1:$port)/signet"
     exit 0
   fi

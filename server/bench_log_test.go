@@ -23,8 +23,8 @@ import (
 // before the clock starts: signing is not the log's work.
 func BenchmarkLogAppend(b *testing.B) {
 	storages := map[string]string{"embedded": ""}
-	if u := os.Getenv("SIGNET_TEST_MYSQL_URL"); u != "" {
-		storages["mysql"] = u
+	if os.Getenv("SIGNET_TEST_MYSQL_URL") != "" {
+		storages["mysql"] = freshMySQLDatabase(b)
 	}
 	for _, name := range []string{"embedded", "mysql"} {
 		storage, ok := storages[name]

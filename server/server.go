@@ -46,9 +46,12 @@ type Options struct {
 	// HTTPClient is used to reach remote OIDC issuers; nil means a client
 	// with a 10 s timeout.
 	HTTPClient *http.Client
-	// LogStorage selects where the transparency log lives: "" for files
+	// LogStorage selects where the transparency logs live: "" for files
 	// under DataDir (embedded), or "mysql://user:pass@tcp(host:port)/db" for
-	// a MySQL/MariaDB database that several servers can share.
+	// a MySQL/MariaDB database that several servers can share (the Rekor v1
+	// log uses a second database, db_rekor_v1; see tlog.OpenV1LogMySQL).
+	// Servers sharing a database must share their keys and public URL
+	// hostname.
 	LogStorage string
 }
 
@@ -133,7 +136,16 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("transparency log: %w", err)
 	}
 	s.stopLog = stopLog
-	if s.v1log, err = tlog.OpenV1LogDir(logCtx, filepath.Join(opts.DataDir, "rekor-v1"), base.Hostname(), m.v1LogKey, tlog.DefaultOptions()); err != nil {
+	if s.logDB != nil {
+		// Replicas share the Rekor v1 log too: tree, entry records and
+		// search index in the database, signed with the same v1 key.
+		v1Opts := tlog.DefaultOptions()
+		v1Opts.CheckpointInterval = tlog.MySQLMinCheckpointInterval
+		s.v1log, err = tlog.OpenV1LogMySQL(logCtx, opts.LogStorage, base.Hostname(), m.v1LogKey, v1Opts)
+	} else {
+		s.v1log, err = tlog.OpenV1LogDir(logCtx, filepath.Join(opts.DataDir, "rekor-v1"), base.Hostname(), m.v1LogKey, tlog.DefaultOptions())
+	}
+	if err != nil {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("rekor v1 log: %w", err)
 	}

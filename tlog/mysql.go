@@ -3,11 +3,13 @@ package tlog
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera"
 	tmysql "github.com/transparency-dev/tessera/storage/mysql"
 )
@@ -19,6 +21,11 @@ var mysqlSchema = []string{
 	"INSERT IGNORE INTO Tessera (`id`, `compatibilityVersion`) VALUES (0, 1)",
 	"CREATE TABLE IF NOT EXISTS `Checkpoint` (`id` TINYINT UNSIGNED NOT NULL, `note` MEDIUMBLOB NOT NULL, `published_at` BIGINT NOT NULL, PRIMARY KEY(`id`))",
 	"CREATE TABLE IF NOT EXISTS `TreeState` (`id` TINYINT UNSIGNED NOT NULL, `size` BIGINT UNSIGNED NOT NULL, `root` TINYBLOB NOT NULL, PRIMARY KEY(`id`))",
+	// The empty tree's state, which Tessera would write on first start. Its
+	// own check-then-insert (SELECT … FOR UPDATE of the missing row) makes
+	// servers starting together on a new database deadlock; with the row
+	// present it only reads.
+	"INSERT INTO `TreeState` (`id`, `size`, `root`) VALUES (0, 0, X'" + hex.EncodeToString(rfc6962.DefaultHasher.EmptyRoot()) + "') ON DUPLICATE KEY UPDATE `id` = `id`",
 	"CREATE TABLE IF NOT EXISTS `Subtree` (`level` TINYINT UNSIGNED NOT NULL, `index` BIGINT UNSIGNED NOT NULL, `nodes` MEDIUMBLOB NOT NULL, PRIMARY KEY(`level`, `index`))",
 	"CREATE TABLE IF NOT EXISTS `TiledLeaves` (`tile_index` BIGINT UNSIGNED NOT NULL, `size` SMALLINT UNSIGNED NOT NULL, `data` LONGBLOB NOT NULL, PRIMARY KEY(`tile_index`))",
 }
@@ -65,9 +72,23 @@ func NewMySQLDriver(ctx context.Context, url string) (tessera.Driver, *sql.DB, e
 	if err != nil {
 		return nil, nil, err
 	}
+	db, err := openMySQL(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to MySQL %s: %w", redactDSN(url), err)
+	}
+	driver, err := newMySQLDriver(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return driver, db, nil
+}
+
+// openMySQL connects to the database cfg names and checks that it answers.
+func openMySQL(ctx context.Context, cfg *mysql.Config) (*sql.DB, error) {
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(32)
@@ -76,18 +97,22 @@ func NewMySQLDriver(ctx context.Context, url string) (tessera.Driver, *sql.DB, e
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
-		return nil, nil, fmt.Errorf("connect to MySQL %s: %w", redactDSN(url), err)
+		return nil, err
 	}
+	return db, nil
+}
+
+// newMySQLDriver creates Tessera's tables in db's database if needed and
+// returns the Tessera driver for them.
+func newMySQLDriver(ctx context.Context, db *sql.DB) (tessera.Driver, error) {
 	for _, stmt := range mysqlSchema {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			db.Close()
-			return nil, nil, fmt.Errorf("create log tables: %w", err)
+			return nil, fmt.Errorf("create log tables: %w", err)
 		}
 	}
 	driver, err := tmysql.New(ctx, db)
 	if err != nil {
-		db.Close()
-		return nil, nil, fmt.Errorf("tessera MySQL storage: %w", err)
+		return nil, fmt.Errorf("tessera MySQL storage: %w", err)
 	}
-	return driver, db, nil
+	return driver, nil
 }

@@ -162,11 +162,14 @@ func (p *prover) compute(ctx context.Context, key tileKey) ([][][]byte, error) {
 	if want == 0 {
 		want = layout.TileWidth
 	}
-	if len(tile.Nodes) != want {
+	// Some drivers (Tessera's MySQL one) return the tile as stored, which
+	// may have grown past the width asked for; tiles only ever grow, so the
+	// first hashes are the ones wanted.
+	if len(tile.Nodes) < want {
 		return nil, fmt.Errorf("tile %s holds %d hashes, want %d", layout.TilePath(key.level, key.index, key.width), len(tile.Nodes), want)
 	}
-	levels := [][][]byte{tile.Nodes}
-	for below := tile.Nodes; len(below) >= 2; {
+	levels := [][][]byte{tile.Nodes[:want]}
+	for below := levels[0]; len(below) >= 2; {
 		up := make([][]byte, len(below)/2)
 		for i := range up {
 			up[i] = rfc6962.DefaultHasher.HashChildren(below[2*i], below[2*i+1])

@@ -186,3 +186,23 @@ func TestProverRejectsShortTile(t *testing.T) {
 		t.Fatal("short tile accepted")
 	}
 }
+
+// TestProverLongerTile checks a tile that has grown past the width asked
+// for, as Tessera's MySQL driver returns it, gives the proof for the
+// smaller tree.
+func TestProverLongerTile(t *testing.T) {
+	const size = 20
+	tree := newMemTree(300)
+	p := newProver(func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
+		return (&api.HashTile{Nodes: tree.levels[0][:256]}).MarshalText()
+	})
+	for i := range uint64(size) {
+		hs, err := p.inclusion(context.Background(), i, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, i, size, tree.levels[0][i], hs, tree.root(size)); err != nil {
+			t.Errorf("inclusion(%d, %d): %v", i, size, err)
+		}
+	}
+}

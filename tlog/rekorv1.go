@@ -59,6 +59,8 @@ type V1Log struct {
 	add      tessera.AddFn
 	reader   tessera.LogReader
 	awaiter  *tessera.PublicationAwaiter
+	prover   *prover
+	lastCP   atomic.Pointer[parsedCheckpoint]
 	verifier treeNoteVerifier
 	shutdown func(context.Context) error
 	cancel   context.CancelFunc
@@ -123,6 +125,7 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 		add:      appender.Add,
 		reader:   reader,
 		awaiter:  tessera.NewPublicationAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
+		prover:   newProver(reader.ReadTile),
 		verifier: treeNoteVerifier{s},
 		shutdown: shutdown,
 		cancel:   cancel,
@@ -627,11 +630,7 @@ func (l *V1Log) ConsistencyProof(ctx context.Context, firstSize, lastSize int64)
 	if err != nil {
 		return nil, fmt.Errorf("consistency proof: %w", err)
 	}
-	pb, err := client.NewProofBuilder(ctx, last, l.reader.ReadTile)
-	if err != nil {
-		return nil, fmt.Errorf("consistency proof %d to %d: %w", first, last, err)
-	}
-	hashes, err := pb.ConsistencyProof(ctx, first, last)
+	hashes, err := l.prover.consistency(ctx, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("consistency proof %d to %d: %w", first, last, err)
 	}
@@ -798,7 +797,12 @@ func (l *V1Log) checkpoint(ctx context.Context) (*f_log.Checkpoint, error) {
 	return l.parseCheckpoint(raw)
 }
 
+// parseCheckpoint verifies and parses a checkpoint, remembering the last one
+// as [Log.parseCheckpoint] does.
 func (l *V1Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
+	if last := l.lastCP.Load(); last != nil && bytes.Equal(last.raw, raw) {
+		return last.cp, nil
+	}
 	cp, _, _, err := f_log.ParseCheckpoint(raw, l.verifier.Name(), l.verifier)
 	if err != nil {
 		return nil, fmt.Errorf("verify checkpoint: %w", err)
@@ -806,6 +810,7 @@ func (l *V1Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	if err := checkInt64(cp.Size); err != nil {
 		return nil, fmt.Errorf("checkpoint size: %w", err)
 	}
+	l.lastCP.Store(&parsedCheckpoint{raw: bytes.Clone(raw), cp: cp})
 	return cp, nil
 }
 
@@ -854,11 +859,7 @@ func (l *V1Log) rootAt(ctx context.Context, size uint64, cp *f_log.Checkpoint) (
 	if err != nil {
 		return nil, fmt.Errorf("root of tree %d: %w", size, err)
 	}
-	pb, err := client.NewProofBuilder(ctx, size, l.reader.ReadTile)
-	if err != nil {
-		return nil, fmt.Errorf("root of tree %d: %w", size, err)
-	}
-	hashes, err := pb.InclusionProof(ctx, size-1)
+	hashes, err := l.prover.inclusion(ctx, size-1, size)
 	if err != nil {
 		return nil, fmt.Errorf("root of tree %d: %w", size, err)
 	}
@@ -872,11 +873,7 @@ func (l *V1Log) rootAt(ctx context.Context, size uint64, cp *f_log.Checkpoint) (
 // inclusionProof proves the leaf body at index in the tree of size leaves
 // with root, checks the proof and signs a checkpoint for the tree.
 func (l *V1Log) inclusionProof(ctx context.Context, index uint64, body []byte, size uint64, root []byte) (*V1InclusionProof, error) {
-	pb, err := client.NewProofBuilder(ctx, size, l.reader.ReadTile)
-	if err != nil {
-		return nil, fmt.Errorf("inclusion proof for %d in tree of %d: %w", index, size, err)
-	}
-	hashes, err := pb.InclusionProof(ctx, index)
+	hashes, err := l.prover.inclusion(ctx, index, size)
 	if err != nil {
 		return nil, fmt.Errorf("inclusion proof for %d in tree of %d: %w", index, size, err)
 	}

@@ -33,17 +33,21 @@ type V1EntryRecord struct {
 // 6962 leaf hash (the entry UUID). It is the log's essential state next to
 // the Tessera tiles: integrated times cannot be recomputed from the log. Its
 // methods must be safe for concurrent use and Put must be durable when it
-// returns. [NewFileV1EntryStore] is the embedded implementation; a database
-// table keyed by leaf hash can replace it.
+// returns. [NewFileV1EntryStore] is the embedded implementation;
+// [MySQLV1Store] keeps it in a database that several servers share.
 type V1EntryStore interface {
 	// Get returns the record of leafHash; ok is false when there is none.
 	Get(ctx context.Context, leafHash [32]byte) (rec V1EntryRecord, ok bool, err error)
-	// Put stores rec for leafHash, replacing any earlier record.
+	// Put stores rec for leafHash, replacing any earlier record. A store
+	// that several servers share may keep a log index once recorded (see
+	// [MySQLV1Store]).
 	Put(ctx context.Context, leafHash [32]byte, rec V1EntryRecord) error
 	// FollowedSize returns the number of leaves, counted from index 0, whose
 	// records and search keys the log has reconciled with the tree.
 	FollowedSize(ctx context.Context) (uint64, error)
-	// SetFollowedSize records the number of reconciled leaves.
+	// SetFollowedSize records the number of reconciled leaves; 0 restarts
+	// reconciliation from the first leaf. A store that several servers
+	// share may ignore a size below the recorded one.
 	SetFollowedSize(ctx context.Context, size uint64) error
 }
 
@@ -51,7 +55,8 @@ type V1EntryStore interface {
 // identities, public key hashes) to entry UUIDs, for Rekor's
 // /api/v1/index/retrieve. It holds derived state that [V1Log.Reindex]
 // rebuilds from the log. Keys are given lowercased. Its methods must be safe
-// for concurrent use. [NewFileV1SearchIndex] is the embedded implementation.
+// for concurrent use. [NewFileV1SearchIndex] is the embedded implementation;
+// [MySQLV1Store] keeps it in a database that several servers share.
 type V1SearchIndex interface {
 	// Add records that the entry uuid (64 lowercase hex) matches every key.
 	// Adding a pair again is a no-op.
