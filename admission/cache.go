@@ -35,8 +35,13 @@ type CacheOptions struct {
 	// DenyTTL is how long a denying decision is reused; default 10
 	// seconds, so that a signature pushed after a denial is seen soon.
 	DenyTTL time.Duration
-	// MaxEntries bounds the cache; when full, expired entries are dropped
-	// and then the cache is emptied. Default 10000.
+	// TagTTL is how long the digest a tag resolved to is reused, per
+	// namespace, by the webhooks sharing the cache; default 30 seconds. A
+	// tag moved to another digest is seen after at most this long.
+	TagTTL time.Duration
+	// MaxEntries bounds the decisions, and separately the tags, held;
+	// when full, expired entries are dropped and then the cache is
+	// emptied. Default 10000.
 	MaxEntries int
 	// Now returns the time; default time.Now. For tests.
 	Now func() time.Time
@@ -44,15 +49,17 @@ type CacheOptions struct {
 
 // Validate reports negative settings.
 func (o *CacheOptions) Validate() error {
-	if o.TTL < 0 || o.DenyTTL < 0 || o.MaxEntries < 0 {
-		return fmt.Errorf("cache options: TTL %s, DenyTTL %s and MaxEntries %d must not be negative", o.TTL, o.DenyTTL, o.MaxEntries)
+	if o.TTL < 0 || o.DenyTTL < 0 || o.TagTTL < 0 || o.MaxEntries < 0 {
+		return fmt.Errorf("cache options: TTL %s, DenyTTL %s, TagTTL %s and MaxEntries %d must not be negative", o.TTL, o.DenyTTL, o.TagTTL, o.MaxEntries)
 	}
 	return nil
 }
 
 // DecisionCache remembers decisions per CacheKey for a TTL and makes
 // concurrent evaluations of the same key share one engine call
-// (singleflight). It is safe for concurrent use.
+// (singleflight). It also remembers, for TagTTL, the digests tags resolved
+// to, so that images admitted by tag do not cost a registry round trip
+// each time. It is safe for concurrent use.
 type DecisionCache struct {
 	opts  CacheOptions
 	group singleflight.Group
@@ -60,6 +67,16 @@ type DecisionCache struct {
 	mu         sync.Mutex
 	entries    map[CacheKey]cacheEntry
 	generation uint64 // newest generation seen; older entries are dropped
+	tags       map[tagKey]tagEntry
+}
+
+// tagKey is a tag as written in an object of a namespace: pull secrets,
+// and so what a tag may resolve to, are per namespace.
+type tagKey struct{ namespace, image string }
+
+type tagEntry struct {
+	digest  resolvedImage
+	expires time.Time
 }
 
 type cacheEntry struct {
@@ -78,13 +95,16 @@ func NewDecisionCache(opts CacheOptions) (*DecisionCache, error) {
 	if opts.DenyTTL == 0 {
 		opts.DenyTTL = 10 * time.Second
 	}
+	if opts.TagTTL == 0 {
+		opts.TagTTL = 30 * time.Second
+	}
 	if opts.MaxEntries == 0 {
 		opts.MaxEntries = 10000
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &DecisionCache{opts: opts, entries: map[CacheKey]cacheEntry{}}, nil
+	return &DecisionCache{opts: opts, entries: map[CacheKey]cacheEntry{}, tags: map[tagKey]tagEntry{}}, nil
 }
 
 // CacheResult says where a decision came from.
@@ -185,6 +205,40 @@ func (c *DecisionCache) put(key CacheKey, d policy.Decision) {
 		}
 	}
 	c.entries[key] = cacheEntry{decision: d, expires: now.Add(ttl)}
+}
+
+// tag returns the unexpired resolution of a tag in a namespace.
+func (c *DecisionCache) tag(namespace, image string) (resolvedImage, bool) {
+	key := tagKey{namespace, image}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.tags[key]
+	if !ok {
+		return resolvedImage{}, false
+	}
+	if !c.opts.Now().Before(e.expires) {
+		delete(c.tags, key)
+		return resolvedImage{}, false
+	}
+	return e.digest, true
+}
+
+// putTag remembers a tag's resolution for TagTTL.
+func (c *DecisionCache) putTag(namespace, image string, r resolvedImage) {
+	now := c.opts.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.tags) >= c.opts.MaxEntries {
+		for k, e := range c.tags {
+			if !now.Before(e.expires) {
+				delete(c.tags, k)
+			}
+		}
+		if len(c.tags) >= c.opts.MaxEntries {
+			clear(c.tags)
+		}
+	}
+	c.tags[tagKey{namespace, image}] = tagEntry{digest: r, expires: now.Add(c.opts.TagTTL)}
 }
 
 // Len returns the number of stored decisions, expired ones included.

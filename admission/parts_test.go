@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -73,6 +75,53 @@ func TestCacheTTLAndGenerations(t *testing.T) {
 	}
 	if _, err := NewDecisionCache(CacheOptions{TTL: -1}); err == nil {
 		t.Error("negative TTL accepted")
+	}
+}
+
+// TestTagResolutionCached checks that a tag is resolved once per TagTTL
+// and namespace, by the validating and mutating webhooks together.
+func TestTagResolutionCached(t *testing.T) {
+	now := time.Unix(1000, 0)
+	cache, err := NewDecisionCache(CacheOptions{TagTTL: 30 * time.Second, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, resolver := &testChecker{}, &fakeResolver{}
+	snap := &Snapshot{Engine: newTestEngine(t, checker, policy.NoMatchDeny), Generation: 1, Cacheable: true}
+	ns := fakeNamespaces{"checked": {IncludeLabel: "true"}, "other": {IncludeLabel: "true"}}
+	wh, err := NewWebhook(staticSnapshot{snap}, ns, fakeSecrets{}, resolver, WebhookOptions{Cache: cache, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		advance   time.Duration
+		mutate    bool
+		namespace string
+		resolves  int64 // total so far
+	}{
+		{0, false, "checked", 1},
+		{0, false, "checked", 1},
+		{10 * time.Second, true, "checked", 1},
+		{0, false, "other", 2}, // another namespace's pull secrets
+		{21 * time.Second, false, "checked", 3},
+		{0, true, "checked", 3},
+	}
+	for i, s := range steps {
+		now = now.Add(s.advance)
+		obj, group, _ := workloadObject("Pod", podSpec("good:1"))
+		review := wh.Validate
+		if s.mutate {
+			review = wh.Mutate
+		}
+		if resp := review(context.Background(), request(t, admissionv1.Create, group, "Pod", s.namespace, obj)); !resp.Allowed {
+			t.Fatalf("step %d: denied: %+v", i, resp.Result)
+		}
+		if got := resolver.calls.Load(); got != s.resolves {
+			t.Errorf("step %d: %d resolutions, want %d", i, got, s.resolves)
+		}
+	}
+	if _, err := NewDecisionCache(CacheOptions{TagTTL: -1}); err == nil {
+		t.Error("negative TagTTL accepted")
 	}
 }
 

@@ -52,11 +52,15 @@ type resolvedImage struct {
 	Resolved bool
 }
 
-// requestResolver resolves each tag at most once per admission request and
-// builds the pull-secret keychain only when a tag needs it.
+// requestResolver resolves each tag at most once per admission request,
+// and at most once per TagTTL in a namespace when it has a cache, and
+// builds the pull-secret keychain only when a tag needs resolving.
 type requestResolver struct {
 	resolver Resolver
 	keychain func(context.Context) (authn.Keychain, error)
+	// cache, when set, holds recent resolutions in namespace.
+	cache     *DecisionCache
+	namespace string
 
 	mu       sync.Mutex
 	kc       authn.Keychain
@@ -85,6 +89,12 @@ func (r *requestResolver) resolve(ctx context.Context, image string) (resolvedIm
 	if got, ok := r.resolved[image]; ok {
 		return got, nil
 	}
+	if r.cache != nil {
+		if got, ok := r.cache.tag(r.namespace, image); ok {
+			r.remember(image, got)
+			return got, nil
+		}
+	}
 	if !r.kcDone {
 		r.kc, r.kcErr = r.keychain(ctx)
 		r.kcDone = true
@@ -99,9 +109,17 @@ func (r *requestResolver) resolve(ctx context.Context, image string) (resolvedIm
 	}
 	d := tag.Context().Digest(h.String())
 	res := resolvedImage{Digest: d, Resolved: true}
+	r.remember(image, res)
+	if r.cache != nil {
+		r.cache.putTag(r.namespace, image, res)
+	}
+	return res, nil
+}
+
+// remember keeps a resolution for the rest of the request; r.mu is held.
+func (r *requestResolver) remember(image string, res resolvedImage) {
 	if r.resolved == nil {
 		r.resolved = map[string]resolvedImage{}
 	}
 	r.resolved[image] = res
-	return res, nil
 }

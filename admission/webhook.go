@@ -56,8 +56,8 @@ type NamespaceLister interface {
 
 // WebhookOptions configure a Webhook.
 type WebhookOptions struct {
-	// Cache holds decisions; default a cache with NewDecisionCache's
-	// defaults.
+	// Cache holds decisions and tag resolutions; default a cache with
+	// NewDecisionCache's defaults.
 	Cache *DecisionCache
 	// Metrics are updated on every request; default metrics registered
 	// nowhere.
@@ -239,7 +239,7 @@ func (w *Webhook) Validate(ctx context.Context, req *admissionv1.AdmissionReques
 // evaluateImages resolves and decides every distinct image of the
 // workload, concurrently, each tag resolved once.
 func (w *Webhook) evaluateImages(ctx context.Context, snap *Snapshot, namespace string, wl *Workload) map[string]*imageResult {
-	rr := &requestResolver{resolver: w.resolver, keychain: func(ctx context.Context) (authn.Keychain, error) {
+	rr := &requestResolver{resolver: w.resolver, cache: w.cache, namespace: namespace, keychain: func(ctx context.Context) (authn.Keychain, error) {
 		return PullSecretKeychain(ctx, w.secrets, namespace, wl.PodSpec)
 	}}
 	resKey := resourceKey(wl.Resource)
@@ -361,7 +361,7 @@ func (w *Webhook) Mutate(ctx context.Context, req *admissionv1.AdmissionRequest)
 		w.metrics.Requests.WithLabelValues("mutate", "skipped").Inc()
 		return resp
 	}
-	rr := &requestResolver{resolver: w.resolver, keychain: func(ctx context.Context) (authn.Keychain, error) {
+	rr := &requestResolver{resolver: w.resolver, cache: w.cache, namespace: req.Namespace, keychain: func(ctx context.Context) (authn.Keychain, error) {
 		return PullSecretKeychain(ctx, w.secrets, req.Namespace, wl.PodSpec)
 	}}
 	var patch []jsonPatchOp

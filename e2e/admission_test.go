@@ -35,11 +35,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// TestAdmissionWebhook runs `signet admission install` and `signet
-// admission serve` against a real kube-apiserver + etcd
-// ($SIGNET_SHARED/e2e/k8s-up.sh) and checks what the API server admits.
-// Set SIGNET_E2E_ADMISSION_BIN to test a prebuilt signet binary instead of
-// the one TestMain builds.
 // admissionBinariesBuilt reports whether kube-apiserver and etcd are in
 // the e2e cache (paths as ../shared/e2e/lib.sh sets them).
 func admissionBinariesBuilt() bool {
@@ -66,6 +61,13 @@ func envOr(name, def string) string {
 	return def
 }
 
+// TestAdmissionWebhook runs `signet admission install` and `signet
+// admission serve` against a real kube-apiserver + etcd
+// ($SIGNET_SHARED/e2e/k8s-up.sh) and checks what the API server admits:
+// static policies first, then images signed and attested by the signet
+// binary (see admissionSigned.run), on the same cluster and webhook.
+// Set SIGNET_E2E_ADMISSION_BIN to test a prebuilt signet binary instead of
+// the one TestMain builds.
 func TestAdmissionWebhook(t *testing.T) {
 	bin := env.signetBin
 	if b := os.Getenv("SIGNET_E2E_ADMISSION_BIN"); b != "" {
@@ -112,7 +114,7 @@ func TestAdmissionWebhook(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cips := k.dyn.Resource(schema.GroupVersionResource{Group: "policy.sigstore.dev", Version: "v1alpha1", Resource: "clusterimagepolicies"})
-	applyCIP := func(version, name, spec string) {
+	applyCIP := func(t *testing.T, version, name, spec string) {
 		t.Helper()
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON([]byte(`{"apiVersion":"policy.sigstore.dev/` + version + `","kind":"ClusterImagePolicy","metadata":{"name":"` + name + `"},"spec":` + spec + `}`)); err != nil {
@@ -123,9 +125,9 @@ func TestAdmissionWebhook(t *testing.T) {
 			t.Fatalf("create ClusterImagePolicy %s: %v", name, err)
 		}
 	}
-	applyCIP("v1alpha1", "deny-evil", `{"images":[{"glob":"**evil**"}],"authorities":[{"name":"no-evil","static":{"action":"fail","message":"evil images are banned"}}]}`)
-	applyCIP("v1beta1", "allow-all", `{"images":[{"glob":"**"}],"authorities":[{"static":{"action":"pass"}}]}`)
-	applyCIP("v1beta1", "warn-shady", `{"mode":"warn","images":[{"glob":"**shady**"}],"authorities":[{"static":{"action":"fail","message":"shady"}}]}`)
+	applyCIP(t, "v1alpha1", "deny-evil", `{"images":[{"glob":"**evil**"}],"authorities":[{"name":"no-evil","static":{"action":"fail","message":"evil images are banned"}}]}`)
+	applyCIP(t, "v1beta1", "allow-all", `{"images":[{"glob":"**"}],"authorities":[{"static":{"action":"pass"}}]}`)
+	applyCIP(t, "v1beta1", "warn-shady", `{"mode":"warn","images":[{"glob":"**shady**"}],"authorities":[{"static":{"action":"fail","message":"shady"}}]}`)
 
 	// Conversion strategy None: a policy created as v1alpha1 reads back as
 	// v1beta1 with the same spec, and vice versa.
@@ -150,7 +152,10 @@ func TestAdmissionWebhook(t *testing.T) {
 		}
 	}
 
-	wh := admissionStartWebhook(t, bin, k.kubeconfig, addr, certDir)
+	// --server: keyless authorities trust the running signet server's
+	// trusted root. --mutate serves /mutate, which the API server calls
+	// only once the signed-image checks install its configuration.
+	wh := admissionStartWebhook(t, bin, k.kubeconfig, addr, certDir, "--server", env.serverURL, "--mutate")
 
 	digest := "@sha256:" + strings.Repeat("1", 64)
 	evil := "registry.example/evil/app" + digest
@@ -254,7 +259,7 @@ func TestAdmissionWebhook(t *testing.T) {
 		if err := createPod("adm-checked", pod("late-before", late), false); err != nil {
 			t.Fatal(err)
 		}
-		applyCIP("v1beta1", "deny-late", `{"images":[{"glob":"**/late/**"}],"authorities":[{"static":{"action":"fail"}}]}`)
+		applyCIP(t, "v1beta1", "deny-late", `{"images":[{"glob":"**/late/**"}],"authorities":[{"static":{"action":"fail"}}]}`)
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			err := createPod("adm-checked", pod("late-after", late), true)
@@ -278,6 +283,10 @@ func TestAdmissionWebhook(t *testing.T) {
 				t.Errorf("metrics lack %s", want)
 			}
 		}
+	})
+	t.Run("signed images", func(t *testing.T) {
+		s := &admissionSigned{bin: bin, addr: addr, certDir: certDir, k: k, wh: wh, applyCIP: applyCIP, namespace: "adm-checked"}
+		s.run(ctx, t)
 	})
 	t.Run("webhook down denies", func(t *testing.T) {
 		if err := wh.stop(); err != nil {
@@ -400,11 +409,12 @@ type admissionWebhook struct {
 	err  error
 }
 
-// admissionStartWebhook starts `signet admission serve` and waits for its
-// "ready" line; the test's cleanup stops it.
-func admissionStartWebhook(t *testing.T, bin, kubeconfig, addr, certDir string) *admissionWebhook {
+// admissionStartWebhook starts `signet admission serve` with the extra
+// flags and waits for its "ready" line; the test's cleanup stops it.
+func admissionStartWebhook(t *testing.T, bin, kubeconfig, addr, certDir string, flags ...string) *admissionWebhook {
 	t.Helper()
-	cmd := exec.Command(bin, "admission", "serve", "--kubeconfig", kubeconfig, "--addr", addr, "--cert-dir", certDir, "--no-match", "deny")
+	args := append([]string{"admission", "serve", "--kubeconfig", kubeconfig, "--addr", addr, "--cert-dir", certDir, "--no-match", "deny"}, flags...)
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -35,16 +35,44 @@ type RegistryChecker struct {
 	lister  AttachmentLister
 	root    *trustroot.TrustedRoot
 	secrets SecretGetter
+	// named are the TrustRoots authorities may name by trustRootRef, or
+	// why each cannot be used.
+	named map[string]namedRoot
 
 	mu        sync.Mutex
-	verifiers map[string]*verify.Verifier // by options
+	verifiers map[string]*verify.Verifier // by trust material and options
+}
+
+type namedRoot struct {
+	root *trustroot.TrustedRoot
+	err  error
+}
+
+// CheckerOption configures a RegistryChecker.
+type CheckerOption func(*RegistryChecker)
+
+// WithTrustRoots makes the TrustRoots available to authorities that name
+// them by trustRootRef (keyless, ctlog, rfc3161timestamp). A TrustRoot
+// whose material cannot be used (a TUF repository, a broken chain) fails
+// only the authorities that name it.
+func WithTrustRoots(trs []*TrustRoot) CheckerOption {
+	return func(c *RegistryChecker) {
+		for _, t := range trs {
+			root, err := t.TrustedRoot()
+			c.named[t.Metadata.Name] = namedRoot{root: root, err: err}
+		}
+	}
 }
 
 // NewRegistryChecker returns a checker that trusts root (the CA, logs and
-// TSAs keyless signatures must chain to). secrets may be nil when no policy
-// uses secretRef keys.
-func NewRegistryChecker(lister AttachmentLister, root *trustroot.TrustedRoot, secrets SecretGetter) *RegistryChecker {
-	return &RegistryChecker{lister: lister, root: root, secrets: secrets, verifiers: map[string]*verify.Verifier{}}
+// TSAs keyless signatures must chain to, unless an authority names other
+// material). secrets may be nil when no policy uses secretRef keys.
+func NewRegistryChecker(lister AttachmentLister, root *trustroot.TrustedRoot, secrets SecretGetter, opts ...CheckerOption) *RegistryChecker {
+	c := &RegistryChecker{lister: lister, root: root, secrets: secrets, named: map[string]namedRoot{}, verifiers: map[string]*verify.Verifier{}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // VerifySignatures implements AuthorityChecker.
@@ -87,20 +115,22 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 	if err != nil {
 		return nil, fmt.Errorf("image %q must be a digest reference: %w", image, err)
 	}
-	if len(a.Sources) > 0 {
-		return nil, errors.New("authority source (signatures in another repository) is not supported yet")
+	repo, err := signatureRepository(a.Sources, ref.Context())
+	if err != nil {
+		return nil, err
 	}
+	subject := repo.Digest(ref.DigestStr())
 	pol, opts, err := c.policyFor(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.verifier(opts)
+	v, err := c.verifier(a, opts)
 	if err != nil {
 		return nil, err
 	}
-	attached, err := c.lister.List(ctx, ref)
+	attached, err := c.lister.List(ctx, subject)
 	if err != nil {
-		return nil, fmt.Errorf("list signatures of %s: %w", ref, err)
+		return nil, fmt.Errorf("list signatures of %s: %w", subject, err)
 	}
 	candidates := attached.Filter(kind)
 	if len(candidates) == 0 {
@@ -126,6 +156,32 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 	return out, nil
 }
 
+// signatureRepository returns the repository an authority's sources put
+// the signatures in (cosign's COSIGN_REPOSITORY), else the image's own:
+// the last source naming one wins, as policy-controller's remote options
+// override each other. Tag prefixes and signature pull secrets are refused
+// rather than ignored: signet's registry client supports neither yet.
+func signatureRepository(sources []Source, image name.Repository) (name.Repository, error) {
+	repo := image
+	for i, s := range sources {
+		if s.TagPrefix != nil && *s.TagPrefix != "" {
+			return name.Repository{}, fmt.Errorf("source[%d]: tagPrefix is not supported yet", i)
+		}
+		if len(s.SignaturePullSecrets) > 0 {
+			return name.Repository{}, fmt.Errorf("source[%d]: signaturePullSecrets are not supported yet", i)
+		}
+		if s.OCI == "" {
+			continue
+		}
+		r, err := name.NewRepository(s.OCI)
+		if err != nil {
+			return name.Repository{}, fmt.Errorf("source[%d]: oci %q: %w", i, s.OCI, err)
+		}
+		repo = r
+	}
+	return repo, nil
+}
+
 func signatureOf(att *oci.Attachment, got *oci.Verified) Signature {
 	s := Signature{ID: att.Digest.String()}
 	if c := got.Result.Certificate; c != nil {
@@ -140,8 +196,10 @@ func signatureOf(att *oci.Attachment, got *oci.Verified) Signature {
 
 // policyFor turns an authority into a verification policy and options,
 // as policy-controller does: key authorities need no transparency log
-// unless ctlog is set; keyless ones need one; rfc3161timestamp asks for a
-// signed timestamp.
+// unless ctlog is set, and are checked at the current time (a key has no
+// validity window; cosign --tlog-upload=false signatures carry no
+// timestamps); keyless ones need a log entry and an observed signing time;
+// rfc3161timestamp asks for a signed timestamp.
 func (c *RegistryChecker) policyFor(ctx context.Context, a *Authority) (verify.Policy, verify.Options, error) {
 	opts := verify.DefaultOptions()
 	if a.RFC3161Timestamp != nil {
@@ -153,13 +211,28 @@ func (c *RegistryChecker) policyFor(ctx context.Context, a *Authority) (verify.P
 		if err != nil {
 			return verify.Policy{}, verify.Options{}, err
 		}
-		if a.CTLog == nil {
-			opts = verify.Options{ObserverTimestampThreshold: 1, UseCurrentTime: true, SignedTimestampThreshold: opts.SignedTimestampThreshold}
+		// A key has no validity window: the current time will do unless
+		// rfc3161timestamp asks for a signed one.
+		opts = verify.Options{UseCurrentTime: true, SignedTimestampThreshold: opts.SignedTimestampThreshold}
+		if a.CTLog != nil {
+			opts.TlogThreshold = 1
 		}
 		return verify.Policy{Key: &verify.TrustedKey{PublicKey: pub}}, opts, nil
 	case a.Keyless != nil:
-		if a.Keyless.CACert != nil || a.Keyless.TrustRootRef != "" {
-			return verify.Policy{}, verify.Options{}, errors.New("keyless ca-cert and trustRootRef are not supported yet: signet trusts its configured trust root")
+		if k := a.Keyless.CACert; k != nil && k.Data == "" {
+			// The admission controller inlines secretRefs before the
+			// checker sees them; a KMS key is no certificate.
+			return verify.Policy{}, verify.Options{}, errors.New("keyless ca-cert: give the CA certificate chain as inline data (secretRef needs the admission controller; kms is not supported for ca-cert)")
+		}
+		if a.Keyless.TrustRootRef != "" && a.CTLog == nil {
+			// policy-controller ignores the log for a keyless authority
+			// with its own trust root and no ctlog. signet is stricter:
+			// log entries are checked when that TrustRoot lists logs;
+			// otherwise a signed timestamp must vouch for the signing
+			// time (ObserverTimestampThreshold).
+			if named, err := c.namedRoot(a.Keyless.TrustRootRef); err == nil && len(named.Tlogs) == 0 {
+				opts.TlogThreshold = 0
+			}
 		}
 		var ids []verify.Identity
 		for _, id := range a.Keyless.Identities {
@@ -201,8 +274,91 @@ func (c *RegistryChecker) authorityKey(ctx context.Context, k *KeyRef) (crypto.P
 	return nil, errors.New("key authority has no key")
 }
 
-func (c *RegistryChecker) verifier(opts verify.Options) (*verify.Verifier, error) {
-	key := fmt.Sprintf("%+v", verify.Options{TlogThreshold: opts.TlogThreshold, SignedTimestampThreshold: opts.SignedTimestampThreshold,
+// namedRoot returns the material of the TrustRoot named by a trustRootRef.
+func (c *RegistryChecker) namedRoot(name string) (*trustroot.TrustedRoot, error) {
+	n, ok := c.named[name]
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("trustRootRef %s: no such TrustRoot", name)
+	case n.err != nil:
+		return nil, fmt.Errorf("trustRootRef %s: %w", name, n.err)
+	}
+	return n.root, nil
+}
+
+// material says where an authority's trusted material comes from: each
+// field is "" for the configured root, else the TrustRoot name or the
+// ca-cert PEM.
+type material struct {
+	caRef, caPEM, tlogRef, tsaRef string
+}
+
+func materialOf(a *Authority) material {
+	var m material
+	if k := a.Keyless; k != nil {
+		m.caRef, m.tlogRef, m.tsaRef = k.TrustRootRef, k.TrustRootRef, k.TrustRootRef
+		if k.CACert != nil {
+			m.caPEM = k.CACert.Data
+		}
+	}
+	if a.CTLog != nil && a.CTLog.TrustRootRef != "" {
+		m.tlogRef = a.CTLog.TrustRootRef
+	}
+	if a.RFC3161Timestamp != nil && a.RFC3161Timestamp.TrustRootRef != "" {
+		m.tsaRef = a.RFC3161Timestamp.TrustRootRef
+	}
+	return m
+}
+
+// trustedRoot assembles the material an authority trusts: the configured
+// root, with its certificate authorities replaced by keyless.ca-cert or
+// those of keyless.trustRootRef, its transparency logs by those of
+// ctlog.trustRootRef (else keyless.trustRootRef), and its timestamp
+// authorities by those of rfc3161timestamp.trustRootRef (else
+// keyless.trustRootRef). CT logs come with the certificate authorities
+// (none with a ca-cert).
+func (c *RegistryChecker) trustedRoot(a *Authority, m material) (*trustroot.TrustedRoot, error) {
+	var tr trustroot.TrustedRoot
+	if c.root != nil {
+		tr = *c.root
+	}
+	if m.caRef != "" {
+		named, err := c.namedRoot(m.caRef)
+		if err != nil {
+			return nil, err
+		}
+		tr.CertificateAuthorities, tr.CTLogs = named.CertificateAuthorities, named.CTLogs
+	}
+	if m.caPEM != "" {
+		ca, err := CertificateAuthorityFromPEM(a.Keyless.URL, []byte(m.caPEM))
+		if err != nil {
+			return nil, fmt.Errorf("keyless ca-cert: %w", err)
+		}
+		// The configured CT logs do not log a private CA's certificates.
+		tr.CertificateAuthorities, tr.CTLogs = []trustroot.CertificateAuthority{*ca}, nil
+	}
+	if m.tlogRef != "" {
+		named, err := c.namedRoot(m.tlogRef)
+		if err != nil {
+			return nil, err
+		}
+		tr.Tlogs = named.Tlogs
+	}
+	if m.tsaRef != "" {
+		named, err := c.namedRoot(m.tsaRef)
+		if err != nil {
+			return nil, err
+		}
+		tr.TimestampAuthorities = named.TimestampAuthorities
+	}
+	return &tr, nil
+}
+
+// verifier returns a verifier for the authority's trusted material and
+// the options, made once per checker.
+func (c *RegistryChecker) verifier(a *Authority, opts verify.Options) (*verify.Verifier, error) {
+	m := materialOf(a)
+	key := fmt.Sprintf("%q|%+v", m, verify.Options{TlogThreshold: opts.TlogThreshold, SignedTimestampThreshold: opts.SignedTimestampThreshold,
 		IntegratedTimeThreshold: opts.IntegratedTimeThreshold, ObserverTimestampThreshold: opts.ObserverTimestampThreshold,
 		UseCurrentTime: opts.UseCurrentTime, SCTThreshold: opts.SCTThreshold, UnsafeSkipSCT: opts.UnsafeSkipSCT})
 	c.mu.Lock()
@@ -210,7 +366,11 @@ func (c *RegistryChecker) verifier(opts verify.Options) (*verify.Verifier, error
 	if v, ok := c.verifiers[key]; ok {
 		return v, nil
 	}
-	v, err := verify.New(c.root, opts)
+	root, err := c.trustedRoot(a, m)
+	if err != nil {
+		return nil, err
+	}
+	v, err := verify.New(root, opts)
 	if err != nil {
 		return nil, err
 	}

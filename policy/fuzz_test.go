@@ -1,9 +1,19 @@
 package policy
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -16,6 +26,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(keylessYAML))
 	f.Add([]byte(`{"apiVersion":"policy.sigstore.dev/v1alpha1","kind":"ClusterImagePolicy","spec":{"images":[{"glob":"*"}]}}`))
 	f.Add([]byte("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nspec: {repository: {root: e30=, mirrorFS: H4sI}}\n"))
+	f.Add(trustRootSeed(f))
 	files, _ := filepath.Glob(filepath.Join("testdata", "policy-controller", "test", "testdata", "policy-controller", "*", "*.yaml"))
 	for _, name := range files {
 		if data, err := os.ReadFile(name); err == nil {
@@ -51,8 +62,42 @@ func FuzzLoad(f *testing.F) {
 		}
 		for _, tr := range docs.TrustRoots {
 			_ = tr.Validate()
+			// The checker's view of the material: an error or a root,
+			// never a panic.
+			if root, err := tr.TrustedRoot(); err == nil && root == nil {
+				t.Fatal("TrustedRoot returned neither a root nor an error")
+			}
 		}
 	})
+}
+
+// trustRootSeed is a TrustRoot whose sigstoreKeys material parses: a fresh
+// self-signed CA and an Ed25519 log key.
+func trustRootSeed(f *testing.F) []byte {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{Organization: []string{"o"}, CommonName: "c"},
+		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<32, 0), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, caKey.Public(), caKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	logKey, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	logDER, err := x509.MarshalPKIXPublicKey(logKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	b64 := func(typ string, der []byte) string {
+		return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
+	}
+	return []byte("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: t}\nspec: {sigstoreKeys: {" +
+		"certificateAuthorities: [{subject: {organization: o, commonName: c}, uri: https://ca.example, certChain: " + b64("CERTIFICATE", der) + "}], " +
+		"tLogs: [{baseURL: https://log.example, hashAlgorithm: sha-256, publicKey: " + b64("PUBLIC KEY", logDER) + "}]}}\n")
 }
 
 // FuzzMatchGlob checks glob compilation and matching never panic, that a

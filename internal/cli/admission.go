@@ -75,7 +75,7 @@ func newAdmissionServeCmd(checkers admission.CheckerFactory, evaluator policy.Po
 		trustedRoot, server                                               string
 		hosts                                                             []string
 		mutate, patchCABundle                                             bool
-		timeout                                                           time.Duration
+		timeout, tagTTL                                                   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -139,12 +139,11 @@ into the caBundle of the webhook configurations itself.`,
 						return fmt.Errorf("trust root for keyless authorities: %w", err)
 					}
 				}
-				// Policies name TrustRoots by trustRootRef; the registry
-				// checker trusts the configured root and refuses such refs
-				// with a clear error (fail closed) until they are supported.
+				// Authorities name the cluster's TrustRoots by
+				// trustRootRef; the others trust the configured root.
 				registry := oci.New()
-				checkers = admission.CheckerFactoryFunc(func([]*policy.TrustRoot) (policy.AuthorityChecker, error) {
-					return policy.NewRegistryChecker(registry, tr, nil), nil
+				checkers = admission.CheckerFactoryFunc(func(trs []*policy.TrustRoot) (policy.AuthorityChecker, error) {
+					return policy.NewRegistryChecker(registry, tr, nil, policy.WithTrustRoots(trs)), nil
 				})
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -154,7 +153,7 @@ into the caBundle of the webhook configurations itself.`,
 			return admission.Serve(ctx, admission.ServeConfig{
 				Client: client, Dynamic: dyn, Checkers: checkers, Engine: opts,
 				Listener: ln, CertDir: certDir, Hosts: hosts, Mutate: mutate, PatchCABundle: patchCABundle,
-				SystemNamespace: namespace, Timeout: timeout, Logger: logger,
+				SystemNamespace: namespace, Timeout: timeout, Logger: logger, Cache: admission.CacheOptions{TagTTL: tagTTL},
 				Ready: func() { fmt.Fprintln(out, "signet admission webhook ready") },
 			})
 		},
@@ -170,6 +169,7 @@ into the caBundle of the webhook configurations itself.`,
 	f.StringVar(&namespace, "namespace", "", "system namespace holding the Secrets and ConfigMaps policies reference (default $POD_NAMESPACE or "+admission.DefaultNamespace+")")
 	f.StringVar(&service, "service", admission.DefaultServiceName, "the webhook's Service name, for the certificate's DNS names in a cluster")
 	f.DurationVar(&timeout, "timeout", 9*time.Second, "time limit for one admission request (keep it under the webhook configuration's timeoutSeconds)")
+	f.DurationVar(&tagTTL, "tag-ttl", 30*time.Second, "how long the digest an image tag resolved to is reused (a moved tag is seen after at most this long)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
 	f.StringVar(&trustedRoot, "trusted-root", "", "trusted_root.json that keyless signatures must chain to")
 	f.StringVar(&server, "server", "", "signet server whose trusted root to use when --trusted-root is not given")

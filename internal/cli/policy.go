@@ -32,7 +32,8 @@ func newPolicyTestCmd() *cobra.Command {
 		Use:   "test --policy FILE [--policy FILE…] IMAGE…",
 		Short: "Evaluate ClusterImagePolicies against images, offline of any cluster",
 		Long: `Load ClusterImagePolicy resources (v1alpha1 or v1beta1, as written for the Sigstore
-policy-controller), validate them as a cluster would, and decide each image as the
+policy-controller) and the TrustRoots they name by trustRootRef (sigstoreKeys),
+validate them as a cluster would, and decide each image as the
 admission controller would: an image must satisfy every policy whose globs match it;
 a policy passes when one of its authorities does. Prints, per image, which
 policy/authority passed or why each failed. Exit status 0 only when every image is
@@ -44,6 +45,7 @@ allowed, so it fits CI pipelines.`,
 				return fmt.Errorf("give at least one --policy FILE")
 			}
 			var policies []*policy.ClusterImagePolicy
+			var trustRoots []*policy.TrustRoot
 			for _, f := range files {
 				data, err := os.ReadFile(f)
 				if err != nil {
@@ -57,6 +59,7 @@ allowed, so it fits CI pipelines.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", f, w)
 				}
 				policies = append(policies, docs.Policies...)
+				trustRoots = append(trustRoots, docs.TrustRoots...)
 			}
 			nm, err := parseNoMatch(noMatch)
 			if err != nil {
@@ -74,7 +77,8 @@ allowed, so it fits CI pipelines.`,
 			if err != nil {
 				return err
 			}
-			engine, err := policy.NewEngine(policies, policy.NewRegistryChecker(client, tr, nil), engineOpts)
+			checker := policy.NewRegistryChecker(client, tr, nil, policy.WithTrustRoots(trustRoots))
+			engine, err := policy.NewEngine(policies, checker, engineOpts)
 			if err != nil {
 				return err
 			}

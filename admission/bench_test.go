@@ -1,0 +1,217 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/prometheus/client_golang/prometheus"
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/signetproject/signet/oci"
+	"github.com/signetproject/signet/policy"
+	"github.com/signetproject/signet/sign"
+	"github.com/signetproject/signet/trustroot"
+)
+
+// Load benchmark figures: benchImages distinct key-signed images admitted
+// benchAdmissions times in all, round robin, so the first admission of
+// each image is cold (empty decision cache) and the others are warm.
+const (
+	benchImages     = 20
+	benchAdmissions = 1000
+)
+
+// countingRegistry is go-containerregistry's in-process registry with a
+// count of the requests it served.
+type countingRegistry struct {
+	srv      *httptest.Server
+	requests atomic.Int64
+}
+
+func newCountingRegistry(tb testing.TB) *countingRegistry {
+	tb.Helper()
+	r := &countingRegistry{}
+	h := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.requests.Add(1)
+		h.ServeHTTP(w, req)
+	}))
+	tb.Cleanup(r.srv.Close)
+	return r
+}
+
+// signedImages pushes n random images to the registry and signs each with
+// key, alternating cosign's two layouts. It returns their tag and digest
+// references.
+func signedImages(tb testing.TB, host string, n int, key *ecdsa.PrivateKey) (tags, digests []string) {
+	tb.Helper()
+	ctx := context.Background()
+	client := oci.New()
+	for i := range n {
+		img, err := random.Image(512, 1)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tag, err := name.NewTag(fmt.Sprintf("%s/team/app-%02d:v1", host, i))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := remote.Write(tag, img); err != nil {
+			tb.Fatal(err)
+		}
+		h, _ := img.Digest()
+		d := tag.Context().Digest(h.String())
+		layout := oci.LayoutReferrers
+		if i%2 == 1 {
+			layout = oci.LayoutLegacy
+		}
+		if _, err := client.SignImage(ctx, d, layout, nil, sign.Options{Key: key, UnsafeNoTlog: true}); err != nil {
+			tb.Fatal(err)
+		}
+		tags, digests = append(tags, tag.String()), append(digests, d.String())
+	}
+	return tags, digests
+}
+
+// reviewBody is an AdmissionReview of a pod running image.
+func reviewBody(tb testing.TB, i int, image string) []byte {
+	tb.Helper()
+	pod := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%d", i), Namespace: "checked", Labels: map[string]string{"app": "bench"}},
+		Spec:       podSpec(image)}
+	rev := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request:  request(tb, admissionv1.Create, "", "Pod", "checked", pod),
+	}
+	raw, err := json.Marshal(rev)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
+}
+
+// BenchmarkAdmission sends benchAdmissions pod admissions of benchImages
+// distinct key-signed images through the validating webhook's HTTP handler,
+// with the real registry checker against an in-process registry, and
+// reports decision latency percentiles for cold (first admission of an
+// image, decision cache empty) and warm admissions, and the registry
+// requests each kind of admission costs. Images are referenced by digest,
+// or by tag (resolved by the webhook). One op is all the admissions, with a
+// fresh decision cache.
+func BenchmarkAdmission(b *testing.B) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := newCountingRegistry(b)
+	host := strings.TrimPrefix(reg.srv.URL, "http://")
+	tags, digests := signedImages(b, host, benchImages, key)
+
+	cip := fmt.Sprintf(`{"apiVersion":"policy.sigstore.dev/v1beta1","kind":"ClusterImagePolicy","metadata":{"name":"require-key"},
+"spec":{"images":[{"glob":%q}],"authorities":[{"name":"release-key","key":{"data":%q}}]}}`,
+		host+"/team/**", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	p, err := policy.DecodeClusterImagePolicy([]byte(cip))
+	if err != nil {
+		b.Fatal(err)
+	}
+	checker := policy.NewRegistryChecker(oci.New(), &trustroot.TrustedRoot{}, nil)
+	eng, err := policy.NewEngine([]*policy.ClusterImagePolicy{p}, checker, policy.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap := staticSnapshot{&Snapshot{Engine: eng, Generation: 1, Cacheable: true}}
+
+	for _, refs := range []struct {
+		name   string
+		images []string
+	}{{"digest", digests}, {"tag", tags}} {
+		b.Run(refs.name, func(b *testing.B) {
+			bodies := make([][]byte, benchAdmissions)
+			for i := range bodies {
+				bodies[i] = reviewBody(b, i, refs.images[i%benchImages])
+			}
+			var cold, warm []time.Duration
+			var coldRequests, warmRequests int64
+			for b.Loop() {
+				wh, err := NewWebhook(snap, fakeNamespaces{"checked": {IncludeLabel: "true"}}, fakeSecrets{}, &RemoteResolver{},
+					WebhookOptions{Logger: slog.New(slog.DiscardHandler), Metrics: benchMetrics(b)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				h := wh.ValidateHandler()
+				for i, body := range bodies {
+					before := reg.requests.Load()
+					start := time.Now()
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, ValidatePath, bytes.NewReader(body)))
+					elapsed := time.Since(start)
+					n := reg.requests.Load() - before
+					if i < benchImages {
+						cold, coldRequests = append(cold, elapsed), coldRequests+n
+					} else {
+						warm, warmRequests = append(warm, elapsed), warmRequests+n
+					}
+					var out admissionv1.AdmissionReview
+					if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil || !out.Response.Allowed {
+						b.Fatalf("admission %d of %s: %s", i, refs.images[i%benchImages], rec.Body.String())
+					}
+				}
+			}
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+			b.ReportMetric(ms(percentile(cold, 50)), "cold-p50-ms")
+			b.ReportMetric(ms(percentile(cold, 99)), "cold-p99-ms")
+			b.ReportMetric(ms(percentile(warm, 50)), "warm-p50-ms")
+			b.ReportMetric(ms(percentile(warm, 99)), "warm-p99-ms")
+			b.ReportMetric(float64(coldRequests)/float64(len(cold)), "registry-req/cold-admission")
+			b.ReportMetric(float64(warmRequests)/float64(len(warm)), "registry-req/warm-admission")
+		})
+	}
+}
+
+// benchMetrics returns webhook metrics registered nowhere.
+func benchMetrics(tb testing.TB) *Metrics {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// percentile returns the p-th percentile (nearest rank) of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(i, 0)]
+}
