@@ -132,7 +132,7 @@ func (c *Client) legacy(ctx context.Context, subject name.Digest, suffix string,
 		if isNotFound(err) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("read %s: %w", tag, err)
+		return nil, fmt.Errorf("read %s: %w", tag, classify(err))
 	}
 	m, err := img.Manifest()
 	if err != nil {
@@ -209,7 +209,7 @@ func (c *Client) appendLayer(ctx context.Context, subject name.Digest, suffix st
 		// cosign's empty.Signatures(): an OCI manifest with an OCI config.
 		base = mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	case err != nil:
-		return fmt.Errorf("read %s: %w", tag, err)
+		return fmt.Errorf("read %s: %w", tag, classify(err))
 	}
 	m, err := base.Manifest()
 	if err != nil {
@@ -233,7 +233,7 @@ func (c *Client) appendLayer(ctx context.Context, subject name.Digest, suffix st
 		return fmt.Errorf("append to %s: %w", tag, err)
 	}
 	if err := remote.Write(tag, img, ropts...); err != nil {
-		return fmt.Errorf("write %s: %w", tag, err)
+		return fmt.Errorf("write %s: %w", tag, classify(err))
 	}
 	return nil
 }

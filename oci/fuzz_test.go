@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -217,6 +218,109 @@ func FuzzParseReferrerManifest(f *testing.F) {
 		if r.ArtifactType != MediaTypeBundle03 || !cmp.Equal(want, r.Annotations) || len(r.Layers) != 1 ||
 			r.Layers[0].Size != int64(len(raw)) {
 			t.Errorf("own manifest read back as %+v", r)
+		}
+	})
+}
+
+// FuzzParsePEMCertificates parses the certificate and chain annotations.
+// Property: the parsed certificates re-encode to PEM that parses to the
+// same certificates.
+func FuzzParsePEMCertificates(f *testing.F) {
+	cert := testCertPEM(f)
+	f.Add(cert)
+	f.Add(cert + "\n" + cert)
+	f.Add("")
+	f.Add("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+	f.Add("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		certs, err := parsePEMCertificates(s)
+		if err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		for _, c := range certs {
+			buf.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+		}
+		back, err := parsePEMCertificates(buf.String())
+		if err != nil {
+			t.Fatalf("re-parse: %v", err)
+		}
+		if len(back) != len(certs) {
+			t.Fatalf("%d certificates, re-parsed %d", len(certs), len(back))
+		}
+		for i := range certs {
+			if !certs[i].Equal(back[i]) {
+				t.Errorf("certificate %d changed in round trip", i)
+			}
+		}
+	})
+}
+
+// FuzzParseRFC3161Annotation: an accepted annotation holds a non-empty
+// timestamp that re-encodes (as evidenceAnnotations writes it) to an
+// annotation that parses to the same bytes.
+func FuzzParseRFC3161Annotation(f *testing.F) {
+	f.Add(`{"SignedRFC3161Timestamp":"MIIB"}`)
+	f.Add(`{"SignedRFC3161Timestamp":""}`)
+	f.Add(`{"SignedRFC3161Timestamp":"MIIB","x":1}`)
+	f.Add(`{"SignedRFC3161Timestamp":"MIIB","SignedRFC3161Timestamp":"AA=="}`)
+	f.Fuzz(func(t *testing.T, v string) {
+		ts, err := parseRFC3161Annotation(v)
+		if err != nil {
+			return
+		}
+		if len(ts) == 0 {
+			t.Fatal("accepted an empty timestamp")
+		}
+		raw, err := json.Marshal(rfc3161JSON{SignedRFC3161Timestamp: ts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := parseRFC3161Annotation(string(raw))
+		if err != nil {
+			t.Fatalf("re-parse %s: %v", raw, err)
+		}
+		if !bytes.Equal(ts, back) {
+			t.Errorf("round trip changed the timestamp")
+		}
+	})
+}
+
+// FuzzParseRekorBundle parses cosign's Rekor bundle annotation. Property:
+// an accepted entry re-encodes (as evidenceAnnotations writes it) to an
+// annotation that parses to the same entry.
+func FuzzParseRekorBundle(f *testing.F) {
+	logID := fuzzDigest[7:]
+	f.Add(`{"SignedEntryTimestamp":"MEU=","Payload":{"body":"e30=","integratedTime":1,"logIndex":2,"logID":"` + logID + `"}}`)
+	f.Add(`{"SignedEntryTimestamp":"MEU=","Payload":{"body":"eyJraW5kIjoiaGFzaGVkcmVrb3JkIiwiYXBpVmVyc2lvbiI6IjAuMC4xIn0=","integratedTime":1700000000,"logIndex":0,"logID":"` + logID + `"}}`)
+	f.Add(`{"SignedEntryTimestamp":"","Payload":null}`)
+	f.Add(`{"SignedEntryTimestamp":"MEU=","Payload":{"body":"e30=","integratedTime":1,"logIndex":2}}`)
+	f.Fuzz(func(t *testing.T, v string) {
+		e, err := parseRekorBundle(v)
+		if err != nil || e == nil {
+			return
+		}
+		if len(e.GetInclusionPromise().GetSignedEntryTimestamp()) == 0 || len(e.GetLogId().GetKeyId()) != sha256.Size {
+			t.Fatalf("accepted an entry without SET or log ID: %v", e)
+		}
+		raw, err := json.Marshal(rekorBundleJSON{
+			SignedEntryTimestamp: e.GetInclusionPromise().GetSignedEntryTimestamp(),
+			Payload: rekorPayloadJSON{
+				Body:           base64.StdEncoding.EncodeToString(e.GetCanonicalizedBody()),
+				IntegratedTime: e.GetIntegratedTime(),
+				LogIndex:       e.GetLogIndex(),
+				LogID:          hex.EncodeToString(e.GetLogId().GetKeyId()),
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := parseRekorBundle(string(raw))
+		if err != nil {
+			t.Fatalf("re-parse %s: %v", raw, err)
+		}
+		if !proto.Equal(e, back) {
+			t.Errorf("round trip:\n%v\n%v", e, back)
 		}
 	})
 }

@@ -242,15 +242,12 @@ func (l *Layer) Bundle() (*bundle.Bundle, error) {
 		vm.Content = &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: certs[0].Raw}}
 	}
 	if v, ok := l.Annotations[AnnotationRFC3161Timestamp]; ok {
-		var ts rfc3161JSON
-		if err := decodeStrict([]byte(v), &ts); err != nil {
+		ts, err := parseRFC3161Annotation(v)
+		if err != nil {
 			return nil, fmt.Errorf("annotation %s: %w", AnnotationRFC3161Timestamp, err)
 		}
-		if len(ts.SignedRFC3161Timestamp) == 0 {
-			return nil, fmt.Errorf("annotation %s: empty timestamp", AnnotationRFC3161Timestamp)
-		}
 		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{
-			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts.SignedRFC3161Timestamp}},
+			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts}},
 		}
 	}
 	if v, ok := l.Annotations[AnnotationBundle]; ok {
@@ -343,6 +340,19 @@ func annotationBase64(ann map[string]string, key string) ([]byte, error) {
 		return nil, fmt.Errorf("annotation %s: %w", key, err)
 	}
 	return b, nil
+}
+
+// parseRFC3161Annotation returns the DER timestamp in cosign's
+// rfc3161timestamp annotation ({"SignedRFC3161Timestamp": base64}).
+func parseRFC3161Annotation(v string) ([]byte, error) {
+	var ts rfc3161JSON
+	if err := decodeStrict([]byte(v), &ts); err != nil {
+		return nil, err
+	}
+	if len(ts.SignedRFC3161Timestamp) == 0 {
+		return nil, errors.New("empty timestamp")
+	}
+	return ts.SignedRFC3161Timestamp, nil
 }
 
 // parseRekorBundle turns cosign's bundle annotation into a log entry with

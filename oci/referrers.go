@@ -47,7 +47,7 @@ func (c *Client) AttachBundle(ctx context.Context, subject name.Digest, b *bundl
 	ropts := c.remote(ctx)
 	desc, err := remote.Head(subject, ropts...)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("attach bundle: look up %s: %w", subject, err)
+		return name.Digest{}, fmt.Errorf("attach bundle: look up %s: %w", subject, classify(err))
 	}
 	raw, err := b.Encode()
 	if err != nil {
@@ -64,7 +64,7 @@ func (c *Client) AttachBundle(ctx context.Context, subject name.Digest, b *bundl
 	config := static.NewLayer(emptyConfig, mediaTypeOCIConfig)
 	for _, l := range []v1.Layer{config, layer} {
 		if err := remote.WriteLayer(subject.Context(), l, ropts...); err != nil {
-			return name.Digest{}, fmt.Errorf("attach bundle: upload blob: %w", err)
+			return name.Digest{}, fmt.Errorf("attach bundle: upload blob: %w", classify(err))
 		}
 	}
 	m, err := referrerManifest(*desc, raw, content, predicateType, now)
@@ -77,7 +77,7 @@ func (c *Client) AttachBundle(ctx context.Context, subject name.Digest, b *bundl
 	}
 	ref := subject.Context().Digest(h.String())
 	if err := remote.Put(ref, rawManifest{m, types.OCIManifestSchema1}, ropts...); err != nil {
-		return name.Digest{}, fmt.Errorf("attach bundle: put referrer manifest: %w", err)
+		return name.Digest{}, fmt.Errorf("attach bundle: put referrer manifest: %w", classify(err))
 	}
 	return ref, nil
 }
@@ -201,7 +201,7 @@ func (c *Client) referrers(ctx context.Context, subject name.Digest) ([]*Attachm
 	ropts := c.remote(ctx)
 	idx, err := remote.Referrers(subject, ropts...)
 	if err != nil {
-		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, classify(err))
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
@@ -268,7 +268,7 @@ func (c *Client) fetchManifest(ctx context.Context, ref name.Digest) ([]byte, er
 		if isNotFound(err) {
 			return nil, fmt.Errorf("manifest %s: %w", ref, ErrNotFound)
 		}
-		return nil, fmt.Errorf("fetch manifest %s: %w", ref, err)
+		return nil, fmt.Errorf("fetch manifest %s: %w", ref, classify(err))
 	}
 	return desc.Manifest, nil
 }
@@ -285,11 +285,11 @@ func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, d v1.Descr
 	}
 	l, err := remote.Layer(repo.Digest(d.Digest.String()), c.remote(ctx)...)
 	if err != nil {
-		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, err)
+		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, classify(err))
 	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, err)
+		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, classify(err))
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, maxPayloadSize+1))

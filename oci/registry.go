@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -121,7 +122,7 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*Resolved, error) {
 func (c *Client) ResolveReference(ctx context.Context, r name.Reference) (*Resolved, error) {
 	desc, err := remote.Head(r, c.remote(ctx)...)
 	if err != nil {
-		return nil, fmt.Errorf("resolve %s: %w", r, err)
+		return nil, fmt.Errorf("resolve %s: %w", r, classify(err))
 	}
 	d, isDigest := r.(name.Digest)
 	if isDigest {
@@ -137,9 +138,57 @@ func (c *Client) ResolveReference(ctx context.Context, r name.Reference) (*Resol
 	return &Resolved{Digest: d, Descriptor: *desc, Tagged: !isDigest}, nil
 }
 
-// ErrNotFound is wrapped by errors for attachments or images that do not
-// exist in the registry.
-var ErrNotFound = errors.New("not found")
+// Errors registry requests are classified as, so that callers can branch
+// with errors.Is and users read why in one line rather than
+// go-containerregistry's full request trace.
+var (
+	// ErrNotFound is wrapped by errors for attachments or images that do
+	// not exist in the registry.
+	ErrNotFound = errors.New("not found")
+	// ErrUnreachable: no connection to the registry (refused, DNS, timeout).
+	ErrUnreachable = errors.New("registry unreachable")
+	// ErrUnauthorized: the registry wants credentials, refused the ones
+	// sent (401) or denied access with them (403).
+	ErrUnauthorized = errors.New("registry authentication failed")
+)
+
+// classify shortens a go-containerregistry error to what went wrong,
+// wrapping ErrUnreachable, ErrUnauthorized or ErrNotFound when it is one
+// of those (the original error stays in the chain).
+func classify(err error) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		status := fmt.Sprintf("%d %s", terr.StatusCode, http.StatusText(terr.StatusCode))
+		if len(terr.Errors) > 0 {
+			status += ": " + string(terr.Errors[0].Code) + " " + terr.Errors[0].Message
+		}
+		host := ""
+		if terr.Request != nil {
+			host = terr.Request.URL.Host
+		}
+		switch terr.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return &classified{fmt.Errorf("%w (%s); check the credentials for %s in the Docker config (docker login %[3]s)", ErrUnauthorized, status, host), err}
+		case http.StatusNotFound:
+			return &classified{fmt.Errorf("%w (%s)", ErrNotFound, status), err}
+		}
+		return err
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return &classified{fmt.Errorf("%w: %v", ErrUnreachable, op), err}
+	}
+	return err
+}
+
+// classified is a short message in front of the original error.
+type classified struct {
+	msg  error // wraps the sentinel
+	orig error
+}
+
+func (c *classified) Error() string   { return c.msg.Error() }
+func (c *classified) Unwrap() []error { return []error{c.msg, c.orig} }
 
 // isNotFound reports whether err is a registry 404 (or the registries'
 // MANIFEST_UNKNOWN / NAME_UNKNOWN equivalents).

@@ -9,16 +9,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/policy"
+	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/verify"
 )
 
 // imageFlags are the registry flags every image command shares.
 type imageFlags struct {
-	insecure bool
+	insecure  bool
+	recursive bool // sign and attest only
 }
 
 func (f *imageFlags) add(cmd *cobra.Command) {
@@ -33,11 +36,24 @@ func (f *imageFlags) client() *oci.Client {
 	return oci.New(opts...)
 }
 
+func (f *imageFlags) addRecursive(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.recursive, "recursive", false, "when IMAGE is a multi-platform index, also sign every manifest it lists (as cosign --recursive)")
+}
+
+// targets returns what to sign: the image, and with --recursive every
+// manifest of an image index.
+func (f *imageFlags) targets(ctx context.Context, c *oci.Client, image name.Digest) ([]name.Digest, error) {
+	if !f.recursive {
+		return []name.Digest{image}, nil
+	}
+	return c.Manifests(ctx, image)
+}
+
 // resolve turns IMAGE into a digest reference, warning when a tag was given.
 func (f *imageFlags) resolve(ctx context.Context, c *oci.Client, image string, stderr io.Writer) (*oci.Resolved, error) {
 	res, err := c.Resolve(ctx, image)
 	if err != nil {
-		return nil, fmt.Errorf("resolve %s: %w", image, err)
+		return nil, err // says "resolve IMAGE: …"
 	}
 	if res.Tagged {
 		fmt.Fprintf(stderr, "WARNING: %s is a tag; using its current digest %s (pass IMAGE@sha256:… to be sure what you sign)\n", image, res.Digest)
@@ -112,19 +128,26 @@ its digest first (with a warning). Registry credentials come from the Docker con
 			if err != nil {
 				return err
 			}
+			targets, err := img.targets(ctx, c, res.Digest)
+			if err != nil {
+				return err
+			}
 			opts, err := r.options(stderr)
 			if err != nil {
 				return err
 			}
-			if _, err := c.SignImage(ctx, res.Digest, lay, ann, opts); err != nil {
-				return fmt.Errorf("sign %s: %w", res.Digest, err)
+			for _, d := range targets {
+				if _, err := c.SignImage(ctx, d, lay, ann, opts); err != nil {
+					return fmt.Errorf("sign %s: %w", d, err)
+				}
+				fmt.Fprintf(stderr, "Signed %s (%s layout)\n", d, lay)
 			}
-			fmt.Fprintf(stderr, "Signed %s (%s layout)\n", res.Digest, lay)
 			return nil
 		},
 	}
 	addSignFlags(cmd, &r, &layout)
 	cmd.Flags().StringArrayVarP(&annotations, "annotations", "a", nil, "extra key=value annotations to sign")
+	img.addRecursive(cmd)
 	img.add(cmd)
 	return cmd
 }
@@ -171,7 +194,7 @@ envelope and attach it in cosign's layout (referrer bundle, or the sha256-<hex>.
 			if err != nil {
 				return err
 			}
-			st, err := oci.NewStatement(res.Digest, typ, predicate, time.Now())
+			targets, err := img.targets(ctx, c, res.Digest)
 			if err != nil {
 				return err
 			}
@@ -179,10 +202,16 @@ envelope and attach it in cosign's layout (referrer bundle, or the sha256-<hex>.
 			if err != nil {
 				return err
 			}
-			if _, err := c.AttestImage(ctx, res.Digest, lay, st, opts); err != nil {
-				return fmt.Errorf("attest %s: %w", res.Digest, err)
+			for _, d := range targets {
+				st, err := oci.NewStatement(d, typ, predicate, time.Now())
+				if err != nil {
+					return err
+				}
+				if _, err := c.AttestImage(ctx, d, lay, st, opts); err != nil {
+					return fmt.Errorf("attest %s: %w", d, err)
+				}
+				fmt.Fprintf(stderr, "Attested %s with a %s predicate (%s layout)\n", d, typ, lay)
 			}
-			fmt.Fprintf(stderr, "Attested %s with a %s predicate (%s layout)\n", res.Digest, typ, lay)
 			return nil
 		},
 	}
@@ -191,6 +220,7 @@ envelope and attach it in cosign's layout (referrer bundle, or the sha256-<hex>.
 	cmd.Flags().StringVar(&typ, "type", "custom", "predicate type: "+strings.Join(oci.PredicateTypes(), ", ")+", or a URI")
 	_ = cmd.MarkFlagRequired("predicate")
 	img.add(cmd)
+	img.addRecursive(cmd)
 	return cmd
 }
 
@@ -202,6 +232,7 @@ type imageVerifyRequest struct {
 	attestation   bool
 	predicateType string
 	policyFile    string
+	annotations   []string // verify only: key=value pairs the signature must carry
 }
 
 func (r *imageVerifyRequest) addFlags(cmd *cobra.Command) {
@@ -222,13 +253,23 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 	if err != nil {
 		return err
 	}
-	tr, err := loadTrustedRoot(r.trustedRoot, r.server)
-	if err != nil {
-		return err
+	// A key without log entries needs no trust material (as cosign verify
+	// --key --insecure-ignore-tlog): no server to ask.
+	tr := &trustroot.TrustedRoot{}
+	if r.trustedRoot != "" || !r.ignoreTlog || pol.Key == nil {
+		if tr, err = loadTrustedRoot(r.trustedRoot, r.server); err != nil {
+			return err
+		}
 	}
 	opts := verify.DefaultOptions()
-	if r.ignoreTlog {
-		opts = verify.Options{ObserverTimestampThreshold: 1, UseCurrentTime: pol.Key != nil}
+	switch {
+	case r.ignoreTlog && pol.Key != nil:
+		// As cosign: a key has no validity window, so without log entries
+		// the signature is checked at the current time.
+		opts = verify.Options{UseCurrentTime: true}
+	case r.ignoreTlog:
+		// A certificate still needs a verified time inside its validity.
+		opts = verify.Options{ObserverTimestampThreshold: 1}
 	}
 	v, err := verify.New(tr, opts)
 	if err != nil {
@@ -251,6 +292,10 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 			return err
 		}
 	}
+	wantAnn, err := parseAnnotations(r.annotations)
+	if err != nil {
+		return err
+	}
 	var eval *policy.Evaluator
 	var evalPolicy *policy.Policy
 	if r.policyFile != "" {
@@ -271,10 +316,14 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 		}
 		got, err := a.Verify(v, pol)
 		if err != nil {
-			failures = append(failures, fmt.Sprintf("%s: %v", a.Ref, err))
+			failures = append(failures, err.Error()) // names a.Ref
 			continue
 		}
 		if wantType != "" && got.PredicateType != wantType {
+			continue
+		}
+		if !hasAnnotations(signedAnnotations(got, res.Digest.DigestStr()), wantAnn) {
+			failures = append(failures, fmt.Sprintf("%s: missing or incorrect annotation", a.Ref))
 			continue
 		}
 		if eval != nil {
@@ -308,6 +357,34 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 	return nil
 }
 
+// signedAnnotations returns the annotations signed with an image
+// signature: the simple-signing payload's "optional" object (legacy) or
+// the annotations of the statement subject naming the image (cosign v3).
+func signedAnnotations(v *oci.Verified, digest string) map[string]any {
+	if v.SimpleSigning != nil {
+		return v.SimpleSigning.Optional
+	}
+	if v.Statement != nil {
+		for _, s := range v.Statement.Subject {
+			if "sha256:"+s.Digest["sha256"] == digest {
+				return s.Annotations
+			}
+		}
+	}
+	return nil
+}
+
+// hasAnnotations reports whether have holds every wanted key with the
+// wanted string value, as cosign verify -a checks.
+func hasAnnotations(have map[string]any, want map[string]string) bool {
+	for k, v := range want {
+		if s, ok := have[k].(string); !ok || s != v {
+			return false
+		}
+	}
+	return true
+}
+
 // verifiedOutput is what verify prints per verified signature: the signed
 // payload plus who signed it.
 func verifiedOutput(a *oci.Attachment, v *oci.Verified) map[string]any {
@@ -332,13 +409,14 @@ func newVerifyCmd() *cobra.Command {
 		Use:   "verify IMAGE",
 		Short: "Verify an image's signatures (either cosign layout) and print the signed payloads",
 		Example: `  signet verify 127.0.0.1:5000/app@sha256:… --certificate-identity alice@example.com --certificate-oidc-issuer $SIGNET_SERVER/oidc
-  signet verify 127.0.0.1:5000/app:v1 --key cosign.pub --insecure-ignore-tlog`,
+  signet verify 127.0.0.1:5000/app:v1 --key cosign.pub --insecure-ignore-tlog -a env=prod`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return r.run(cmd.Context(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	r.addFlags(cmd)
+	cmd.Flags().StringArrayVarP(&r.annotations, "annotations", "a", nil, "key=value annotations the signature must carry (as signed with sign -a)")
 	return cmd
 }
 
