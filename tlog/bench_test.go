@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/signetproject/signet/internal/benchutil"
@@ -12,50 +13,79 @@ import (
 	"github.com/transparency-dev/tessera"
 )
 
-// BenchmarkAppend measures appends on the POSIX driver with 1 to 2048
-// concurrent clients, from the call to the returned inclusion proof, and
-// reports appends/s and p50/p99 latency.
+// BenchmarkAppend measures appends with 1 to 2048 concurrent clients, from
+// the call to the returned inclusion proof, and reports appends/s and
+// p50/p99 latency: on the POSIX driver and, when SIGNET_TEST_MYSQL_URL is
+// set, on MySQL (a fresh database per run).
 //
-// The peer, measured in the same run, is bare Tessera with the same
-// options: entries of the same size appended with tessera.AddFn and awaited
-// with its PublicationAwaiter, without the signature verification,
+// The peer, measured in the same run, is bare Tessera with the same driver
+// and options: entries of the same size appended with tessera.AddFn and
+// awaited with its PublicationAwaiter, without the signature verification,
 // canonicalization and inclusion proofs signet adds. signet's appends/s over
 // the peer's is the fraction of the storage engine's throughput signet
 // keeps.
 func BenchmarkAppend(b *testing.B) {
-	for _, clients := range []int{1, 16, 256, 2048} {
-		b.Run(fmt.Sprintf("signet/clients=%d", clients), func(b *testing.B) {
-			l := openTestLog(b, b.TempDir(), newLogKey(b), DefaultOptions())
-			s := newTestSigner(b)
-			reqs := make([]*rekorpb.CreateEntryRequest, b.N)
-			for i := range reqs {
-				reqs[i] = s.hashedRekord(b, fmt.Appendf(nil, "bench %d", i), s.certVerifier())
-			}
-			benchutil.RunClients(b, clients, "appends", func(i int) error {
-				_, err := l.Append(context.Background(), reqs[i])
-				return err
+	storages := []string{"posix"}
+	if os.Getenv("SIGNET_TEST_MYSQL_URL") != "" {
+		storages = append(storages, "mysql")
+	}
+	for _, storage := range storages {
+		for _, clients := range []int{1, 16, 256, 2048} {
+			b.Run(fmt.Sprintf("%s/signet/clients=%d", storage, clients), func(b *testing.B) {
+				driver, opts := benchDriver(b, storage)
+				l, err := New(context.Background(), driver, testOrigin, newLogKey(b), opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = l.Close(context.Background()) })
+				s := newTestSigner(b)
+				reqs := make([]*rekorpb.CreateEntryRequest, b.N)
+				for i := range reqs {
+					reqs[i] = s.hashedRekord(b, fmt.Appendf(nil, "bench %d", i), s.certVerifier())
+				}
+				benchutil.RunClients(b, clients, "appends", func(i int) error {
+					_, err := l.Append(context.Background(), reqs[i])
+					return err
+				})
 			})
-		})
-		b.Run(fmt.Sprintf("tessera/clients=%d", clients), func(b *testing.B) {
-			add, await := openBareTessera(b)
-			benchutil.RunClients(b, clients, "appends", func(int) error {
-				body := make([]byte, 700) // about a hashedrekord entry with a certificate
-				_, _ = rand.Read(body)
-				_, _, err := await.Await(context.Background(), add(context.Background(), tessera.NewEntry(body)))
-				return err
+			b.Run(fmt.Sprintf("%s/tessera/clients=%d", storage, clients), func(b *testing.B) {
+				add, await := openBareTessera(b, storage)
+				benchutil.RunClients(b, clients, "appends", func(int) error {
+					body := make([]byte, 700) // about a hashedrekord entry with a certificate
+					_, _ = rand.Read(body)
+					_, _, err := await.Await(context.Background(), add(context.Background(), tessera.NewEntry(body)))
+					return err
+				})
 			})
-		})
+		}
 	}
 }
 
-// openBareTessera opens a Tessera POSIX log with the options [New] uses.
-func openBareTessera(b *testing.B) (tessera.AddFn, *tessera.PublicationAwaiter) {
-	ctx, cancel := context.WithCancel(context.Background())
-	driver, err := NewPOSIXDriver(ctx, b.TempDir())
+// benchDriver returns a Tessera driver on fresh storage and the options
+// signet's server uses with it.
+func benchDriver(b *testing.B, storage string) (tessera.Driver, Options) {
+	opts := DefaultOptions()
+	if storage == "mysql" {
+		opts.CheckpointInterval = MySQLMinCheckpointInterval
+		d, db, err := NewMySQLDriver(context.Background(), mysqlTestURL(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return d, opts
+	}
+	d, err := NewPOSIXDriver(context.Background(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := DefaultOptions()
+	return d, opts
+}
+
+// openBareTessera opens a Tessera log with the driver and options [New]
+// would use.
+func openBareTessera(b *testing.B, storage string) (tessera.AddFn, *tessera.PublicationAwaiter) {
+	ctx, cancel := context.WithCancel(context.Background())
+	driver, opts := benchDriver(b, storage)
 	signer, _, err := newNoteSigner(testOrigin, newLogKey(b))
 	if err != nil {
 		b.Fatal(err)

@@ -24,7 +24,7 @@ import (
 
 // mysqlTestURL returns the URL of a fresh database on the test server, or
 // skips the test when there is none.
-func mysqlTestURL(t *testing.T) string {
+func mysqlTestURL(t testing.TB) string {
 	t.Helper()
 	url := os.Getenv("SIGNET_TEST_MYSQL_URL")
 	if url == "" {
