@@ -65,6 +65,8 @@ e2e:
 ## bench: Go benchmarks, reported as figures and ratios against peers.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) \
+	  $(GO) test -tags e2e -run '^$$' -bench . -benchtime 20x -count 1 ./e2e/
 
 clean:
 	rm -rf bin
