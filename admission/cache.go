@@ -13,7 +13,8 @@ import (
 
 // CacheKey identifies a decision: the same digest under the same policy
 // generation, in the same kind of object with the same labels (spec.match
-// may select on both), gets the same decision.
+// may select on both), read with the same registry credentials, gets the
+// same decision.
 type CacheKey struct {
 	// Image is the digest reference ("registry/repo@sha256:…").
 	Image string
@@ -22,10 +23,15 @@ type CacheKey struct {
 	// Resource is the group/version/resource and sorted labels of the
 	// object.
 	Resource string
+	// Credentials names where the registry credentials of the object come
+	// from: its namespace (where signaturePullSecrets are read too), service
+	// account and imagePullSecrets. Signatures one pod may read may be
+	// hidden from another.
+	Credentials string
 }
 
 func (k CacheKey) String() string {
-	return fmt.Sprintf("%d|%s|%s", k.Generation, k.Image, k.Resource)
+	return fmt.Sprintf("%d|%s|%s|%s", k.Generation, k.Image, k.Resource, k.Credentials)
 }
 
 // CacheOptions configure a DecisionCache.

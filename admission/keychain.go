@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -72,6 +73,16 @@ func PullSecretKeychain(ctx context.Context, r SecretReader, namespace string, p
 	if err != nil {
 		return nil, err
 	}
+	return SecretsKeychain(ctx, r, namespace, names)
+}
+
+// SecretsKeychain returns a keychain with the registry credentials of the
+// named Secrets of namespace (a pod's pull secrets, or those a policy
+// source names in signaturePullSecrets), matched with the kubelet's
+// rules. Secrets that do not exist are skipped, as the kubelet and
+// go-containerregistry's k8schain skip them; secrets that exist but do
+// not parse are errors.
+func SecretsKeychain(ctx context.Context, r SecretReader, namespace string, names []string) (authn.Keychain, error) {
 	var kc dockerKeychain
 	for _, n := range names {
 		s, err := r.Secret(ctx, namespace, n)
@@ -88,6 +99,31 @@ func PullSecretKeychain(ctx context.Context, r SecretReader, namespace string, p
 		kc = append(kc, entries...)
 	}
 	return kc, nil
+}
+
+// lazyKeychain builds a keychain the first time credentials are asked
+// for, once: an admission whose images need no registry request (cached
+// decisions, static authorities) reads no Secrets.
+type lazyKeychain struct {
+	build func() (authn.Keychain, error)
+	once  sync.Once
+	kc    authn.Keychain
+	err   error
+}
+
+func (l *lazyKeychain) get() (authn.Keychain, error) {
+	l.once.Do(func() { l.kc, l.err = l.build() })
+	return l.kc, l.err
+}
+
+// Resolve implements authn.Keychain; a failure to build the keychain
+// fails the registry request.
+func (l *lazyKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+	kc, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return kc.Resolve(target)
 }
 
 // DockerConfigEntry is one registry's credentials from a docker config:

@@ -239,10 +239,27 @@ func (w *Webhook) Validate(ctx context.Context, req *admissionv1.AdmissionReques
 // evaluateImages resolves and decides every distinct image of the
 // workload, concurrently, each tag resolved once.
 func (w *Webhook) evaluateImages(ctx context.Context, snap *Snapshot, namespace string, wl *Workload) map[string]*imageResult {
-	rr := &requestResolver{resolver: w.resolver, cache: w.cache, namespace: namespace, keychain: func(ctx context.Context) (authn.Keychain, error) {
-		return PullSecretKeychain(ctx, w.secrets, namespace, wl.PodSpec)
+	// The pod's pull credentials resolve tags and read signatures, as the
+	// kubelet and policy-controller use them. They are read once, when
+	// first needed, with their own deadline: a decision shared with other
+	// admissions must not fail because this one gave up.
+	podKeychain := &lazyKeychain{build: func() (authn.Keychain, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.timeout)
+		defer cancel()
+		kc, err := PullSecretKeychain(ctx, w.secrets, namespace, wl.PodSpec)
+		if err != nil {
+			return nil, fmt.Errorf("registry credentials of the pod: %w", err)
+		}
+		return kc, nil
+	}}
+	rr := &requestResolver{resolver: w.resolver, cache: w.cache, namespace: namespace, keychain: func(context.Context) (authn.Keychain, error) {
+		return podKeychain.get()
+	}}
+	creds := policy.RegistryCredentials{Keychain: podKeychain, PullSecrets: func(ctx context.Context, names []string) (authn.Keychain, error) {
+		return SecretsKeychain(ctx, w.secrets, namespace, names)
 	}}
 	resKey := resourceKey(wl.Resource)
+	credKey := credentialsKey(namespace, wl)
 	results := map[string]*imageResult{}
 	var wg sync.WaitGroup
 	for _, c := range wl.Images {
@@ -251,13 +268,15 @@ func (w *Webhook) evaluateImages(ctx context.Context, snap *Snapshot, namespace 
 		}
 		r := &imageResult{image: c.Image}
 		results[c.Image] = r
-		wg.Go(func() { w.evaluateImage(ctx, snap, rr, resKey, wl, r) })
+		wg.Go(func() { w.evaluateImage(ctx, snap, rr, creds, CacheKey{Resource: resKey, Credentials: credKey}, wl, r) })
 	}
 	wg.Wait()
 	return results
 }
 
-func (w *Webhook) evaluateImage(ctx context.Context, snap *Snapshot, rr *requestResolver, resKey string, wl *Workload, r *imageResult) {
+// evaluateImage decides on one image; key holds the resource and
+// credentials parts of its cache key.
+func (w *Webhook) evaluateImage(ctx context.Context, snap *Snapshot, rr *requestResolver, creds policy.RegistryCredentials, key CacheKey, wl *Workload, r *imageResult) {
 	resolved, err := rr.resolve(ctx, r.image)
 	if err != nil {
 		r.err = &internalError{reason: ReasonResolve, err: err}
@@ -278,7 +297,7 @@ func (w *Webhook) evaluateImage(ctx context.Context, snap *Snapshot, rr *request
 			}
 		}()
 		start := time.Now()
-		d := snap.Engine.Evaluate(ctx, policy.Request{
+		d := snap.Engine.Evaluate(policy.WithRegistryCredentials(ctx, creds), policy.Request{
 			Image: digestRef, Resource: &wl.Resource,
 			Spec: wl.Spec, ObjectMeta: wl.ObjectMeta, TypeMeta: wl.TypeMeta,
 		})
@@ -296,7 +315,7 @@ func (w *Webhook) evaluateImage(ctx context.Context, snap *Snapshot, rr *request
 		}
 		return
 	}
-	key := CacheKey{Image: digestRef, Generation: snap.Generation, Resource: resKey}
+	key.Image, key.Generation = digestRef, snap.Generation
 	d, res, err := w.cache.Decide(ctx, key, eval)
 	if err == nil && ctx.Err() != nil {
 		err = fmt.Errorf("decide on %s: %w", digestRef, ctx.Err())
@@ -320,6 +339,22 @@ func resourceKey(r policy.Resource) string {
 		fmt.Fprintf(&b, ",%q=%q", k, r.Labels[k])
 	}
 	return b.String()
+}
+
+// credentialsKey is the part of a cache key that says whose registry
+// credentials a decision was reached with.
+func credentialsKey(namespace string, wl *Workload) string {
+	sa := "default"
+	var secrets []string
+	if ps := wl.PodSpec; ps != nil {
+		if ps.ServiceAccountName != "" {
+			sa = ps.ServiceAccountName
+		}
+		for _, s := range ps.ImagePullSecrets {
+			secrets = append(secrets, s.Name)
+		}
+	}
+	return fmt.Sprintf("%s/%s%q", namespace, sa, secrets)
 }
 
 // failClosed denies a request the webhook could not decide on.

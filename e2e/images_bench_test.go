@@ -3,21 +3,9 @@
 package e2e
 
 import (
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // BenchmarkImageVerify verifies one keyless-signed image in a local
@@ -30,84 +18,44 @@ import (
 //	SIGNET_SHARED=$PWD/../shared go test -tags e2e -run '^$' -bench BenchmarkImageVerify -benchtime=20x ./e2e/
 func BenchmarkImageVerify(b *testing.B) {
 	dir := b.TempDir()
-	get := func(path, file string) string {
-		resp, err := http.Get(env.serverURL + path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			b.Fatalf("GET %s: %s %v", path, resp.Status, err)
-		}
-		p := filepath.Join(dir, file)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			b.Fatal(err)
-		}
-		return p
-	}
-	trustedRoot := get("/trusted_root.json", "trusted_root.json")
-	chain := get("/api/v1/rootCert", "chain.pem")
-	rekorKey := get("/api/v1/log/publicKey", "rekor.pub")
+	tr := fetchTrust(b, dir)
+	rekorKey := writeFile(b, dir, "rekor.pub", httpGet(b, "/api/v1/log/publicKey"))
+	token := writeFile(b, dir, "token", []byte(devToken(b, "--email", "alice@example.com")))
 
-	reg := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
-	defer reg.Close()
-	img, err := random.Image(1024, 2)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tag, err := name.NewTag(strings.TrimPrefix(reg.URL, "http://") + "/bench:v1")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		b.Fatal(err)
-	}
-	d, _ := img.Digest()
-	ref := tag.Context().Digest(d.String()).String()
-
-	signetEnv := append(os.Environ(), "SIGNET_SERVER="+env.serverURL, "SIGSTORE_ID_TOKEN=")
-	token := filepath.Join(dir, "token")
-	for _, args := range [][]string{
-		{"dev", "token", "--email", "alice@example.com", "--out", token},
-		{"sign", ref, "--registry-layout", "legacy", "--identity-token", token},
-	} {
-		cmd := exec.Command(env.signetBin, args...)
-		cmd.Env = signetEnv
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("signet %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+	d := pushRandomImage(b, startInProcessRegistry(b)+"/bench")
+	ref := d.String()
+	if res := runSignet(b, "sign", ref, "--registry-layout", "legacy", "--identity-token", token); res.err != nil {
+		b.Fatalf("signet sign: %v\n%s", res.err, res.out)
 	}
 
 	identity := []string{"--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", env.oidcIssuer}
-	cosignEnv := []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
-		"HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9", // nothing leaves the machine
-	}
 	for _, c := range []struct {
 		name string
-		bin  string
-		args []string
-		env  []string
+		run  func(testing.TB) cosignResult
 	}{
-		{"signet", env.signetBin, append([]string{"verify", ref, "--trusted-root", trustedRoot}, identity...), signetEnv},
-		{"cosign-v3", env.cosignV3, append([]string{"verify", "--trusted-root", trustedRoot, "--insecure-ignore-sct", ref}, identity...), cosignEnv},
-		{"cosign-v2", env.cosignV2, append([]string{"verify", "--insecure-ignore-sct", ref}, identity...),
-			append(cosignEnv, "SIGSTORE_ROOT_FILE="+chain, "SIGSTORE_REKOR_PUBLIC_KEY="+rekorKey)},
+		{"signet", func(tb testing.TB) cosignResult {
+			return runSignet(tb, append([]string{"verify", ref, "--trusted-root", tr.trustedRoot}, identity...)...)
+		}},
+		{"cosign-v3", func(tb testing.TB) cosignResult {
+			return runCosign(tb, env.cosignV3, nil, append([]string{"verify", "--trusted-root", tr.trustedRoot, "--insecure-ignore-sct", ref}, identity...)...)
+		}},
+		{"cosign-v2", func(tb testing.TB) cosignResult {
+			return runCosign(tb, env.cosignV2, []string{"SIGSTORE_ROOT_FILE=" + tr.chainPEM, "SIGSTORE_REKOR_PUBLIC_KEY=" + rekorKey},
+				append([]string{"verify", "--insecure-ignore-sct", ref}, identity...)...)
+		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			// CPU time of the verifier process, less sensitive than wall
 			// time to other load on the machine.
 			var cpu time.Duration
 			for b.Loop() {
-				cmd := exec.CommandContext(b.Context(), c.bin, c.args...)
-				cmd.Env = c.env
-				if out, err := cmd.CombinedOutput(); err != nil {
-					b.Fatalf("%s %s: %v\n%s", c.name, strings.Join(c.args, " "), err, out)
-				} else if !strings.Contains(string(out), d.String()) {
-					b.Fatalf("%s printed no verified payload for %s:\n%s", c.name, d, out)
+				res := c.run(b)
+				if res.err != nil {
+					b.Fatalf("%v\n%s", res.err, res.out)
+				} else if !strings.Contains(res.printed(), d.DigestStr()) {
+					b.Fatalf("%s printed no verified payload for %s:\n%s", c.name, d.DigestStr(), res.out)
 				}
-				cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+				cpu += res.cpu
 			}
 			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 		})

@@ -185,7 +185,7 @@ func TestCosignImages(t *testing.T) {
 		name  string
 		start func(*testing.T) string
 	}{
-		{"referrers API", startInProcessRegistry},
+		{"referrers API", func(t *testing.T) string { return startInProcessRegistry(t) }},
 		{"docker-registry", startDockerRegistry},
 	} {
 		t.Run(reg.name, func(t *testing.T) {
@@ -215,11 +215,11 @@ func checkSteps(t *testing.T, steps []imageStep) {
 		switch {
 		case s.want == "" && res.err != nil:
 			t.Errorf("%s: failed, want success: %v\n%s", s.name, res.err, res.out)
-		case s.want == "" && !strings.Contains(res.out, s.out):
+		case s.want == "" && !strings.Contains(res.printed(), s.out):
 			t.Errorf("%s: output lacks %q:\n%s", s.name, s.out, res.out)
 		case s.want != "" && res.err == nil:
 			t.Errorf("%s: succeeded, want failure matching %q:\n%s", s.name, s.want, res.out)
-		case s.want != "" && !regexp.MustCompile(s.want).MatchString(res.out):
+		case s.want != "" && !regexp.MustCompile(s.want).MatchString(res.printed()):
 			t.Errorf("%s: failed for another reason than expected (want output matching %q): %v\n%s", s.name, s.want, res.err, res.out)
 		}
 	}
@@ -361,7 +361,7 @@ func testRecursive(t *testing.T, m imageTrust, repo string, cv cosignVersion) {
 		args, extraEnv := cv.verifyKey(m)
 		for _, img := range append([]name.Digest{idx}, children...) {
 			res := runCosign(t, cv.bin(), cosignEnv(extraEnv...), append(append([]string{"verify"}, args...), "--key", m.signetPub, img.String())...)
-			if res.err != nil || !strings.Contains(res.out, img.DigestStr()) {
+			if res.err != nil || !strings.Contains(res.printed(), img.DigestStr()) {
 				t.Errorf("cosign verify %s: %v\n%s", img, res.err, res.out)
 			}
 		}
@@ -374,7 +374,7 @@ func testRecursive(t *testing.T, m imageTrust, repo string, cv cosignVersion) {
 		}
 		for _, img := range append([]name.Digest{idx}, children...) {
 			res := runSignet(t, append([]string{"verify", img.String(), "--key", m.cosignPub}, cv.signetVerifyKey...)...)
-			if res.err != nil || !strings.Contains(res.out, img.DigestStr()[len("sha256:"):]) {
+			if res.err != nil || !strings.Contains(res.printed(), img.DigestStr()[len("sha256:"):]) {
 				t.Errorf("signet verify %s: %v\n%s", img, res.err, res.out)
 			}
 		}
@@ -412,19 +412,19 @@ func pushRandomIndex(t *testing.T, repo string) (name.Digest, []name.Digest) {
 }
 
 // runSignet runs the signet binary against the e2e server.
-func runSignet(t *testing.T, args ...string) cosignResult {
+func runSignet(t testing.TB, args ...string) cosignResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, env.signetBin, args...)
 	cmd.Env = append(os.Environ(), "SIGNET_SERVER="+env.serverURL, "COSIGN_PASSWORD=", "SIGNET_PASSWORD=", "SIGSTORE_ID_TOKEN=")
 	out, err := cmd.CombinedOutput()
-	return cosignResult{out: fmt.Sprintf("$ signet %s\n%s", strings.Join(args, " "), out), err: err}
+	return cosignResult{out: fmt.Sprintf("$ signet %s\n%s", strings.Join(args, " "), out), err: err, cpu: cpuTime(cmd)}
 }
 
 // startInProcessRegistry serves go-containerregistry's registry with the
 // referrers API on 127.0.0.1 for the test's lifetime.
-func startInProcessRegistry(t *testing.T) string {
+func startInProcessRegistry(t testing.TB) string {
 	t.Helper()
 	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
@@ -435,14 +435,7 @@ func startInProcessRegistry(t *testing.T) string {
 // $SIGNET_SHARED/e2e/registry-up.sh and stops it when the test ends.
 func startDockerRegistry(t *testing.T) string {
 	t.Helper()
-	shared := os.Getenv("SIGNET_SHARED")
-	if shared == "" {
-		shared = filepath.Join("..", "..", "shared")
-	}
-	scripts, err := filepath.Abs(filepath.Join(shared, "e2e"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	scripts := env.scripts
 	dir := t.TempDir()
 	port := strconv.Itoa(admissionFreePort(t))
 	if out, err := exec.Command("bash", filepath.Join(scripts, "registry-up.sh"), dir, port).CombinedOutput(); err != nil {
@@ -458,7 +451,7 @@ func startDockerRegistry(t *testing.T) string {
 
 // pushRandomImage pushes a random one-layer image to repo, tagged with its
 // digest's first characters, and returns its digest reference.
-func pushRandomImage(t *testing.T, repo string) name.Digest {
+func pushRandomImage(t testing.TB, repo string) name.Digest {
 	t.Helper()
 	img, err := random.Image(256, 1)
 	if err != nil {

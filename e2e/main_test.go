@@ -34,6 +34,7 @@ var env struct {
 	serverURL          string // http://127.0.0.1:PORT of the running signet server
 	oidcIssuer         string // serverURL + "/oidc", the dev issuer
 	workDir            string // scratch space shared by the tests (each test uses its own subdirectory)
+	scripts            string // absolute $SIGNET_SHARED/e2e: the scripts that build and start peers
 }
 
 func TestMain(m *testing.M) {
@@ -71,17 +72,20 @@ func run(m *testing.M) int {
 	return code
 }
 
-// setUp builds (or finds cached) cosign binaries and builds signet.
+// setUp finds the shared scripts, builds (or finds cached) cosign binaries
+// and builds signet.
 func setUp(work string) error {
 	shared := os.Getenv("SIGNET_SHARED")
 	if shared == "" {
 		// go test runs in the package directory: <repo>/e2e, with shared/ beside <repo>.
 		shared = filepath.Join("..", "..", "shared")
 	}
-	script, err := filepath.Abs(filepath.Join(shared, "e2e", "cosign-build.sh"))
+	scripts, err := filepath.Abs(filepath.Join(shared, "e2e"))
 	if err != nil {
 		return err
 	}
+	env.scripts = scripts
+	script := filepath.Join(scripts, "cosign-build.sh")
 	if _, err := os.Stat(script); err != nil {
 		return fmt.Errorf("cosign build script: %w (set SIGNET_SHARED to the shared/ directory)", err)
 	}

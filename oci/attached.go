@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/signetproject/signet/bundle"
 	"github.com/signetproject/signet/verify"
@@ -98,40 +99,90 @@ func (a *Attached) Filter(k Kind) []*Attachment {
 	return out
 }
 
+// legacyTags are the tags of the legacy layout List reads, and the kind
+// of attachment each holds.
+var legacyTags = []struct {
+	suffix string
+	kind   Kind
+}{{SuffixSignatures, KindSignature}, {SuffixAttestations, KindAttestation}, {SuffixSBOM, KindOther}}
+
 // List finds everything attached to subject in both layouts: referrers
 // (API or fallback tag), then the .sig, .att and .sbom tags. Registry
 // errors fail the listing; malformed attachments are returned with Err set.
+//
+// The four lookups run concurrently and share one authenticated
+// transport per repository, so a listing costs one ping of the registry
+// and, on registries with token auth, one token exchange.
 func (c *Client) List(ctx context.Context, subject name.Digest) (*Attached, error) {
-	out := &Attached{Subject: subject}
-	refs, err := c.referrers(ctx, subject)
+	return c.list(ctx, subject, "")
+}
+
+// ListKind is List restricted to the attachments of one kind: it returns
+// what List(...).Filter(kind) would, without reading the legacy tags that
+// cannot hold that kind (for signatures: .att and .sbom) nor downloading
+// the bundles of referrers of other kinds. Verifiers that want only
+// signatures or only attestations save those registry requests.
+func (c *Client) ListKind(ctx context.Context, subject name.Digest, kind Kind) (*Attached, error) {
+	switch kind {
+	case KindSignature, KindAttestation, KindOther:
+	default:
+		return nil, fmt.Errorf("list attachments of %s: unknown kind %q", subject, kind)
+	}
+	return c.list(ctx, subject, kind)
+}
+
+// list implements List (kind "") and ListKind.
+func (c *Client) list(ctx context.Context, subject name.Digest, kind Kind) (*Attached, error) {
+	p, err := c.puller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out.Attachments = append(out.Attachments, refs...)
-	for _, s := range []struct {
-		suffix string
-		kind   Kind
-	}{{SuffixSignatures, KindSignature}, {SuffixAttestations, KindAttestation}, {SuffixSBOM, KindOther}} {
-		as, err := c.legacy(ctx, subject, s.suffix, s.kind)
-		if err != nil {
-			return nil, err
+	// found[0] holds the referrers, found[1:] the legacy tags, so that the
+	// order does not depend on which lookup answers first.
+	found := make([][]*Attachment, 1+len(legacyTags))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		found[0], err = c.referrers(gctx, p, subject, kind)
+		return err
+	})
+	for i, t := range legacyTags {
+		if kind != "" && t.kind != kind {
+			continue
 		}
-		out.Attachments = append(out.Attachments, as...)
+		g.Go(func() (err error) {
+			found[i+1], err = c.legacy(gctx, p, subject, t.suffix, t.kind)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := &Attached{Subject: subject}
+	for _, as := range found {
+		for _, a := range as {
+			if kind == "" || a.Kind == kind {
+				out.Attachments = append(out.Attachments, a)
+			}
+		}
 	}
 	return out, nil
 }
 
 // legacy reads the layers of the image tagged sha256-<hex><suffix>.
-func (c *Client) legacy(ctx context.Context, subject name.Digest, suffix string, kind Kind) ([]*Attachment, error) {
-	tag, err := digestTag(subject, suffix)
+func (c *Client) legacy(ctx context.Context, p *remote.Puller, subject name.Digest, suffix string, kind Kind) ([]*Attachment, error) {
+	tag, err := digestTag(ctx, subject, suffix)
 	if err != nil {
 		return nil, err
 	}
-	img, err := remote.Image(tag, c.remote(ctx)...)
+	desc, err := p.Get(ctx, tag)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, nil
 		}
+		return nil, fmt.Errorf("read %s: %w", tag, classify(err))
+	}
+	img, err := desc.Image()
+	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", tag, classify(err))
 	}
 	m, err := img.Manifest()
@@ -154,7 +205,7 @@ func (c *Client) legacy(ctx context.Context, subject name.Digest, suffix string,
 			a.Err = fmt.Errorf("layer %d: %w", i, err)
 			continue
 		}
-		payload, err := c.fetchBlob(ctx, subject.Context(), d)
+		payload, err := fetchBlob(ctx, p, subject.Context(), d)
 		if errors.Is(err, errMalformed) {
 			a.Err = fmt.Errorf("layer %d: %w", i, err)
 			continue
@@ -198,7 +249,7 @@ func (c *Client) AppendAttestation(ctx context.Context, subject name.Digest, l *
 }
 
 func (c *Client) appendLayer(ctx context.Context, subject name.Digest, suffix string, l *Layer) error {
-	tag, err := digestTag(subject, suffix)
+	tag, err := digestTag(ctx, subject, suffix)
 	if err != nil {
 		return err
 	}

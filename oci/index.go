@@ -20,15 +20,19 @@ const (
 // nested indexes included: what `cosign sign --recursive` signs. A plain
 // image returns just itself.
 func (c *Client) Manifests(ctx context.Context, image name.Digest) ([]name.Digest, error) {
+	p, err := c.puller(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := []name.Digest{image}
-	if err := c.walkIndex(ctx, image, 0, &out); err != nil {
+	if err := walkIndex(ctx, p, image, 0, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *Client) walkIndex(ctx context.Context, image name.Digest, depth int, out *[]name.Digest) error {
-	desc, err := remote.Get(image, c.remote(ctx)...)
+func walkIndex(ctx context.Context, p *remote.Puller, image name.Digest, depth int, out *[]name.Digest) error {
+	desc, err := p.Get(ctx, image)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", image, classify(err))
 	}
@@ -56,7 +60,7 @@ func (c *Client) walkIndex(ctx context.Context, image name.Digest, depth int, ou
 		child := image.Context().Digest(d.Digest.String())
 		*out = append(*out, child)
 		if d.MediaType.IsIndex() {
-			if err := c.walkIndex(ctx, child, depth+1, out); err != nil {
+			if err := walkIndex(ctx, p, child, depth+1, out); err != nil {
 				return err
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/signetproject/signet/bundle"
 )
@@ -195,11 +196,14 @@ func checkDescriptor(d v1.Descriptor) error {
 	return nil
 }
 
+// referrerReads bounds how many referrers of one image are read at once.
+const referrerReads = 4
+
 // referrers lists the manifests referring to subject (through the
-// referrers API or the fallback tag) and reads each one.
-func (c *Client) referrers(ctx context.Context, subject name.Digest) ([]*Attachment, error) {
-	ropts := c.remote(ctx)
-	idx, err := remote.Referrers(subject, ropts...)
+// referrers API or the fallback tag) and reads each one. When want is
+// set, the bundles of referrers of other kinds are not downloaded.
+func (c *Client) referrers(ctx context.Context, p *remote.Puller, subject name.Digest, want Kind) ([]*Attachment, error) {
+	idx, err := remote.Referrers(subject, remote.WithContext(ctx), remote.Reuse(p))
 	if err != nil {
 		return nil, fmt.Errorf("list referrers of %s: %w", subject, classify(err))
 	}
@@ -210,60 +214,79 @@ func (c *Client) referrers(ctx context.Context, subject name.Digest) ([]*Attachm
 	if len(im.Manifests) > maxReferrers {
 		return nil, fmt.Errorf("list referrers of %s: %d referrers, at most %d are read", subject, len(im.Manifests), maxReferrers)
 	}
-	want, err := v1.NewHash(subject.DigestStr())
-	if err != nil {
-		return nil, err
+	out := make([]*Attachment, len(im.Manifests))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(referrerReads)
+	for i, d := range im.Manifests {
+		g.Go(func() (err error) {
+			out[i], err = readReferrer(gctx, p, subject, d, want)
+			return err
+		})
 	}
-	var out []*Attachment
-	for _, d := range im.Manifests {
-		ref := subject.Context().Digest(d.Digest.String())
-		a := &Attachment{Layout: LayoutReferrers, Kind: KindOther, Ref: ref.String(), Digest: d.Digest,
-			ArtifactType: d.ArtifactType, Annotations: d.Annotations, subject: subject}
-		out = append(out, a)
-		raw, err := c.fetchManifest(ctx, ref)
-		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				a.Err = err
-				continue
-			}
-			return nil, err
-		}
-		r, err := ParseReferrerManifest(raw, want)
-		if err != nil {
-			a.Err = err
-			continue
-		}
-		a.ArtifactType, a.Annotations = r.ArtifactType, r.Annotations
-		a.PredicateType = r.Annotations[AnnotationBundlePredicateType]
-		if !strings.HasPrefix(r.ArtifactType, "application/vnd.dev.sigstore.bundle") {
-			continue // an SBOM, a cosign OCI 1.1 experiment, …: listed only
-		}
-		a.Kind = KindAttestation
-		if a.PredicateType == PredicateCosignSign {
-			a.Kind = KindSignature
-		}
-		if len(r.Layers) != 1 || !strings.HasPrefix(string(r.Layers[0].MediaType), "application/vnd.dev.sigstore.bundle") {
-			a.Err = errors.New("bundle referrer: want exactly one bundle layer")
-			continue
-		}
-		data, err := c.fetchBlob(ctx, subject.Context(), r.Layers[0])
-		if errors.Is(err, errMalformed) {
-			a.Err = err
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		if a.Bundle, err = bundle.Decode(data); err != nil {
-			a.Err = fmt.Errorf("bundle referrer: %w", err)
-		}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
+// readReferrer reads the referrer manifest d names and, for a bundle
+// referrer of the wanted kind (any kind when want is ""), the bundle.
+// Malformed referrers are returned with Err set; registry errors are
+// returned.
+func readReferrer(ctx context.Context, p *remote.Puller, subject name.Digest, d v1.Descriptor, want Kind) (*Attachment, error) {
+	ref := subject.Context().Digest(d.Digest.String())
+	a := &Attachment{Layout: LayoutReferrers, Kind: KindOther, Ref: ref.String(), Digest: d.Digest,
+		ArtifactType: d.ArtifactType, Annotations: d.Annotations, subject: subject}
+	raw, err := fetchManifest(ctx, p, ref)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			a.Err = err
+			return a, nil
+		}
+		return nil, err
+	}
+	h, err := v1.NewHash(subject.DigestStr())
+	if err != nil {
+		return nil, err
+	}
+	r, err := ParseReferrerManifest(raw, h)
+	if err != nil {
+		a.Err = err
+		return a, nil
+	}
+	a.ArtifactType, a.Annotations = r.ArtifactType, r.Annotations
+	a.PredicateType = r.Annotations[AnnotationBundlePredicateType]
+	if !strings.HasPrefix(r.ArtifactType, "application/vnd.dev.sigstore.bundle") {
+		return a, nil // an SBOM, a cosign OCI 1.1 experiment, …: listed only
+	}
+	a.Kind = KindAttestation
+	if a.PredicateType == PredicateCosignSign {
+		a.Kind = KindSignature
+	}
+	if want != "" && a.Kind != want {
+		return a, nil // not wanted: the caller drops it
+	}
+	if len(r.Layers) != 1 || !strings.HasPrefix(string(r.Layers[0].MediaType), "application/vnd.dev.sigstore.bundle") {
+		a.Err = errors.New("bundle referrer: want exactly one bundle layer")
+		return a, nil
+	}
+	data, err := fetchBlob(ctx, p, subject.Context(), r.Layers[0])
+	if errors.Is(err, errMalformed) {
+		a.Err = err
+		return a, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if a.Bundle, err = bundle.Decode(data); err != nil {
+		a.Err = fmt.Errorf("bundle referrer: %w", err)
+	}
+	return a, nil
+}
+
 // fetchManifest reads a manifest by digest (go-containerregistry checks
 // the digest).
-func (c *Client) fetchManifest(ctx context.Context, ref name.Digest) ([]byte, error) {
-	desc, err := remote.Get(ref, c.remote(ctx)...)
+func fetchManifest(ctx context.Context, p *remote.Puller, ref name.Digest) ([]byte, error) {
+	desc, err := p.Get(ctx, ref)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, fmt.Errorf("manifest %s: %w", ref, ErrNotFound)
@@ -279,11 +302,11 @@ var errMalformed = errors.New("malformed attachment")
 
 // fetchBlob reads a blob of at most maxPayloadSize bytes and checks its
 // digest and size.
-func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, d v1.Descriptor) ([]byte, error) {
+func fetchBlob(ctx context.Context, p *remote.Puller, repo name.Repository, d v1.Descriptor) ([]byte, error) {
 	if d.Size > maxPayloadSize {
 		return nil, fmt.Errorf("%w: blob %s: %d bytes is too large", errMalformed, d.Digest, d.Size)
 	}
-	l, err := remote.Layer(repo.Digest(d.Digest.String()), c.remote(ctx)...)
+	l, err := p.Layer(ctx, repo.Digest(d.Digest.String()))
 	if err != nil {
 		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, classify(err))
 	}

@@ -77,7 +77,7 @@ func New(opts ...Option) *Client {
 }
 
 func (c *Client) remote(ctx context.Context) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain)}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychainFor(ctx))}
 	if c.transport != nil {
 		opts = append(opts, remote.WithTransport(c.transport))
 	}
@@ -85,6 +85,28 @@ func (c *Client) remote(ctx context.Context) []remote.Option {
 		opts = append(opts, remote.WithUserAgent(c.userAgent))
 	}
 	return opts
+}
+
+// puller returns a go-containerregistry Puller for the reads of one
+// operation (a List, a Manifests walk). Each remote.Get, remote.Image…
+// call builds a new authenticated transport, which costs a ping of the
+// registry (GET /v2/) and, on registries with token auth, a token
+// exchange; a Puller does that once per repository and reuses the
+// transport for every later read.
+//
+// Pullers are not kept in the Client on purpose: a Puller sets up a
+// repository's transport with the context of the first read that needs
+// it (one admission's expired deadline would fail concurrent admissions
+// of the same repository), keeps the credentials it resolved for as long
+// as it lives (a long-running webhook would never re-read them), shares
+// one limit on concurrent blob downloads among all its callers, and keeps
+// a transport for every repository it has seen.
+func (c *Client) puller(ctx context.Context) (*remote.Puller, error) {
+	p, err := remote.NewPuller(c.remote(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("registry client: %w", err)
+	}
+	return p, nil
 }
 
 // ParseReference parses an image reference with the client's name options.
@@ -200,12 +222,17 @@ func isNotFound(err error) bool {
 	return false
 }
 
-// digestTag is the tag cosign derives from an image digest:
-// "sha256-<hex>" followed by suffix (".sig", ".att", ".sbom" or "").
-func digestTag(d name.Digest, suffix string) (name.Tag, error) {
+// digestTag is the tag cosign derives from an image digest: the
+// context's Lookup.TagPrefix, "sha256-<hex>", then suffix (".sig", ".att",
+// ".sbom").
+func digestTag(ctx context.Context, d name.Digest, suffix string) (name.Tag, error) {
 	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
 		return name.Tag{}, fmt.Errorf("image digest %q: %w", d.DigestStr(), err)
 	}
-	return d.Context().Tag(h.Algorithm + "-" + h.Hex + suffix), nil
+	prefix := lookupFrom(ctx).TagPrefix
+	if err := ValidateTagPrefix(prefix); err != nil {
+		return name.Tag{}, err
+	}
+	return d.Context().Tag(prefix + h.Algorithm + "-" + h.Hex + suffix), nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/signetproject/signet/keys"
@@ -17,9 +18,10 @@ import (
 	"github.com/signetproject/signet/verify"
 )
 
-// AttachmentLister lists what is attached to an image; *oci.Client is one.
+// AttachmentLister lists the attachments of one kind of an image;
+// *oci.Client is one.
 type AttachmentLister interface {
-	List(ctx context.Context, subject name.Digest) (*oci.Attached, error)
+	ListKind(ctx context.Context, subject name.Digest, kind oci.Kind) (*oci.Attached, error)
 }
 
 // SecretGetter returns the data of a Secret (for key authorities with a
@@ -115,10 +117,11 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 	if err != nil {
 		return nil, fmt.Errorf("image %q must be a digest reference: %w", image, err)
 	}
-	repo, err := signatureRepository(a.Sources, ref.Context())
+	repo, lookup, err := signatureSource(ctx, a.Sources, ref.Context())
 	if err != nil {
 		return nil, err
 	}
+	ctx = oci.WithLookup(ctx, lookup)
 	subject := repo.Digest(ref.DigestStr())
 	pol, opts, err := c.policyFor(ctx, a)
 	if err != nil {
@@ -128,7 +131,7 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 	if err != nil {
 		return nil, err
 	}
-	attached, err := c.lister.List(ctx, subject)
+	attached, err := c.lister.ListKind(ctx, subject, kind)
 	if err != nil {
 		return nil, fmt.Errorf("list signatures of %s: %w", subject, err)
 	}
@@ -156,30 +159,72 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 	return out, nil
 }
 
-// signatureRepository returns the repository an authority's sources put
-// the signatures in (cosign's COSIGN_REPOSITORY), else the image's own:
-// the last source naming one wins, as policy-controller's remote options
-// override each other. Tag prefixes and signature pull secrets are refused
-// rather than ignored: signet's registry client supports neither yet.
-func signatureRepository(sources []Source, image name.Repository) (name.Repository, error) {
-	repo := image
+// RegistryCredentials are the registry credentials of one admitted
+// object, with which RegistryChecker reads its images' signatures and
+// attestations, as policy-controller does with the pod's pull secrets.
+type RegistryCredentials struct {
+	// Keychain holds the object's pull credentials (its imagePullSecrets
+	// and its service account's). Registries it has no credentials for
+	// are read with the lister's own. Nil means the lister's only.
+	Keychain authn.Keychain
+	// PullSecrets returns the credentials in the named Secrets of the
+	// object's namespace, for source.signaturePullSecrets; they replace
+	// Keychain for that authority. Nil where there is no cluster (signet
+	// policy test): such authorities then fail.
+	PullSecrets func(ctx context.Context, names []string) (authn.Keychain, error)
+}
+
+type credentialsKey struct{}
+
+// WithRegistryCredentials returns a context under which RegistryChecker
+// reads registries with creds rather than only its lister's credentials.
+// The admission webhook sets it per admitted object.
+func WithRegistryCredentials(ctx context.Context, creds RegistryCredentials) context.Context {
+	return context.WithValue(ctx, credentialsKey{}, creds)
+}
+
+// signatureSource returns the repository an authority's sources put the
+// signatures in (cosign's COSIGN_REPOSITORY), else the image's own, and
+// how to read them: the last source naming a repository, a tag prefix or
+// signature pull secrets wins for each, as policy-controller's remote
+// options override each other.
+func signatureSource(ctx context.Context, sources []Source, image name.Repository) (name.Repository, oci.Lookup, error) {
+	creds, _ := ctx.Value(credentialsKey{}).(RegistryCredentials)
+	repo, lookup := image, oci.Lookup{Keychain: creds.Keychain}
+	var pullSecrets []string
 	for i, s := range sources {
 		if s.TagPrefix != nil && *s.TagPrefix != "" {
-			return name.Repository{}, fmt.Errorf("source[%d]: tagPrefix is not supported yet", i)
+			if err := oci.ValidateTagPrefix(*s.TagPrefix); err != nil {
+				return name.Repository{}, oci.Lookup{}, fmt.Errorf("source[%d]: %w", i, err)
+			}
+			lookup.TagPrefix = *s.TagPrefix
 		}
 		if len(s.SignaturePullSecrets) > 0 {
-			return name.Repository{}, fmt.Errorf("source[%d]: signaturePullSecrets are not supported yet", i)
+			pullSecrets = pullSecrets[:0]
+			for _, ref := range s.SignaturePullSecrets {
+				pullSecrets = append(pullSecrets, ref.Name)
+			}
 		}
 		if s.OCI == "" {
 			continue
 		}
 		r, err := name.NewRepository(s.OCI)
 		if err != nil {
-			return name.Repository{}, fmt.Errorf("source[%d]: oci %q: %w", i, s.OCI, err)
+			return name.Repository{}, oci.Lookup{}, fmt.Errorf("source[%d]: oci %q: %w", i, s.OCI, err)
 		}
 		repo = r
 	}
-	return repo, nil
+	if len(pullSecrets) > 0 {
+		if creds.PullSecrets == nil {
+			return name.Repository{}, oci.Lookup{}, fmt.Errorf("signaturePullSecrets %s: Secrets are read only by the admission webhook, from the namespace of the admitted object", strings.Join(pullSecrets, ", "))
+		}
+		kc, err := creds.PullSecrets(ctx, pullSecrets)
+		if err != nil {
+			return name.Repository{}, oci.Lookup{}, fmt.Errorf("signaturePullSecrets %s: %w", strings.Join(pullSecrets, ", "), err)
+		}
+		lookup.Keychain = kc
+	}
+	return repo, lookup, nil
 }
 
 func signatureOf(att *oci.Attachment, got *oci.Verified) Signature {

@@ -147,7 +147,7 @@ func TestRegistryCheckerAuthorities(t *testing.T) {
 	keyless := push("keyless", oci.LayoutReferrers, sign.Options{CA: svc.CA, IDToken: tok, Logs: svc.Logs, TSAs: svc.TSAs})
 	// Signatures in another repository (cosign's COSIGN_REPOSITORY).
 	keySource := pushTo("key-source", "signatures", oci.LayoutLegacy, sign.Options{Key: key, UnsafeNoTlog: true})
-	prefix := "custom"
+	prefix, badPrefix := "custom", "a/b"
 
 	// The server's material as a TrustRoot, in pieces.
 	ca := serverRoot.CertificateAuthorities[0]
@@ -222,7 +222,11 @@ func TestRegistryCheckerAuthorities(t *testing.T) {
 		{"keyless ca-cert secretRef not inlined", serverRoot, &policy.Authority{Keyless: &policy.KeylessRef{CACert: &policy.KeyRef{SecretRef: &policy.SecretReference{Name: "ca"}}, Identities: alice}}, keyless, "inline data"},
 		{"key, signatures in a source repository", empty, &policy.Authority{Key: keyAuth.Key, Sources: []policy.Source{{OCI: host + "/elsewhere"}, {OCI: host + "/signatures"}}}, keySource, ""},
 		{"key, signatures in another repository without source", empty, keyAuth, keySource, "no signatures found"},
-		{"source tagPrefix", empty, &policy.Authority{Key: keyAuth.Key, Sources: []policy.Source{{OCI: host + "/signatures", TagPrefix: &prefix}}}, keySource, "tagPrefix is not supported yet"},
+		// The signatures are under sha256-<hex>.sig, not custom-sha256-<hex>.sig.
+		{"source tagPrefix", empty, &policy.Authority{Key: keyAuth.Key, Sources: []policy.Source{{OCI: host + "/signatures", TagPrefix: &prefix}}}, keySource, "no signatures found"},
+		{"source tagPrefix invalid", empty, &policy.Authority{Key: keyAuth.Key, Sources: []policy.Source{{OCI: host + "/signatures", TagPrefix: &badPrefix}}}, keySource, `source[0]: tag prefix "a/b"`},
+		{"source signaturePullSecrets without a cluster", empty, &policy.Authority{Key: keyAuth.Key, Sources: []policy.Source{{OCI: host + "/signatures",
+			SignaturePullSecrets: []policy.LocalObjectReference{{Name: "regcred"}}}}}, keySource, "signaturePullSecrets regcred: Secrets are read only by the admission webhook"},
 		{"KMS key", empty, &policy.Authority{Key: &policy.KeyRef{KMS: "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k"}}, keyNoLog, "KMS keys are not supported yet"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
