@@ -172,6 +172,16 @@ func servingCertOK(cert, ca *x509.Certificate, hosts []string) bool {
 // loadPair parses a PEM certificate and the PEM PKCS #8 key in keyPath,
 // and checks that they belong together.
 func loadPair(certPEM []byte, keyPath string) (*x509.Certificate, crypto.Signer, error) {
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	return parsePair(certPEM, keyPEM, keyPath)
+}
+
+// parsePair parses a PEM certificate and PEM PKCS #8 key (keyName names
+// the key in errors) and checks that they belong together.
+func parsePair(certPEM, keyPEM []byte, keyName string) (*x509.Certificate, crypto.Signer, error) {
 	block, _ := pem.Decode(certPEM)
 	if block == nil || block.Type != "CERTIFICATE" {
 		return nil, nil, errors.New("no PEM certificate")
@@ -180,25 +190,21 @@ func loadPair(certPEM []byte, keyPath string) (*x509.Certificate, crypto.Signer,
 	if err != nil {
 		return nil, nil, err
 	}
-	keyPEM, err := os.ReadFile(keyPath)
-	if err != nil {
-		return nil, nil, err
-	}
 	kb, _ := pem.Decode(keyPEM)
 	if kb == nil {
-		return nil, nil, fmt.Errorf("%s: no PEM key", keyPath)
+		return nil, nil, fmt.Errorf("%s: no PEM key", keyName)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", keyPath, err)
+		return nil, nil, fmt.Errorf("%s: %w", keyName, err)
 	}
 	signer, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, nil, fmt.Errorf("%s: not a signing key", keyPath)
+		return nil, nil, fmt.Errorf("%s: not a signing key", keyName)
 	}
 	pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(cert.PublicKey) {
-		return nil, nil, fmt.Errorf("%s does not match its certificate", keyPath)
+		return nil, nil, fmt.Errorf("%s does not match its certificate", keyName)
 	}
 	return cert, signer, nil
 }

@@ -214,6 +214,18 @@ func Manifests(c InstallConfig) ([]any, error) {
 				RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "signet-admission"},
 				Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: c.Service, Namespace: c.Namespace}},
 			},
+			// The first replica stores the shared webhook CA (SyncCASecret).
+			&rbacv1.Role{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
+				ObjectMeta: metav1.ObjectMeta{Name: "signet-admission-ca", Namespace: c.Namespace, Labels: partOf},
+				Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}}},
+			},
+			&rbacv1.RoleBinding{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
+				ObjectMeta: metav1.ObjectMeta{Name: "signet-admission-ca", Namespace: c.Namespace, Labels: partOf},
+				RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "signet-admission-ca"},
+				Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: c.Service, Namespace: c.Namespace}},
+			},
 			&corev1.Service{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 				ObjectMeta: metav1.ObjectMeta{Name: c.Service, Namespace: c.Namespace, Labels: partOf},

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/signetproject/signet/policy"
 )
@@ -45,6 +46,9 @@ type ServeConfig struct {
 	// webhook configurations named WebhookConfigurationName, as it does
 	// in a cluster where the configurations come from deploy/ YAML.
 	PatchCABundle bool
+	// CASecret, when set, names the Secret in SystemNamespace through
+	// which replicas share one webhook CA (see SyncCASecret).
+	CASecret string
 	// SystemNamespace is where referenced Secrets and ConfigMaps live;
 	// default DefaultNamespace.
 	SystemNamespace string
@@ -74,6 +78,15 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.CASecret != "" {
+		ns := cfg.SystemNamespace
+		if ns == "" {
+			ns = DefaultNamespace
+		}
+		if err := SyncCASecret(ctx, cfg.Client, ns, cfg.CASecret, cfg.CertDir); err != nil {
+			return fmt.Errorf("admission serve: %w", err)
+		}
 	}
 	pair, caPEM, err := EnsureServingCert(cfg.CertDir, cfg.Hosts)
 	if err != nil {
@@ -174,7 +187,14 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 // webhook of the Validating- and MutatingWebhookConfiguration named
 // WebhookConfigurationName. A configuration that does not exist is
 // skipped (the mutating one is optional); the validating one must exist.
+//
+// Replicas starting together may update a configuration at the same time;
+// a conflicting update is read again and retried.
 func PatchCABundle(ctx context.Context, client kubernetes.Interface, caPEM []byte) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error { return patchCABundle(ctx, client, caPEM) })
+}
+
+func patchCABundle(ctx context.Context, client kubernetes.Interface, caPEM []byte) error {
 	vwcs := client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
 	v, err := vwcs.Get(ctx, WebhookConfigurationName, metav1.GetOptions{})
 	if err != nil {

@@ -303,7 +303,8 @@ func TestAdmissionServiceMode(t *testing.T) {
 			want := []string{
 				"CustomResourceDefinition clusterimagepolicies.policy.sigstore.dev", "CustomResourceDefinition trustroots.policy.sigstore.dev",
 				"Namespace signet-system", "ServiceAccount signet-admission", "ClusterRole signet-admission",
-				"ClusterRoleBinding signet-admission", "Service signet-admission", "ValidatingWebhookConfiguration signet-admission",
+				"ClusterRoleBinding signet-admission", "Role signet-admission-ca", "RoleBinding signet-admission-ca",
+				"Service signet-admission", "ValidatingWebhookConfiguration signet-admission",
 			}
 			if file == "admission-mutate.yaml" {
 				want = append(want, "MutatingWebhookConfiguration signet-admission")
@@ -351,6 +352,8 @@ func TestAdmissionServiceMode(t *testing.T) {
 			{authorizationv1.ResourceAttributes{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Name: admission.WebhookConfigurationName, Verb: "update"}, true},
 			{authorizationv1.ResourceAttributes{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: "someone-else", Verb: "update"}, false},
 			{authorizationv1.ResourceAttributes{Resource: "secrets", Namespace: "team-a", Verb: "create"}, false},
+			// The first replica stores the shared webhook CA.
+			{authorizationv1.ResourceAttributes{Resource: "secrets", Namespace: admission.DefaultNamespace, Verb: "create"}, true},
 			{authorizationv1.ResourceAttributes{Resource: "pods", Namespace: "team-a", Verb: "delete"}, false},
 		} {
 			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: user, ResourceAttributes: &tt.attrs}}
