@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
@@ -219,7 +218,7 @@ func CanonicalBody(e *rekorpb.Entry) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal entry: %w", err)
 	}
-	body, err := jsoncanonicalizer.Transform(js)
+	body, err := canonicalJSON(js)
 	if err != nil {
 		return nil, fmt.Errorf("canonicalize entry: %w", err)
 	}
