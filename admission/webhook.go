@@ -297,9 +297,10 @@ func (w *Webhook) evaluateImage(ctx context.Context, snap *Snapshot, rr *request
 			}
 		}()
 		start := time.Now()
-		d := snap.Engine.Evaluate(policy.WithRegistryCredentials(ctx, creds), policy.Request{
+		d := snap.Engine.Evaluate(ctx, policy.Request{
 			Image: digestRef, Resource: &wl.Resource,
 			Spec: wl.Spec, ObjectMeta: wl.ObjectMeta, TypeMeta: wl.TypeMeta,
+			Credentials: creds,
 		})
 		w.metrics.EvaluationSeconds.Observe(time.Since(start).Seconds())
 		// A decision reached after the deadline holds "context deadline

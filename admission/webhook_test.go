@@ -95,7 +95,7 @@ type testChecker struct {
 	started chan struct{}
 }
 
-func (c *testChecker) VerifySignatures(ctx context.Context, image string, _ *policy.Authority) ([]policy.Signature, error) {
+func (c *testChecker) VerifySignatures(ctx context.Context, image string, _ *policy.Authority, _ policy.RegistryCredentials) ([]policy.Signature, error) {
 	c.calls.Add(1)
 	if c.block != nil {
 		if c.started != nil {
@@ -113,7 +113,7 @@ func (c *testChecker) VerifySignatures(ctx context.Context, image string, _ *pol
 	return nil, errors.New("no valid signature")
 }
 
-func (c *testChecker) VerifyAttestations(context.Context, string, *policy.Authority) ([]policy.VerifiedAttestation, error) {
+func (c *testChecker) VerifyAttestations(context.Context, string, *policy.Authority, policy.RegistryCredentials) ([]policy.VerifiedAttestation, error) {
 	return nil, errors.New("no attestations")
 }
 

@@ -113,8 +113,11 @@ var legacyTags = []struct {
 // The four lookups run concurrently and share one authenticated
 // transport per repository, so a listing costs one ping of the registry
 // and, on registries with token auth, one token exchange.
+//
+// List reads with the Client's keychain under cosign's default tags;
+// ListKind takes a Lookup for other credentials or a tag prefix.
 func (c *Client) List(ctx context.Context, subject name.Digest) (*Attached, error) {
-	return c.list(ctx, subject, "")
+	return c.list(ctx, subject, "", Lookup{})
 }
 
 // ListKind is List restricted to the attachments of one kind: it returns
@@ -122,18 +125,21 @@ func (c *Client) List(ctx context.Context, subject name.Digest) (*Attached, erro
 // cannot hold that kind (for signatures: .att and .sbom) nor downloading
 // the bundles of referrers of other kinds. Verifiers that want only
 // signatures or only attestations save those registry requests.
-func (c *Client) ListKind(ctx context.Context, subject name.Digest, kind Kind) (*Attached, error) {
+//
+// It reads as l says: with l.Keychain's credentials before the Client's,
+// and the legacy tags under l.TagPrefix. The zero Lookup reads as List.
+func (c *Client) ListKind(ctx context.Context, subject name.Digest, kind Kind, l Lookup) (*Attached, error) {
 	switch kind {
 	case KindSignature, KindAttestation, KindOther:
 	default:
 		return nil, fmt.Errorf("list attachments of %s: unknown kind %q", subject, kind)
 	}
-	return c.list(ctx, subject, kind)
+	return c.list(ctx, subject, kind, l)
 }
 
-// list implements List (kind "") and ListKind.
-func (c *Client) list(ctx context.Context, subject name.Digest, kind Kind) (*Attached, error) {
-	p, err := c.puller(ctx)
+// list implements List (kind "", the zero Lookup) and ListKind.
+func (c *Client) list(ctx context.Context, subject name.Digest, kind Kind, l Lookup) (*Attached, error) {
+	p, err := c.puller(ctx, c.keychainFor(l))
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +156,7 @@ func (c *Client) list(ctx context.Context, subject name.Digest, kind Kind) (*Att
 			continue
 		}
 		g.Go(func() (err error) {
-			found[i+1], err = c.legacy(gctx, p, subject, t.suffix, t.kind)
+			found[i+1], err = c.legacy(gctx, p, subject, l.TagPrefix, t.suffix, t.kind)
 			return err
 		})
 	}
@@ -168,9 +174,10 @@ func (c *Client) list(ctx context.Context, subject name.Digest, kind Kind) (*Att
 	return out, nil
 }
 
-// legacy reads the layers of the image tagged sha256-<hex><suffix>.
-func (c *Client) legacy(ctx context.Context, p *remote.Puller, subject name.Digest, suffix string, kind Kind) ([]*Attachment, error) {
-	tag, err := digestTag(ctx, subject, suffix)
+// legacy reads the layers of the image tagged
+// <prefix>sha256-<hex><suffix>.
+func (c *Client) legacy(ctx context.Context, p *remote.Puller, subject name.Digest, prefix, suffix string, kind Kind) ([]*Attachment, error) {
+	tag, err := digestTag(subject, prefix, suffix)
 	if err != nil {
 		return nil, err
 	}
@@ -249,11 +256,11 @@ func (c *Client) AppendAttestation(ctx context.Context, subject name.Digest, l *
 }
 
 func (c *Client) appendLayer(ctx context.Context, subject name.Digest, suffix string, l *Layer) error {
-	tag, err := digestTag(ctx, subject, suffix)
+	tag, err := digestTag(subject, "", suffix)
 	if err != nil {
 		return err
 	}
-	ropts := c.remote(ctx)
+	ropts := c.remote(ctx, c.keychain)
 	base, err := remote.Image(tag, ropts...)
 	switch {
 	case isNotFound(err):

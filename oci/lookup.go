@@ -1,18 +1,18 @@
 package oci
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// Lookup changes how the Client reads and writes attachments for the
-// operations run under one context: with whose registry credentials,
-// and under which tags. An admission webhook sets it per admitted object
-// (the pod's pull secrets, a policy's source.tagPrefix), as
-// policy-controller passes cosign per-call remote options.
+// Lookup says how ListKind reads the attachments of one image: with
+// whose registry credentials, and under which tags. An admission webhook
+// passes one per admitted object (the pod's pull secrets, a policy's
+// source.tagPrefix), as policy-controller passes cosign per-call remote
+// options. The zero Lookup reads with the Client's keychain under
+// cosign's default tags, as List does.
 type Lookup struct {
 	// Keychain supplies registry credentials before the Client's own
 	// keychain: registries it has no credentials for (it resolves them
@@ -24,28 +24,14 @@ type Lookup struct {
 	// the legacy layout: "<prefix>sha256-<hex>.sig", ".att" and ".sbom",
 	// as cosign's ociremote.WithPrefix does. The referrers fallback tag
 	// "sha256-<hex>" is go-containerregistry's and takes no prefix, in
-	// cosign as here.
+	// cosign as here. Validate it first (ValidateTagPrefix); an invalid
+	// prefix fails the listing.
 	TagPrefix string
 }
 
-type lookupKey struct{}
-
-// WithLookup returns a context under which the Client's operations
-// follow l. Validate l first (ValidateTagPrefix); an invalid tag prefix
-// fails the operations that build tags.
-func WithLookup(ctx context.Context, l Lookup) context.Context {
-	return context.WithValue(ctx, lookupKey{}, l)
-}
-
-// lookupFrom returns the context's Lookup, or the zero Lookup.
-func lookupFrom(ctx context.Context) Lookup {
-	l, _ := ctx.Value(lookupKey{}).(Lookup)
-	return l
-}
-
-// keychainFor returns the credentials for ctx's operations.
-func (c *Client) keychainFor(ctx context.Context) authn.Keychain {
-	if l := lookupFrom(ctx); l.Keychain != nil {
+// keychainFor returns the credentials for reads that follow l.
+func (c *Client) keychainFor(l Lookup) authn.Keychain {
+	if l.Keychain != nil {
 		return authn.NewMultiKeychain(l.Keychain, c.keychain)
 	}
 	return c.keychain

@@ -57,8 +57,8 @@ func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 }
 
 // TestLookup lists a legacy signature in a registry that wants basic
-// auth, with the credentials of the context's Lookup and under a tag
-// prefix written the way cosign's WithPrefix writes it.
+// auth, with the credentials of the Lookup given to ListKind and under a
+// tag prefix written the way cosign's WithPrefix writes it.
 func TestLookup(t *testing.T) {
 	ctx := context.Background()
 	open, authed := basicAuthRegistry(t, "alice", "secret")
@@ -107,21 +107,21 @@ func TestLookup(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		client   authn.Keychain // the Client's own keychain
-		lookup   *oci.Lookup
+		lookup   oci.Lookup
 		repo     string
 		wantSigs int
 		wantErr  error  // the error wraps it
 		errText  string // the error contains it
 	}{
 		{name: "no credentials", repo: "app", wantErr: oci.ErrUnauthorized},
-		{name: "lookup credentials", lookup: &oci.Lookup{Keychain: alice}, repo: "app", wantSigs: 1},
-		{name: "wrong lookup credentials", lookup: &oci.Lookup{Keychain: mallory}, repo: "app", wantErr: oci.ErrUnauthorized},
-		{name: "client credentials when the lookup has none", client: alice, lookup: &oci.Lookup{Keychain: staticKeychain{registry: "elsewhere.example"}}, repo: "app", wantSigs: 1},
-		{name: "lookup credentials before the client's", client: mallory, lookup: &oci.Lookup{Keychain: alice}, repo: "app", wantSigs: 1},
-		{name: "tag prefix", lookup: &oci.Lookup{Keychain: alice, TagPrefix: "v2-"}, repo: "prefixed", wantSigs: 1},
-		{name: "no tag prefix", lookup: &oci.Lookup{Keychain: alice}, repo: "prefixed", wantSigs: 0},
-		{name: "tag prefix, unprefixed tag", lookup: &oci.Lookup{Keychain: alice, TagPrefix: "v2-"}, repo: "app", wantSigs: 0},
-		{name: "invalid tag prefix", lookup: &oci.Lookup{Keychain: alice, TagPrefix: "a/b"}, repo: "prefixed", errText: `tag prefix "a/b"`},
+		{name: "lookup credentials", lookup: oci.Lookup{Keychain: alice}, repo: "app", wantSigs: 1},
+		{name: "wrong lookup credentials", lookup: oci.Lookup{Keychain: mallory}, repo: "app", wantErr: oci.ErrUnauthorized},
+		{name: "client credentials when the lookup has none", client: alice, lookup: oci.Lookup{Keychain: staticKeychain{registry: "elsewhere.example"}}, repo: "app", wantSigs: 1},
+		{name: "lookup credentials before the client's", client: mallory, lookup: oci.Lookup{Keychain: alice}, repo: "app", wantSigs: 1},
+		{name: "tag prefix", lookup: oci.Lookup{Keychain: alice, TagPrefix: "v2-"}, repo: "prefixed", wantSigs: 1},
+		{name: "no tag prefix", lookup: oci.Lookup{Keychain: alice}, repo: "prefixed", wantSigs: 0},
+		{name: "tag prefix, unprefixed tag", lookup: oci.Lookup{Keychain: alice, TagPrefix: "v2-"}, repo: "app", wantSigs: 0},
+		{name: "invalid tag prefix", lookup: oci.Lookup{Keychain: alice, TagPrefix: "a/b"}, repo: "prefixed", errText: `tag prefix "a/b"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			kc := tt.client
@@ -129,11 +129,7 @@ func TestLookup(t *testing.T) {
 				kc = authn.NewMultiKeychain()
 			}
 			c := oci.New(oci.WithKeychain(kc))
-			ctx := ctx
-			if tt.lookup != nil {
-				ctx = oci.WithLookup(ctx, *tt.lookup)
-			}
-			got, err := c.ListKind(ctx, subject(tt.repo), oci.KindSignature)
+			got, err := c.ListKind(ctx, subject(tt.repo), oci.KindSignature, tt.lookup)
 			switch {
 			case tt.wantErr != nil || tt.errText != "":
 				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) || !strings.Contains(err.Error(), tt.errText) {

@@ -45,7 +45,7 @@ const maxReferrers = 1000
 // API, go-containerregistry adds the manifest to the fallback tag index
 // "sha256-<hex>". It returns the referrer manifest's digest.
 func (c *Client) AttachBundle(ctx context.Context, subject name.Digest, b *bundle.Bundle, predicateType string, now time.Time) (name.Digest, error) {
-	ropts := c.remote(ctx)
+	ropts := c.remote(ctx, c.keychain)
 	desc, err := remote.Head(subject, ropts...)
 	if err != nil {
 		return name.Digest{}, fmt.Errorf("attach bundle: look up %s: %w", subject, classify(err))

@@ -76,8 +76,10 @@ func New(opts ...Option) *Client {
 	return c
 }
 
-func (c *Client) remote(ctx context.Context) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychainFor(ctx))}
+// remote returns the go-containerregistry options of one operation,
+// authenticating with kc: c.keychain, or c.keychainFor a Lookup.
+func (c *Client) remote(ctx context.Context, kc authn.Keychain) []remote.Option {
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
 	if c.transport != nil {
 		opts = append(opts, remote.WithTransport(c.transport))
 	}
@@ -87,12 +89,12 @@ func (c *Client) remote(ctx context.Context) []remote.Option {
 	return opts
 }
 
-// puller returns a go-containerregistry Puller for the reads of one
-// operation (a List, a Manifests walk). Each remote.Get, remote.Image…
-// call builds a new authenticated transport, which costs a ping of the
-// registry (GET /v2/) and, on registries with token auth, a token
-// exchange; a Puller does that once per repository and reuses the
-// transport for every later read.
+// puller returns a go-containerregistry Puller, authenticating with kc,
+// for the reads of one operation (a List, a Manifests walk). Each
+// remote.Get, remote.Image… call builds a new authenticated transport,
+// which costs a ping of the registry (GET /v2/) and, on registries with
+// token auth, a token exchange; a Puller does that once per repository
+// and reuses the transport for every later read.
 //
 // Pullers are not kept in the Client on purpose: a Puller sets up a
 // repository's transport with the context of the first read that needs
@@ -101,8 +103,8 @@ func (c *Client) remote(ctx context.Context) []remote.Option {
 // as it lives (a long-running webhook would never re-read them), shares
 // one limit on concurrent blob downloads among all its callers, and keeps
 // a transport for every repository it has seen.
-func (c *Client) puller(ctx context.Context) (*remote.Puller, error) {
-	p, err := remote.NewPuller(c.remote(ctx)...)
+func (c *Client) puller(ctx context.Context, kc authn.Keychain) (*remote.Puller, error) {
+	p, err := remote.NewPuller(c.remote(ctx, kc)...)
 	if err != nil {
 		return nil, fmt.Errorf("registry client: %w", err)
 	}
@@ -142,7 +144,7 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*Resolved, error) {
 
 // ResolveReference is Resolve for a parsed reference.
 func (c *Client) ResolveReference(ctx context.Context, r name.Reference) (*Resolved, error) {
-	desc, err := remote.Head(r, c.remote(ctx)...)
+	desc, err := remote.Head(r, c.remote(ctx, c.keychain)...)
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", r, classify(err))
 	}
@@ -222,15 +224,14 @@ func isNotFound(err error) bool {
 	return false
 }
 
-// digestTag is the tag cosign derives from an image digest: the
-// context's Lookup.TagPrefix, "sha256-<hex>", then suffix (".sig", ".att",
-// ".sbom").
-func digestTag(ctx context.Context, d name.Digest, suffix string) (name.Tag, error) {
+// digestTag is the tag cosign derives from an image digest: prefix (a
+// Lookup's TagPrefix, "" for cosign's default tags), "sha256-<hex>", then
+// suffix (".sig", ".att", ".sbom").
+func digestTag(d name.Digest, prefix, suffix string) (name.Tag, error) {
 	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
 		return name.Tag{}, fmt.Errorf("image digest %q: %w", d.DigestStr(), err)
 	}
-	prefix := lookupFrom(ctx).TagPrefix
 	if err := ValidateTagPrefix(prefix); err != nil {
 		return name.Tag{}, err
 	}

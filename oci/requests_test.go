@@ -198,7 +198,7 @@ func TestListRequests(t *testing.T) {
 			}
 			requests, got := reg.requests(), all
 			if tt.kind != "" {
-				if got, err = client.ListKind(ctx, img, tt.kind); err != nil {
+				if got, err = client.ListKind(ctx, img, tt.kind, oci.Lookup{}); err != nil {
 					t.Fatal(err)
 				}
 				requests = reg.requests()
@@ -242,7 +242,7 @@ func TestListUnauthorized(t *testing.T) {
 		if kind == "" {
 			_, err = client.List(context.Background(), img)
 		} else {
-			_, err = client.ListKind(context.Background(), img, kind)
+			_, err = client.ListKind(context.Background(), img, kind, oci.Lookup{})
 		}
 		if !errors.Is(err, oci.ErrUnauthorized) {
 			t.Errorf("kind %q: err = %v, want ErrUnauthorized", kind, err)

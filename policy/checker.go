@@ -18,10 +18,11 @@ import (
 	"github.com/signetproject/signet/verify"
 )
 
-// AttachmentLister lists the attachments of one kind of an image;
-// *oci.Client is one.
+// AttachmentLister lists the attachments of one kind of an image, read
+// as the Lookup says (whose credentials, which tag prefix); *oci.Client
+// is one.
 type AttachmentLister interface {
-	ListKind(ctx context.Context, subject name.Digest, kind oci.Kind) (*oci.Attached, error)
+	ListKind(ctx context.Context, subject name.Digest, kind oci.Kind, l oci.Lookup) (*oci.Attached, error)
 }
 
 // SecretGetter returns the data of a Secret (for key authorities with a
@@ -78,8 +79,8 @@ func NewRegistryChecker(lister AttachmentLister, root *trustroot.TrustedRoot, se
 }
 
 // VerifySignatures implements AuthorityChecker.
-func (c *RegistryChecker) VerifySignatures(ctx context.Context, image string, a *Authority) ([]Signature, error) {
-	verified, err := c.check(ctx, image, a, oci.KindSignature)
+func (c *RegistryChecker) VerifySignatures(ctx context.Context, image string, a *Authority, creds RegistryCredentials) ([]Signature, error) {
+	verified, err := c.check(ctx, image, a, creds, oci.KindSignature)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +92,8 @@ func (c *RegistryChecker) VerifySignatures(ctx context.Context, image string, a 
 }
 
 // VerifyAttestations implements AuthorityChecker.
-func (c *RegistryChecker) VerifyAttestations(ctx context.Context, image string, a *Authority) ([]VerifiedAttestation, error) {
-	verified, err := c.check(ctx, image, a, oci.KindAttestation)
+func (c *RegistryChecker) VerifyAttestations(ctx context.Context, image string, a *Authority, creds RegistryCredentials) ([]VerifiedAttestation, error) {
+	verified, err := c.check(ctx, image, a, creds, oci.KindAttestation)
 	if err != nil {
 		return nil, err
 	}
@@ -112,16 +113,15 @@ type checked struct {
 	got *oci.Verified
 }
 
-func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority, kind oci.Kind) ([]checked, error) {
+func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority, creds RegistryCredentials, kind oci.Kind) ([]checked, error) {
 	ref, err := name.NewDigest(image)
 	if err != nil {
 		return nil, fmt.Errorf("image %q must be a digest reference: %w", image, err)
 	}
-	repo, lookup, err := signatureSource(ctx, a.Sources, ref.Context())
+	repo, lookup, err := signatureSource(ctx, a.Sources, ref.Context(), creds)
 	if err != nil {
 		return nil, err
 	}
-	ctx = oci.WithLookup(ctx, lookup)
 	subject := repo.Digest(ref.DigestStr())
 	pol, opts, err := c.policyFor(ctx, a)
 	if err != nil {
@@ -131,7 +131,7 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 	if err != nil {
 		return nil, err
 	}
-	attached, err := c.lister.ListKind(ctx, subject, kind)
+	attached, err := c.lister.ListKind(ctx, subject, kind, lookup)
 	if err != nil {
 		return nil, fmt.Errorf("list signatures of %s: %w", subject, err)
 	}
@@ -162,6 +162,8 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 // RegistryCredentials are the registry credentials of one admitted
 // object, with which RegistryChecker reads its images' signatures and
 // attestations, as policy-controller does with the pod's pull secrets.
+// The admission webhook puts them in each Request; the zero value means
+// the lister's credentials only.
 type RegistryCredentials struct {
 	// Keychain holds the object's pull credentials (its imagePullSecrets
 	// and its service account's). Registries it has no credentials for
@@ -174,22 +176,13 @@ type RegistryCredentials struct {
 	PullSecrets func(ctx context.Context, names []string) (authn.Keychain, error)
 }
 
-type credentialsKey struct{}
-
-// WithRegistryCredentials returns a context under which RegistryChecker
-// reads registries with creds rather than only its lister's credentials.
-// The admission webhook sets it per admitted object.
-func WithRegistryCredentials(ctx context.Context, creds RegistryCredentials) context.Context {
-	return context.WithValue(ctx, credentialsKey{}, creds)
-}
-
 // signatureSource returns the repository an authority's sources put the
 // signatures in (cosign's COSIGN_REPOSITORY), else the image's own, and
-// how to read them: the last source naming a repository, a tag prefix or
+// how to read them: with creds, under no tag prefix, unless a source says
+// otherwise; the last source naming a repository, a tag prefix or
 // signature pull secrets wins for each, as policy-controller's remote
 // options override each other.
-func signatureSource(ctx context.Context, sources []Source, image name.Repository) (name.Repository, oci.Lookup, error) {
-	creds, _ := ctx.Value(credentialsKey{}).(RegistryCredentials)
+func signatureSource(ctx context.Context, sources []Source, image name.Repository, creds RegistryCredentials) (name.Repository, oci.Lookup, error) {
 	repo, lookup := image, oci.Lookup{Keychain: creds.Keychain}
 	var pullSecrets []string
 	for i, s := range sources {

@@ -231,7 +231,7 @@ func TestRegistryCheckerAuthorities(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := policy.NewRegistryChecker(client, tt.root, nil, policy.WithTrustRoots(trustRoots))
-			sigs, err := c.VerifySignatures(ctx, tt.image, tt.authority)
+			sigs, err := c.VerifySignatures(ctx, tt.image, tt.authority, policy.RegistryCredentials{})
 			if tt.wantErr == "" {
 				if err != nil || len(sigs) == 0 {
 					t.Fatalf("signatures %v, error %v", sigs, err)

@@ -18,13 +18,15 @@ import (
 // use.
 type AuthorityChecker interface {
 	// VerifySignatures returns the image's signatures that verify under
-	// the authority. An error, or no signatures, fails the authority.
-	VerifySignatures(ctx context.Context, image string, authority *Authority) ([]Signature, error)
+	// the authority, read from registries with creds (the Request's
+	// Credentials). An error, or no signatures, fails the authority.
+	VerifySignatures(ctx context.Context, image string, authority *Authority, creds RegistryCredentials) ([]Signature, error)
 	// VerifyAttestations returns the image's attestations, of every
-	// predicate type, whose signatures verify under the authority, with
-	// their in-toto statements as Payload. The engine then matches them
-	// to authority.Attestations and applies their policies.
-	VerifyAttestations(ctx context.Context, image string, authority *Authority) ([]VerifiedAttestation, error)
+	// predicate type, whose signatures verify under the authority, read
+	// with creds as VerifySignatures reads signatures, with their in-toto
+	// statements as Payload. The engine then matches them to
+	// authority.Attestations and applies their policies.
+	VerifyAttestations(ctx context.Context, image string, authority *Authority, creds RegistryCredentials) ([]VerifiedAttestation, error)
 }
 
 // PolicyEvaluator evaluates a CUE or Rego policy (already validated, given
@@ -192,6 +194,11 @@ type Request struct {
 	// Spec, ObjectMeta and TypeMeta of the object, for CIP-level policies
 	// with includeSpec, includeObjectMeta and includeTypeMeta.
 	Spec, ObjectMeta, TypeMeta any
+	// Credentials are the object's registry credentials, which the
+	// AuthorityChecker reads the image's signatures and attestations
+	// with. The zero value means the checker's own credentials only (and
+	// no signaturePullSecrets), as where there is no cluster.
+	Credentials RegistryCredentials
 }
 
 // Decision is the verdict on one image, with the evidence for it.
@@ -358,7 +365,7 @@ func (e *Engine) evaluatePolicy(ctx context.Context, p *ClusterImagePolicy, req 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.Authorities[i] = e.evaluateAuthority(ctx, &p.Spec.Authorities[i], req.Image, sem)
+			r.Authorities[i] = e.evaluateAuthority(ctx, &p.Spec.Authorities[i], req.Image, req.Credentials, sem)
 		}()
 	}
 	wg.Wait()
@@ -428,7 +435,7 @@ func (e *Engine) evaluate(ctx context.Context, name string, pol *Policy, input [
 
 func isTrue(b *bool) bool { return b != nil && *b }
 
-func (e *Engine) evaluateAuthority(ctx context.Context, a *Authority, image string, sem chan struct{}) AuthorityResult {
+func (e *Engine) evaluateAuthority(ctx context.Context, a *Authority, image string, creds RegistryCredentials, sem chan struct{}) AuthorityResult {
 	r := AuthorityResult{Name: a.Name}
 	if a.Static != nil {
 		r.Static = true
@@ -447,7 +454,7 @@ func (e *Engine) evaluateAuthority(ctx context.Context, a *Authority, image stri
 		return r
 	}
 	if len(a.Attestations) > 0 {
-		atts, err := e.checker.VerifyAttestations(ctx, image, a)
+		atts, err := e.checker.VerifyAttestations(ctx, image, a, creds)
 		<-sem
 		if err != nil {
 			r.Err = fmt.Errorf("attestation validation failed for authority %s for %s: %w", a.Name, image, err)
@@ -457,7 +464,7 @@ func (e *Engine) evaluateAuthority(ctx context.Context, a *Authority, image stri
 		r.Passed = r.Err == nil
 		return r
 	}
-	sigs, err := e.checker.VerifySignatures(ctx, image, a)
+	sigs, err := e.checker.VerifySignatures(ctx, image, a, creds)
 	<-sem
 	switch {
 	case err != nil:

@@ -19,14 +19,14 @@ type fakeChecker struct {
 	errs map[string]error
 }
 
-func (f *fakeChecker) VerifySignatures(ctx context.Context, image string, a *Authority) ([]Signature, error) {
+func (f *fakeChecker) VerifySignatures(ctx context.Context, image string, a *Authority, _ RegistryCredentials) ([]Signature, error) {
 	if err := f.errs[a.Name]; err != nil {
 		return nil, err
 	}
 	return f.sigs[a.Name], nil
 }
 
-func (f *fakeChecker) VerifyAttestations(ctx context.Context, image string, a *Authority) ([]VerifiedAttestation, error) {
+func (f *fakeChecker) VerifyAttestations(ctx context.Context, image string, a *Authority, _ RegistryCredentials) ([]VerifiedAttestation, error) {
 	if err := f.errs[a.Name]; err != nil {
 		return nil, err
 	}
@@ -412,7 +412,7 @@ type blockingChecker struct {
 	inFlight, peak int
 }
 
-func (b *blockingChecker) VerifySignatures(ctx context.Context, image string, a *Authority) ([]Signature, error) {
+func (b *blockingChecker) VerifySignatures(ctx context.Context, image string, a *Authority, _ RegistryCredentials) ([]Signature, error) {
 	b.mu.Lock()
 	b.inFlight++
 	b.peak = max(b.peak, b.inFlight)
@@ -424,8 +424,8 @@ func (b *blockingChecker) VerifySignatures(ctx context.Context, image string, a 
 	return nil, ctx.Err()
 }
 
-func (b *blockingChecker) VerifyAttestations(ctx context.Context, image string, a *Authority) ([]VerifiedAttestation, error) {
-	_, err := b.VerifySignatures(ctx, image, a)
+func (b *blockingChecker) VerifyAttestations(ctx context.Context, image string, a *Authority, creds RegistryCredentials) ([]VerifiedAttestation, error) {
+	_, err := b.VerifySignatures(ctx, image, a, creds)
 	return nil, err
 }
 

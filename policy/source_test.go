@@ -129,41 +129,37 @@ func TestRegistryCheckerPrivateSources(t *testing.T) {
 
 	for _, tt := range []struct {
 		name    string
-		creds   *policy.RegistryCredentials // nil: none in the context
+		creds   policy.RegistryCredentials // zero: none
 		sources []policy.Source
 		asked   [][]string // names pullSecrets was asked for
 		wantErr string     // "" = passes
 	}{
 		{name: "no credentials", sources: []policy.Source{source("signatures")}, wantErr: "registry authentication failed"},
-		{name: "object's credentials", creds: &policy.RegistryCredentials{Keychain: reader}, sources: []policy.Source{source("signatures")}},
-		{name: "object's wrong credentials", creds: &policy.RegistryCredentials{Keychain: wrong}, sources: []policy.Source{source("signatures")},
+		{name: "object's credentials", creds: policy.RegistryCredentials{Keychain: reader}, sources: []policy.Source{source("signatures")}},
+		{name: "object's wrong credentials", creds: policy.RegistryCredentials{Keychain: wrong}, sources: []policy.Source{source("signatures")},
 			wantErr: "registry authentication failed"},
-		{name: "signaturePullSecrets", creds: &policy.RegistryCredentials{PullSecrets: pullSecrets},
+		{name: "signaturePullSecrets", creds: policy.RegistryCredentials{PullSecrets: pullSecrets},
 			sources: []policy.Source{source("signatures", "other", "sig-creds")}, asked: [][]string{{"other", "sig-creds"}}},
-		{name: "signaturePullSecrets replace the object's credentials", creds: &policy.RegistryCredentials{Keychain: reader, PullSecrets: pullSecrets},
+		{name: "signaturePullSecrets replace the object's credentials", creds: policy.RegistryCredentials{Keychain: reader, PullSecrets: pullSecrets},
 			sources: []policy.Source{source("signatures", "stale")}, asked: [][]string{{"stale"}}, wantErr: "registry authentication failed"},
-		{name: "the last source's signaturePullSecrets win", creds: &policy.RegistryCredentials{PullSecrets: pullSecrets},
+		{name: "the last source's signaturePullSecrets win", creds: policy.RegistryCredentials{PullSecrets: pullSecrets},
 			sources: []policy.Source{source("elsewhere", "stale"), source("signatures", "sig-creds")}, asked: [][]string{{"sig-creds"}}},
-		{name: "signaturePullSecrets that do not parse", creds: &policy.RegistryCredentials{Keychain: reader, PullSecrets: pullSecrets},
+		{name: "signaturePullSecrets that do not parse", creds: policy.RegistryCredentials{Keychain: reader, PullSecrets: pullSecrets},
 			sources: []policy.Source{source("signatures", "broken")}, asked: [][]string{{"broken"}},
 			wantErr: "signaturePullSecrets broken: pull secret ns/broken: has neither"},
-		{name: "signaturePullSecrets without a cluster", creds: &policy.RegistryCredentials{Keychain: reader},
+		{name: "signaturePullSecrets without a cluster", creds: policy.RegistryCredentials{Keychain: reader},
 			sources: []policy.Source{source("signatures", "sig-creds")}, wantErr: "signaturePullSecrets sig-creds: Secrets are read only by the admission webhook"},
-		{name: "tagPrefix", creds: &policy.RegistryCredentials{Keychain: reader}, sources: []policy.Source{withPrefix(source("prefixed"), &release)}},
-		{name: "tagPrefix with signaturePullSecrets", creds: &policy.RegistryCredentials{PullSecrets: pullSecrets},
+		{name: "tagPrefix", creds: policy.RegistryCredentials{Keychain: reader}, sources: []policy.Source{withPrefix(source("prefixed"), &release)}},
+		{name: "tagPrefix with signaturePullSecrets", creds: policy.RegistryCredentials{PullSecrets: pullSecrets},
 			sources: []policy.Source{withPrefix(source("prefixed", "sig-creds"), &release)}, asked: [][]string{{"sig-creds"}}},
-		{name: "no tagPrefix", creds: &policy.RegistryCredentials{Keychain: reader}, sources: []policy.Source{source("prefixed")}, wantErr: "no signatures found"},
-		{name: "tagPrefix of another source", creds: &policy.RegistryCredentials{Keychain: reader},
+		{name: "no tagPrefix", creds: policy.RegistryCredentials{Keychain: reader}, sources: []policy.Source{source("prefixed")}, wantErr: "no signatures found"},
+		{name: "tagPrefix of another source", creds: policy.RegistryCredentials{Keychain: reader},
 			sources: []policy.Source{withPrefix(source("elsewhere"), &release), source("prefixed")}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			asked = nil
 			c := policy.NewRegistryChecker(setup, &trustroot.TrustedRoot{}, nil)
-			ctx := ctx
-			if tt.creds != nil {
-				ctx = policy.WithRegistryCredentials(ctx, *tt.creds)
-			}
-			got, err := c.VerifySignatures(ctx, image, &policy.Authority{Name: "key", Key: &keyAuth, Sources: tt.sources})
+			got, err := c.VerifySignatures(ctx, image, &policy.Authority{Name: "key", Key: &keyAuth, Sources: tt.sources}, tt.creds)
 			if !slices.EqualFunc(asked, tt.asked, slices.Equal) {
 				t.Errorf("pull secrets read %q, want %q", asked, tt.asked)
 			}
