@@ -19,7 +19,7 @@ func TestAdmissionClusterConfigErrors(t *testing.T) {
 	bin := buildSignet(t)
 	dir := t.TempDir()
 	certDir := filepath.Join(dir, "certs")
-	notInCluster := []string{"KUBERNETES_SERVICE_HOST=", "KUBERNETES_SERVICE_PORT="}
+	notInCluster := []string{"KUBERNETES_SERVICE_HOST=", "KUBERNETES_SERVICE_PORT=", "KUBECONFIG="}
 	serve := []string{"admission", "serve", "--addr", "127.0.0.1:0", "--cert-dir", certDir}
 	tests := []struct {
 		name string
@@ -37,7 +37,7 @@ func TestAdmissionClusterConfigErrors(t *testing.T) {
 		},
 		{
 			name:         "serve with the service variables but no service account token",
-			env:          []string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=1"},
+			env:          []string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=1", "KUBECONFIG="},
 			args:         serve,
 			want:         []string{"no --kubeconfig and not in a cluster", tokenFile},
 			needsNoToken: true,
@@ -49,10 +49,16 @@ func TestAdmissionClusterConfigErrors(t *testing.T) {
 			want: []string{"--kubeconfig " + filepath.Join(dir, "nope.yaml"), "no such file"},
 		},
 		{
+			name: "serve with a missing $KUBECONFIG",
+			env:  []string{"KUBECONFIG=" + filepath.Join(dir, "env.yaml")},
+			args: serve,
+			want: []string{"--kubeconfig " + filepath.Join(dir, "env.yaml"), "no such file"},
+		},
+		{
 			name: "install without kubeconfig",
-			env:  []string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=1"},
+			env:  []string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=1", "KUBECONFIG="},
 			args: []string{"admission", "install"},
-			want: []string{"--kubeconfig is required"},
+			want: []string{"--kubeconfig (or $KUBECONFIG) is required"},
 		},
 		{
 			name: "install in URL mode without a CA",

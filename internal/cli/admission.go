@@ -41,9 +41,12 @@ It fails closed: what it cannot decide, it denies.`,
 	return cmd
 }
 
-// kubeClients connects to the cluster of kubeconfig, or to the one this
-// process runs in when kubeconfig is empty.
+// kubeClients connects to the cluster of kubeconfig (default $KUBECONFIG),
+// or to the one this process runs in when neither is set.
 func kubeClients(kubeconfig string) (kubernetes.Interface, dynamic.Interface, bool, error) {
+	if kubeconfig == "" {
+		kubeconfig = os.Getenv("KUBECONFIG")
+	}
 	var (
 		cfg       *rest.Config
 		err       error
@@ -72,7 +75,7 @@ func kubeClients(kubeconfig string) (kubernetes.Interface, dynamic.Interface, bo
 func newAdmissionServeCmd(checkers admission.CheckerFactory, evaluator policy.PolicyEvaluator) *cobra.Command {
 	var (
 		kubeconfig, addr, certDir, noMatch, namespace, service, logFormat string
-		trustedRoot, server                                               string
+		trustedRoot, server, caSecret                                     string
 		hosts                                                             []string
 		mutate, patchCABundle                                             bool
 		timeout, tagTTL                                                   time.Duration
@@ -85,10 +88,12 @@ with Prometheus metrics at /metrics and health at /healthz and /readyz.
 
 The serving certificate and its CA are created in --cert-dir on first start and
 reused; give the CA to "signet admission install --ca-bundle-from". Without
---kubeconfig the webhook uses its in-cluster service account and writes its CA
-into the caBundle of the webhook configurations itself.`,
+--kubeconfig the webhook uses its in-cluster service account, listens on all
+interfaces, shares one CA between its replicas through the Secret --ca-secret in
+its namespace and writes that CA into the caBundle of the webhook configurations
+itself.`,
 		Example: `  signet admission serve --kubeconfig ~/.kube/config --addr 127.0.0.1:8443 --cert-dir ./webhook-certs
-  signet admission serve --addr 0.0.0.0:8443 --mutate --no-match warn   # in a cluster`,
+  signet admission serve --mutate --no-match warn   # in a cluster`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := newLogger(logFormat)
@@ -118,6 +123,12 @@ into the caBundle of the webhook configurations itself.`,
 			}
 			if !cmd.Flags().Changed("patch-ca-bundle") {
 				patchCABundle = inCluster
+			}
+			if inCluster && !cmd.Flags().Changed("addr") {
+				addr = "0.0.0.0:8443" // the Service sends traffic to the pod's IP
+			}
+			if inCluster && !cmd.Flags().Changed("ca-secret") {
+				caSecret = admission.DefaultCASecret
 			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -152,15 +163,16 @@ into the caBundle of the webhook configurations itself.`,
 			fmt.Fprintf(out, "signet admission webhook listening on https://%s\n", advertisedAddr(ln.Addr().(*net.TCPAddr)))
 			return admission.Serve(ctx, admission.ServeConfig{
 				Client: client, Dynamic: dyn, Checkers: checkers, Engine: opts,
-				Listener: ln, CertDir: certDir, Hosts: hosts, Mutate: mutate, PatchCABundle: patchCABundle,
+				Listener: ln, CertDir: certDir, Hosts: hosts, Mutate: mutate, PatchCABundle: patchCABundle, CASecret: caSecret,
 				SystemNamespace: namespace, Timeout: timeout, Logger: logger, Cache: admission.CacheOptions{TagTTL: tagTTL},
 				Ready: func() { fmt.Fprintln(out, "signet admission webhook ready") },
 			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster service account)")
-	f.StringVar(&addr, "addr", "127.0.0.1:8443", "host:port to serve TLS on")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, else the in-cluster service account)")
+	f.StringVar(&addr, "addr", "127.0.0.1:8443", "host:port to serve TLS on (default 0.0.0.0:8443 in a cluster)")
+	f.StringVar(&caSecret, "ca-secret", "", "Secret in --namespace through which replicas share one webhook CA (default "+admission.DefaultCASecret+" in a cluster; empty: the CA in --cert-dir only)")
 	f.StringVar(&certDir, "cert-dir", "signet-admission-certs", "directory for the webhook CA and serving certificate (created on first start)")
 	f.StringSliceVar(&hosts, "tls-san", nil, "DNS names or IPs for the serving certificate (default: the --addr IP, or the Service's DNS names in a cluster)")
 	f.StringVar(&noMatch, "no-match", string(policy.NoMatchDeny), "what to do with images no policy matches: allow, warn or deny")
@@ -211,7 +223,10 @@ created there if missing. In a cluster the webhook patches the caBundle itself.`
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if kubeconfig == "" {
-				return errors.New("--kubeconfig is required")
+				kubeconfig = os.Getenv("KUBECONFIG")
+			}
+			if kubeconfig == "" {
+				return errors.New("--kubeconfig (or $KUBECONFIG) is required")
 			}
 			cfg := admission.InstallConfig{URL: webhookURL, Namespace: namespace, Service: service, Mutate: mutate, TimeoutSeconds: timeoutSeconds}
 			if caBundleFrom != "" {
@@ -221,7 +236,7 @@ created there if missing. In a cluster the webhook patches the caBundle itself.`
 				}
 				cfg.CABundle = ca
 			} else if webhookURL != "" {
-				return fmt.Errorf("--webhook-url needs --ca-bundle-from (the API server must trust the webhook's certificate; see %s in serve's --cert-dir)", filepath.Join("CERTDIR", admission.CACertFile))
+				return fmt.Errorf("--webhook-url needs --ca-bundle-from (the API server must trust the webhook's certificate; see %s in serve's --cert-dir), or run serve with --patch-ca-bundle after installing", filepath.Join("CERTDIR", admission.CACertFile))
 			}
 			client, dyn, _, err := kubeClients(kubeconfig)
 			if err != nil {
@@ -234,9 +249,9 @@ created there if missing. In a cluster the webhook patches the caBundle itself.`
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster to install into (required)")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster to install into (default $KUBECONFIG)")
 	f.StringVar(&webhookURL, "webhook-url", "", "https URL of a webhook outside the cluster, ending in "+admission.ValidatePath)
-	f.StringVar(&caBundleFrom, "ca-bundle-from", "", "certificate directory of `signet admission serve` whose CA goes into caBundle")
+	f.StringVar(&caBundleFrom, "ca-bundle-from", "", "certificate directory of \"signet admission serve\" whose CA goes into caBundle")
 	f.StringVar(&namespace, "namespace", admission.DefaultNamespace, "namespace of the webhook's Service (service mode)")
 	f.StringVar(&service, "service", admission.DefaultServiceName, "name of the webhook's Service (service mode)")
 	f.BoolVar(&mutate, "mutate", false, "also install the mutating webhook that pins image tags to digests")
