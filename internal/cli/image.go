@@ -280,10 +280,6 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 	if err != nil {
 		return err
 	}
-	attached, err := c.List(ctx, res.Digest)
-	if err != nil {
-		return fmt.Errorf("list signatures of %s: %w", res.Digest, err)
-	}
 	kind := oci.KindSignature
 	wantType := ""
 	if r.attestation {
@@ -291,6 +287,10 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 		if wantType, err = oci.PredicateTypeURI(r.predicateType); err != nil {
 			return err
 		}
+	}
+	attached, err := c.ListKind(ctx, res.Digest, kind, oci.Lookup{})
+	if err != nil {
+		return fmt.Errorf("list signatures of %s: %w", res.Digest, err)
 	}
 	wantAnn, err := parseAnnotations(r.annotations)
 	if err != nil {
