@@ -8,49 +8,25 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"io"
-	"log"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/signetproject/signet/internal/registrytest"
 	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/policy"
 	"github.com/signetproject/signet/sign"
 	"github.com/signetproject/signet/trustroot"
 )
-
-// basicAuthRegistry serves one in-process registry twice: openly, to set
-// up images and signatures, and behind HTTP basic authentication as
-// user:password, like a private registry. It returns the two hosts.
-func basicAuthRegistry(t *testing.T, user, password string) (open, authed string) {
-	t.Helper()
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	o := httptest.NewServer(h)
-	t.Cleanup(o.Close)
-	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != password {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"credentials needed"}]}`, http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(a.Close)
-	return strings.TrimPrefix(o.URL, "http://"), strings.TrimPrefix(a.URL, "http://")
-}
 
 // TestValidatePrivateRegistry admits key-signed images of a registry that
 // wants credentials with the real registry checker: signatures are read
@@ -59,7 +35,7 @@ func basicAuthRegistry(t *testing.T, user, password string) (open, authed string
 // namespace, never with another pod's.
 func TestValidatePrivateRegistry(t *testing.T) {
 	ctx := context.Background()
-	open, authed := basicAuthRegistry(t, "puller", "secret")
+	open, authed := registrytest.BasicAuth(t, "puller", "secret")
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

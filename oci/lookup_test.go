@@ -6,62 +6,25 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/signetproject/signet/internal/registrytest"
 	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/sign"
 )
-
-// basicAuthRegistry serves one in-process registry twice: openly, to set
-// up images and signatures, and behind HTTP basic authentication as
-// user:password. It returns the two hosts.
-func basicAuthRegistry(t *testing.T, user, password string) (open, authed string) {
-	t.Helper()
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	o := httptest.NewServer(h)
-	t.Cleanup(o.Close)
-	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != password {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"credentials needed"}]}`, http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(a.Close)
-	return strings.TrimPrefix(o.URL, "http://"), strings.TrimPrefix(a.URL, "http://")
-}
-
-// staticKeychain gives one registry's credentials, and none elsewhere.
-type staticKeychain struct {
-	registry string
-	auth     authn.AuthConfig
-}
-
-func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
-	if r.RegistryStr() != k.registry {
-		return authn.Anonymous, nil
-	}
-	return authn.FromConfig(k.auth), nil
-}
 
 // TestLookup lists a legacy signature in a registry that wants basic
 // auth, with the credentials of the Lookup given to ListKind and under a
 // tag prefix written the way cosign's WithPrefix writes it.
 func TestLookup(t *testing.T) {
 	ctx := context.Background()
-	open, authed := basicAuthRegistry(t, "alice", "secret")
+	open, authed := registrytest.BasicAuth(t, "alice", "secret")
 	img, err := random.Image(128, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -95,8 +58,8 @@ func TestLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	alice := staticKeychain{registry: authed, auth: authn.AuthConfig{Username: "alice", Password: "secret"}}
-	mallory := staticKeychain{registry: authed, auth: authn.AuthConfig{Username: "alice", Password: "guess"}}
+	alice := registrytest.HostKeychain{Host: authed, User: "alice", Password: "secret"}
+	mallory := registrytest.HostKeychain{Host: authed, User: "alice", Password: "guess"}
 	subject := func(repo string) name.Digest {
 		r, err := name.NewRepository(authed + "/" + repo)
 		if err != nil {
@@ -116,7 +79,7 @@ func TestLookup(t *testing.T) {
 		{name: "no credentials", repo: "app", wantErr: oci.ErrUnauthorized},
 		{name: "lookup credentials", lookup: oci.Lookup{Keychain: alice}, repo: "app", wantSigs: 1},
 		{name: "wrong lookup credentials", lookup: oci.Lookup{Keychain: mallory}, repo: "app", wantErr: oci.ErrUnauthorized},
-		{name: "client credentials when the lookup has none", client: alice, lookup: oci.Lookup{Keychain: staticKeychain{registry: "elsewhere.example"}}, repo: "app", wantSigs: 1},
+		{name: "client credentials when the lookup has none", client: alice, lookup: oci.Lookup{Keychain: registrytest.HostKeychain{Host: "elsewhere.example"}}, repo: "app", wantSigs: 1},
 		{name: "lookup credentials before the client's", client: mallory, lookup: oci.Lookup{Keychain: alice}, repo: "app", wantSigs: 1},
 		{name: "tag prefix", lookup: oci.Lookup{Keychain: alice, TagPrefix: "v2-"}, repo: "prefixed", wantSigs: 1},
 		{name: "no tag prefix", lookup: oci.Lookup{Keychain: alice}, repo: "prefixed", wantSigs: 0},

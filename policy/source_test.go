@@ -6,57 +6,21 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/signetproject/signet/internal/registrytest"
 	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/policy"
 	"github.com/signetproject/signet/sign"
 	"github.com/signetproject/signet/trustroot"
 )
-
-// basicAuthRegistry serves one in-process registry twice: openly, to set
-// up images and signatures, and behind HTTP basic authentication as
-// user:password, like a private registry. It returns the two hosts.
-func basicAuthRegistry(t *testing.T, user, password string) (open, authed string) {
-	t.Helper()
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	o := httptest.NewServer(h)
-	t.Cleanup(o.Close)
-	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != password {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"credentials needed"}]}`, http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(a.Close)
-	return strings.TrimPrefix(o.URL, "http://"), strings.TrimPrefix(a.URL, "http://")
-}
-
-// hostKeychain gives one registry's credentials, and none elsewhere.
-type hostKeychain struct {
-	host, user, password string
-}
-
-func (k hostKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
-	if r.RegistryStr() != k.host {
-		return authn.Anonymous, nil
-	}
-	return authn.FromConfig(authn.AuthConfig{Username: k.user, Password: k.password}), nil
-}
 
 // TestRegistryCheckerPrivateSources checks key signatures kept in a
 // private signature repository (source.oci) with the admitted object's
@@ -64,7 +28,7 @@ func (k hostKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 // source.tagPrefix.
 func TestRegistryCheckerPrivateSources(t *testing.T) {
 	ctx := context.Background()
-	open, authed := basicAuthRegistry(t, "sigreader", "secret")
+	open, authed := registrytest.BasicAuth(t, "sigreader", "secret")
 	img, err := random.Image(128, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -97,8 +61,8 @@ func TestRegistryCheckerPrivateSources(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reader := hostKeychain{host: authed, user: "sigreader", password: "secret"}
-	wrong := hostKeychain{host: authed, user: "sigreader", password: "guess"}
+	reader := registrytest.HostKeychain{Host: authed, User: "sigreader", Password: "secret"}
+	wrong := registrytest.HostKeychain{Host: authed, User: "sigreader", Password: "guess"}
 	// pullSecrets has the Secret "sig-creds" with reader's credentials
 	// and "stale" with wrong ones, and records what it was asked for.
 	var asked [][]string
