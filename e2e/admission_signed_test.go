@@ -18,15 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/signetproject/signet/internal/registrytest"
 	"github.com/signetproject/signet/trustroot"
 )
 
@@ -151,19 +149,7 @@ func (s *admissionSigned) run(ctx context.Context, t *testing.T) {
 	// digest references.
 	push := func(repo string) (string, string) {
 		t.Helper()
-		img, err := random.Image(256, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tag, err := name.NewTag(host + "/" + repo + ":v1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(tag, img); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := img.Digest()
-		return tag.String(), tag.Context().Digest(d.String()).String()
+		return registrytest.PushRandom(t, host, repo)
 	}
 
 	signet("generate-key-pair", "--output-key-prefix", filepath.Join(work, "k"))

@@ -16,26 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-)
 
-// pushRandomImage pushes a random image to the registry and returns its
-// tag reference and digest reference.
-func pushRandomImage(t *testing.T, host, repo string) (string, string) {
-	t.Helper()
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, err := name.NewTag(host + "/" + repo + ":v1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	d, _ := img.Digest()
-	return tag.String(), tag.Context().Digest(d.String()).String()
-}
+	"github.com/signetproject/signet/internal/registrytest"
+)
 
 // TestImageCommands signs and attests images with the real binary against
 // an in-process registry (with and without the referrers API) and a running
@@ -105,14 +88,14 @@ spec:
 		reg := httptest.NewServer(registry.New(registry.WithReferrersSupport(referrers), registry.Logger(log.New(io.Discard, "", 0))))
 		defer reg.Close()
 		host := strings.TrimPrefix(reg.URL, "http://")
-		tagRef, digestRef := pushRandomImage(t, host, "app")
+		tagRef, digestRef := registrytest.PushRandom(t, host, "app")
 		for _, layout := range []string{"referrers", "legacy"} {
 			name := layout
 			if !referrers {
 				name += " on a registry without the referrers API"
 			}
 			t.Run(name, func(t *testing.T) {
-				_, otherDigest := pushRandomImage(t, host, "other-"+layout)
+				_, otherDigest := registrytest.PushRandom(t, host, "other-"+layout)
 				steps := []struct {
 					args    []string
 					wantErr string // "" = must succeed
@@ -246,7 +229,7 @@ func TestImageErrors(t *testing.T) {
 	open := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer open.Close()
 	openHost := strings.TrimPrefix(open.URL, "http://")
-	_, unsigned := pushRandomImage(t, openHost, "unsigned")
+	_, unsigned := registrytest.PushRandom(t, openHost, "unsigned")
 
 	// A registry that wants basic auth (alice:secret), like a private one.
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
