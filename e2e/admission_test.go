@@ -414,7 +414,14 @@ type admissionWebhook struct {
 func admissionStartWebhook(t *testing.T, bin, kubeconfig, addr, certDir string, flags ...string) *admissionWebhook {
 	t.Helper()
 	args := append([]string{"admission", "serve", "--kubeconfig", kubeconfig, "--addr", addr, "--cert-dir", certDir, "--no-match", "deny"}, flags...)
-	cmd := exec.Command(bin, args...)
+	return admissionStartCmd(t, exec.Command(bin, args...))
+}
+
+// admissionStartCmd starts cmd, a `signet admission serve` (possibly
+// behind a wrapper that execs it), and waits for its "ready" line; the
+// test's cleanup stops it.
+func admissionStartCmd(t *testing.T, cmd *exec.Cmd) *admissionWebhook {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
