@@ -106,3 +106,37 @@ func openBareTessera(b *testing.B, storage string) (tessera.AddFn, *tessera.Publ
 	})
 	return appender.Add, tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, opts.PollInterval)
 }
+
+// BenchmarkAppendOpenLoop measures append latency under open-loop load:
+// appends start at a fixed rate whether or not earlier ones have returned,
+// as independent clients send them, instead of each client waiting for
+// its last append (BenchmarkAppend). Closed-loop clients all wait for the
+// same checkpoint, so they integrate in lock-step; this shows the latency
+// a steady stream of signers sees.
+func BenchmarkAppendOpenLoop(b *testing.B) {
+	storages := []string{"posix"}
+	if os.Getenv("SIGNET_TEST_MYSQL_URL") != "" {
+		storages = append(storages, "mysql")
+	}
+	for _, storage := range storages {
+		for _, rate := range []int{100, 1000} {
+			b.Run(fmt.Sprintf("%s/rate=%d", storage, rate), func(b *testing.B) {
+				driver, opts := benchDriver(b, storage)
+				l, err := New(context.Background(), driver, testOrigin, newLogKey(b), opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = l.Close(context.Background()) })
+				s := newTestSigner(b)
+				reqs := make([]*rekorpb.CreateEntryRequest, b.N)
+				for i := range reqs {
+					reqs[i] = s.hashedRekord(b, fmt.Appendf(nil, "open %d", i), s.certVerifier())
+				}
+				benchutil.RunOpenLoop(b, rate, "appends", func(i int) error {
+					_, err := l.Append(context.Background(), reqs[i])
+					return err
+				})
+			})
+		}
+	}
+}

@@ -60,3 +60,41 @@ func Percentile(ds []time.Duration, p float64) float64 {
 	slices.Sort(ds)
 	return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000
 }
+
+// RunOpenLoop starts do(0) … do(b.N-1) at rate calls per second, each in
+// its own goroutine whether or not earlier calls have returned, and
+// reports "<unit>/s" throughput and p50-ms and p99-ms latency. Errors fail
+// the benchmark.
+func RunOpenLoop(b *testing.B, rate int, unit string, do func(i int) error) {
+	var (
+		mu        sync.Mutex
+		latencies = make([]time.Duration, 0, b.N)
+		wg        sync.WaitGroup
+	)
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		<-tick.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			err := do(i)
+			d := time.Since(t0)
+			if err != nil {
+				b.Error(err)
+			}
+			mu.Lock()
+			latencies = append(latencies, d)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit+"/s")
+	b.ReportMetric(Percentile(latencies, 0.50), "p50-ms")
+	b.ReportMetric(Percentile(latencies, 0.99), "p99-ms")
+}
