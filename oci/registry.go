@@ -192,7 +192,7 @@ func classify(err error) error {
 		}
 		switch terr.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return &classified{fmt.Errorf("%w (%s); check the credentials for %s in the Docker config (docker login %[3]s)", ErrUnauthorized, status, host), err}
+			return &classified{fmt.Errorf("%w (%s); check the credentials for %s (the CLI reads the Docker config: docker login %[3]s; the admission webhook the pod's imagePullSecrets)", ErrUnauthorized, status, host), err}
 		case http.StatusNotFound:
 			return &classified{fmt.Errorf("%w (%s)", ErrNotFound, status), err}
 		}
