@@ -171,7 +171,7 @@ itself.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, else the in-cluster service account)")
-	f.StringVar(&addr, "addr", "127.0.0.1:8443", "host:port to serve TLS on (default 0.0.0.0:8443 in a cluster)")
+	f.StringVar(&addr, "addr", "127.0.0.1:8443", "host:port to serve TLS on (0.0.0.0:8443 in a cluster)")
 	f.StringVar(&caSecret, "ca-secret", "", "Secret in --namespace through which replicas share one webhook CA (default "+admission.DefaultCASecret+" in a cluster; empty: the CA in --cert-dir only)")
 	f.StringVar(&certDir, "cert-dir", "signet-admission-certs", "directory for the webhook CA and serving certificate (created on first start)")
 	f.StringSliceVar(&hosts, "tls-san", nil, "DNS names or IPs for the serving certificate (default: the --addr IP, or the Service's DNS names in a cluster)")

@@ -14,9 +14,11 @@ func NewRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "signet",
 		Short: "Sigstore-compatible signing, transparency and admission in one binary",
-		Long: `signet signs and verifies software artifacts the way Sigstore does, and runs the
-services that make it work: a keyless certificate authority for OIDC identities,
-trust root and signing config, all on one port.
+		Long: `signet signs and verifies software artifacts and container images the way Sigstore
+does, and runs the services that make it work on one port: a keyless certificate
+authority for OIDC identities, a transparency log (Rekor v2 and v1 APIs), a timestamp
+authority, trust root and signing config. It enforces image policy in Kubernetes
+with an admission webhook that reads policy-controller's ClusterImagePolicies.
 
 Start a local server with a built-in (insecure) token issuer:
   signet server --dev`,

@@ -23,7 +23,7 @@ func newServerCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the signet server (keyless CA, trust root, dev OIDC issuer) on one port",
+		Short: "Run the signet server (keyless CA, transparency log, timestamp authority, trust root) on one port",
 		Long: `Run the signet server: a Fulcio-compatible keyless certificate authority plus
 trusted_root.json and signing_config.json, on one HTTP port.
 
