@@ -9,9 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,10 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -37,6 +31,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/signetproject/signet/admission"
+	"github.com/signetproject/signet/internal/registrytest"
 )
 
 // admissionBin is the signet binary the admission tests run:
@@ -106,24 +101,8 @@ func TestAdmissionSelfManagedCerts(t *testing.T) {
 
 	// A tagged image in a registry on 127.0.0.1: the mutating webhook pins
 	// it, which shows the API server called /mutate over TLS too.
-	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(reg.Close)
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tagged := strings.TrimPrefix(reg.URL, "http://") + "/good/app:v1"
-	tagRef, err := name.ParseReference(tagged)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tagRef, img); err != nil {
-		t.Fatal(err)
-	}
-	imgDigest, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tagged, digestRef := registrytest.PushRandom(t, registrytest.Start(t), "good/app")
+	_, imgDigest, _ := strings.Cut(digestRef, "@")
 
 	digest := "@sha256:" + strings.Repeat("1", 64)
 	evil, good := "registry.example/evil/app"+digest, "registry.example/good/app"+digest
@@ -160,7 +139,7 @@ func TestAdmissionSelfManagedCerts(t *testing.T) {
 		p, err := k.client.CoreV1().Pods(ns).Create(ctx, pod("tagged-"+round, tagged), metav1.CreateOptions{})
 		if err != nil {
 			t.Errorf("tagged pod: %v", err)
-		} else if got, want := p.Spec.Containers[0].Image, tagged+"@"+imgDigest.String(); got != want {
+		} else if got, want := p.Spec.Containers[0].Image, tagged+"@"+imgDigest; got != want {
 			t.Errorf("tagged pod stored with image %q, want %q (mutating webhook not called?)", got, want)
 		}
 	}

@@ -7,10 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,10 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,6 +26,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/signetproject/signet/internal/registrytest"
 )
 
 // admissionBinariesBuilt reports whether kube-apiserver and etcd are in
@@ -83,20 +78,8 @@ func TestAdmissionWebhook(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 
 	// A registry on 127.0.0.1 for the one image referenced by tag.
-	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(reg.Close)
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tagged := strings.TrimPrefix(reg.URL, "http://") + "/good/app:v1"
-	tagRef, err := name.ParseReference(tagged)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tagRef, img); err != nil {
-		t.Fatal(err)
-	}
+	tagged, digestRef := registrytest.PushRandom(t, registrytest.Start(t), "good/app")
+	_, imgDigest, _ := strings.Cut(digestRef, "@")
 
 	// Install first (the CA is created in certDir), then serve.
 	out, err := exec.Command(bin, "admission", "install", "--kubeconfig", k.kubeconfig,
@@ -218,9 +201,8 @@ func TestAdmissionWebhook(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := "is not pinned to a digest"
-		d, _ := img.Digest()
-		if w := k.warnings.all(); !strings.Contains(w, want) || !strings.Contains(w, d.String()) {
-			t.Errorf("warnings %q lack %q and %s", w, want, d)
+		if w := k.warnings.all(); !strings.Contains(w, want) || !strings.Contains(w, imgDigest) {
+			t.Errorf("warnings %q lack %q and %s", w, want, imgDigest)
 		}
 	})
 	t.Run("unlabelled namespace not checked", func(t *testing.T) {

@@ -40,13 +40,17 @@ func (f *imageFlags) addRecursive(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.recursive, "recursive", false, "when IMAGE is a multi-platform index, also sign every manifest it lists (as cosign --recursive)")
 }
 
-// targets returns what to sign: the image, and with --recursive every
-// manifest of an image index.
-func (f *imageFlags) targets(ctx context.Context, c *oci.Client, image name.Digest) ([]name.Digest, error) {
-	if !f.recursive {
-		return []name.Digest{image}, nil
+// targets resolves IMAGE (see resolve) and returns what to sign: the
+// image, and with --recursive every manifest of an image index.
+func (f *imageFlags) targets(ctx context.Context, c *oci.Client, image string, stderr io.Writer) ([]name.Digest, error) {
+	res, err := f.resolve(ctx, c, image, stderr)
+	if err != nil {
+		return nil, err
 	}
-	return c.Manifests(ctx, image)
+	if !f.recursive {
+		return []name.Digest{res.Digest}, nil
+	}
+	return c.Manifests(ctx, res.Digest)
 }
 
 // resolve turns IMAGE into a digest reference, warning when a tag was given.
@@ -124,11 +128,7 @@ its digest first (with a warning). Registry credentials come from the Docker con
 				return err
 			}
 			c := img.client()
-			res, err := img.resolve(ctx, c, args[0], stderr)
-			if err != nil {
-				return err
-			}
-			targets, err := img.targets(ctx, c, res.Digest)
+			targets, err := img.targets(ctx, c, args[0], stderr)
 			if err != nil {
 				return err
 			}
@@ -190,11 +190,7 @@ envelope and attach it in cosign's layout (referrer bundle, or the sha256-<hex>.
 				return fmt.Errorf("read predicate: %w", err)
 			}
 			c := img.client()
-			res, err := img.resolve(ctx, c, args[0], stderr)
-			if err != nil {
-				return err
-			}
-			targets, err := img.targets(ctx, c, res.Digest)
+			targets, err := img.targets(ctx, c, args[0], stderr)
 			if err != nil {
 				return err
 			}

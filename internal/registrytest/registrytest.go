@@ -17,6 +17,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
+// Start serves an in-process registry on 127.0.0.1 until the test ends and
+// returns its host.
+func Start(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
 // BasicAuth serves one in-process registry twice: openly, to set up
 // images and signatures, and behind HTTP basic authentication as
 // user:password, like a private registry. It returns the two hosts; both
