@@ -214,6 +214,15 @@ func PAE(payloadType string, payload []byte) []byte {
 // CanonicalBody returns the leaf the log stores for an entry: the RFC 8785
 // canonical form of its protobuf JSON encoding, as rekor-tiles writes it.
 func CanonicalBody(e *rekorpb.Entry) ([]byte, error) {
+	if body, ok := appendEntryJSON(make([]byte, 0, entrySizeHint(e)), e); ok {
+		return body, nil
+	}
+	return canonicalBodyGeneral(e)
+}
+
+// canonicalBodyGeneral is CanonicalBody through protojson and a JSON
+// canonicalizer, for any entry.
+func canonicalBodyGeneral(e *rekorpb.Entry) ([]byte, error) {
 	js, err := protojson.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("marshal entry: %w", err)

@@ -6,13 +6,19 @@ package benchutil
 import (
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // RunClients calls do(0) … do(b.N-1) from the given number of goroutines,
-// each call timed on its own, and reports "<unit>/s" throughput and p50-ms
-// and p99-ms latency. Errors fail the benchmark.
+// each call timed on its own, and reports "<unit>/s" throughput, p50-ms
+// and p99-ms latency, and cpu-µs/op: the CPU time (user + system) the whole
+// test process spent per call, clients included. Errors fail the benchmark.
+//
+// Closed-loop clients each wait for their last call, so throughput is at
+// most clients / latency; cpu-µs/op bounds it from the other side, at
+// GOMAXPROCS / cpu-µs/op when the machine's CPUs are the limit.
 func RunClients(b *testing.B, clients int, unit string, do func(i int) error) {
 	var (
 		mu        sync.Mutex
@@ -21,7 +27,7 @@ func RunClients(b *testing.B, clients int, unit string, do func(i int) error) {
 		next      = make(chan int)
 	)
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	for range clients {
 		wg.Add(1)
 		go func() {
@@ -44,9 +50,10 @@ func RunClients(b *testing.B, clients int, unit string, do func(i int) error) {
 	}
 	close(next)
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit+"/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
 	b.ReportMetric(Percentile(latencies, 0.50), "p50-ms")
 	b.ReportMetric(Percentile(latencies, 0.99), "p99-ms")
 }
@@ -97,4 +104,13 @@ func RunOpenLoop(b *testing.B, rate int, unit string, do func(i int) error) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit+"/s")
 	b.ReportMetric(Percentile(latencies, 0.50), "p50-ms")
 	b.ReportMetric(Percentile(latencies, 0.99), "p99-ms")
+}
+
+// processCPU returns the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
