@@ -105,7 +105,7 @@ type Log struct {
 
 	add      tessera.AddFn
 	reader   tessera.LogReader
-	awaiter  *tessera.PublicationAwaiter
+	awaiter  *awaiter
 	prover   *prover
 	lastCP   atomic.Pointer[parsedCheckpoint]
 	shutdown func(context.Context) error
@@ -178,7 +178,7 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 		algs:     algs,
 		add:      appender.Add,
 		reader:   reader,
-		awaiter:  tessera.NewPublicationAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
+		awaiter:  newAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
 		prover:   newProver(reader.ReadTile),
 		shutdown: shutdown,
 		cancel:   cancel,

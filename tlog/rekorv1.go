@@ -58,7 +58,7 @@ type V1Log struct {
 
 	add      tessera.AddFn
 	reader   tessera.LogReader
-	awaiter  *tessera.PublicationAwaiter
+	awaiter  *awaiter
 	prover   *prover
 	lastCP   atomic.Pointer[parsedCheckpoint]
 	verifier treeNoteVerifier
@@ -124,7 +124,7 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 		search:   stores.Search,
 		add:      appender.Add,
 		reader:   reader,
-		awaiter:  tessera.NewPublicationAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
+		awaiter:  newAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
 		prover:   newProver(reader.ReadTile),
 		verifier: treeNoteVerifier{s},
 		shutdown: shutdown,
