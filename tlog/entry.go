@@ -43,6 +43,9 @@ func DecodeCreateEntryRequest(body []byte) (*rekorpb.CreateEntryRequest, error) 
 	if len(body) > MaxRequestSize {
 		return nil, fmt.Errorf("request of %d bytes exceeds %d: %w", len(body), MaxRequestSize, ErrEntryTooLarge)
 	}
+	if req, ok := decodeCreateEntryRequestFast(body); ok {
+		return req, nil
+	}
 	req := &rekorpb.CreateEntryRequest{}
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(body, req); err != nil {
 		return nil, fmt.Errorf("decode create entry request: %v: %w", err, ErrMalformedRequest)

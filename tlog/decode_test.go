@@ -1,0 +1,183 @@
+package tlog
+
+import (
+	"encoding/base64"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+)
+
+// realCreateEntryRequests returns the bodies clients send, which the fast
+// path must decode, with the requests they encode.
+func realCreateEntryRequests(t testing.TB) (bodies [][]byte, reqs []*rekorpb.CreateEntryRequest) {
+	t.Helper()
+	s, other := newTestSigner(t), newTestSigner(t)
+	env := s.envelope(t, "application/vnd.in-toto+json", []byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
+	twoSigs := s.envelope(t, "text/plain", []byte("hello"))
+	twoSigs.Signatures[0].Keyid = "key-1"
+	twoSigs.Signatures = append(twoSigs.Signatures, other.envelope(t, "text/plain", []byte("hello")).Signatures...)
+	for _, req := range []*rekorpb.CreateEntryRequest{
+		s.hashedRekord(t, []byte("a"), s.certVerifier()),
+		s.hashedRekord(t, []byte("b"), s.keyVerifier()),
+		dsseRequest(env, s.certVerifier()),
+		dsseRequest(twoSigs, s.keyVerifier(), other.certVerifier()),
+	} {
+		for _, opts := range []protojson.MarshalOptions{{}, {Multiline: true}} {
+			body, err := opts.Marshal(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bodies, reqs = append(bodies, body), append(reqs, req)
+		}
+	}
+
+	// Members in another order than protojson's, and other whitespace.
+	req := s.hashedRekord(t, []byte("c"), s.certVerifier())
+	hashed := req.GetHashedRekordRequestV002()
+	b64 := base64.StdEncoding.EncodeToString
+	body := fmt.Sprintf("\r\n{\t\"hashedRekordRequestV002\" :{ \"signature\":{\"verifier\":{\"keyDetails\":\"PKIX_ECDSA_P256_SHA_256\",\n"+
+		"\"x509Certificate\":{\"rawBytes\":%q}},\"content\":%q},\"digest\":%q } }\n",
+		b64(s.cert.Raw), b64(hashed.GetSignature().GetContent()), b64(hashed.GetDigest()))
+	return append(bodies, []byte(body)), append(reqs, req)
+}
+
+// FuzzDecodeCreateEntryRequestFast checks the fast path against protojson:
+// whatever it accepts, protojson decodes to an equal message. Real requests
+// must take the fast path.
+func FuzzDecodeCreateEntryRequestFast(f *testing.F) {
+	bodies, reqs := realCreateEntryRequests(f)
+	for i, body := range bodies {
+		got, ok := decodeCreateEntryRequestFast(body)
+		if !ok {
+			f.Fatalf("fast path rejects a real request:\n%s", body)
+		}
+		if diff := cmp.Diff(reqs[i], got, protocmp.Transform()); diff != "" {
+			f.Fatalf("fast path decodes\n%s\nwrong (-want +got):\n%s", body, diff)
+		}
+		f.Add(body)
+	}
+
+	const hashed = `{"hashedRekordRequestV002":{"digest":"AAAA","signature":{"content":"AA==","verifier":{"publicKey":{"rawBytes":"MAA="},"keyDetails":"PKIX_ED25519_PH"}}}}`
+	for _, body := range []string{
+		hashed,
+		`{"dsseRequestV002":{"envelope":{"payload":"","payloadType":"t","signatures":[{"sig":"AA==","keyid":"k"},{}]},"verifiers":[{},{"x509Certificate":{}}]}}`,
+		``, ` `, `{}`, `[]`, `null`, `""`, `{"dsseRequestV002":{}}`, `{"dsseRequestV002":{"envelope":{},"verifiers":[]}}`,
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{}}}}`,
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{"publicKey":{}}}}}`,
+		// Duplicates, also under the other name protojson knows the field by.
+		`{"hashedRekordRequestV002":{"digest":"AAAA","digest":"AAAA"}}`,
+		`{"hashedRekordRequestV002":{},"hashedRekordRequestV002":{}}`,
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{"publicKey":{},"public_key":{}}}}}`,
+		`{"dsseRequestV002":{"verifiers":[],"verifiers":[]}}`,
+		// Both members of a oneof.
+		`{"hashedRekordRequestV002":{},"dsseRequestV002":{}}`,
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{"publicKey":{},"x509Certificate":{}}}}}`,
+		// Proto field names and other spellings.
+		`{"hashed_rekord_request_v002":{"digest":"AAAA"}}`,
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{"public_key":{"raw_bytes":"AA=="},"key_details":"PKIX_ED25519"}}}}`,
+		`{"HashedRekordRequestV002":{"Digest":"AAAA"}}`,
+		`{"dsseRequestV002":{"envelope":{"payload_type":"t"}}}`,
+		// null, numbers, booleans.
+		`{"hashedRekordRequestV002":null}`,
+		`{"hashedRekordRequestV002":{"digest":null}}`,
+		`{"dsseRequestV002":{"envelope":{"signatures":[null]}}}`,
+		`{"dsseRequestV002":{"verifiers":null}}`,
+		`{"hashedRekordRequestV002":{"digest":true}}`,
+		`{"hashedRekordRequestV002":{"digest":0}}`,
+		// Enums by number or unknown name.
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{"keyDetails":5}}}}`,
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{"keyDetails":"5"}}}}`,
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{"keyDetails":"pkix_ed25519"}}}}`,
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{"keyDetails":"NOPE"}}}}`,
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{"keyDetails":"PUBLIC_KEY_DETAILS_UNSPECIFIED"}}}}`,
+		// Base64 forms protojson decodes differently or not at all.
+		`{"hashedRekordRequestV002":{"digest":"-_-_"}}`,
+		`{"hashedRekordRequestV002":{"digest":"+/+/"}}`,
+		`{"hashedRekordRequestV002":{"digest":"+/-_"}}`,
+		`{"hashedRekordRequestV002":{"digest":"AA"}}`,
+		`{"hashedRekordRequestV002":{"digest":"AA="}}`,
+		`{"hashedRekordRequestV002":{"digest":"AB=="}}`,
+		`{"hashedRekordRequestV002":{"digest":"A==="}}`,
+		`{"hashedRekordRequestV002":{"digest":"AA==AA=="}}`,
+		`{"hashedRekordRequestV002":{"digest":"AA A"}}`,
+		`{"hashedRekordRequestV002":{"digest":""}}`,
+		// Unknown fields.
+		`{"hashedRekordRequestV002":{"digest":"AAAA","foo":1}}`,
+		`{"@type":"type.googleapis.com/dev.sigstore.rekor.v2.CreateEntryRequest"}`,
+		`{"[dev.sigstore.ext]":{}}`,
+		// Trailing data and broken syntax.
+		hashed + `x`, hashed + `{}`, hashed + ` `, hashed[:len(hashed)-1],
+		`{"hashedRekordRequestV002":{"digest":"AAAA",}}`,
+		`{"hashedRekordRequestV002":{"digest":"AAAA"}`,
+		`{"dsseRequestV002":{"verifiers":[{},]}}`,
+		`{"dsseRequestV002":{"verifiers":[[]]}}`,
+		`{"hashedRekordRequestV002" "digest"}`,
+		"\ufeff{}", "{}\x00", "\v{}",
+		// Escapes, non-ASCII and control characters.
+		`{"dsseRequestV002":{"envelope":{"payloadType":"a\u0041"}}}`,
+		`{"hashedRekordRequestV002":{"digest":"AA\u003d="}}`,
+		`{"hashedRekordRequestV002":{"dig\u0065st":"AAAA"}}`,
+		`{"dsseRequestV002":{"envelope":{"payloadType":"\/"}}}`,
+		`{"dsseRequestV002":{"envelope":{"payloadType":"é"}}}`,
+		"{\"dsseRequestV002\":{\"envelope\":{\"payloadType\":\"\xff\"}}}",
+		"{\"dsseRequestV002\":{\"envelope\":{\"payloadType\":\"\t\"}}}",
+		"{\"dsseRequestV002\":{\"envelope\":{\"payloadType\":\"\x7f\"}}}",
+		// Nesting the schema does not have.
+		`{"hashedRekordRequestV002":{"signature":{"verifier":{"publicKey":{"rawBytes":{"rawBytes":"AA=="}}}}}}`,
+		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`,
+	} {
+		f.Add([]byte(body))
+	}
+
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := decodeCreateEntryRequestFast(body)
+		if !ok {
+			if got != nil {
+				t.Fatalf("fast path returns %v with ok=false", got)
+			}
+			return
+		}
+		want := &rekorpb.CreateEntryRequest{}
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(body, want); err != nil {
+			t.Fatalf("fast path accepts %q, which protojson rejects: %v", body, err)
+		}
+		if !proto.Equal(want, got) {
+			t.Fatalf("fast path and protojson disagree on %q (-protojson +fast):\n%s", body, cmp.Diff(want, got, protocmp.Transform()))
+		}
+	})
+}
+
+// BenchmarkDecodeCreateEntryRequest decodes a hashedrekord request with a
+// certificate of about 1.4 KB, the size of a Fulcio certificate for a GitHub
+// Actions workflow.
+func BenchmarkDecodeCreateEntryRequest(b *testing.B) {
+	s := newLargeCertSigner(b, 1000)
+	body, err := protojson.Marshal(s.hashedRekord(b, []byte("artifact"), s.certVerifier()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("certificate %d bytes, request %d bytes", len(s.cert.Raw), len(body))
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if _, ok := decodeCreateEntryRequestFast(body); !ok {
+				b.Fatal("fast path rejects the request")
+			}
+		}
+	})
+	b.Run("protojson", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(body, &rekorpb.CreateEntryRequest{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
