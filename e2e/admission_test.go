@@ -372,7 +372,7 @@ func (w *admissionWarnings) all() string {
 	return strings.Join(w.list, "\n")
 }
 
-func admissionFreePort(t *testing.T) int {
+func admissionFreePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -2,7 +2,9 @@
 
 // Package e2e runs signet against the real programs it must interoperate
 // with (cosign v2 and v3, built from the Go module proxy by
-// $SIGNET_SHARED/e2e/cosign-build.sh). Everything listens on 127.0.0.1.
+// $SIGNET_SHARED/e2e/cosign-build.sh), and benchmarks it against peers:
+// BenchmarkLogAppendPeer builds the rekor-tiles log server with
+// scripts/rekor-tiles-build.sh when it runs. Everything listens on 127.0.0.1.
 //
 // Run it with `make e2e`, or:
 //
@@ -59,6 +61,8 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e setup:", err)
 		return 1
 	}
+	env.serverURL = srv.url
+	env.oidcIssuer = srv.url + "/oidc"
 	code := m.Run()
 	if err := srv.stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e teardown:", err)
@@ -91,29 +95,11 @@ func setUp(work string) error {
 	}
 
 	start := time.Now()
-	cmd := exec.Command("bash", script)
-	cmd.Stderr = os.Stderr // build progress
-	out, err := cmd.Output()
+	paths, err := runBuildScript(script, "COSIGN_V3", "COSIGN_V2")
 	if err != nil {
-		return fmt.Errorf("%s: %w\n%s", script, err, out)
-	}
-	// The script prints KEY=PATH lines derived from lib.sh, the source of
-	// truth for the cache layout.
-	paths := map[string]string{}
-	for line := range strings.Lines(string(out)) {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
-			paths[k] = v
-		}
+		return err
 	}
 	env.cosignV3, env.cosignV2 = paths["COSIGN_V3"], paths["COSIGN_V2"]
-	for name, p := range map[string]string{"COSIGN_V3": env.cosignV3, "COSIGN_V2": env.cosignV2} {
-		if p == "" {
-			return fmt.Errorf("%s printed no %s= line:\n%s", script, name, out)
-		}
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
 	fmt.Fprintf(os.Stderr, "e2e: cosign ready in %s\n", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
@@ -126,8 +112,39 @@ func setUp(work string) error {
 	return nil
 }
 
-// server is a running `signet server --dev`.
+// runBuildScript runs a script that builds (or finds cached) peer binaries
+// and returns the paths it prints as KEY=PATH lines, one for each of keys.
+// The scripts derive the paths from lib.sh, the source of truth for the
+// cache layout.
+func runBuildScript(script string, keys ...string) (map[string]string, error) {
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(), "SIGNET_SHARED="+filepath.Dir(env.scripts))
+	cmd.Stderr = os.Stderr // build progress
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w\n%s", script, err, out)
+	}
+	paths := map[string]string{}
+	for line := range strings.Lines(string(out)) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			paths[k] = v
+		}
+	}
+	for _, k := range keys {
+		if paths[k] == "" {
+			return nil, fmt.Errorf("%s printed no %s= line:\n%s", script, k, out)
+		}
+		if _, err := os.Stat(paths[k]); err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return paths, nil
+}
+
+// server is a running `signet server --dev`, or a peer server process.
 type server struct {
+	name string // for errors: "signet server", "rekor-tiles"
+	url  string // http://127.0.0.1:PORT
 	cmd  *exec.Cmd
 	done chan error    // receives cmd.Wait's result once
 	log  *lockedBuffer // the server's stderr
@@ -141,7 +158,7 @@ func startServer(dataDir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, done: make(chan error, 1), log: &lockedBuffer{}}
+	s := &server{name: "signet server", cmd: cmd, done: make(chan error, 1), log: &lockedBuffer{}}
 	cmd.Stderr = s.log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start signet server: %w", err)
@@ -173,15 +190,14 @@ func startServer(dataDir string) (*server, error) {
 		if !ok {
 			return fail(errors.New("signet server exited before printing its URL"))
 		}
-		env.serverURL = u
+		s.url = u
 	case <-time.After(30 * time.Second):
 		return fail(errors.New("signet server printed no URL within 30s"))
 	}
-	env.oidcIssuer = env.serverURL + "/oidc"
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := pollOK(ctx, env.serverURL+"/healthz"); err != nil {
+	if err := pollOK(ctx, s.url+"/healthz"); err != nil {
 		return fail(err)
 	}
 	return s, nil
@@ -194,18 +210,18 @@ func (s *server) stop() error {
 		return nil
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("interrupt signet server: %w", err)
+		return fmt.Errorf("interrupt %s: %w", s.name, err)
 	}
 	select {
 	case err := <-s.done:
 		if err != nil {
-			return fmt.Errorf("signet server exited: %w", err)
+			return fmt.Errorf("%s exited: %w", s.name, err)
 		}
 		return nil
 	case <-time.After(15 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-s.done
-		return errors.New("signet server ignored SIGINT for 15s; killed")
+		return fmt.Errorf("%s ignored SIGINT for 15s; killed", s.name)
 	}
 }
 
