@@ -51,10 +51,7 @@ func BenchmarkAppend(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/tessera/clients=%d", storage, clients), func(b *testing.B) {
 				add, await := openBareTessera(b, storage)
 				benchutil.RunClients(b, clients, "appends", func(int) error {
-					body := make([]byte, 700) // about a hashedrekord entry with a certificate
-					_, _ = rand.Read(body)
-					_, _, err := await.Await(context.Background(), add(context.Background(), tessera.NewEntry(body)))
-					return err
+					return bareTesseraAppend(add, await)
 				})
 			})
 		}
@@ -112,15 +109,16 @@ func openBareTessera(b *testing.B, storage string) (tessera.AddFn, *tessera.Publ
 // as independent clients send them, instead of each client waiting for
 // its last append (BenchmarkAppend). Closed-loop clients all wait for the
 // same checkpoint, so they integrate in lock-step; this shows the latency
-// a steady stream of signers sees.
+// a steady stream of signers sees, and the rate the log sustains. The peer
+// is bare Tessera, as in BenchmarkAppend.
 func BenchmarkAppendOpenLoop(b *testing.B) {
 	storages := []string{"posix"}
 	if os.Getenv("SIGNET_TEST_MYSQL_URL") != "" {
 		storages = append(storages, "mysql")
 	}
 	for _, storage := range storages {
-		for _, rate := range []int{100, 1000} {
-			b.Run(fmt.Sprintf("%s/rate=%d", storage, rate), func(b *testing.B) {
+		for _, rate := range []int{100, 1000, 5000, 10000, 20000} {
+			b.Run(fmt.Sprintf("%s/signet/rate=%d", storage, rate), func(b *testing.B) {
 				driver, opts := benchDriver(b, storage)
 				l, err := New(context.Background(), driver, testOrigin, newLogKey(b), opts)
 				if err != nil {
@@ -137,6 +135,21 @@ func BenchmarkAppendOpenLoop(b *testing.B) {
 					return err
 				})
 			})
+			b.Run(fmt.Sprintf("%s/tessera/rate=%d", storage, rate), func(b *testing.B) {
+				add, await := openBareTessera(b, storage)
+				benchutil.RunOpenLoop(b, rate, "appends", func(int) error {
+					return bareTesseraAppend(add, await)
+				})
+			})
 		}
 	}
+}
+
+// bareTesseraAppend appends an entry of about a hashedrekord's size to bare
+// Tessera and awaits its checkpoint.
+func bareTesseraAppend(add tessera.AddFn, await *tessera.PublicationAwaiter) error {
+	body := make([]byte, 700)
+	_, _ = rand.Read(body)
+	_, _, err := await.Await(context.Background(), add(context.Background(), tessera.NewEntry(body)))
+	return err
 }
