@@ -33,35 +33,20 @@ func appendTransparencyLogEntry(dst []byte, tle *rekorv1.TransparencyLogEntry) (
 	w := jsonWriter{buf: dst, ok: true}
 	w.open()
 	w.int64("logIndex", tle.GetLogIndex())
-	w.key("logId")
-	if id := tle.GetLogId(); id != nil {
-		w.open()
-		w.bytesAlways("keyId", id.GetKeyId())
-		w.close()
-	} else {
-		w.null()
-	}
-	w.key("kindVersion")
-	if kv := tle.GetKindVersion(); kv != nil {
-		w.open()
+	id := tle.GetLogId()
+	w.objectOrNull("logId", id != nil, func() { w.bytesAlways("keyId", id.GetKeyId()) })
+	kv := tle.GetKindVersion()
+	w.objectOrNull("kindVersion", kv != nil, func() {
 		w.quoted("kind", kv.GetKind())
 		w.quoted("version", kv.GetVersion())
-		w.close()
-	} else {
-		w.null()
-	}
+	})
 	w.int64("integratedTime", tle.GetIntegratedTime())
-	w.key("inclusionPromise")
-	if p := tle.GetInclusionPromise(); p != nil {
-		w.open()
-		w.bytesAlways("signedEntryTimestamp", p.GetSignedEntryTimestamp())
-		w.close()
-	} else {
-		w.null()
-	}
-	w.key("inclusionProof")
-	if p := tle.GetInclusionProof(); p != nil {
-		w.open()
+	promise := tle.GetInclusionPromise()
+	w.objectOrNull("inclusionPromise", promise != nil, func() {
+		w.bytesAlways("signedEntryTimestamp", promise.GetSignedEntryTimestamp())
+	})
+	p := tle.GetInclusionProof()
+	w.objectOrNull("inclusionProof", p != nil, func() {
 		w.int64("logIndex", p.GetLogIndex())
 		w.bytesAlways("rootHash", p.GetRootHash())
 		w.int64("treeSize", p.GetTreeSize())
@@ -74,24 +59,26 @@ func appendTransparencyLogEntry(dst []byte, tle *rekorv1.TransparencyLogEntry) (
 			w.base64(h)
 		}
 		w.buf = append(w.buf, ']')
-		w.key("checkpoint")
-		if cp := p.GetCheckpoint(); cp != nil {
-			w.open()
-			w.quoted("envelope", cp.GetEnvelope())
-			w.close()
-		} else {
-			w.null()
-		}
-		w.close()
-	} else {
-		w.null()
-	}
+		cp := p.GetCheckpoint()
+		w.objectOrNull("checkpoint", cp != nil, func() { w.quoted("envelope", cp.GetEnvelope()) })
+	})
 	w.bytesAlways("canonicalizedBody", tle.GetCanonicalizedBody())
 	w.close()
 	return w.buf, w.ok
 }
 
-func (w *jsonWriter) null() { w.buf = append(w.buf, "null"...) }
+// objectOrNull writes an object member whose members fill writes, or null
+// when the message is not present.
+func (w *jsonWriter) objectOrNull(k string, present bool, fill func()) {
+	w.key(k)
+	if !present {
+		w.buf = append(w.buf, "null"...)
+		return
+	}
+	w.open()
+	fill()
+	w.close()
+}
 
 // int64 writes a 64-bit integer member as protojson does: a decimal string.
 func (w *jsonWriter) int64(k string, v int64) {
