@@ -13,6 +13,7 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/merkle/testonly"
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
@@ -205,4 +206,58 @@ func TestProverLongerTile(t *testing.T) {
 			t.Errorf("inclusion(%d, %d): %v", i, size, err)
 		}
 	}
+}
+
+// FuzzVerifyInclusion checks verifyInclusion against
+// proof.VerifyInclusion on proofs from a reference tree, as given and with
+// one change (index, size, root, a hash, or the proof's length).
+func FuzzVerifyInclusion(f *testing.F) {
+	f.Add(uint8(1), uint8(0), uint8(0), uint8(0))
+	f.Add(uint8(7), uint8(6), uint8(0), uint8(0)) // the last leaf of an unbalanced tree
+	f.Add(uint8(200), uint8(77), uint8(0), uint8(0))
+	f.Add(uint8(7), uint8(6), uint8(1), uint8(3))
+	f.Add(uint8(64), uint8(31), uint8(5), uint8(0))
+	f.Add(uint8(200), uint8(199), uint8(4), uint8(2))
+	f.Fuzz(func(t *testing.T, size, index, mutation, at uint8) {
+		if size == 0 {
+			return
+		}
+		tree := testonly.New(rfc6962.DefaultHasher)
+		for i := range int(size) {
+			tree.AppendData(fmt.Appendf(nil, "leaf %d", i))
+		}
+		idx, sz := uint64(index), uint64(size)
+		leaf := rfc6962.DefaultHasher.HashLeaf(fmt.Appendf(nil, "leaf %d", index))
+		hashes, err := tree.InclusionProof(idx%sz, sz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := tree.Hash()
+		switch mutation % 6 {
+		case 1:
+			idx++
+		case 2:
+			sz++
+		case 3:
+			root = rfc6962.DefaultHasher.HashLeaf(root)
+		case 4:
+			if len(hashes) > 0 {
+				hashes[int(at)%len(hashes)] = rfc6962.DefaultHasher.HashLeaf(nil)
+			}
+		case 5:
+			if int(at)%2 == 0 && len(hashes) > 0 {
+				hashes = hashes[:len(hashes)-1]
+			} else {
+				hashes = append(hashes, leaf)
+			}
+		}
+		want := proof.VerifyInclusion(rfc6962.DefaultHasher, idx, sz, leaf, hashes, root)
+		got := verifyInclusion(idx, sz, leaf, hashes, root)
+		if (got == nil) != (want == nil) {
+			t.Fatalf("index %d size %d mutation %d: verifyInclusion = %v, proof.VerifyInclusion = %v", idx, sz, mutation%6, got, want)
+		}
+		if mutation%6 == 0 && index < size && got != nil {
+			t.Fatalf("valid proof of %d in %d rejected: %v", idx, sz, got)
+		}
+	})
 }

@@ -8,7 +8,6 @@ import (
 
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	f_log "github.com/transparency-dev/formats/log"
-	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
@@ -120,7 +119,7 @@ func (l *Log) inclusionProofAt(ctx context.Context, index uint64, body, cpRaw []
 	if err != nil {
 		return nil, err
 	}
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, cp.Size, rfc6962.DefaultHasher.HashLeaf(body), hashes, cp.Hash); err != nil {
+	if err := verifyInclusion(index, cp.Size, rfc6962.DefaultHasher.HashLeaf(body), hashes, cp.Hash); err != nil {
 		return nil, fmt.Errorf("verify inclusion proof for %d: %w", index, err)
 	}
 	return &rekorv1.InclusionProof{

@@ -877,7 +877,7 @@ func (l *V1Log) inclusionProof(ctx context.Context, index uint64, body []byte, s
 	if err != nil {
 		return nil, fmt.Errorf("inclusion proof for %d in tree of %d: %w", index, size, err)
 	}
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, size, rfc6962.DefaultHasher.HashLeaf(body), hashes, root); err != nil {
+	if err := verifyInclusion(index, size, rfc6962.DefaultHasher.HashLeaf(body), hashes, root); err != nil {
 		return nil, fmt.Errorf("verify inclusion proof for %d in tree of %d: %w", index, size, err)
 	}
 	signed, err := l.signedCheckpoint(size, root)
