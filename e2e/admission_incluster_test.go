@@ -82,7 +82,7 @@ mkdir -p %[1]s
 cp %[2]s/* %[1]s/
 exec "$@"`, mounted, saDir)
 		cmd := exec.Command("unshare", "-m", "sh", "-c", script, "sh",
-			bin, "admission", "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", admissionFreePort(t)), "--cert-dir", certDir, "--mutate")
+			bin, "admission", "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--cert-dir", certDir, "--mutate")
 		cmd.Env = append(os.Environ(), "KUBECONFIG=", "POD_NAMESPACE="+ns,
 			"KUBERNETES_SERVICE_HOST="+server.Hostname(), "KUBERNETES_SERVICE_PORT="+server.Port())
 		return admissionStartCmd(t, cmd)

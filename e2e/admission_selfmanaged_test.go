@@ -54,7 +54,7 @@ func TestAdmissionSelfManagedCerts(t *testing.T) {
 	k := admissionK8sUp(t)
 	work := t.TempDir()
 	certDir := filepath.Join(work, "webhook-certs")
-	addr := fmt.Sprintf("127.0.0.1:%d", admissionFreePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -390,7 +390,7 @@ func TestAdmissionServiceMode(t *testing.T) {
 		}
 		kubeconfig := admissionTokenKubeconfig(t, k.kubeconfig, tok.Status.Token)
 		certDir := filepath.Join(t.TempDir(), "certs")
-		addr := fmt.Sprintf("127.0.0.1:%d", admissionFreePort(t))
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		wh := admissionStartWebhook(t, bin, kubeconfig, addr, certDir, "--patch-ca-bundle", "--mutate", "--namespace", namespace)
 		ca, err := os.ReadFile(filepath.Join(certDir, admission.CACertFile))
 		if err != nil {

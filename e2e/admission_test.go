@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,7 +73,7 @@ func TestAdmissionWebhook(t *testing.T) {
 	k := admissionK8sUp(t)
 	work := t.TempDir()
 	certDir := filepath.Join(work, "webhook-certs")
-	port := admissionFreePort(t)
+	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 
 	// A registry on 127.0.0.1 for the one image referenced by tag.
@@ -320,7 +319,12 @@ func admissionK8sUp(t *testing.T) *admissionCluster {
 		t.Logf("k8s-build.sh exited with SIGPIPE after building; binaries are in place")
 	}
 	dir := filepath.Join(t.TempDir(), "k8s")
-	if out, err := exec.Command("bash", filepath.Join(scripts, "k8s-up.sh"), dir).CombinedOutput(); err != nil {
+	up := exec.Command("bash", filepath.Join(scripts, "k8s-up.sh"), dir)
+	up.Env = append(os.Environ(),
+		fmt.Sprintf("SIGNET_E2E_ETCD_PORT=%d", freePort(t)),
+		fmt.Sprintf("SIGNET_E2E_ETCD_PEER_PORT=%d", freePort(t)),
+		fmt.Sprintf("SIGNET_E2E_APISERVER_PORT=%d", freePort(t)))
+	if out, err := up.CombinedOutput(); err != nil {
 		t.Fatalf("k8s-up.sh: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
@@ -370,16 +374,6 @@ func (w *admissionWarnings) all() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return strings.Join(w.list, "\n")
-}
-
-func admissionFreePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // admissionWebhook is a running `signet admission serve`.

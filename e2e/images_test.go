@@ -407,7 +407,7 @@ func startDockerRegistry(t *testing.T) string {
 	t.Helper()
 	scripts := env.scripts
 	dir := t.TempDir()
-	port := strconv.Itoa(admissionFreePort(t))
+	port := strconv.Itoa(freePort(t))
 	if out, err := exec.Command("bash", filepath.Join(scripts, "registry-up.sh"), dir, port).CombinedOutput(); err != nil {
 		t.Fatalf("registry-up.sh: %v\n%s", err, out)
 	}

@@ -165,10 +165,7 @@ func startRekorTiles(b *testing.B) *logServer {
 	}
 	keyFile := writeFile(b, dir, "signer.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 	// rekor-tiles refuses port 0 for HTTP and gRPC (not for metrics).
-	httpPort, grpcPort := admissionFreePort(b), admissionFreePort(b)
-	for grpcPort == httpPort {
-		grpcPort = admissionFreePort(b)
-	}
+	httpPort, grpcPort := freePort(b), freePort(b)
 	storage := filepath.Join(dir, "log")
 	args := append([]string{"serve",
 		"--hostname=rekor-tiles.bench.test",

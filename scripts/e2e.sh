@@ -14,7 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(( 20000 + RANDOM % 30000 ))
+port=$(( 20000 + RANDOM % 12000 )) # below the ephemeral range, as e2e freePort
 echo "== MariaDB for the scale-out log (port $port)"
 export SIGNET_TEST_MYSQL_URL=$(scripts/mariadb-up.sh "$work/mariadb" "$port")
 
