@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signetproject/signet/admission"
+	"github.com/signetproject/signet/internal/freeport"
 )
 
 // TestAdmissionInCluster runs `signet admission serve` the way a pod
@@ -82,7 +83,7 @@ mkdir -p %[1]s
 cp %[2]s/* %[1]s/
 exec "$@"`, mounted, saDir)
 		cmd := exec.Command("unshare", "-m", "sh", "-c", script, "sh",
-			bin, "admission", "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--cert-dir", certDir, "--mutate")
+			bin, "admission", "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", freeport.Get(t)), "--cert-dir", certDir, "--mutate")
 		cmd.Env = append(os.Environ(), "KUBECONFIG=", "POD_NAMESPACE="+ns,
 			"KUBERNETES_SERVICE_HOST="+server.Hostname(), "KUBERNETES_SERVICE_PORT="+server.Port())
 		return admissionStartCmd(t, cmd)

@@ -31,6 +31,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/signetproject/signet/admission"
+	"github.com/signetproject/signet/internal/freeport"
 	"github.com/signetproject/signet/internal/registrytest"
 )
 
@@ -54,7 +55,7 @@ func TestAdmissionSelfManagedCerts(t *testing.T) {
 	k := admissionK8sUp(t)
 	work := t.TempDir()
 	certDir := filepath.Join(work, "webhook-certs")
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", freeport.Get(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -390,7 +391,7 @@ func TestAdmissionServiceMode(t *testing.T) {
 		}
 		kubeconfig := admissionTokenKubeconfig(t, k.kubeconfig, tok.Status.Token)
 		certDir := filepath.Join(t.TempDir(), "certs")
-		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		addr := fmt.Sprintf("127.0.0.1:%d", freeport.Get(t))
 		wh := admissionStartWebhook(t, bin, kubeconfig, addr, certDir, "--patch-ca-bundle", "--mutate", "--namespace", namespace)
 		ca, err := os.ReadFile(filepath.Join(certDir, admission.CACertFile))
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/signetproject/signet/internal/freeport"
 	"github.com/signetproject/signet/internal/registrytest"
 )
 
@@ -73,7 +74,7 @@ func TestAdmissionWebhook(t *testing.T) {
 	k := admissionK8sUp(t)
 	work := t.TempDir()
 	certDir := filepath.Join(work, "webhook-certs")
-	port := freePort(t)
+	port := freeport.Get(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 
 	// A registry on 127.0.0.1 for the one image referenced by tag.
@@ -321,9 +322,9 @@ func admissionK8sUp(t *testing.T) *admissionCluster {
 	dir := filepath.Join(t.TempDir(), "k8s")
 	up := exec.Command("bash", filepath.Join(scripts, "k8s-up.sh"), dir)
 	up.Env = append(os.Environ(),
-		fmt.Sprintf("SIGNET_E2E_ETCD_PORT=%d", freePort(t)),
-		fmt.Sprintf("SIGNET_E2E_ETCD_PEER_PORT=%d", freePort(t)),
-		fmt.Sprintf("SIGNET_E2E_APISERVER_PORT=%d", freePort(t)))
+		fmt.Sprintf("SIGNET_E2E_ETCD_PORT=%d", freeport.Get(t)),
+		fmt.Sprintf("SIGNET_E2E_ETCD_PEER_PORT=%d", freeport.Get(t)),
+		fmt.Sprintf("SIGNET_E2E_APISERVER_PORT=%d", freeport.Get(t)))
 	if out, err := up.CombinedOutput(); err != nil {
 		t.Fatalf("k8s-up.sh: %v\n%s", err, out)
 	}

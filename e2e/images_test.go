@@ -32,6 +32,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/signetproject/signet/internal/freeport"
 )
 
 // These tests prove that signet and real cosign read each other's image
@@ -407,7 +409,7 @@ func startDockerRegistry(t *testing.T) string {
 	t.Helper()
 	scripts := env.scripts
 	dir := t.TempDir()
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(freeport.Get(t))
 	if out, err := exec.Command("bash", filepath.Join(scripts, "registry-up.sh"), dir, port).CombinedOutput(); err != nil {
 		t.Fatalf("registry-up.sh: %v\n%s", err, out)
 	}

@@ -34,6 +34,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signetproject/signet/internal/benchutil"
+	"github.com/signetproject/signet/internal/freeport"
 )
 
 // rekorTilesFlags set the Tessera options of the rekor-tiles peer to those
@@ -165,7 +166,7 @@ func startRekorTiles(b *testing.B) *logServer {
 	}
 	keyFile := writeFile(b, dir, "signer.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 	// rekor-tiles refuses port 0 for HTTP and gRPC (not for metrics).
-	httpPort, grpcPort := freePort(b), freePort(b)
+	httpPort, grpcPort := freeport.Get(b), freeport.Get(b)
 	storage := filepath.Join(dir, "log")
 	args := append([]string{"serve",
 		"--hostname=rekor-tiles.bench.test",

@@ -18,8 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -268,38 +266,4 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// Ports handed out by freePort in this run.
-var (
-	portsMu sync.Mutex
-	ports   = map[int]bool{}
-)
-
-// freePort returns a TCP port on 127.0.0.1 that nothing listens on, for a
-// server a test starts next, and never the same port twice in a run. It
-// picks below the kernel's ephemeral range (32768 and up on Linux): a port
-// from that range, as Listen(":0") and k8s-up.sh's own choice give, can be
-// taken as the local port of an outgoing connection before the server
-// binds it, which failed etcd's start now and then ("bind: address already
-// in use").
-func freePort(t testing.TB) int {
-	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 1000 {
-		p := 20000 + rand.IntN(12000)
-		if ports[p] {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		_ = ln.Close()
-		ports[p] = true
-		return p
-	}
-	t.Fatal("no free port on 127.0.0.1 in 20000-31999")
-	return 0
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/client"
 
+	"github.com/signetproject/signet/internal/freeport"
 	"github.com/signetproject/signet/sign"
 )
 
@@ -83,7 +83,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	bin := buildSignet(t)
 	dir := t.TempDir()
-	port := freePort(t)
+	port := freeport.Get(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	pub, _ := x509.MarshalPKIXPublicKey(key.Public())
@@ -191,14 +191,4 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

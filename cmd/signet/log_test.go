@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/signetproject/signet/internal/freeport"
 )
 
 // TestRekorV1SearchAndReindex signs through the Rekor v1 API, finds the
@@ -18,7 +20,7 @@ import (
 func TestRekorV1SearchAndReindex(t *testing.T) {
 	bin := buildSignet(t)
 	dir := t.TempDir()
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	addr := "127.0.0.1:" + strconv.Itoa(freeport.Get(t))
 	cmd, url := startKillable(t, bin, dir, addr)
 	artifact := filepath.Join(t.TempDir(), "a.txt")
 	if err := os.WriteFile(artifact, []byte("indexed artifact"), 0o644); err != nil {
