@@ -25,16 +25,23 @@ type awaiter struct {
 	cp      []byte        // latest checkpoint read
 	err     error         // why the latest read failed; nil when it did not
 	changed chan struct{} // closed, and replaced, when size or err changes
+	stopped chan struct{} // closed when polling has stopped
 }
 
-// newAwaiter starts polling readCheckpoint every interval until ctx ends.
+// newAwaiter starts polling readCheckpoint every interval until ctx ends;
+// wait waits for the polling to stop.
 func newAwaiter(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error), interval time.Duration) *awaiter {
-	a := &awaiter{changed: make(chan struct{})}
+	a := &awaiter{changed: make(chan struct{}), stopped: make(chan struct{})}
 	go a.poll(ctx, readCheckpoint, interval)
 	return a
 }
 
+// wait returns when the awaiter has stopped polling, after its context
+// ended.
+func (a *awaiter) wait() { <-a.stopped }
+
 func (a *awaiter) poll(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error), interval time.Duration) {
+	defer close(a.stopped)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

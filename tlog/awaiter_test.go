@@ -107,11 +107,12 @@ func TestAwaiter(t *testing.T) {
 	}
 	notYet(other, "another await when one caller gave up")
 
-	// Stopping the awaiter releases everyone.
+	// Stopping the awaiter releases everyone, and its polling ends.
 	cancel()
 	if err := <-other; !errors.Is(err, context.Canceled) {
 		t.Fatalf("await after the awaiter stopped = %v", err)
 	}
+	a.wait()
 }
 
 func TestCheckpointSize(t *testing.T) {

@@ -194,6 +194,7 @@ func (l *Log) Close(ctx context.Context) error {
 			l.closeErr = fmt.Errorf("close tlog: %w", err)
 		}
 		l.cancel()
+		l.awaiter.wait()
 	})
 	return l.closeErr
 }

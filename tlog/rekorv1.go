@@ -239,6 +239,7 @@ func (l *V1Log) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		l.cancel()
+		l.awaiter.wait()
 		for _, c := range l.owned {
 			if err := c.Close(); err != nil {
 				errs = append(errs, err)
