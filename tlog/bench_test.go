@@ -32,21 +32,7 @@ func BenchmarkAppend(b *testing.B) {
 	for _, storage := range storages {
 		for _, clients := range []int{1, 16, 256, 2048} {
 			b.Run(fmt.Sprintf("%s/signet/clients=%d", storage, clients), func(b *testing.B) {
-				driver, opts := benchDriver(b, storage)
-				l, err := New(context.Background(), driver, testOrigin, newLogKey(b), opts)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { _ = l.Close(context.Background()) })
-				s := newTestSigner(b)
-				reqs := make([]*rekorpb.CreateEntryRequest, b.N)
-				for i := range reqs {
-					reqs[i] = s.hashedRekord(b, fmt.Appendf(nil, "bench %d", i), s.certVerifier())
-				}
-				benchutil.RunClients(b, clients, "appends", func(i int) error {
-					_, err := l.Append(context.Background(), reqs[i])
-					return err
-				})
+				benchutil.RunClients(b, clients, "appends", benchSignetAppend(b, storage))
 			})
 			b.Run(fmt.Sprintf("%s/tessera/clients=%d", storage, clients), func(b *testing.B) {
 				add, await := openBareTessera(b, storage)
@@ -55,6 +41,27 @@ func BenchmarkAppend(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// benchSignetAppend opens a signet log on fresh storage, signs b.N
+// distinct hashedrekord requests and returns a function that appends the
+// i-th of them.
+func benchSignetAppend(b *testing.B, storage string) func(i int) error {
+	driver, opts := benchDriver(b, storage)
+	l, err := New(context.Background(), driver, testOrigin, newLogKey(b), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = l.Close(context.Background()) })
+	s := newTestSigner(b)
+	reqs := make([]*rekorpb.CreateEntryRequest, b.N)
+	for i := range reqs {
+		reqs[i] = s.hashedRekord(b, fmt.Appendf(nil, "bench %d", i), s.certVerifier())
+	}
+	return func(i int) error {
+		_, err := l.Append(context.Background(), reqs[i])
+		return err
 	}
 }
 
@@ -119,21 +126,7 @@ func BenchmarkAppendOpenLoop(b *testing.B) {
 	for _, storage := range storages {
 		for _, rate := range []int{100, 1000, 5000, 10000, 20000} {
 			b.Run(fmt.Sprintf("%s/signet/rate=%d", storage, rate), func(b *testing.B) {
-				driver, opts := benchDriver(b, storage)
-				l, err := New(context.Background(), driver, testOrigin, newLogKey(b), opts)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { _ = l.Close(context.Background()) })
-				s := newTestSigner(b)
-				reqs := make([]*rekorpb.CreateEntryRequest, b.N)
-				for i := range reqs {
-					reqs[i] = s.hashedRekord(b, fmt.Appendf(nil, "open %d", i), s.certVerifier())
-				}
-				benchutil.RunOpenLoop(b, rate, "appends", func(i int) error {
-					_, err := l.Append(context.Background(), reqs[i])
-					return err
-				})
+				benchutil.RunOpenLoop(b, rate, "appends", benchSignetAppend(b, storage))
 			})
 			b.Run(fmt.Sprintf("%s/tessera/rate=%d", storage, rate), func(b *testing.B) {
 				add, await := openBareTessera(b, storage)

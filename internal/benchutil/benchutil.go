@@ -21,27 +21,16 @@ import (
 // GOMAXPROCS / cpu-µs/op when the machine's CPUs are the limit.
 func RunClients(b *testing.B, clients int, unit string, do func(i int) error) {
 	var (
-		mu        sync.Mutex
-		latencies = make([]time.Duration, 0, b.N)
-		wg        sync.WaitGroup
-		next      = make(chan int)
+		wg   sync.WaitGroup
+		next = make(chan int)
 	)
-	b.ResetTimer()
-	start, cpu0 := time.Now(), processCPU()
+	run := startRun(b)
 	for range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				t0 := time.Now()
-				err := do(i)
-				d := time.Since(t0)
-				if err != nil {
-					b.Error(err)
-				}
-				mu.Lock()
-				latencies = append(latencies, d)
-				mu.Unlock()
+				run.call(do, i)
 			}
 		}()
 	}
@@ -50,12 +39,7 @@ func RunClients(b *testing.B, clients int, unit string, do func(i int) error) {
 	}
 	close(next)
 	wg.Wait()
-	elapsed, cpu := time.Since(start), processCPU()-cpu0
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit+"/s")
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
-	b.ReportMetric(Percentile(latencies, 0.50), "p50-ms")
-	b.ReportMetric(Percentile(latencies, 0.99), "p99-ms")
+	run.report(unit)
 }
 
 // Percentile returns the p-th quantile (0 ≤ p ≤ 1) of ds in milliseconds,
@@ -76,38 +60,60 @@ func Percentile(ds []time.Duration, p float64) float64 {
 // average even where the timer is coarser than 1/rate. Errors fail the
 // benchmark.
 func RunOpenLoop(b *testing.B, rate int, unit string, do func(i int) error) {
-	var (
-		mu        sync.Mutex
-		latencies = make([]time.Duration, 0, b.N)
-		wg        sync.WaitGroup
-	)
-	b.ResetTimer()
-	start, cpu0 := time.Now(), processCPU()
+	var wg sync.WaitGroup
+	run := startRun(b)
 	for i := 0; i < b.N; i++ {
-		if wait := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); wait > 0 {
+		if wait := time.Until(run.start.Add(time.Duration(i) * time.Second / time.Duration(rate))); wait > 0 {
 			time.Sleep(wait)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t0 := time.Now()
-			err := do(i)
-			d := time.Since(t0)
-			if err != nil {
-				b.Error(err)
-			}
-			mu.Lock()
-			latencies = append(latencies, d)
-			mu.Unlock()
+			run.call(do, i)
 		}()
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), processCPU()-cpu0
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit+"/s")
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
-	b.ReportMetric(Percentile(latencies, 0.50), "p50-ms")
-	b.ReportMetric(Percentile(latencies, 0.99), "p99-ms")
+	run.report(unit)
+}
+
+// run times the calls of one benchmark run and reports its metrics.
+type run struct {
+	b         *testing.B
+	start     time.Time
+	cpu0      time.Duration
+	mu        sync.Mutex
+	latencies []time.Duration
+}
+
+// startRun resets b's timer and starts the clock and the CPU count.
+func startRun(b *testing.B) *run {
+	b.ResetTimer()
+	return &run{b: b, start: time.Now(), cpu0: processCPU(), latencies: make([]time.Duration, 0, b.N)}
+}
+
+// call calls do(i), failing the benchmark on an error, and records how long
+// it took.
+func (r *run) call(do func(i int) error, i int) {
+	t0 := time.Now()
+	err := do(i)
+	d := time.Since(t0)
+	if err != nil {
+		r.b.Error(err)
+	}
+	r.mu.Lock()
+	r.latencies = append(r.latencies, d)
+	r.mu.Unlock()
+}
+
+// report stops b's timer and reports "<unit>/s", cpu-µs/op, p50-ms and
+// p99-ms.
+func (r *run) report(unit string) {
+	elapsed, cpu := time.Since(r.start), processCPU()-r.cpu0
+	r.b.StopTimer()
+	r.b.ReportMetric(float64(r.b.N)/elapsed.Seconds(), unit+"/s")
+	r.b.ReportMetric(float64(cpu.Microseconds())/float64(r.b.N), "cpu-µs/op")
+	r.b.ReportMetric(Percentile(r.latencies, 0.50), "p50-ms")
+	r.b.ReportMetric(Percentile(r.latencies, 0.99), "p99-ms")
 }
 
 // processCPU returns the user and system CPU time this process has used.
