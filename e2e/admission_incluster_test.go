@@ -5,8 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net/url"
 	"os"
@@ -105,7 +103,7 @@ exec "$@"`, mounted, saDir)
 		if !bytes.Equal(ca, shared) {
 			t.Errorf("the %s replica serves under another CA than the Secret's", name)
 		}
-		admissionCheckServiceCert(t, dir, shared, fmt.Sprintf("%s.%s.svc", sa, ns))
+		admissionCheckServingCert(t, dir, shared, fmt.Sprintf("%s.%s.svc", sa, ns))
 	}
 	if bs := admissionCABundles(ctx, t, k); !bytes.Equal(bs.validate, shared) || !bytes.Equal(bs.mutate, shared) {
 		t.Errorf("caBundles are not the shared CA:\nvalidating: %s\nmutating: %s", bs.validate, bs.mutate)
@@ -114,30 +112,5 @@ exec "$@"`, mounted, saDir)
 		if err := w.stop(); err != nil {
 			t.Errorf("stop webhook: %v\n%s", err, w.log.String())
 		}
-	}
-}
-
-// admissionCheckServiceCert checks the serving certificate in certDir
-// chains to caPEM and names the Service's DNS name.
-func admissionCheckServiceCert(t *testing.T, certDir string, caPEM []byte, dnsName string) {
-	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		t.Fatal("the CA holds no certificate")
-	}
-	raw, err := os.ReadFile(filepath.Join(certDir, admission.TLSCertFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(raw)
-	if block == nil {
-		t.Fatalf("%s holds no PEM block", admission.TLSCertFile)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: dnsName, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
-		t.Errorf("serving certificate in %s: %v", certDir, err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -156,7 +157,7 @@ func TestAdmissionSelfManagedCerts(t *testing.T) {
 		if !bytes.Equal(b.validate, ca) || !bytes.Equal(b.mutate, ca) {
 			t.Errorf("caBundles differ from %s:\nvalidating: %s\nmutating: %s\nca.crt: %s", admission.CACertFile, b.validate, b.mutate, ca)
 		}
-		admissionCheckServingCert(t, certDir, ca)
+		admissionCheckServingCert(t, certDir, ca, "127.0.0.1")
 		return ca, b
 	}
 	serve := func(t *testing.T) *admissionWebhook {
@@ -241,9 +242,9 @@ func admissionCABundles(ctx context.Context, t *testing.T, k *admissionCluster) 
 }
 
 // admissionCheckServingCert checks that the serving certificate in
-// certDir chains to caPEM and names 127.0.0.1, the host the API server
+// certDir chains to caPEM and names dnsName, the host the API server
 // dials.
-func admissionCheckServingCert(t *testing.T, certDir string, caPEM []byte) {
+func admissionCheckServingCert(t *testing.T, certDir string, caPEM []byte, dnsName string) {
 	t.Helper()
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
@@ -261,8 +262,8 @@ func admissionCheckServingCert(t *testing.T, certDir string, caPEM []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: "127.0.0.1", KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
-		t.Errorf("serving certificate: %v", err)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: dnsName, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		t.Errorf("serving certificate in %s: %v", certDir, err)
 	}
 }
 
@@ -520,11 +521,9 @@ func admissionCheckServiceMode(ctx context.Context, t *testing.T, k *admissionCl
 		URL                   bool
 		CABundle              int
 	}
-	want := []ref{{namespace, service, admission.ValidatePath, 443, false, 0}}
-	var got []ref
-	for _, w := range v.Webhooks {
-		r := ref{URL: w.ClientConfig.URL != nil, CABundle: len(w.ClientConfig.CABundle)}
-		if s := w.ClientConfig.Service; s != nil {
+	toRef := func(cc admissionregistrationv1.WebhookClientConfig) ref {
+		r := ref{URL: cc.URL != nil, CABundle: len(cc.CABundle)}
+		if s := cc.Service; s != nil {
 			r.Namespace, r.Name = s.Namespace, s.Name
 			if s.Path != nil {
 				r.Path = *s.Path
@@ -533,7 +532,12 @@ func admissionCheckServiceMode(ctx context.Context, t *testing.T, k *admissionCl
 				r.Port = *s.Port
 			}
 		}
-		got = append(got, r)
+		return r
+	}
+	want := []ref{{namespace, service, admission.ValidatePath, 443, false, 0}}
+	var got []ref
+	for _, w := range v.Webhooks {
+		got = append(got, toRef(w.ClientConfig))
 		if w.Name != admission.ValidatingWebhookName || w.FailurePolicy == nil || *w.FailurePolicy != "Fail" {
 			t.Errorf("validating webhook %s: failurePolicy %v", w.Name, w.FailurePolicy)
 		}
@@ -545,17 +549,7 @@ func admissionCheckServiceMode(ctx context.Context, t *testing.T, k *admissionCl
 		}
 		want = append(want, ref{namespace, service, admission.MutatePath, 443, false, 0})
 		for _, w := range m.Webhooks {
-			r := ref{URL: w.ClientConfig.URL != nil, CABundle: len(w.ClientConfig.CABundle)}
-			if s := w.ClientConfig.Service; s != nil {
-				r.Namespace, r.Name = s.Namespace, s.Name
-				if s.Path != nil {
-					r.Path = *s.Path
-				}
-				if s.Port != nil {
-					r.Port = *s.Port
-				}
-			}
-			got = append(got, r)
+			got = append(got, toRef(w.ClientConfig))
 		}
 	}
 	if !slices.Equal(got, want) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/signetproject/signet/internal/registrytest"
@@ -25,16 +25,13 @@ import (
 func TestLookup(t *testing.T) {
 	ctx := context.Background()
 	open, authed := registrytest.BasicAuth(t, "alice", "secret")
-	img, err := random.Image(128, 1)
+	_, appRef := registrytest.PushRandom(t, open, "app")
+	app, err := name.NewDigest(appRef)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _ := img.Digest()
-	appTag, err := name.NewTag(open + "/app:v1")
+	h, err := v1.NewHash(app.DigestStr())
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(appTag, img); err != nil {
 		t.Fatal(err)
 	}
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -42,7 +39,7 @@ func TestLookup(t *testing.T) {
 	// A plain signature of the app, and one only under the tag
 	// "v2-sha256-<hex>.sig" of the repository "prefixed": signed in
 	// "staging", then copied there.
-	if _, err := setup.SignImage(ctx, appTag.Context().Digest(h.String()), oci.LayoutLegacy, nil, sign.Options{Key: key, UnsafeNoTlog: true}); err != nil {
+	if _, err := setup.SignImage(ctx, app, oci.LayoutLegacy, nil, sign.Options{Key: key, UnsafeNoTlog: true}); err != nil {
 		t.Fatal(err)
 	}
 	staging, _ := name.NewRepository(open + "/staging")

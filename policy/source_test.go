@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/signetproject/signet/internal/registrytest"
@@ -29,16 +29,13 @@ import (
 func TestRegistryCheckerPrivateSources(t *testing.T) {
 	ctx := context.Background()
 	open, authed := registrytest.BasicAuth(t, "sigreader", "secret")
-	img, err := random.Image(128, 1)
+	_, appRef := registrytest.PushRandom(t, open, "team/app")
+	app, err := name.NewDigest(appRef)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _ := img.Digest()
-	app, err := name.NewTag(open + "/team/app:v1")
+	h, err := v1.NewHash(app.DigestStr())
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(app, img); err != nil {
 		t.Fatal(err)
 	}
 	image := authed + "/team/app@" + h.String()
