@@ -18,20 +18,26 @@ import (
 // only when a checkpoint grows the tree (or reading fails), not at every
 // poll. Tessera's awaiter broadcasts to every waiter at each poll: with
 // thousands of appends in flight, each waiting about a checkpoint interval,
-// that was hundreds of thousands of goroutine wake-ups a second.
+// that was hundreds of thousands of goroutine wake-ups a second. It reads
+// the checkpoint only while appends wait: an idle log does no reads.
 type awaiter struct {
 	mu      sync.Mutex
 	size    uint64        // tree size of cp
 	cp      []byte        // latest checkpoint read
 	err     error         // why the latest read failed; nil when it did not
-	changed chan struct{} // closed, and replaced, when size or err changes
+	errRead uint64        // the read that failed with err
+	reads   uint64        // reads made so far
+	halted  error         // set by halt: every wait fails with it
+	waiting int           // appends waiting
+	changed chan struct{} // closed, and replaced, when size, err or halted changes
+	wake    chan struct{} // signalled when the first append starts waiting
 	stopped chan struct{} // closed when polling has stopped
 }
 
-// newAwaiter starts polling readCheckpoint every interval until ctx ends;
-// wait waits for the polling to stop.
+// newAwaiter starts polling readCheckpoint every interval, while appends
+// wait, until ctx ends; wait waits for the polling to stop.
 func newAwaiter(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error), interval time.Duration) *awaiter {
-	a := &awaiter{changed: make(chan struct{}), stopped: make(chan struct{})}
+	a := &awaiter{changed: make(chan struct{}), wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 	go a.poll(ctx, readCheckpoint, interval)
 	return a
 }
@@ -42,9 +48,21 @@ func (a *awaiter) wait() { <-a.stopped }
 
 func (a *awaiter) poll(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error), interval time.Duration) {
 	defer close(a.stopped)
-	t := time.NewTicker(interval)
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
+		a.mu.Lock()
+		idle := a.waiting == 0
+		a.mu.Unlock()
+		if idle {
+			select {
+			case <-ctx.Done():
+				a.update(nil, 0, ctx.Err())
+				return
+			case <-a.wake:
+			}
+		}
+		t.Reset(interval)
 		select {
 		case <-ctx.Done():
 			a.update(nil, 0, ctx.Err())
@@ -68,38 +86,70 @@ func (a *awaiter) poll(ctx context.Context, readCheckpoint func(context.Context)
 func (a *awaiter) update(cp []byte, size uint64, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.reads++
 	switch {
 	case err != nil:
-		if a.err != nil && a.err.Error() == err.Error() {
-			return
-		}
-		a.err = err
+		// Wake every waiter: those that started waiting before this read
+		// fail with it.
+		a.err, a.errRead = err, a.reads
 	case a.err == nil && size <= a.size:
 		return // nothing new (a smaller tree never replaces a larger one)
 	default:
-		a.cp, a.size, a.err = cp, size, nil
+		if size > a.size {
+			a.cp, a.size = cp, size
+		}
+		a.err = nil
 	}
+	close(a.changed)
+	a.changed = make(chan struct{})
+}
+
+// halt makes every current and future wait fail with err: the log found
+// that it must not publish checkpoints any more.
+func (a *awaiter) halt(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.halted != nil {
+		return
+	}
+	a.halted = err
 	close(a.changed)
 	a.changed = make(chan struct{})
 }
 
 // Await waits for future's entry to be assigned an index and then for a
 // checkpoint that commits to it, and returns both. It fails when reading the
-// checkpoint fails or ctx ends first.
+// checkpoint fails after it started waiting, when the awaiter is halted, or
+// when ctx ends first.
 func (a *awaiter) Await(ctx context.Context, future tessera.IndexFuture) (tessera.Index, []byte, error) {
 	idx, err := future()
 	if err != nil {
 		return idx, nil, err
 	}
+	a.mu.Lock()
+	a.waiting++
+	since := a.reads
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default: // the poller is awake or already signalled
+	}
+	defer func() {
+		a.mu.Lock()
+		a.waiting--
+		a.mu.Unlock()
+	}()
 	for {
 		a.mu.Lock()
-		size, cp, err, changed := a.size, a.cp, a.err, a.changed
+		size, cp, err, errRead, halted, changed := a.size, a.cp, a.err, a.errRead, a.halted, a.changed
 		a.mu.Unlock()
 		switch {
-		case err != nil:
-			return idx, nil, err
+		case halted != nil:
+			return idx, nil, halted
 		case idx.Index < size:
 			return idx, cp, nil
+		case err != nil && errRead > since:
+			return idx, nil, err
 		}
 		select {
 		case <-changed:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,4 +127,46 @@ func TestCheckpointSize(t *testing.T) {
 			t.Errorf("checkpointSize(%q) succeeded", cp)
 		}
 	}
+}
+
+// TestAwaiterIdleDoesNotPoll checks that an idle log does not read its
+// checkpoint: the awaiter polls only while appends wait.
+func TestAwaiterIdleDoesNotPoll(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := &fakeCheckpoints{}
+	src.set(1, nil)
+	var reads atomic.Int64
+	read := func(ctx context.Context) ([]byte, error) {
+		reads.Add(1)
+		return src.read(ctx)
+	}
+	a := newAwaiter(ctx, read, time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	if n := reads.Load(); n != 0 {
+		t.Errorf("an idle awaiter read the checkpoint %d times in 100 ms", n)
+	}
+	if err := <-awaitAsync(ctx, a, 0); err != nil {
+		t.Fatal(err)
+	}
+	if reads.Load() == 0 {
+		t.Fatal("a waiting append made no read")
+	}
+	time.Sleep(20 * time.Millisecond) // the poll in progress, if any, ends
+	n := reads.Load()
+	time.Sleep(100 * time.Millisecond)
+	if m := reads.Load() - n; m != 0 {
+		t.Errorf("the awaiter went on reading %d times after the last wait", m)
+	}
+	// An error read before an append started waiting does not fail it.
+	src.set(1, errors.New("stale failure"))
+	if err := <-awaitAsync(ctx, a, 5); err == nil {
+		t.Fatal("await of index 5 at size 1 succeeded")
+	}
+	src.set(6, nil)
+	if err := <-awaitAsync(ctx, a, 5); err != nil {
+		t.Fatalf("await after a failed read, with the failure gone: %v", err)
+	}
+	cancel()
+	a.wait()
 }

@@ -107,6 +107,9 @@ type Log struct {
 	reader   tessera.LogReader
 	awaiter  *awaiter
 	prover   *prover
+	guard    *guard
+	health   *healthProbe
+	served   *served
 	lastCP   atomic.Pointer[parsedCheckpoint]
 	shutdown func(context.Context) error
 	cancel   context.CancelFunc
@@ -129,7 +132,7 @@ func NewPOSIXDriver(ctx context.Context, dir string) (tessera.Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open tlog POSIX storage %s: %w", dir, err)
 	}
-	return d, nil
+	return &posixDriver{inner: d.(appendLifecycle), dir: dir}, nil
 }
 
 // New opens the log kept by driver (for example [NewPOSIXDriver] or Tessera's
@@ -154,22 +157,13 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 		return nil, fmt.Errorf("open tlog: %w", err)
 	}
 
-	ao := tessera.NewAppendOptions().
-		WithCheckpointSigner(signer).
-		WithBatching(opts.BatchMaxSize, opts.BatchMaxAge).
-		WithCheckpointInterval(opts.CheckpointInterval).
-		WithPushback(opts.PushbackMaxOutstanding)
-	if opts.DedupCacheSize > 0 {
-		ao = ao.WithAntispam(opts.DedupCacheSize, nil)
-	}
-
 	bg, cancel := context.WithCancel(ctx)
-	appender, shutdown, reader, err := tessera.NewAppender(bg, driver, ao)
+	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, signer, verifier, origin, opts.appendOptions())
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("open tlog appender: %w", err)
+		return nil, fmt.Errorf("open tlog: %w", err)
 	}
-	return &Log{
+	l := &Log{
 		origin:   origin,
 		pub:      pub,
 		logID:    LogID(origin, pub),
@@ -179,10 +173,35 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 		add:      appender.Add,
 		reader:   reader,
 		awaiter:  newAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
-		prover:   newProver(reader.ReadTile),
+		prover:   prover,
+		guard:    g,
 		shutdown: shutdown,
 		cancel:   cancel,
-	}, nil
+	}
+	l.health = newHealthProbe(g, reader, l.parseCheckpoint, opts.CheckpointInterval)
+	l.served = newServed(prover, reader.ReadTile, reader.ReadEntryBundle)
+	g.setOnFail(l.awaiter.halt)
+	return l, nil
+}
+
+// expired returns a context derived from ctx that has already ended.
+func expired(ctx context.Context) context.Context {
+	c, cancel := context.WithCancel(ctx)
+	cancel()
+	return c
+}
+
+// appendOptions are Tessera's append options for o, without the
+// checkpoint signer (openAppender adds the guarded one).
+func (o Options) appendOptions() *tessera.AppendOptions {
+	ao := tessera.NewAppendOptions().
+		WithBatching(o.BatchMaxSize, o.BatchMaxAge).
+		WithCheckpointInterval(o.CheckpointInterval).
+		WithPushback(o.PushbackMaxOutstanding)
+	if o.DedupCacheSize > 0 {
+		ao = ao.WithAntispam(o.DedupCacheSize, nil)
+	}
+	return ao
 }
 
 // Close waits until every acknowledged entry is committed to by a published
@@ -190,7 +209,12 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 // after Close fail.
 func (l *Log) Close(ctx context.Context) error {
 	l.closeOnce.Do(func() {
-		if err := l.shutdown(ctx); err != nil {
+		if err := l.guard.health(); err != nil {
+			// No checkpoint will come: do not wait for one.
+			ctx = expired(ctx)
+			l.closeErr = fmt.Errorf("close tlog: entries not yet in a checkpoint are abandoned: %w", err)
+		}
+		if err := l.shutdown(ctx); err != nil && l.closeErr == nil {
 			l.closeErr = fmt.Errorf("close tlog: %w", err)
 		}
 		l.cancel()
@@ -226,6 +250,9 @@ func (l *Log) appendEntry(ctx context.Context, entry *rekorpb.Entry) (*rekorv1.T
 	}
 	if len(body) > MaxEntrySize {
 		return nil, fmt.Errorf("entry of %d bytes exceeds %d: %w", len(body), MaxEntrySize, ErrEntryTooLarge)
+	}
+	if err := l.guard.health(); err != nil {
+		return nil, fmt.Errorf("append entry: %w", err)
 	}
 	idx, cpRaw, err := l.awaiter.Await(ctx, l.add(ctx, tessera.NewEntry(body)))
 	if err != nil {

@@ -28,6 +28,10 @@ var mysqlSchema = []string{
 	"INSERT INTO `TreeState` (`id`, `size`, `root`) VALUES (0, 0, X'" + hex.EncodeToString(rfc6962.DefaultHasher.EmptyRoot()) + "') ON DUPLICATE KEY UPDATE `id` = `id`",
 	"CREATE TABLE IF NOT EXISTS `Subtree` (`level` TINYINT UNSIGNED NOT NULL, `index` BIGINT UNSIGNED NOT NULL, `nodes` MEDIUMBLOB NOT NULL, PRIMARY KEY(`level`, `index`))",
 	"CREATE TABLE IF NOT EXISTS `TiledLeaves` (`tile_index` BIGINT UNSIGNED NOT NULL, `size` SMALLINT UNSIGNED NOT NULL, `data` LONGBLOB NOT NULL, PRIMARY KEY(`tile_index`))",
+	// signet's own: the last checkpoint the log signed, which its
+	// consistency guard checks every new checkpoint against (see
+	// signedRecord). Tessera never writes it.
+	"CREATE TABLE IF NOT EXISTS `SignetSignedCheckpoint` (`id` TINYINT UNSIGNED NOT NULL, `size` BIGINT UNSIGNED NOT NULL, `note` MEDIUMBLOB NOT NULL, PRIMARY KEY(`id`))",
 }
 
 // MySQLMinCheckpointInterval is the shortest checkpoint interval Tessera's
@@ -114,5 +118,9 @@ func newMySQLDriver(ctx context.Context, db *sql.DB) (tessera.Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tessera MySQL storage: %w", err)
 	}
-	return driver, nil
+	var name string
+	if err := db.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&name); err != nil {
+		return nil, fmt.Errorf("name of the log database: %w", err)
+	}
+	return &mysqlDriver{inner: driver, db: db, name: name}, nil
 }

@@ -26,10 +26,17 @@ func (l *Log) ReadCheckpoint(ctx context.Context) ([]byte, error) {
 
 // ReadTile returns the hash tile at level and index, the body of the
 // tlog-tiles /tile/<L>/<N>[.p/<W>] resource; p is the partial width W, or 0
-// for a full tile. A missing tile's error wraps os.ErrNotExist (404). Parse
-// the request path with Tessera's layout.ParseTileLevelIndexPartial.
+// for a full tile. Parse the request path with Tessera's
+// layout.ParseTileLevelIndexPartial. The tile is checked against the
+// latest checkpoint before it is returned: a tile the checkpoint does not
+// commit to is missing (its error wraps os.ErrNotExist, 404), and one whose
+// size or hashes are wrong is an error wrapping [ErrIntegrity].
 func (l *Log) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
-	t, err := l.reader.ReadTile(ctx, level, index, p)
+	cp, _, err := l.Checkpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read tile %s: %w", layout.TilePath(level, index, p), err)
+	}
+	t, err := l.served.tile(ctx, cp, level, index, p)
 	if err != nil {
 		return nil, fmt.Errorf("read tile %s: %w", layout.TilePath(level, index, p), err)
 	}
@@ -38,9 +45,14 @@ func (l *Log) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byt
 
 // ReadEntryBundle returns the entry bundle at index, the body of the
 // tlog-tiles /tile/entries/<N>[.p/<W>] resource; p is the partial width, or
-// 0 for a full bundle. A missing bundle's error wraps os.ErrNotExist (404).
+// 0 for a full bundle. It is checked against the latest checkpoint as
+// [Log.ReadTile] checks tiles.
 func (l *Log) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
-	b, err := l.reader.ReadEntryBundle(ctx, index, p)
+	cp, _, err := l.Checkpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read entry bundle %s: %w", layout.EntriesPath(index, p), err)
+	}
+	b, err := l.served.bundle(ctx, cp, index, p)
 	if err != nil {
 		return nil, fmt.Errorf("read entry bundle %s: %w", layout.EntriesPath(index, p), err)
 	}
@@ -70,7 +82,7 @@ func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	}
 	cp, _, _, err := f_log.ParseCheckpoint(raw, l.origin, l.verifier)
 	if err != nil {
-		return nil, fmt.Errorf("verify checkpoint: %w", err)
+		return nil, fmt.Errorf("verify checkpoint: %v: %w", err, ErrIntegrity)
 	}
 	if err := checkInt64(cp.Size); err != nil {
 		return nil, fmt.Errorf("checkpoint size: %w", err)

@@ -60,6 +60,8 @@ type V1Log struct {
 	reader   tessera.LogReader
 	awaiter  *awaiter
 	prover   *prover
+	guard    *guard
+	health   *healthProbe
 	lastCP   atomic.Pointer[parsedCheckpoint]
 	verifier treeNoteVerifier
 	shutdown func(context.Context) error
@@ -104,19 +106,11 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 	if err != nil {
 		return nil, fmt.Errorf("open v1 log: %w", err)
 	}
-	ao := tessera.NewAppendOptions().
-		WithCheckpointSigner(treeNoteSigner{s}).
-		WithBatching(opts.BatchMaxSize, opts.BatchMaxAge).
-		WithCheckpointInterval(opts.CheckpointInterval).
-		WithPushback(opts.PushbackMaxOutstanding)
-	if opts.DedupCacheSize > 0 {
-		ao = ao.WithAntispam(opts.DedupCacheSize, nil)
-	}
 	bg, cancel := context.WithCancel(ctx)
-	appender, shutdown, reader, err := tessera.NewAppender(bg, driver, ao)
+	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, treeNoteSigner{s}, treeNoteVerifier{s}, treeNoteSigner{s}.Name(), opts.appendOptions())
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("open v1 log appender: %w", err)
+		return nil, fmt.Errorf("open v1 log: %w", err)
 	}
 	l := &V1Log{
 		signer:   s,
@@ -125,12 +119,15 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 		add:      appender.Add,
 		reader:   reader,
 		awaiter:  newAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
-		prover:   newProver(reader.ReadTile),
+		prover:   prover,
+		guard:    g,
 		verifier: treeNoteVerifier{s},
 		shutdown: shutdown,
 		cancel:   cancel,
 		now:      time.Now,
 	}
+	l.health = newHealthProbe(g, reader, l.parseCheckpoint, opts.CheckpointInterval)
+	g.setOnFail(l.awaiter.halt)
 	if err := l.Follow(ctx); err != nil {
 		_ = shutdown(ctx)
 		cancel()
@@ -199,18 +196,8 @@ func loadOrCreateTreeID(path string) (int64, error) {
 		return 0, fmt.Errorf("generate tree ID: %w", err)
 	}
 	id := int64(binary.BigEndian.Uint64(b[:])>>1) | 1 // positive, like Trillian's
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.FormatInt(id, 10)+"\n"), 0o644); err != nil {
+	if err := writeFileDurably(path, []byte(strconv.FormatInt(id, 10)+"\n"), 0o644); err != nil {
 		return 0, fmt.Errorf("write tree ID: %w", err)
-	}
-	if err := syncFile(tmp); err != nil {
-		return 0, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return 0, fmt.Errorf("write tree ID: %w", err)
-	}
-	if err := syncFile(filepath.Dir(path)); err != nil {
-		return 0, err
 	}
 	return id, nil
 }
@@ -235,7 +222,11 @@ func (l *V1Log) Close(ctx context.Context) error {
 		l.stopFollow()
 		l.followWG.Wait()
 		var errs []error
-		if err := l.shutdown(ctx); err != nil {
+		if err := l.guard.health(); err != nil {
+			// No checkpoint will come: do not wait for one.
+			ctx = expired(ctx)
+			errs = append(errs, fmt.Errorf("entries not yet in a checkpoint are abandoned: %w", err))
+		} else if err := l.shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
 		l.cancel()
@@ -328,6 +319,9 @@ func (l *V1Log) Create(ctx context.Context, proposed []byte) (*V1LogEntry, error
 
 // appendEntry appends an entry made by NewV1Entry; see Create.
 func (l *V1Log) appendEntry(ctx context.Context, e *V1Entry) (*V1LogEntry, error) {
+	if err := l.guard.health(); err != nil {
+		return nil, fmt.Errorf("append v1 entry: %w", err)
+	}
 	unlock := l.leafLocks.lock(e.LeafHash)
 	defer unlock()
 	rec, ok, err := l.entries.Get(ctx, e.LeafHash)
@@ -806,7 +800,7 @@ func (l *V1Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	}
 	cp, _, _, err := f_log.ParseCheckpoint(raw, l.verifier.Name(), l.verifier)
 	if err != nil {
-		return nil, fmt.Errorf("verify checkpoint: %w", err)
+		return nil, fmt.Errorf("verify checkpoint: %v: %w", err, ErrIntegrity)
 	}
 	if err := checkInt64(cp.Size); err != nil {
 		return nil, fmt.Errorf("checkpoint size: %w", err)
@@ -847,7 +841,8 @@ func (l *V1Log) leafAt(ctx context.Context, index, treeSize uint64) ([]byte, err
 }
 
 // rootAt returns the root hash of the tree of size leaves, a prefix of the
-// checkpointed tree cp.
+// checkpointed tree cp, from the tiles, after proving it consistent with
+// cp: the log signs checkpoints for it.
 func (l *V1Log) rootAt(ctx context.Context, size uint64, cp *f_log.Checkpoint) ([]byte, error) {
 	if size == cp.Size {
 		return cp.Hash, nil
@@ -855,18 +850,16 @@ func (l *V1Log) rootAt(ctx context.Context, size uint64, cp *f_log.Checkpoint) (
 	if size == 0 {
 		return rfc6962.DefaultHasher.EmptyRoot(), nil
 	}
-	// The root follows from the last leaf and its inclusion proof.
-	body, err := l.leafAt(ctx, size-1, cp.Size)
+	root, err := l.prover.root(ctx, size)
 	if err != nil {
 		return nil, fmt.Errorf("root of tree %d: %w", size, err)
 	}
-	hashes, err := l.prover.inclusion(ctx, size-1, size)
+	hashes, err := l.prover.consistency(ctx, size, cp.Size)
 	if err != nil {
 		return nil, fmt.Errorf("root of tree %d: %w", size, err)
 	}
-	root, err := proof.RootFromInclusionProof(rfc6962.DefaultHasher, size-1, size, rfc6962.DefaultHasher.HashLeaf(body), hashes)
-	if err != nil {
-		return nil, fmt.Errorf("root of tree %d: %w", size, err)
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, size, cp.Size, hashes, root, cp.Hash); err != nil {
+		return nil, fmt.Errorf("root of tree %d is not consistent with the checkpoint of size %d: %s: %w", size, cp.Size, oneLine(err), ErrIntegrity)
 	}
 	return root, nil
 }

@@ -1,0 +1,305 @@
+package tlog
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	f_log "github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// guardCheckTimeout bounds the reads a guard makes before it signs.
+const guardCheckTimeout = 30 * time.Second
+
+// guard keeps a log from signing a checkpoint inconsistent with one it
+// signed before. It sits between Tessera and the log's key as the
+// checkpoint signer: before it signs a checkpoint it proves, from the
+// tiles and entry bundles, that the new tree extends the last one it
+// signed (kept in a [signedRecord], outside what Tessera rewrites), and it
+// records each checkpoint durably before its signature leaves. When it
+// opens, [guard.open] checks Tessera's stored state the same way. A
+// disagreement is an integrity failure: the guard refuses to sign from
+// then on, appends wait for a checkpoint that never comes, and
+// [guard.health] reports the failure.
+type guard struct {
+	signer   note.Signer
+	verifier note.Verifier
+	origin   string
+	record   signedRecord
+	bg       context.Context
+
+	mu      sync.Mutex
+	last    *f_log.Checkpoint // last checkpoint signed; nil before the first
+	prover  *prover           // set by attach
+	bundles bundleFetcher     // set by attach
+	opened  bool
+
+	failure  atomic.Pointer[error]       // the integrity failure, once found
+	failures atomic.Uint64               // integrity failures found
+	onFail   atomic.Pointer[func(error)] // called with the first failure
+}
+
+// newGuard returns a guard signing with signer, whose checkpoints verifier
+// verifies under origin, and loads the record's last signed checkpoint.
+func newGuard(ctx context.Context, signer note.Signer, verifier note.Verifier, origin string, driver any) (*guard, error) {
+	record, ok := driver.(signedRecord)
+	if !ok {
+		return nil, fmt.Errorf("driver %T keeps no record of signed checkpoints; open the storage with NewPOSIXDriver or NewMySQLDriver", driver)
+	}
+	g := &guard{signer: signer, verifier: verifier, origin: origin, record: record, bg: ctx}
+	// Tessera fails to open on a damaged tree state with a message that
+	// does not say so; say it first.
+	if _, _, err := record.treeState(ctx); errors.Is(err, ErrIntegrity) {
+		return nil, g.fail(fmt.Errorf("%s: %w", record.where(), err))
+	}
+	raw, err := record.loadSigned(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if raw != nil {
+		cp, err := g.parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: the record of the last signed checkpoint does not verify: %v: %w", record.where(), err, ErrIntegrity)
+		}
+		g.last = cp
+	}
+	return g, nil
+}
+
+// parse verifies and parses a checkpoint signed by the guarded key.
+func (g *guard) parse(raw []byte) (*f_log.Checkpoint, error) {
+	cp, _, _, err := f_log.ParseCheckpoint(raw, g.origin, g.verifier)
+	if err != nil {
+		return nil, err
+	}
+	return cp, nil
+}
+
+// attach gives the guard the log's readers, once Tessera's appender exists.
+func (g *guard) attach(p *prover, bundles bundleFetcher) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.prover, g.bundles = p, bundles
+}
+
+// open checks, before the log accepts appends, that Tessera's published
+// checkpoint, tree state, tiles and entry bundles agree with the last
+// checkpoint the log signed, and from then on lets the guard sign larger
+// trees. readCheckpoint reads Tessera's published checkpoint.
+func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error)) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	where := g.record.where()
+	// The published checkpoint was signed by this guard, so it is at most
+	// as large as the record; a larger one means the record was rolled
+	// back (or predates the guard), and it becomes the baseline.
+	pub, err := readCheckpoint(ctx)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("%s: read published checkpoint: %w", where, err)
+	default:
+		cp, err := g.parse(pub)
+		if err != nil {
+			return g.fail(fmt.Errorf("%s: the published checkpoint does not verify with the log's key: %v: %w", where, err, ErrIntegrity))
+		}
+		switch {
+		case g.last == nil || cp.Size > g.last.Size:
+			if g.last != nil {
+				if err := g.prover.checkTree(ctx, g.bundles, g.last.Size, g.last.Hash, cp.Size, cp.Hash); err != nil {
+					return g.fail(fmt.Errorf("%s: the published checkpoint (size %d): %w", where, cp.Size, err))
+				}
+			}
+			if err := g.record.storeSigned(ctx, pub); err != nil {
+				return err
+			}
+			g.last = cp
+		case cp.Size == g.last.Size && !bytes.Equal(cp.Hash, g.last.Hash):
+			return g.fail(fmt.Errorf("%s: the published checkpoint has root %x for tree size %d, the log signed %x: %w", where, cp.Hash, cp.Size, g.last.Hash, ErrIntegrity))
+		}
+	}
+	size, root, err := g.record.treeState(ctx)
+	if err != nil {
+		if errors.Is(err, ErrIntegrity) {
+			return g.fail(fmt.Errorf("%s: %w", where, err))
+		}
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	var oldSize uint64
+	oldRoot := rfc6962.DefaultHasher.EmptyRoot()
+	if g.last != nil {
+		oldSize, oldRoot = g.last.Size, g.last.Hash
+	} else if size > 0 {
+		return g.fail(fmt.Errorf("%s: the tree state holds %d entries but the log has no signed checkpoint: %w", where, size, ErrIntegrity))
+	}
+	if size == 0 && len(root) == 0 {
+		root = rfc6962.DefaultHasher.EmptyRoot() // before Tessera's first write
+	}
+	if err := g.prover.checkTree(ctx, g.bundles, oldSize, oldRoot, size, root); err != nil {
+		if errors.Is(err, ErrIntegrity) {
+			return g.fail(fmt.Errorf("%s: tree state (size %d): %w", where, size, err))
+		}
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	g.opened = true
+	return nil
+}
+
+// fail records an integrity failure and returns it.
+func (g *guard) fail(err error) error {
+	if errors.Is(err, ErrIntegrity) {
+		g.failures.Add(1)
+		if g.failure.CompareAndSwap(nil, &err) {
+			if f := g.onFail.Load(); f != nil {
+				(*f)(err)
+			}
+		}
+	}
+	return err
+}
+
+// setOnFail makes the guard call f with the integrity failure it finds (or
+// found already).
+func (g *guard) setOnFail(f func(error)) {
+	g.onFail.Store(&f)
+	if err := g.health(); err != nil {
+		f(err)
+	}
+}
+
+// health returns the integrity failure the guard found, or nil.
+func (g *guard) health() error {
+	if p := g.failure.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// sign checks the checkpoint body msg against the last signed checkpoint,
+// signs it, records the signed checkpoint and returns the signature.
+func (g *guard) sign(msg []byte) ([]byte, error) {
+	if err := g.health(); err != nil {
+		return nil, fmt.Errorf("refusing to sign: %w", err)
+	}
+	var cp f_log.Checkpoint
+	if _, err := cp.Unmarshal(msg); err != nil {
+		return nil, g.fail(fmt.Errorf("%s: refusing to sign checkpoint %.120q: %v: %w", g.record.where(), msg, err, ErrIntegrity))
+	}
+	if cp.Origin != g.origin {
+		return nil, fmt.Errorf("refusing to sign a checkpoint for origin %q, not %q", cp.Origin, g.origin)
+	}
+	ctx, cancel := context.WithTimeout(g.bg, guardCheckTimeout)
+	defer cancel()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	// Servers sharing a database each run a guard: what another signed
+	// counts too.
+	if err := g.reload(ctx); err != nil {
+		return nil, g.fail(err)
+	}
+	var oldSize uint64
+	oldRoot := rfc6962.DefaultHasher.EmptyRoot()
+	switch {
+	case g.last != nil:
+		oldSize, oldRoot = g.last.Size, g.last.Hash
+	case !g.opened && cp.Size != 0:
+		// Only a new log's empty tree is signed before open has checked
+		// the stored state.
+		return nil, fmt.Errorf("refusing to sign tree size %d before the log's stored state is checked", cp.Size)
+	}
+	if g.prover == nil {
+		if cp.Size != 0 || !bytes.Equal(cp.Hash, rfc6962.DefaultHasher.EmptyRoot()) {
+			return nil, fmt.Errorf("refusing to sign tree size %d before the log's readers exist", cp.Size)
+		}
+	} else if err := g.prover.checkTree(ctx, g.bundles, oldSize, oldRoot, cp.Size, cp.Hash); err != nil {
+		return nil, g.fail(fmt.Errorf("%s: refusing to sign tree size %d: %w", g.record.where(), cp.Size, err))
+	}
+	sig, err := g.signer.Sign(msg)
+	if err != nil {
+		return nil, err
+	}
+	if g.last == nil || cp.Size != g.last.Size {
+		if err := g.record.storeSigned(ctx, signedNote(msg, g.signer, sig)); err != nil {
+			return nil, err
+		}
+		g.last = &cp
+	}
+	return sig, nil
+}
+
+// reload adopts the record's checkpoint if it is larger than the last one
+// this guard signed.
+func (g *guard) reload(ctx context.Context) error {
+	raw, err := g.record.loadSigned(ctx)
+	if err != nil || raw == nil {
+		return err
+	}
+	cp, err := g.parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s: the record of the last signed checkpoint does not verify: %v: %w", g.record.where(), err, ErrIntegrity)
+	}
+	if g.last == nil || cp.Size > g.last.Size {
+		g.last = cp
+	}
+	return nil
+}
+
+// signedNote assembles the signed note that note.Sign makes from msg and
+// one signer's signature sig.
+func signedNote(msg []byte, s note.Signer, sig []byte) []byte {
+	hinted := binary.BigEndian.AppendUint32(nil, s.KeyHash())
+	hinted = append(hinted, sig...)
+	var b bytes.Buffer
+	b.Write(msg)
+	b.WriteString("\n\u2014 ")
+	b.WriteString(s.Name())
+	b.WriteByte(' ')
+	b.WriteString(base64.StdEncoding.EncodeToString(hinted))
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// guardedSigner is the note.Signer Tessera signs checkpoints with.
+type guardedSigner struct{ g *guard }
+
+// Name implements note.Signer.
+func (s guardedSigner) Name() string { return s.g.signer.Name() }
+
+// KeyHash implements note.Signer.
+func (s guardedSigner) KeyHash() uint32 { return s.g.signer.KeyHash() }
+
+// Sign implements note.Signer.
+func (s guardedSigner) Sign(msg []byte) ([]byte, error) { return s.g.sign(msg) }
+
+// openAppender opens Tessera's appender on driver with checkpoints signed
+// through a guard, checks the stored state and returns both. On error
+// everything opened is shut down.
+func openAppender(ctx context.Context, driver tessera.Driver, signer note.Signer, verifier note.Verifier, origin string, ao *tessera.AppendOptions) (*guard, *tessera.Appender, func(context.Context) error, tessera.LogReader, *prover, error) {
+	g, err := newGuard(ctx, signer, verifier, origin, driver)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, ao.WithCheckpointSigner(guardedSigner{g}))
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	p := newProver(reader.ReadTile)
+	g.attach(p, reader.ReadEntryBundle)
+	if err := g.open(ctx, reader.ReadCheckpoint); err != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = shutdown(sctx) // nothing was added: there is nothing to wait for
+		return nil, nil, nil, nil, nil, err
+	}
+	return g, appender, shutdown, reader, p, nil
+}
