@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"net/mail"
 	"net/url"
@@ -71,6 +72,11 @@ func MapIdentity(cfg IssuerConfig, c Claims) (Identity, error) {
 func certifiable(id Identity) error {
 	if id.Challenge == "" {
 		return errors.New("token has no sub claim")
+	}
+	for name, v := range id.certified() {
+		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+			return fmt.Errorf("%s %.200q contains the control character %U", name, v, []rune(v[i:])[0])
+		}
 	}
 	for _, r := range id.Email {
 		if r > unicode.MaxASCII {
@@ -307,4 +313,30 @@ func mapDev(id Identity, c Claims, issuerURL string) (Identity, error) {
 func isEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s
+}
+
+// certified yields every string of id that a certificate or a log line
+// states, by name.
+func (id Identity) certified() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		b := id.Build
+		for _, f := range []struct{ name, v string }{
+			{"issuer", id.Issuer}, {"subject", id.Challenge}, {"email", id.Email}, {"URI", id.URI}, {"username", id.OtherName},
+			{"github_workflow_trigger", b.GitHubWorkflowTrigger}, {"github_workflow_sha", b.GitHubWorkflowSHA},
+			{"github_workflow_name", b.GitHubWorkflowName}, {"github_workflow_repository", b.GitHubWorkflowRepository},
+			{"github_workflow_ref", b.GitHubWorkflowRef}, {"build_signer_uri", b.BuildSignerURI},
+			{"build_signer_digest", b.BuildSignerDigest}, {"runner_environment", b.RunnerEnvironment},
+			{"source_repository_uri", b.SourceRepositoryURI}, {"source_repository_digest", b.SourceRepositoryDigest},
+			{"source_repository_ref", b.SourceRepositoryRef}, {"source_repository_identifier", b.SourceRepositoryIdentifier},
+			{"source_repository_owner_uri", b.SourceRepositoryOwnerURI}, {"source_repository_owner_identifier", b.SourceRepositoryOwnerIdentifier},
+			{"build_config_uri", b.BuildConfigURI}, {"build_config_digest", b.BuildConfigDigest},
+			{"build_trigger", b.BuildTrigger}, {"run_invocation_uri", b.RunInvocationURI},
+			{"source_repository_visibility_at_signing", b.SourceRepositoryVisibilityAtSigning},
+			{"deployment_environment", b.DeploymentEnvironment},
+		} {
+			if !yield(f.name, f.v) {
+				return
+			}
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -115,6 +116,11 @@ func (d *DevIssuer) Mint(req TokenRequest, now time.Time) (string, error) {
 	}
 	if set != 1 {
 		return "", errors.New("dev token: give exactly one of email, github workflow or subject")
+	}
+	for name, v := range map[string]string{"email": req.Email, "github workflow": req.GitHubWorkflow, "subject": req.Subject, "audience": req.Audience} {
+		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+			return "", fmt.Errorf("dev token: %s %.200q contains the control character %U", name, v, []rune(v[i:])[0])
+		}
 	}
 	ttl := req.TTL
 	if ttl == 0 {

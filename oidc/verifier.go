@@ -37,17 +37,23 @@ var signingAlgs = []string{
 	gooidc.PS256, gooidc.PS384, gooidc.PS512, gooidc.EdDSA,
 }
 
-// Verifier checks ID tokens against a fixed set of issuers.
+// Verifier checks ID tokens against a fixed set of issuers. Remote issuers
+// are discovered on their first token; a slow or failing issuer delays only
+// its own tokens, each no longer than its caller's context allows (see
+// FailureCacheTime and KeyRefetchInterval). Close it when done.
 type Verifier struct {
 	issuers map[string]*issuer
 	client  *http.Client
 	now     func() time.Time
+	base    context.Context // ends at Close
+	stop    context.CancelFunc
+	flights sync.WaitGroup // discoveries and key fetches in progress
 }
 
 type issuer struct {
-	cfg      IssuerConfig
-	mu       sync.Mutex
-	verifier *gooidc.IDTokenVerifier // nil until discovery succeeded
+	cfg    IssuerConfig
+	static *gooidc.IDTokenVerifier // for an issuer with known keys
+	remote *remote                 // for an issuer to discover; nil if static
 }
 
 // VerifierOption configures a Verifier.
@@ -65,9 +71,10 @@ func WithClock(now func() time.Time) VerifierOption { return func(v *Verifier) {
 func NewVerifier(cfgs []IssuerConfig, opts ...VerifierOption) (*Verifier, error) {
 	v := &Verifier{
 		issuers: map[string]*issuer{},
-		client:  &http.Client{Timeout: 10 * time.Second},
+		client:  &http.Client{Timeout: fetchTimeout},
 		now:     time.Now,
 	}
+	v.base, v.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(v)
 	}
@@ -93,7 +100,11 @@ func (v *Verifier) add(cfg IssuerConfig, verifier *gooidc.IDTokenVerifier) error
 	if _, dup := v.issuers[cfg.URL]; dup {
 		return fmt.Errorf("issuer %s is configured twice", cfg.URL)
 	}
-	v.issuers[cfg.URL] = &issuer{cfg: cfg, verifier: verifier}
+	is := &issuer{cfg: cfg, static: verifier}
+	if verifier == nil {
+		is.remote = &remote{}
+	}
+	v.issuers[cfg.URL] = is
 	return nil
 }
 
@@ -146,17 +157,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, IssuerConf
 }
 
 func (v *Verifier) verifierFor(ctx context.Context, is *issuer) (*gooidc.IDTokenVerifier, error) {
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	if is.verifier != nil {
-		return is.verifier, nil
+	if is.static != nil {
+		return is.static, nil
 	}
-	p, err := gooidc.NewProvider(gooidc.ClientContext(ctx, v.client), is.cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("%w: discover %s: %v", ErrIssuerUnavailable, is.cfg.URL, err)
-	}
-	is.verifier = p.VerifierContext(gooidc.ClientContext(context.Background(), v.client), v.config(is.cfg))
-	return is.verifier, nil
+	return v.discover(ctx, is, 0)
 }
 
 // UnverifiedIssuer returns the iss claim of a JWT without checking anything

@@ -228,10 +228,12 @@ func TestVerifierRemoteIssuerUnavailable(t *testing.T) {
 	ts.Start()
 	t.Cleanup(ts.Close)
 
-	v, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: url, Type: oidc.TypeEmail}}, oidc.WithHTTPClient(ts.Client()))
+	clk := &clock{now: time.Now()}
+	v, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: url, Type: oidc.TypeEmail}}, oidc.WithHTTPClient(ts.Client()), oidc.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer v.Close()
 	tok, err := dev.Mint(oidc.TokenRequest{Email: "alice@example.com"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -240,6 +242,7 @@ func TestVerifierRemoteIssuerUnavailable(t *testing.T) {
 		t.Fatalf("Verify with discovery down: %v, want ErrIssuerUnavailable", err)
 	}
 	available.Store(true)
+	clk.advance(oidc.FailureCacheTime) // a failure is remembered that long
 	id, cfg, err := v.Verify(context.Background(), tok)
 	if err != nil {
 		t.Fatalf("Verify after discovery recovered: %v", err)
