@@ -28,6 +28,7 @@ type apiError struct {
 	code    int // gRPC status code, as Fulcio reports it
 	message string
 	reason  string // metric label
+	cause   error  // what the server log records, when not message
 }
 
 func (e *apiError) Error() string { return e.message }
@@ -40,6 +41,14 @@ const (
 	grpcUnavailable      = 14
 	grpcUnauthenticated  = 16
 )
+
+// internalError is the answer to a failure inside component ("the
+// transparency log"): the client learns which component failed, the
+// server log gets the cause.
+func internalError(component string, err error) *apiError {
+	return &apiError{status: http.StatusInternalServerError, code: grpcInternal, reason: "internal",
+		message: "internal error in " + component, cause: err}
+}
 
 func badRequest(reason, format string, args ...any) *apiError {
 	return &apiError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: reason, message: fmt.Sprintf(format, args...)}
@@ -60,14 +69,17 @@ func classify(err error) *apiError {
 	case errors.Is(err, ca.ErrBadRequest):
 		return &apiError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "bad_request", message: err.Error()}
 	default:
-		return &apiError{status: http.StatusInternalServerError, code: grpcInternal, reason: "internal", message: "internal error issuing certificate"}
+		return internalError("the certificate authority", err)
 	}
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := classify(err)
 	if ae.status >= 500 {
-		s.logger.Error("request failed", "path", r.URL.Path, "err", err)
+		if ae.cause != nil {
+			err = ae.cause
+		}
+		s.logger.Error("request failed", "path", capped(r.URL.Path), "err", err)
 	}
 	writeJSON(w, ae.status, map[string]any{"code": ae.code, "message": ae.message, "details": []any{}})
 }

@@ -24,6 +24,11 @@ type material struct {
 	tsaKey   crypto.Signer
 	tsaChain []*x509.Certificate // leaf first
 	devKey   crypto.Signer       // nil unless the dev issuer is on
+	// retiredDevKeys are the dev issuer keys this data directory retired
+	// (see retireDevKey); retiredNow is set when one was retired by this
+	// load.
+	retiredDevKeys []string
+	retiredNow     string
 }
 
 // loadMaterial opens the data directory, creating keys and certificates on
@@ -65,11 +70,36 @@ func loadMaterial(dataDir string, dev bool, now time.Time) (*material, error) {
 		return nil, err
 	}
 	if dev {
-		if m.devKey, err = load("oidc-dev.key", keys.ECDSAP256); err != nil {
+		if m.devKey, err = load(devKeyFile, keys.ECDSAP256); err != nil {
 			return nil, err
 		}
+	} else if m.retiredNow, err = retireDevKey(keyDir, now); err != nil {
+		return nil, err
+	}
+	if m.retiredDevKeys, err = filepath.Glob(filepath.Join(keyDir, devKeyFile+".retired-*")); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// devKeyFile is the dev issuer's key in the key directory.
+const devKeyFile = "oidc-dev.key"
+
+// retireDevKey renames the dev issuer's key, if the key directory has one,
+// so that tokens it signed can never verify again, even if --dev is turned
+// back on (a new key is made then), and returns the new name.
+func retireDevKey(keyDir string, now time.Time) (string, error) {
+	path := filepath.Join(keyDir, devKeyFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("dev issuer key: %w", err)
+	}
+	retired := fmt.Sprintf("%s.retired-%s", path, now.UTC().Format("20060102T150405Z"))
+	if err := os.Rename(path, retired); err != nil {
+		return "", fmt.Errorf("retire the dev issuer key: %w", err)
+	}
+	return retired, nil
 }
 
 func loadOrCreateTSAChain(path string, rootKey, leafKey crypto.Signer, now time.Time) ([]*x509.Certificate, error) {

@@ -56,3 +56,13 @@ func (m *metrics) observeRequest(route string, code int, d time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
 }
+
+// integrityMetric counts the integrity failures a transparency log found
+// (stored state disagreeing with a checkpoint it signed).
+func integrityMetric(log string, count func() uint64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name:        "signet_log_integrity_failures_total",
+		Help:        "Integrity failures a transparency log found: stored data disagreeing with a checkpoint it signed. The log refuses to append after one.",
+		ConstLabels: prometheus.Labels{"log": log},
+	}, func() float64 { return float64(count()) })
+}

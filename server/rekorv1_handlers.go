@@ -33,7 +33,7 @@ func (s *Server) registerRekorV1(mux *http.ServeMux) {
 // Rekor's {"code":…, "message":…} with the HTTP status as code.
 func (s *Server) v1Error(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
-	msg := "internal error"
+	msg := "internal error in the Rekor v1 log"
 	var dup *tlog.V1DuplicateError
 	switch {
 	case errors.As(err, &dup):
@@ -48,8 +48,12 @@ func (s *Server) v1Error(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusNotFound, err.Error()
 	case errors.Is(err, tessera.ErrPushback):
 		status, msg = http.StatusServiceUnavailable, "log is busy, retry shortly"
+	case errors.Is(err, tlog.ErrIntegrity):
+		ie := integrityError("Rekor v1 log", err)
+		status, msg = ie.status, ie.message
+		s.logger.Error("rekor v1 request failed", "path", capped(r.URL.Path), "err", err)
 	default:
-		s.logger.Error("rekor v1 request failed", "path", r.URL.Path, "err", err)
+		s.logger.Error("rekor v1 request failed", "path", capped(r.URL.Path), "err", err)
 	}
 	writeJSON(w, status, map[string]any{"code": status, "message": msg})
 }

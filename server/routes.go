@@ -2,8 +2,10 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -18,6 +20,7 @@ const (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /trusted_root.json", s.serveBytes(mediaTypeTrustedRoot, s.trustedRoot))
 	mux.HandleFunc("GET /signing_config.json", s.serveBytes(mediaTypeSigningConfig, s.signingConfig))
@@ -42,15 +45,6 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("POST /oidc/token", s.handleDevToken)
 	}
 	return s.logRequests(mux)
-}
-
-func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
-	body := map[string]any{"status": "ok"}
-	if s.dev != nil {
-		body["insecureDevIssuer"] = s.dev.URL()
-		body["warning"] = "INSECURE: the built-in dev OIDC issuer signs tokens for any identity; never trust this server's certificates outside local development"
-	}
-	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) serveBytes(contentType string, body []byte) http.HandlerFunc {
@@ -93,7 +87,23 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		s.metrics.observeRequest(route, rec.status, d)
-		s.logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		s.logger.Info("request", "method", r.Method, "path", capped(r.URL.Path), "status", rec.status,
 			"duration_ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
 	})
+}
+
+// maxEchoed bounds the part of a client-chosen string (a request path) an
+// error body or log line repeats.
+const maxEchoed = 256
+
+// capped returns s, or its first maxEchoed bytes and how long it was.
+func capped(s string) string {
+	if len(s) <= maxEchoed {
+		return s
+	}
+	cut := maxEchoed
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…(%d bytes)", s[:cut], len(s))
 }

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -71,6 +72,10 @@ type Server struct {
 	signingConfig []byte
 	metrics       *metrics
 	handler       http.Handler
+
+	probeKeys      map[string]crypto.Signer // signing keys /readyz probes, besides the logs'
+	retiredDevKeys []string                 // dev issuer keys this data dir retired
+	ready          readiness
 }
 
 // New loads or creates the server's key material and builds its handler.
@@ -106,7 +111,13 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timestamp authority: %w", err)
 	}
-	s := &Server{opts: opts, logger: opts.Logger, ca: authority, verifier: verifier, tsa: timestamper}
+	s := &Server{opts: opts, logger: opts.Logger, ca: authority, verifier: verifier, tsa: timestamper,
+		probeKeys: map[string]crypto.Signer{"ca": m.caKey, "tsa": m.tsaKey}, retiredDevKeys: m.retiredDevKeys}
+	if m.retiredNow != "" {
+		opts.Logger.Warn("this data directory ran the INSECURE dev OIDC issuer before; its key is retired, so tokens it signed no longer verify. "+
+			"Certificates it vouched for were issued by this CA and are in the transparency log: do not trust identities from them",
+			"retired_key", m.retiredNow)
+	}
 	// The log's background work (batching, checkpoints) lives until Close.
 	logCtx, stopLog := context.WithCancel(context.Background())
 	logOpts := tlog.DefaultOptions()
@@ -164,6 +175,10 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(verifier.Issuers())
+	s.metrics.registry.MustRegister(
+		integrityMetric("log", s.log.IntegrityFailures),
+		integrityMetric("rekor-v1", s.v1log.IntegrityFailures),
+	)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -171,6 +186,7 @@ func New(opts Options) (*Server, error) {
 // Close stops the transparency log after every acknowledged entry is
 // committed to a checkpoint. Call it once, after the HTTP server stopped.
 func (s *Server) Close(ctx context.Context) error {
+	s.verifier.Close()
 	err := s.log.Close(ctx)
 	if s.v1log != nil {
 		if cerr := s.v1log.Close(ctx); err == nil {

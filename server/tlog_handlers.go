@@ -37,7 +37,7 @@ func (s *Server) handleCreateEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := tlog.EncodeTransparencyLogEntry(entry)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, internalError("the transparency log", err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -57,14 +57,24 @@ func (s *Server) tlogError(err error) error {
 		return &apiError{status: http.StatusServiceUnavailable, code: grpcUnavailable, reason: "pushback", message: "log is busy, retry shortly"}
 	case errors.Is(err, context.Canceled):
 		return &apiError{status: 499, code: 1, reason: "canceled", message: "request canceled"}
+	case errors.Is(err, tlog.ErrIntegrity):
+		return integrityError("transparency log", err)
 	default:
-		return err
+		return internalError("the transparency log", err)
 	}
+}
+
+// integrityError answers for a log that found its stored data disagreeing
+// with a checkpoint it signed: it serves and appends nothing it cannot
+// prove until an operator repairs it.
+func integrityError(log string, err error) *apiError {
+	return &apiError{status: http.StatusServiceUnavailable, code: grpcUnavailable, reason: "integrity",
+		message: log + " integrity failure: its stored data disagrees with a checkpoint it signed; see /healthz", cause: err}
 }
 
 // handleCheckpoint serves the tlog-tiles /checkpoint resource.
 func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
-	cp, err := s.log.ReadCheckpoint(r.Context())
+	_, cp, err := s.log.Checkpoint(r.Context()) // only a checkpoint that verifies
 	s.writeTile(w, r, cp, err, "no-cache")
 }
 
@@ -78,7 +88,7 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 	if idx, ok := strings.CutPrefix(rest, "entries/"); ok {
 		index, p, perr := layout.ParseTileIndexPartial(idx)
 		if perr != nil {
-			s.writeError(w, r, badRequest("bad_path", "bad entry bundle path %q: %v", r.URL.Path, perr))
+			s.writeError(w, r, badRequest("bad_path", "bad entry bundle path %q: %v", capped(r.URL.Path), perr))
 			return
 		}
 		data, err = s.log.ReadEntryBundle(r.Context(), index, p)
@@ -86,7 +96,7 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 		level, idx, _ := strings.Cut(rest, "/")
 		l, index, p, perr := layout.ParseTileLevelIndexPartial(level, idx)
 		if perr != nil {
-			s.writeError(w, r, badRequest("bad_path", "bad tile path %q: %v", r.URL.Path, perr))
+			s.writeError(w, r, badRequest("bad_path", "bad tile path %q: %v", capped(r.URL.Path), perr))
 			return
 		}
 		data, err = s.log.ReadTile(r.Context(), l, index, p)
@@ -100,7 +110,8 @@ func (s *Server) writeTile(w http.ResponseWriter, r *http.Request, data []byte, 
 		return
 	}
 	if err != nil {
-		s.writeError(w, r, err)
+		w.Header().Set("Cache-Control", "no-store")
+		s.writeError(w, r, s.tlogError(err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

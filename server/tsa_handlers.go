@@ -20,6 +20,8 @@ func (s *Server) handleTimestamp(w http.ResponseWriter, r *http.Request) {
 		var reqErr *tsa.RequestError
 		if errors.As(err, &reqErr) {
 			err = badRequest("bad_timestamp_request", "%v", err)
+		} else {
+			err = internalError("the timestamp authority", err)
 		}
 		s.writeError(w, r, err)
 		return

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,6 +143,7 @@ func TestCLIErrors(t *testing.T) {
 		{"unknown config field", []string{"server", "--config", badConfig, "--data-dir", dir}, "line 4: field colour not found"},
 		{"missing config", []string{"server", "--config", filepath.Join(dir, "nope.yaml")}, "no such file"},
 		{"port in use", []string{"server", "--dev", "--addr", busy, "--data-dir", dir}, "address already in use"},
+		{"dev on a non-loopback address", []string{"server", "--dev", "--addr", "0.0.0.0:0", "--data-dir", dir}, "--dev-allow-remote"},
 		{"dev token two identities", []string{"dev", "token", "--email", "a@b.c", "--subject", "x"}, "exactly one of"},
 		{"dev token no server", []string{"dev", "token", "--server", "http://127.0.0.1:1", "--email", "a@b.c"}, "request token from"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
@@ -156,6 +158,21 @@ func TestCLIErrors(t *testing.T) {
 				t.Errorf("output %q does not mention %q", out, tt.want)
 			}
 		})
+	}
+}
+
+// TestDevAllowRemote: --dev on a non-loopback address starts only with the
+// loudly named --dev-allow-remote (TestCLIErrors checks the refusal).
+func TestDevAllowRemote(t *testing.T) {
+	bin := buildSignet(t)
+	url := startServer(t, bin, "--addr", "0.0.0.0:0", "--dev-allow-remote")
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz = %d", resp.StatusCode)
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 func newServerCmd() *cobra.Command {
 	var (
 		addr, dataDir, configPath, publicURL, logFormat, logStorage string
-		dev                                                         bool
+		dev, devAllowRemote                                         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -31,7 +31,14 @@ Keys and certificates are created in --data-dir on first start (mode 0600) and
 reused afterwards, so the trust root stays stable across restarts.
 
 --dev mounts a built-in OIDC issuer at <url>/oidc that signs a token for any
-identity ("signet dev token"). It is INSECURE and only for local development.`,
+identity ("signet dev token"). It is INSECURE and only for local development:
+it is refused on a non-loopback --addr unless --dev-allow-remote is given too.
+When a data directory that ran --dev starts without it, the dev issuer's key is
+retired (renamed), so its tokens never verify again, and the server says so.
+
+/healthz is the liveness probe (503 when a transparency log found its stored
+data disagreeing with a checkpoint it signed); /readyz is the readiness probe
+(each log can append, each key can sign, an OIDC issuer is reachable).`,
 		Example: `  signet server --dev
   signet server --addr 0.0.0.0:8080 --public-url https://signet.example.com --config signet.yaml`,
 		Args: cobra.NoArgs,
@@ -56,6 +63,10 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 				return fmt.Errorf("listen on %s: %w", addr, err)
 			}
 			defer ln.Close()
+			if ip := ln.Addr().(*net.TCPAddr).IP; dev && !ip.IsLoopback() && !devAllowRemote {
+				return fmt.Errorf("--dev on %s: the INSECURE dev issuer would sign tokens for any identity for anyone who can reach this address; "+
+					"listen on a loopback address (--addr 127.0.0.1:8080), or pass --dev-allow-remote if you really mean it", ln.Addr())
+			}
 			base := publicURL
 			if base == "" {
 				base = "http://" + advertisedAddr(ln.Addr().(*net.TCPAddr))
@@ -68,7 +79,7 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 			}
 			if dev {
 				logger.Warn("INSECURE development OIDC issuer enabled: anyone can get a certificate for any identity from this server",
-					"issuer", srv.DevIssuer().URL())
+					"issuer", srv.DevIssuer().URL(), "listen", ln.Addr().String(), "remote_allowed", devAllowRemote)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -88,7 +99,8 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 	f.StringVar(&dataDir, "data-dir", "./signet-data", "directory for keys, certificates and log data")
 	f.StringVar(&configPath, "config", "", "YAML config file listing trusted OIDC issuers")
 	f.StringVar(&publicURL, "public-url", "", "URL clients reach this server at (default http://<addr>)")
-	f.BoolVar(&dev, "dev", false, "enable the built-in INSECURE development OIDC issuer at <url>/oidc")
+	f.BoolVar(&dev, "dev", false, "enable the built-in INSECURE development OIDC issuer at <url>/oidc (loopback addresses only)")
+	f.BoolVar(&devAllowRemote, "dev-allow-remote", false, "let --dev listen on a non-loopback address: INSECURE, anyone reaching it gets certificates for any identity")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
 	f.StringVar(&logStorage, "log-storage", "", "transparency log storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db (shared by replicas)")
 	return cmd
