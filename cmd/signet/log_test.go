@@ -57,9 +57,34 @@ func TestRekorV1SearchAndReindex(t *testing.T) {
 	if err != nil || !strings.Contains(out, "reindexed 1 entries") {
 		t.Fatalf("log reindex: %v\n%s", err, out)
 	}
+	// `signet log verify` finds both logs sound, then a damaged tile.
+	out, err = run(t, nil, bin, "log", "verify", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "Rekor v2 log: ok") || !strings.Contains(out, "Rekor v1 log: ok: 1 entries") {
+		t.Fatalf("log verify: %v\n%s", err, out)
+	}
+	tile := filepath.Join(dir, "rekor-v1", "tiles", "tile", "0", "000.p", "1")
+	good, err := os.ReadFile(tile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tile, append([]byte{good[0] ^ 1}, good[1:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, nil, bin, "log", "verify", "--data-dir", dir)
+	if err == nil || !strings.Contains(out, "Rekor v1 log: tile tile/0/000.p/1: hash 0 is") {
+		t.Fatalf("log verify of a damaged tile: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(tile, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	cmd, url = startKillable(t, bin, dir, addr)
 	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
 	if after := search(); after != before {
 		t.Errorf("after reindex search = %s, want %s", after, before)
+	}
+	// A remote log's tiles, against the key its own trusted root lists.
+	if out, err := run(t, nil, bin, "log", "verify", "--url", url); err != nil || !strings.Contains(out, "log "+url+": ok") {
+		t.Errorf("log verify --url: %v\n%s", err, out)
 	}
 }

@@ -2,11 +2,17 @@ package cli
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"errors"
 	"fmt"
+	"io"
+	"net/url"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/transparency-dev/tessera/client"
 
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/tlog"
@@ -17,8 +23,128 @@ func newLogCmd() *cobra.Command {
 		Use:   "log",
 		Short: "Maintain a server's transparency logs",
 	}
-	cmd.AddCommand(newLogReindexCmd())
+	cmd.AddCommand(newLogReindexCmd(), newLogVerifyCmd())
 	return cmd
+}
+
+func newLogVerifyCmd() *cobra.Command {
+	var dataDir, logStorage, logURL, trustedRoot string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check a transparency log from scratch: every entry bundle, every tile, root = checkpoint",
+		Long: `Check a transparency log from scratch: the checkpoint verifies with the log's key,
+every entry bundle holds the entries its width says, every hash tile holds exactly
+the hashes the entries give, and the root the entries give equals the checkpoint's.
+
+On a server's data directory (the default), it checks both logs (Rekor v2 and v1)
+with the keys there, and also the log's record of the last checkpoint it signed,
+Tessera's tree state and the entries integrated beyond the published checkpoint; run
+it with the server stopped, or expect the newest entries to race the check. With
+--log-storage mysql://…, it reads the logs from the database instead (and the keys
+from --data-dir).
+
+With --url, it checks a remote log's tiles over HTTP against the Rekor v2 log key that
+--trusted-root lists for that URL (or, without it, the server's own
+/trusted_root.json, which only proves the log is self-consistent).
+
+Each problem found is printed on a line of its own; the exit status is 1 if any.`,
+		Example: `  signet log verify --data-dir ./signet-data
+  signet log verify --url https://signet.example.com --trusted-root trusted_root.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			if logURL != "" {
+				rep, err := verifyRemoteLog(ctx, logURL, trustedRoot)
+				return printLogCheck(out, "log "+logURL, rep, err)
+			}
+			key, err := keys.Load(filepath.Join(dataDir, "keys", "tlog.key"))
+			if err != nil {
+				return fmt.Errorf("open log key (is %s a signet data dir?): %w", dataDir, err)
+			}
+			pub, ok := key.Public().(ed25519.PublicKey)
+			if !ok {
+				return fmt.Errorf("log key %s is not an Ed25519 key", filepath.Join(dataDir, "keys", "tlog.key"))
+			}
+			v1Key, err := keys.Load(filepath.Join(dataDir, "keys", "tlog-v1.key"))
+			if err != nil {
+				return fmt.Errorf("open Rekor v1 log key: %w", err)
+			}
+			v1Pub, ok := v1Key.Public().(*ecdsa.PublicKey)
+			if !ok {
+				return fmt.Errorf("Rekor v1 log key is not an ECDSA key")
+			}
+			var rep, v1Rep *tlog.CheckReport
+			var v2Err, v1Err error
+			switch {
+			case logStorage == "":
+				rep, v2Err = tlog.CheckLogDir(ctx, filepath.Join(dataDir, "log"), pub)
+				v1Rep, v1Err = tlog.CheckV1LogDir(ctx, filepath.Join(dataDir, "rekor-v1"), v1Pub)
+			case strings.HasPrefix(logStorage, "mysql://"):
+				rep, v2Err = tlog.CheckLogMySQL(ctx, logStorage, pub)
+				v1Rep, v1Err = tlog.CheckV1LogMySQL(ctx, logStorage, v1Pub)
+			default:
+				return fmt.Errorf("unknown --log-storage %q: want empty (files in the data dir) or mysql://user:pass@tcp(host:port)/db", logStorage)
+			}
+			return errors.Join(printLogCheck(out, "Rekor v2 log", rep, v2Err), printLogCheck(out, "Rekor v1 log", v1Rep, v1Err))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dataDir, "data-dir", "./signet-data", "the server's data directory")
+	f.StringVar(&logStorage, "log-storage", "", "the server's --log-storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db")
+	f.StringVar(&logURL, "url", "", "check the Rekor v2 log served at this URL instead of a data directory")
+	f.StringVar(&trustedRoot, "trusted-root", "", "with --url: trusted_root.json listing the log's key (default: the server's own)")
+	return cmd
+}
+
+// verifyRemoteLog checks the Rekor v2 log at base over HTTP.
+func verifyRemoteLog(ctx context.Context, base, trustedRoot string) (*tlog.CheckReport, error) {
+	base = strings.TrimRight(base, "/")
+	u, err := url.Parse(base + "/")
+	if err != nil || u.Hostname() == "" {
+		return nil, fmt.Errorf("--url %q is not an absolute URL", base)
+	}
+	tr, err := loadTrustedRoot(trustedRoot, base)
+	if err != nil {
+		return nil, err
+	}
+	var pub ed25519.PublicKey
+	for _, l := range tr.Tlogs {
+		if k, ok := l.PublicKey.(ed25519.PublicKey); ok && strings.TrimRight(l.BaseURL, "/") == base {
+			pub = k
+		}
+	}
+	if pub == nil {
+		return nil, fmt.Errorf("the trusted root lists no Rekor v2 (Ed25519) log at %s", base)
+	}
+	v, err := tlog.CheckpointVerifier(u.Hostname(), pub)
+	if err != nil {
+		return nil, err
+	}
+	src, err := client.NewHTTPFetcher(u, httpClient)
+	if err != nil {
+		return nil, err
+	}
+	return tlog.CheckLog(ctx, src, u.Hostname(), v)
+}
+
+// printLogCheck prints what a log check found and returns an error if it
+// found problems or could not check.
+func printLogCheck(w io.Writer, name string, rep *tlog.CheckReport, err error) error {
+	if rep != nil {
+		for _, p := range rep.Problems {
+			fmt.Fprintf(w, "%s: %s\n", name, p)
+		}
+	}
+	switch {
+	case err != nil && rep == nil:
+		return fmt.Errorf("%s: %w", name, err)
+	case err != nil:
+		return fmt.Errorf("%s: %d problems: %w", name, len(rep.Problems), err)
+	}
+	fmt.Fprintf(w, "%s: ok: %d entries, %d entry bundles, %d tiles; root %x = checkpoint (size %d)\n",
+		name, rep.Size, rep.Bundles, rep.Tiles, rep.Checkpoint.Hash, rep.Checkpoint.Size)
+	return nil
 }
 
 func newLogReindexCmd() *cobra.Command {
