@@ -6,6 +6,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/signetproject/signet/trustroot"
@@ -250,4 +251,17 @@ func (v *Verifier) chainAt(leaf *x509.Certificate, t time.Time) ([]*x509.Certifi
 		return nil, errors.New("no trusted certificate authorities")
 	}
 	return nil, fmt.Errorf("no trusted CA issued the certificate: %w", errors.Join(errs...))
+}
+
+// checkIssuedByTrustedCA checks that cert's signature verifies with the key
+// of a trusted CA's issuing or root certificate, regardless of time.
+func (v *Verifier) checkIssuedByTrustedCA(cert *x509.Certificate) error {
+	for _, ca := range v.cas {
+		for _, issuer := range append(slices.Clone(ca.ca.Intermediates), ca.ca.Root) {
+			if issuer != nil && cert.CheckSignatureFrom(issuer) == nil {
+				return nil
+			}
+		}
+	}
+	return fail(CheckCertificate, "the certificate's signature does not verify with the key of any trusted CA")
 }

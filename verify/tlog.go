@@ -142,8 +142,9 @@ func (v *Verifier) verifyInclusion(b *bundle.Bundle, s *signer, e *bundle.TlogEn
 		if !cp.equalRoot(p.GetRootHash()) {
 			return errors.New("proof root hash does not match the checkpoint")
 		}
+
 		leaf := rfc6962.DefaultHasher.HashLeaf(e.Proto.GetCanonicalizedBody())
-		return proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(p.GetLogIndex()), uint64(p.GetTreeSize()), //nolint:gosec // negative values fail the proof
+		return verifyInclusionProof(uint64(p.GetLogIndex()), uint64(p.GetTreeSize()), //nolint:gosec // negative values fail the proof
 			leaf, p.GetHashes(), p.GetRootHash())
 	}
 	if lv.noteErr != nil {
@@ -153,11 +154,37 @@ func (v *Verifier) verifyInclusion(b *bundle.Bundle, s *signer, e *bundle.TlogEn
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	leaf, err := rekorV2LeafHash(b, s)
+	// The proof's own fields must state what is proven: this entry, in the
+	// tree the checkpoint signs.
+	index := e.Proto.GetLogIndex()
+	switch {
+	case index < 0 || uint64(index) >= cp.Size:
+		return fmt.Errorf("log index %d is outside the checkpoint's tree of size %d", index, cp.Size)
+	case p.GetLogIndex() != index:
+		return fmt.Errorf("proof is for log index %d, the entry is at %d", p.GetLogIndex(), index)
+	case p.GetTreeSize() < 0 || uint64(p.GetTreeSize()) != cp.Size:
+		return fmt.Errorf("proof tree size %d differs from the checkpoint's %d", p.GetTreeSize(), cp.Size)
+	case !bytes.Equal(p.GetRootHash(), cp.Hash):
+		return fmt.Errorf("proof root hash %x differs from the checkpoint's %x", p.GetRootHash(), cp.Hash)
+	}
+	body, err := rekorV2Body(b, s)
 	if err != nil {
 		return err
 	}
-	return proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(e.Proto.GetLogIndex()), cp.Size, leaf, p.GetHashes(), cp.Hash) //nolint:gosec // index checked non-negative by bundle
+	if !bytes.Equal(body, e.Proto.GetCanonicalizedBody()) {
+		return errors.New("canonicalized body is not the entry rebuilt from the bundle's signature, key and digest")
+	}
+	return verifyInclusionProof(uint64(index), cp.Size, rfc6962.DefaultHasher.HashLeaf(body), p.GetHashes(), cp.Hash)
+}
+
+// verifyInclusionProof is proof.VerifyInclusion with a one-line error.
+func verifyInclusionProof(index, size uint64, leaf []byte, hashes [][]byte, root []byte) error {
+	err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, size, leaf, hashes, root)
+	var rm proof.RootMismatchError
+	if errors.As(err, &rm) {
+		return fmt.Errorf("proof gives root %x, the checkpoint's is %x", rm.CalculatedRoot, rm.ExpectedRoot)
+	}
+	return err
 }
 
 // matchRekorV1Body checks that a Rekor v1 entry logs this bundle: same
@@ -203,11 +230,11 @@ func matchRekorV1Body(b *bundle.Bundle, s *signer, e *bundle.TlogEntry) error {
 	return nil
 }
 
-// rekorV2LeafHash rebuilds the Rekor v2 hashedrekord 0.0.2 entry the bundle
-// implies and returns its Merkle leaf hash: the log stores the RFC 8785
-// canonical JSON of the entry, so an inclusion proof for that hash proves
-// that this signature, key and digest were logged.
-func rekorV2LeafHash(b *bundle.Bundle, s *signer) ([]byte, error) {
+// rekorV2Body rebuilds the Rekor v2 hashedrekord 0.0.2 entry the bundle
+// implies, as the log stores it: the RFC 8785 canonical JSON of the entry,
+// so that an inclusion proof for its leaf hash proves that this
+// signature, key and digest were logged.
+func rekorV2Body(b *bundle.Bundle, s *signer) ([]byte, error) {
 	details, h, err := rekorV2KeyDetails(s.pub)
 	if err != nil {
 		return nil, err
@@ -254,7 +281,7 @@ func rekorV2LeafHash(b *bundle.Bundle, s *signer) ([]byte, error) {
 	if err := enc.Encode(entry); err != nil {
 		return nil, fmt.Errorf("encode entry: %w", err)
 	}
-	return rfc6962.DefaultHasher.HashLeaf(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // rekorV2KeyDetails names the key's signature algorithm the way Rekor v2

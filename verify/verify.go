@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,7 +46,11 @@ type Error struct {
 }
 
 // Error implements error.
-func (e *Error) Error() string { return string(e.Check) + ": " + e.Err.Error() }
+func (e *Error) Error() string {
+	// One line, whatever the wrapped errors say (errors.Join and the
+	// merkle package break lines).
+	return string(e.Check) + ": " + strings.Join(strings.Fields(e.Err.Error()), " ")
+}
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
@@ -232,6 +237,13 @@ func (v *Verifier) Verify(b *bundle.Bundle, artifact Artifact, policy Policy) (*
 	}
 	logTimes, err := v.verifyTlogEntries(b, s, res)
 	if err != nil {
+		// A log entry logs the certificate: one whose CA signature was
+		// altered fails here first, but the fault is the certificate's.
+		if s.cert != nil {
+			if cerr := v.checkIssuedByTrustedCA(s.cert); cerr != nil {
+				return nil, cerr
+			}
+		}
 		return nil, err
 	}
 	if err := v.checkTimeThresholds(len(times), len(logTimes)); err != nil {
