@@ -12,6 +12,20 @@
 // serves the C2SP tlog-tiles resources from whichever Tessera driver the log was
 // opened with (POSIX files or MySQL).
 //
+// # Never signing a lie
+//
+// A log's checkpoints are signed through a guard (the note signer Tessera
+// is given): before it signs, it proves from the tiles and entry bundles
+// that the new tree extends the last checkpoint the log signed, which it
+// keeps durably outside what Tessera rewrites (<dir>/.signet/signed-checkpoint,
+// or the SignetSignedCheckpoint table in MySQL). At open, the published
+// checkpoint, Tessera's tree state, the edge tiles and the edge entry
+// bundle are checked against it. A damaged or rolled-back store makes [New]
+// and [NewV1Log] fail, or a running log refuse to sign and to append, with
+// an error wrapping [ErrIntegrity] ([Log.Health] reports it). Tiles and
+// bundles are served only after they are checked against the latest
+// checkpoint. [CheckLog] checks a whole log from scratch.
+//
 // The package holds no transport code: an HTTP adapter decodes request bodies
 // with [DecodeCreateEntryRequest], calls [Log.Append] and maps the errors
 // ([ErrInvalidRequest], [*DuplicateError], tessera.ErrPushback) to status codes.

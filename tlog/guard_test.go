@@ -158,13 +158,14 @@ func TestDamagedStateRefusesToOpen(t *testing.T) {
 		{"garbage signed-checkpoint record", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, signedCheckpointFile), []byte("garbage"))
 		}, "record of the last signed checkpoint"},
-		{"record and published checkpoint of another tree", func(t *testing.T, dir string) {
+		{"record of another tree", func(t *testing.T, dir string) {
 			// A checkpoint validly signed by the log's key, for a tree
 			// the stored state is not.
-			ns := mustNoteSigner(t, p.key)
-			msg := f_log.Checkpoint{Origin: testOrigin, Size: 300, Hash: bytes.Repeat([]byte{7}, 32)}.Marshal()
-			writeFile(t, filepath.Join(dir, signedCheckpointFile), signedNote(msg, ns, mustSign(t, ns, string(msg))))
+			writeFile(t, filepath.Join(dir, signedCheckpointFile), forkedCheckpoint(t, p))
 		}, "the log signed"},
+		{"published checkpoint of another tree", func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "checkpoint"), forkedCheckpoint(t, p))
+		}, "the published checkpoint has root"},
 		{"no signed checkpoint for a non-empty tree", func(t *testing.T, dir string) {
 			for _, f := range []string{"checkpoint", signedCheckpointFile} {
 				if err := os.Remove(filepath.Join(dir, f)); err != nil {
@@ -198,6 +199,15 @@ func TestDamagedStateRefusesToOpen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// forkedCheckpoint is a checkpoint validly signed by p's key for a tree of
+// p's size with another root: what a forked history leaves behind.
+func forkedCheckpoint(t *testing.T, p populated) []byte {
+	t.Helper()
+	ns := mustNoteSigner(t, p.key)
+	msg := f_log.Checkpoint{Origin: testOrigin, Size: p.cp.Size, Hash: bytes.Repeat([]byte{7}, 32)}.Marshal()
+	return signedNote(msg, ns, mustSign(t, ns, string(msg)))
 }
 
 func readFileIfExists(path string) []byte {
@@ -402,7 +412,7 @@ func TestServedTilesAreChecked(t *testing.T) {
 			func(l *Log) ([]byte, error) { return l.ReadTile(ctx, 0, 0, 0) }},
 		{"truncated full entry bundle", layout.EntriesPath(0, 0), func(b []byte) []byte { return b[:len(b)-3] },
 			func(l *Log) ([]byte, error) { return l.ReadEntryBundle(ctx, 0, 0) }},
-		{"flipped byte in a full entry bundle", layout.EntriesPath(0, 0), func(b []byte) []byte { b[len(b)/2] ^= 1; return b },
+		{"flipped byte in a full entry bundle", layout.EntriesPath(0, 0), func(b []byte) []byte { b[len(b)-2] ^= 1; return b },
 			func(l *Log) ([]byte, error) { return l.ReadEntryBundle(ctx, 0, 0) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -449,6 +459,21 @@ func TestServedTilesAreChecked(t *testing.T) {
 	}
 	if _, err := l.ReadEntryBundle(ctx, 1, 45); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("ReadEntryBundle(1, 45) = %v, want not found", err)
+	}
+	// Resources stored but beyond the checkpoint served against (entries
+	// integrated, not yet published) are missing too.
+	old, _, _, err := f_log.ParseCheckpoint(readFile(t, filepath.Join(p.at100, "checkpoint")), testOrigin, l.Verifier())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.served.tile(ctx, old, 0, 1, 44); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("tile 0/001.p/44 against the checkpoint of 100 = %v, want not found", err)
+	}
+	if _, err := l.served.bundle(ctx, old, 0, 101); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("bundle 000.p/101 against the checkpoint of 100 = %v, want not found", err)
+	}
+	if _, err := l.served.bundle(ctx, old, 0, 100); err != nil {
+		t.Errorf("bundle 000.p/100 against the checkpoint of 100: %v", err)
 	}
 	for _, r := range []struct {
 		level, index uint64
@@ -592,5 +617,115 @@ func TestMySQLDamagedStateRefusesToOpen(t *testing.T) {
 	}
 	if cp := fillLog(t, l, s, "third", 2); cp.Size != 12 {
 		t.Fatalf("size %d after repair, want 12", cp.Size)
+	}
+}
+
+// TestGuardReloadsSharedRecord opens two logs on one MySQL database, as two
+// replicas do: one replica's guard must not sign a tree smaller than one
+// the other signed, though it never saw that one itself.
+func TestGuardReloadsSharedRecord(t *testing.T) {
+	url := mysqlTestURL(t)
+	ctx := context.Background()
+	key := newLogKey(t)
+	opts := DefaultOptions()
+	opts.CheckpointInterval = MySQLMinCheckpointInterval
+	open := func() *Log {
+		d, db, err := NewMySQLDriver(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		l, err := New(ctx, d, testOrigin, key, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.Close(context.Background()) })
+		return l
+	}
+	a, b := open(), open()
+	s := newTestSigner(t)
+	small := fillLog(t, a, s, "small", 3)
+	big := fillLog(t, a, s, "big", 3)
+	if big.Size <= small.Size {
+		t.Fatalf("sizes %d, %d", small.Size, big.Size)
+	}
+	// The smaller tree is genuine (a prefix of the log), but another
+	// replica already signed a larger one.
+	_, err := guardedSigner{b.guard}.Sign(f_log.Checkpoint{Origin: testOrigin, Size: small.Size, Hash: small.Hash}.Marshal())
+	if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), "smaller than") {
+		t.Fatalf("replica B signing tree %d after A signed %d: %v", small.Size, big.Size, err)
+	}
+}
+
+// TestV1OlderRootsAreProven damages every stored version of a full tile of
+// a Rekor v1 log: roots the log computes for older tree sizes, which it
+// signs as checkpoints, must be proven consistent with its checkpoint
+// first, so the damage is an error rather than a signed wrong root.
+func TestV1OlderRootsAreProven(t *testing.T) {
+	ctx := context.Background()
+	dir, key := t.TempDir(), newV1LogKey(t)
+	l := openTestV1Log(t, dir, key)
+	createV1Entries(t, l, "many", 300)
+	info, err := l.LogInfo(ctx)
+	if err != nil || info.TreeSize != 300 {
+		t.Fatalf("LogInfo = %+v, %v", info, err)
+	}
+	if _, err := l.InclusionProof(ctx, 5, 100); err != nil {
+		t.Fatalf("inclusion proof in tree 100 before the damage: %v", err)
+	}
+	closeV1Log(t, l)
+	files, _ := filepath.Glob(filepath.Join(dir, "tiles", "tile", "0", "000*"))
+	more, _ := filepath.Glob(filepath.Join(dir, "tiles", "tile", "0", "000.p", "*"))
+	for _, f := range append(files, more...) {
+		if st, err := os.Stat(f); err != nil || st.IsDir() {
+			continue
+		}
+		b := readFile(t, f)
+		if len(b) > 6*32 {
+			b[5*32] ^= 1 // the hash of leaf 5
+			writeFile(t, f, b)
+		}
+	}
+	l = openTestV1Log(t, dir, key)
+	for _, q := range []struct{ first, last int64 }{{1, 100}, {50, 200}} {
+		if p, err := l.ConsistencyProof(ctx, q.first, q.last); !errors.Is(err, ErrIntegrity) {
+			t.Errorf("ConsistencyProof(%d, %d) over a damaged tile = %+v, %v; want an integrity error", q.first, q.last, p, err)
+		}
+	}
+	if p, err := l.InclusionProof(ctx, 150, 200); !errors.Is(err, ErrIntegrity) {
+		t.Errorf("InclusionProof(150, 200) over a damaged tile = %+v, %v; want an integrity error", p, err)
+	}
+}
+
+// TestDamagedInnerTileWhileRunning flips a byte in the level-1 tile of a
+// running log of 300 entries. Appends then build on the wrong node: the
+// new tree agrees with the tiles and with the new bundle, and only the
+// consistency proof with the last signed checkpoint shows the lie.
+func TestDamagedInnerTileWhileRunning(t *testing.T) {
+	p := populate(t)
+	ctx := context.Background()
+	l, err := reopen(t, p.dir, p.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(p.dir, layout.TilePath(1, 0, 1))
+	b := readFile(t, path)
+	b[7] ^= 1
+	writeFile(t, path, b)
+	// The good tile is no longer cached (in a large log it would have
+	// been evicted long ago).
+	l.prover.mu.Lock()
+	l.prover.cur, l.prover.prev = map[tileKey]*tileNodes{}, map[tileKey]*tileNodes{}
+	l.prover.mu.Unlock()
+	s := newTestSigner(t)
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := l.Append(actx, s.hashedRekord(t, []byte("on a damaged inner tile"), s.certVerifier())); !errors.Is(err, ErrIntegrity) ||
+		!strings.Contains(err.Error(), "not consistent") {
+		t.Fatalf("append over a damaged inner tile = %v, want an integrity error", err)
+	}
+	cp, _, err := l.Checkpoint(ctx)
+	if err != nil || cp.Size != p.cp.Size || !bytes.Equal(cp.Hash, p.cp.Hash) {
+		t.Fatalf("published checkpoint = %+v, %v; want the one before", cp, err)
 	}
 }
