@@ -321,7 +321,6 @@ func TestFaultInjection(t *testing.T) {
 		{name: "garbage treeState", damage: overwrite("log/.state/treeState", []byte(`{"size":5,"root":"AAAA"}`)), refuse: true},
 		{name: "unparsable treeState", damage: overwrite("log/.state/treeState", []byte(`{"si`)), refuse: true},
 		{name: "garbage checkpoint", damage: overwrite("log/checkpoint", []byte("garbage\n")), refuse: true},
-		{name: "garbage signed-checkpoint record", damage: overwrite("log/.signet/signed-checkpoint", []byte("garbage")), refuse: true},
 		{name: "flipped byte in the edge tile", damage: edit("log/"+edgeTile, flip), refuse: true},
 		{name: "truncated edge entry bundle", damage: edit("log/"+edgeBundle, func(b []byte) []byte { return b[:len(b)/2] }), refuse: true},
 		{name: "missing edge entry bundle", damage: remove("log/" + edgeBundle), refuse: true},
@@ -329,6 +328,7 @@ func TestFaultInjection(t *testing.T) {
 		{name: "garbage Rekor v1 checkpoint", damage: overwrite(v1Tiles+"/checkpoint", []byte("garbage\n")), refuse: true},
 		{name: "rolled-back signed-checkpoint record", damage: rollback("log/.signet/signed-checkpoint")},
 		{name: "missing signed-checkpoint record", damage: remove("log/.signet/signed-checkpoint")},
+		{name: "garbage signed-checkpoint record", damage: overwrite("log/.signet/signed-checkpoint", []byte("garbage"))},
 		{name: "rolled-back checkpoint", damage: rollback("log/checkpoint")},
 		{name: "missing checkpoint", damage: remove("log/checkpoint")},
 	}

@@ -38,11 +38,12 @@ type guard struct {
 	record   signedRecord
 	bg       context.Context
 
-	mu      sync.Mutex
-	last    *f_log.Checkpoint // last checkpoint signed; nil before the first
-	prover  *prover           // set by attach
-	bundles bundleFetcher     // set by attach
-	opened  bool
+	mu        sync.Mutex
+	last      *f_log.Checkpoint // last checkpoint signed; nil before the first
+	prover    *prover           // set by attach
+	bundles   bundleFetcher     // set by attach
+	opened    bool
+	badRecord error // why the record last read did not verify
 
 	failure  atomic.Pointer[error]       // the integrity failure, once found
 	failures atomic.Uint64               // integrity failures found
@@ -62,16 +63,8 @@ func newGuard(ctx context.Context, signer note.Signer, verifier note.Verifier, o
 	if _, _, err := record.treeState(ctx); errors.Is(err, ErrIntegrity) {
 		return nil, g.fail(fmt.Errorf("%s: %w", record.where(), err))
 	}
-	raw, err := record.loadSigned(ctx)
-	if err != nil {
+	if err := g.reload(ctx); err != nil {
 		return nil, err
-	}
-	if raw != nil {
-		cp, err := g.parse(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%s: the record of the last signed checkpoint does not verify: %v: %w", record.where(), err, ErrIntegrity)
-		}
-		g.last = cp
 	}
 	return g, nil
 }
@@ -140,7 +133,11 @@ func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) (
 	if g.last != nil {
 		oldSize, oldRoot = g.last.Size, g.last.Hash
 	} else if size > 0 {
-		return g.fail(fmt.Errorf("%s: the tree state holds %d entries but the log has no signed checkpoint: %w", where, size, ErrIntegrity))
+		why := "no signed checkpoint"
+		if g.badRecord != nil {
+			why = fmt.Sprintf("no published checkpoint, and its record of the last signed one does not verify (%v)", g.badRecord)
+		}
+		return g.fail(fmt.Errorf("%s: the tree state holds %d entries but the log has %s: %w", where, size, why, ErrIntegrity))
 	}
 	if size == 0 && len(root) == 0 {
 		root = rfc6962.DefaultHasher.EmptyRoot() // before Tessera's first write
@@ -238,7 +235,9 @@ func (g *guard) sign(msg []byte) ([]byte, error) {
 }
 
 // reload adopts the record's checkpoint if it is larger than the last one
-// this guard signed.
+// this guard signed. A record that does not verify (a write cut short by a
+// power loss, or damage) is ignored: the published checkpoint, or the last
+// one this guard signed, stands for it, as for a missing record.
 func (g *guard) reload(ctx context.Context) error {
 	raw, err := g.record.loadSigned(ctx)
 	if err != nil || raw == nil {
@@ -246,8 +245,10 @@ func (g *guard) reload(ctx context.Context) error {
 	}
 	cp, err := g.parse(raw)
 	if err != nil {
-		return fmt.Errorf("%s: the record of the last signed checkpoint does not verify: %v: %w", g.record.where(), err, ErrIntegrity)
+		g.badRecord = err
+		return nil
 	}
+	g.badRecord = nil
 	if g.last == nil || cp.Size > g.last.Size {
 		g.last = cp
 	}

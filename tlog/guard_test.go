@@ -155,9 +155,6 @@ func TestDamagedStateRefusesToOpen(t *testing.T) {
 		{"garbage published checkpoint", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "checkpoint"), []byte("log.signet.test\n300\nAAAA\n\n— log.signet.test AAAA\n"))
 		}, "published checkpoint does not verify"},
-		{"garbage signed-checkpoint record", func(t *testing.T, dir string) {
-			writeFile(t, filepath.Join(dir, signedCheckpointFile), []byte("garbage"))
-		}, "record of the last signed checkpoint"},
 		{"record of another tree", func(t *testing.T, dir string) {
 			// A checkpoint validly signed by the log's key, for a tree
 			// the stored state is not.
@@ -173,6 +170,12 @@ func TestDamagedStateRefusesToOpen(t *testing.T) {
 				}
 			}
 		}, "no signed checkpoint"},
+		{"garbage record and no published checkpoint", func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, signedCheckpointFile), []byte("garbage"))
+			if err := os.Remove(filepath.Join(dir, "checkpoint")); err != nil {
+				t.Fatal(err)
+			}
+		}, "record of the last signed one does not verify"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "log")
@@ -248,6 +251,9 @@ func TestRecoverableStateOpens(t *testing.T) {
 		{"unchanged", func(*testing.T, string) {}},
 		{"record rolled back", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, signedCheckpointFile), readFile(t, filepath.Join(p.at100, signedCheckpointFile)))
+		}},
+		{"garbage record (a write cut short by a power loss)", func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, signedCheckpointFile), []byte("garbage"))
 		}},
 		{"no record (upgrade)", func(t *testing.T, dir string) {
 			if err := os.Remove(filepath.Join(dir, signedCheckpointFile)); err != nil {

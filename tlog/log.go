@@ -180,8 +180,17 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 	}
 	l.health = newHealthProbe(g, reader, l.parseCheckpoint, opts.CheckpointInterval)
 	l.served = newServed(prover, reader.ReadTile, reader.ReadEntryBundle)
-	g.setOnFail(l.awaiter.halt)
+	g.setOnFail(l.stopOnIntegrityFailure)
 	return l, nil
+}
+
+// stopOnIntegrityFailure fails every waiting and future append with err
+// and stops Tessera's background work: nothing more will be published, and
+// Tessera would otherwise retry (and log) a refused checkpoint ten times
+// a second. Reads go on.
+func (l *Log) stopOnIntegrityFailure(err error) {
+	l.awaiter.halt(err)
+	l.cancel()
 }
 
 // expired returns a context derived from ctx that has already ended.

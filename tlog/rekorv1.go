@@ -127,7 +127,11 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 		now:      time.Now,
 	}
 	l.health = newHealthProbe(g, reader, l.parseCheckpoint, opts.CheckpointInterval)
-	g.setOnFail(l.awaiter.halt)
+	g.setOnFail(func(err error) {
+		// As Log.stopOnIntegrityFailure.
+		l.awaiter.halt(err)
+		l.cancel()
+	})
 	if err := l.Follow(ctx); err != nil {
 		_ = shutdown(ctx)
 		cancel()
