@@ -162,6 +162,11 @@ func TestCorruptCheckpointIsUnhealthy(t *testing.T) {
 	if resp.StatusCode == 200 || bytes.Contains(got, []byte("garbage")) {
 		t.Fatalf("GET /checkpoint = %d %q", resp.StatusCode, got)
 	}
+	// Appends cannot be published over it: they fail at once, naming the
+	// log's integrity failure, not with a 500.
+	if code, msg := appendEntry(t, inst.URL); code != http.StatusServiceUnavailable || !strings.Contains(msg, "transparency log integrity failure") {
+		t.Fatalf("append over a corrupt checkpoint = %d %q", code, msg)
+	}
 }
 
 // startDamageable is servertest.StartInDir for a server whose data the test

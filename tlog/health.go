@@ -55,7 +55,9 @@ func (h *healthProbe) published(ctx context.Context) (*f_log.Checkpoint, error) 
 	}
 	cp, err := h.parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: published checkpoint: %w", h.guard.record.where(), err) // wraps ErrIntegrity
+		// Tessera cannot publish over it: the log is wedged until an
+		// operator repairs it (see guard.open).
+		return nil, h.guard.fail(fmt.Errorf("%s: published checkpoint: %w", h.guard.record.where(), err)) // wraps ErrIntegrity
 	}
 	return cp, nil
 }

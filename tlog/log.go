@@ -265,6 +265,13 @@ func (l *Log) appendEntry(ctx context.Context, entry *rekorpb.Entry) (*rekorv1.T
 	}
 	idx, cpRaw, err := l.awaiter.Await(ctx, l.add(ctx, tessera.NewEntry(body)))
 	if err != nil {
+		if ctx.Err() == nil {
+			// Say why if the log is unsound (say, its published
+			// checkpoint is damaged) rather than how reading it failed.
+			if herr := l.health.health(ctx); herr != nil {
+				err = herr
+			}
+		}
 		return nil, fmt.Errorf("append entry: %w", err)
 	}
 	if idx.IsDup {

@@ -342,6 +342,11 @@ func (l *V1Log) appendEntry(ctx context.Context, e *V1Entry) (*V1LogEntry, error
 	}
 	idx, cpRaw, err := l.awaiter.Await(ctx, l.add(ctx, tessera.NewEntry(e.Body)))
 	if err != nil {
+		if ctx.Err() == nil {
+			if herr := l.health.health(ctx); herr != nil {
+				err = herr // as in Log.appendEntry
+			}
+		}
 		return nil, fmt.Errorf("append v1 entry: %w", err)
 	}
 	// The entry is integrated now; this is the time its SETs promise.
