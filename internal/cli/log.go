@@ -72,7 +72,7 @@ Each problem found is printed on a line of its own; the exit status is 1 if any.
 			}
 			v1Pub, ok := v1Key.Public().(*ecdsa.PublicKey)
 			if !ok {
-				return fmt.Errorf("Rekor v1 log key is not an ECDSA key")
+				return fmt.Errorf("the Rekor v1 log key is not an ECDSA key")
 			}
 			var rep, v1Rep *tlog.CheckReport
 			var v2Err, v1Err error
