@@ -279,7 +279,9 @@ func (v *Verifier) CheckIssuers(ctx context.Context) map[string]error {
 	var wg sync.WaitGroup
 	for url, is := range v.issuers {
 		if is.remote == nil {
+			mu.Lock()
 			out[url] = nil
+			mu.Unlock()
 			continue
 		}
 		wg.Go(func() {
