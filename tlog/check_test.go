@@ -140,3 +140,50 @@ func tileHandler(l *Log) http.Handler {
 		_, _ = w.Write(data)
 	})
 }
+
+// TestCheckLogMySQL checks both logs kept in MySQL, as `signet log verify
+// --log-storage mysql://…` does (SIGNET_TEST_MYSQL_URL).
+func TestCheckLogMySQL(t *testing.T) {
+	url := mysqlTestURL(t)
+	ctx := context.Background()
+	key := newLogKey(t)
+	opts := DefaultOptions()
+	opts.CheckpointInterval = MySQLMinCheckpointInterval
+	d, db, err := NewMySQLDriver(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := New(ctx, d, testOrigin, key, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillLog(t, l, newTestSigner(t), "mysql", 5)
+	closeLog(t, l)
+	v1Key := newV1LogKey(t)
+	v1, err := OpenV1LogMySQL(ctx, url, testOrigin, v1Key, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	createV1Entries(t, v1, "mysql", 3)
+	closeV1Log(t, v1)
+
+	rep, err := CheckLogMySQL(ctx, url, key.Public().(ed25519.PublicKey))
+	if err != nil || rep.Size != 5 {
+		t.Fatalf("CheckLogMySQL = %+v, %v", rep, err)
+	}
+	if rep, err := CheckV1LogMySQL(ctx, url, &v1Key.PublicKey); err != nil || rep.Size != 3 {
+		t.Fatalf("CheckV1LogMySQL = %+v, %v", rep, err)
+	}
+	var tile []byte
+	if err := db.QueryRow("SELECT `nodes` FROM `Subtree` WHERE `level` = 0 AND `index` = 0").Scan(&tile); err != nil {
+		t.Fatal(err)
+	}
+	tile[33] ^= 1
+	if _, err := db.Exec("UPDATE `Subtree` SET `nodes` = ? WHERE `level` = 0 AND `index` = 0", tile); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := CheckLogMySQL(ctx, url, key.Public().(ed25519.PublicKey)); !errors.Is(err, ErrCheckFailed) || !strings.Contains(strings.Join(rep.Problems, "\n"), "tile tile/0/000.p/5: hash 1") {
+		t.Fatalf("CheckLogMySQL of a damaged tile = %v, %+v", err, rep)
+	}
+}
