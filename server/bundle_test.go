@@ -105,7 +105,7 @@ func TestSigstoreGoSignsAgainstSignet(t *testing.T) {
 			}
 
 			// sigstore-go verifies.
-			sgv, err := sgverify.NewVerifier(sgRoot, sgverify.WithTransparencyLog(1), sgverify.WithSignedTimestamps(1))
+			sgv, err := sgverify.NewVerifier(sgRoot, sgverify.WithTransparencyLog(1), sgverify.WithSignedTimestamps(1), sgverify.WithSignedCertificateTimestamps(1))
 			if err != nil {
 				t.Fatal(err)
 			}

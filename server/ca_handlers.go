@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/transparency-dev/tessera"
+
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/oidc"
 )
@@ -57,6 +59,8 @@ func classify(err error) *apiError {
 		return &apiError{status: http.StatusForbidden, code: grpcPermissionDenied, reason: "identity_not_allowed", message: err.Error()}
 	case errors.Is(err, oidc.ErrIssuerUnavailable):
 		return &apiError{status: http.StatusServiceUnavailable, code: grpcUnavailable, reason: "issuer_unavailable", message: err.Error()}
+	case errors.Is(err, tessera.ErrPushback):
+		return &apiError{status: http.StatusServiceUnavailable, code: grpcUnavailable, reason: "ct_log_overloaded", message: "the certificate transparency log is overloaded; retry later"}
 	case errors.Is(err, ca.ErrBadRequest):
 		return &apiError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "bad_request", message: err.Error()}
 	default:
@@ -128,7 +132,7 @@ func (s *Server) issueFor(ctx context.Context, req certRequest) ([]*x509.Certifi
 	default:
 		return nil, cfg, badRequest("no_key", "request has neither a public key with proof of possession nor a certificate signing request")
 	}
-	leaf, err := s.ca.Issue(id, pub)
+	leaf, err := s.ca.IssueWithSCTs(ctx, id, pub, s.ct)
 	if err != nil {
 		return nil, cfg, err
 	}

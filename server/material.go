@@ -23,6 +23,7 @@ type material struct {
 	v1LogKey crypto.Signer // ECDSA P-256: Rekor v1 SETs and checkpoints
 	tsaKey   crypto.Signer
 	tsaChain []*x509.Certificate // leaf first
+	ctKey    crypto.Signer       // ECDSA P-256: the CT log's SCTs and checkpoints
 	devKey   crypto.Signer       // nil unless the dev issuer is on
 }
 
@@ -52,6 +53,9 @@ func loadMaterial(dataDir string, dev bool, now time.Time) (*material, error) {
 		return nil, err
 	}
 	if m.v1LogKey, err = load("tlog-v1.key", keys.ECDSAP256); err != nil {
+		return nil, err
+	}
+	if m.ctKey, err = load("ct.key", keys.ECDSAP256); err != nil {
 		return nil, err
 	}
 	tsaRootKey, err := load("tsa-root.key", keys.ECDSAP384)

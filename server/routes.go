@@ -33,6 +33,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /tile/", s.handleTile)
 	s.registerRekorV1(mux)
 
+	mux.HandleFunc("GET /ct/checkpoint", s.handleCTCheckpoint)
+	mux.HandleFunc("GET /ct/tile/", s.handleCTTile)
+	mux.HandleFunc("GET /ct/issuer/{fingerprint}", s.handleCTIssuer)
+
 	mux.HandleFunc("POST /api/v1/timestamp", s.handleTimestamp)
 	mux.HandleFunc("GET /api/v1/timestamp/certchain", s.handleTimestampChain)
 

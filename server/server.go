@@ -6,6 +6,8 @@ package server
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -23,6 +25,7 @@ import (
 	"github.com/transparency-dev/tessera"
 
 	"github.com/signetproject/signet/ca"
+	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/oidc"
 	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
@@ -64,6 +67,8 @@ type Server struct {
 	dev           *oidc.DevIssuer // nil unless InsecureDevIssuer
 	log           *tlog.Log
 	v1log         *tlog.V1Log
+	ct            *ctlog.Log
+	ctDB          io.Closer // nil for file storage
 	tsa           *tsa.Authority
 	stopLog       context.CancelFunc
 	logDB         io.Closer // nil for file storage
@@ -149,6 +154,10 @@ func New(opts Options) (*Server, error) {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("rekor v1 log: %w", err)
 	}
+	if s.ct, s.ctDB, err = openCTLog(logCtx, opts, base.Hostname(), m.ctKey, m.caChain[len(m.caChain)-1:]); err != nil {
+		s.Close(context.Background())
+		return nil, fmt.Errorf("certificate transparency log: %w", err)
+	}
 	if opts.InsecureDevIssuer {
 		if s.dev, err = oidc.NewDevIssuer(opts.BaseURL+"/oidc", m.devKey); err != nil {
 			s.Close(context.Background())
@@ -177,10 +186,17 @@ func (s *Server) Close(ctx context.Context) error {
 			err = cerr
 		}
 	}
-	s.stopLog()
-	if s.logDB != nil {
-		if cerr := s.logDB.Close(); err == nil {
+	if s.ct != nil {
+		if cerr := s.ct.Close(ctx); err == nil {
 			err = cerr
+		}
+	}
+	s.stopLog()
+	for _, db := range []io.Closer{s.logDB, s.ctDB} {
+		if db != nil {
+			if cerr := db.Close(); err == nil {
+				err = cerr
+			}
 		}
 	}
 	return err
@@ -213,6 +229,10 @@ func (s *Server) buildTrustDocuments() error {
 			BaseURL: s.opts.BaseURL, PublicKey: s.v1log.PublicKey(), LogID: v1LogID,
 			Start: start, Operator: "signet (Rekor v1 API)",
 		}},
+		CTLogs: []trustroot.MaterialLog{{
+			BaseURL: s.opts.BaseURL + "/ct", PublicKey: s.ct.PublicKey(), LogID: s.ct.ID(),
+			Start: start, Operator: "signet",
+		}},
 	})
 	if err != nil {
 		return fmt.Errorf("trusted root: %w", err)
@@ -233,6 +253,50 @@ func (s *Server) buildTrustDocuments() error {
 		return fmt.Errorf("signing config: %w", err)
 	}
 	return nil
+}
+
+// ctMySQLDatabaseSuffix names the CT log's database beside the log
+// storage database: "signet" becomes "signet_ct".
+const ctMySQLDatabaseSuffix = "_ct"
+
+// openCTLog opens the certificate transparency log in the data dir (or in
+// its own MySQL database beside the transparency log's), with origin
+// "<hostname>/ct", accepting chains to the CA's root.
+func openCTLog(ctx context.Context, opts Options, hostname string, key crypto.Signer, roots []*x509.Certificate) (*ctlog.Log, io.Closer, error) {
+	ctOpts := ctlog.DefaultOptions()
+	var (
+		driver  tessera.Driver
+		issuers ctlog.IssuerStore
+		db      *sql.DB
+		err     error
+	)
+	if opts.LogStorage == "" {
+		dir := filepath.Join(opts.DataDir, "ct")
+		if driver, err = tlog.NewPOSIXDriver(ctx, dir); err != nil {
+			return nil, nil, err
+		}
+		issuers = ctlog.NewDirIssuers(dir)
+	} else {
+		if driver, db, err = tlog.NewMySQLDriverSuffix(ctx, opts.LogStorage, ctMySQLDatabaseSuffix); err != nil {
+			return nil, nil, err
+		}
+		if issuers, err = ctlog.NewMySQLIssuers(ctx, db); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		ctOpts.CheckpointInterval = max(ctOpts.CheckpointInterval, tlog.MySQLMinCheckpointInterval)
+	}
+	l, err := ctlog.New(ctx, driver, issuers, hostname+"/ct", key, roots, ctOpts)
+	if err != nil {
+		if db != nil {
+			db.Close()
+		}
+		return nil, nil, err
+	}
+	if db == nil {
+		return l, nil, nil
+	}
+	return l, db, nil
 }
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully,

@@ -193,6 +193,30 @@ type verifyRequest struct {
 	server      string
 	keyPath     string
 	identity    verify.Identity
+	// requireSCT makes keyless certificates need a verified SCT from a CT
+	// log of the trusted root, as cosign does (verify-blob, verify,
+	// verify-attestation); ignoreSCT (--insecure-ignore-sct) turns that off.
+	// Without either, SCTs are checked when the trusted root lists CT logs,
+	// as sigstore-go does (conformance verify-bundle).
+	requireSCT, ignoreSCT bool
+}
+
+// options returns the verification options: the defaults with the SCT
+// requirement applied.
+func (r verifyRequest) options(o verify.Options) verify.Options {
+	switch {
+	case r.ignoreSCT:
+		o.UnsafeSkipSCT = true
+	case r.requireSCT:
+		o.SCTThreshold = 1
+	}
+	return o
+}
+
+// addSCTFlag adds --insecure-ignore-sct and makes SCTs required otherwise.
+func (r *verifyRequest) addSCTFlag(cmd *cobra.Command) {
+	r.requireSCT = true
+	cmd.Flags().BoolVar(&r.ignoreSCT, "insecure-ignore-sct", false, "accept keyless certificates without a verified SCT from a CT log in the trusted root")
 }
 
 func (r verifyRequest) run(stdout io.Writer) error {
@@ -215,7 +239,7 @@ func (r verifyRequest) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	v, err := verify.New(tr, verify.DefaultOptions())
+	v, err := verify.New(tr, r.options(verify.DefaultOptions()))
 	if err != nil {
 		return err
 	}
@@ -325,6 +349,7 @@ failed and why.`,
 	f.StringVar(&r.server, "server", defaultServer(), "signet server whose trusted root to fetch when --trusted-root is not given")
 	f.StringVar(&r.keyPath, "key", "", "public key (PEM) for key-signed bundles")
 	addIdentityFlags(cmd, &r.identity)
+	r.addSCTFlag(cmd)
 	_ = cmd.MarkFlagRequired("bundle")
 	return cmd
 }

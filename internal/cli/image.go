@@ -238,6 +238,7 @@ func (r *imageVerifyRequest) addFlags(cmd *cobra.Command) {
 	f.StringVar(&r.keyPath, "key", "", "public key (PEM) for key-signed images")
 	f.BoolVar(&r.ignoreTlog, "insecure-ignore-tlog", false, "accept signatures without transparency log entries (key-signed images from cosign --tlog-upload=false)")
 	addIdentityFlags(cmd, &r.identity)
+	r.addSCTFlag(cmd)
 	r.img.add(cmd)
 }
 
@@ -267,7 +268,7 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 		// A certificate still needs a verified time inside its validity.
 		opts = verify.Options{ObserverTimestampThreshold: 1}
 	}
-	v, err := verify.New(tr, opts)
+	v, err := verify.New(tr, r.options(opts))
 	if err != nil {
 		return err
 	}
