@@ -24,6 +24,7 @@ type material struct {
 	tsaKey   crypto.Signer
 	tsaChain []*x509.Certificate // leaf first
 	ctKey    crypto.Signer       // ECDSA P-256: the CT log's SCTs and checkpoints
+	tufKey   crypto.Signer       // ECDSA P-256: the TUF repository's online snapshot and timestamp key
 	devKey   crypto.Signer       // nil unless the dev issuer is on
 }
 
@@ -56,6 +57,9 @@ func loadMaterial(dataDir string, dev bool, now time.Time) (*material, error) {
 		return nil, err
 	}
 	if m.ctKey, err = load("ct.key", keys.ECDSAP256); err != nil {
+		return nil, err
+	}
+	if m.tufKey, err = load("tuf-online.key", keys.ECDSAP256); err != nil {
 		return nil, err
 	}
 	tsaRootKey, err := load("tsa-root.key", keys.ECDSAP384)

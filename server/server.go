@@ -30,6 +30,7 @@ import (
 	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/tsa"
+	"github.com/signetproject/signet/tuf"
 )
 
 // Options configure a Server.
@@ -56,6 +57,14 @@ type Options struct {
 	// Servers sharing a database must share their keys and public URL
 	// hostname.
 	LogStorage string
+	// TUFRepo is the repo/ directory of an offline TUF directory (signet
+	// tuf init): its root and targets metadata and target files, signed
+	// with the offline keys. When set, the server serves the repository
+	// at /tuf/, signing snapshot and timestamp with its online key.
+	TUFRepo string
+	// TUFRefreshInterval is how often the server rereads TUFRepo and renews
+	// snapshot and timestamp; zero means 10 seconds.
+	TUFRefreshInterval time.Duration
 }
 
 // Server is a configured signet server.
@@ -69,6 +78,9 @@ type Server struct {
 	v1log         *tlog.V1Log
 	ct            *ctlog.Log
 	ctDB          io.Closer // nil for file storage
+	tufKey        crypto.Signer
+	tuf           *tuf.Repository // nil without Options.TUFRepo
+	stopTUF       func()          // stops and waits for the TUF refresher
 	tsa           *tsa.Authority
 	stopLog       context.CancelFunc
 	logDB         io.Closer // nil for file storage
@@ -172,14 +184,51 @@ func New(opts Options) (*Server, error) {
 		s.Close(context.Background())
 		return nil, err
 	}
+	s.tufKey = m.tufKey
+	if opts.TUFRepo != "" {
+		if s.tuf, err = tuf.OpenRepository(opts.TUFRepo, filepath.Join(opts.DataDir, "tuf"), m.tufKey, tuf.RepositoryOptions{}); err != nil {
+			s.Close(context.Background())
+			return nil, err
+		}
+		s.stopTUF = s.refreshTUF(opts.TUFRefreshInterval)
+	}
 	s.metrics = newMetrics(verifier.Issuers())
 	s.handler = s.routes()
 	return s, nil
 }
 
+// refreshTUF rereads the TUF repository and renews its online metadata
+// every interval until the returned function is called.
+func (s *Server) refreshTUF(interval time.Duration) func() {
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := s.tuf.Refresh(); err != nil {
+					s.logger.Error("TUF repository refresh failed; serving the previous metadata", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
 // Close stops the transparency log after every acknowledged entry is
 // committed to a checkpoint. Call it once, after the HTTP server stopped.
 func (s *Server) Close(ctx context.Context) error {
+	if s.stopTUF != nil {
+		s.stopTUF()
+		s.stopTUF = nil
+	}
 	err := s.log.Close(ctx)
 	if s.v1log != nil {
 		if cerr := s.v1log.Close(ctx); err == nil {

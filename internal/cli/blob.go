@@ -21,6 +21,7 @@ import (
 	"github.com/signetproject/signet/bundle"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/sign"
+	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/verify"
 )
 
@@ -199,6 +200,17 @@ type verifyRequest struct {
 	// Without either, SCTs are checked when the trusted root lists CT logs,
 	// as sigstore-go does (conformance verify-bundle).
 	requireSCT, ignoreSCT bool
+	tuf                   tufFlags
+}
+
+// trust returns the trusted root: through TUF (--tuf-mirror/--tuf-root),
+// from --trusted-root, or the server's.
+func (r verifyRequest) trust() (*trustroot.TrustedRoot, error) {
+	tr, err := r.tuf.trustedRoot()
+	if tr != nil || err != nil {
+		return tr, err
+	}
+	return loadTrustedRoot(r.trustedRoot, r.server)
 }
 
 // options returns the verification options: the defaults with the SCT
@@ -220,7 +232,7 @@ func (r *verifyRequest) addSCTFlag(cmd *cobra.Command) {
 }
 
 func (r verifyRequest) run(stdout io.Writer) error {
-	tr, err := loadTrustedRoot(r.trustedRoot, r.server)
+	tr, err := r.trust()
 	if err != nil {
 		return err
 	}
@@ -350,6 +362,7 @@ failed and why.`,
 	f.StringVar(&r.keyPath, "key", "", "public key (PEM) for key-signed bundles")
 	addIdentityFlags(cmd, &r.identity)
 	r.addSCTFlag(cmd)
+	r.tuf.add(cmd)
 	_ = cmd.MarkFlagRequired("bundle")
 	return cmd
 }

@@ -239,6 +239,7 @@ func (r *imageVerifyRequest) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&r.ignoreTlog, "insecure-ignore-tlog", false, "accept signatures without transparency log entries (key-signed images from cosign --tlog-upload=false)")
 	addIdentityFlags(cmd, &r.identity)
 	r.addSCTFlag(cmd)
+	r.tuf.add(cmd)
 	r.img.add(cmd)
 }
 
@@ -253,8 +254,8 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 	// A key without log entries needs no trust material (as cosign verify
 	// --key --insecure-ignore-tlog): no server to ask.
 	tr := &trustroot.TrustedRoot{}
-	if r.trustedRoot != "" || !r.ignoreTlog || pol.Key == nil {
-		if tr, err = loadTrustedRoot(r.trustedRoot, r.server); err != nil {
+	if r.trustedRoot != "" || r.tuf.mirror != "" || !r.ignoreTlog || pol.Key == nil {
+		if tr, err = r.trust(); err != nil {
 			return err
 		}
 	}

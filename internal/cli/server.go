@@ -18,8 +18,9 @@ import (
 
 func newServerCmd() *cobra.Command {
 	var (
-		addr, dataDir, configPath, publicURL, logFormat, logStorage string
-		dev                                                         bool
+		addr, dataDir, configPath, publicURL, logFormat, logStorage, tufRepo string
+		dev                                                                  bool
+		tufRefresh                                                           time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -62,6 +63,7 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 			}
 			srv, err := server.New(server.Options{
 				DataDir: dataDir, BaseURL: base, Config: cfg, InsecureDevIssuer: dev, Logger: logger, LogStorage: logStorage,
+				TUFRepo: tufRepo, TUFRefreshInterval: tufRefresh,
 			})
 			if err != nil {
 				return err
@@ -90,6 +92,8 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 	f.StringVar(&publicURL, "public-url", "", "URL clients reach this server at (default http://<addr>)")
 	f.BoolVar(&dev, "dev", false, "enable the built-in INSECURE development OIDC issuer at <url>/oidc")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
+	f.StringVar(&tufRepo, "tuf-repo", "", "serve this TUF repository (the repo/ directory of signet tuf init) at <url>/tuf/, signing snapshot and timestamp online")
+	f.DurationVar(&tufRefresh, "tuf-refresh", 10*time.Second, "how often to reread --tuf-repo and renew the online snapshot and timestamp")
 	f.StringVar(&logStorage, "log-storage", "", "transparency log storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db (shared by replicas)")
 	return cmd
 }
