@@ -17,21 +17,41 @@ import (
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
+	"github.com/signetproject/signet/tuf"
 )
 
-// ErrTUFTrustRoot is returned for TrustRoots that name a TUF repository
-// (spec.remote or spec.repository): signet has no TUF client yet, so only
-// spec.sigstoreKeys trust roots can be used.
-var ErrTUFTrustRoot = errors.New("TUF trust roots (spec.remote, spec.repository) are not supported yet; use spec.sigstoreKeys")
+// ErrTUFTrustRoot is returned for TrustRoots with an air-gapped TUF
+// repository (spec.repository), which signet cannot read yet; spec.remote
+// and spec.sigstoreKeys work.
+var ErrTUFTrustRoot = errors.New("air-gapped TUF trust roots (spec.repository) are not supported yet; use spec.remote or spec.sigstoreKeys")
 
-// TrustedRoot returns the trusted material of a TrustRoot with
-// spec.sigstoreKeys, as policy-controller builds it: certificate
+// TrustedRoot returns the trusted material of a TrustRoot. For
+// spec.remote it runs the TUF client workflow against the mirror, starting
+// from spec.remote.root, and reads the trusted root target
+// (spec.remote.trustedRootTarget, default trusted_root.json); any TUF
+// failure is an error, so authorities naming the TrustRoot fail closed.
+// For spec.sigstoreKeys it builds the material as policy-controller does: certificate
 // authorities and timestamp authorities from their PEM chains (valid from
 // their first certificate's notBefore), transparency and CT logs from their
 // PEM keys (valid from the Unix epoch), each log identified by the SHA-256
 // of its DER public key (Rekor v1, RFC 6962) and, for Ed25519 keys, also by
 // its Rekor v2 signed-note ID (origin: the base URL's host name).
 func (t *TrustRoot) TrustedRoot() (*trustroot.TrustedRoot, error) {
+	if r := t.Spec.Remote; r != nil {
+		target := r.TrustedRootTarget
+		if target == "" {
+			target = tuf.TargetTrustedRoot
+		}
+		files, err := tuf.Fetch(tuf.ClientOptions{Mirror: r.Mirror, Root: r.Root}, target)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: spec.remote: %w", KindTrustRoot, t.Metadata.Name, err)
+		}
+		tr, err := trustroot.LoadTrustedRoot(files[target])
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: spec.remote target %s: %w", KindTrustRoot, t.Metadata.Name, target, err)
+		}
+		return tr, nil
+	}
 	sk := t.Spec.SigstoreKeys
 	if sk == nil {
 		return nil, fmt.Errorf("%s %q: %w", KindTrustRoot, t.Metadata.Name, ErrTUFTrustRoot)
