@@ -10,6 +10,7 @@ GO            ?= go
 BIN           := bin/signet
 ADDR          ?= 127.0.0.1:8080
 DATA_DIR      ?= ./signet-data
+TUF_DIR       ?= /tmp/signet-tuf
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK   := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 VULNDB_MOD    := golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
@@ -25,9 +26,10 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/signet
 
-## run: build and start `signet server --dev` with embedded storage.
+## run: build and start `signet server --dev` with embedded storage, serving
+## the TUF repository that `signet tuf init --dir $(TUF_DIR)` creates.
 run: build
-	$(BIN) server --dev --addr $(ADDR) --data-dir $(DATA_DIR)
+	$(BIN) server --dev --addr $(ADDR) --data-dir $(DATA_DIR) --tuf-repo $(TUF_DIR)/repo
 
 ## test: everything CI needs (format, vet, staticcheck, vulncheck, race tests).
 test: fmt-check vet staticcheck vulncheck unit

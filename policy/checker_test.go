@@ -25,10 +25,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/oidc"
 	"github.com/signetproject/signet/policy"
-	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/server"
 	"github.com/signetproject/signet/server/servertest"
 	"github.com/signetproject/signet/sign"
