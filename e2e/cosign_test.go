@@ -509,7 +509,7 @@ func writeFile(t testing.TB, dir, name string, data []byte) string {
 	return p
 }
 
-func readFile(t *testing.T, p string) []byte {
+func readFile(t testing.TB, p string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(p)
 	if err != nil {

@@ -151,9 +151,9 @@ type server struct {
 }
 
 // startServer starts `signet server --dev` on a free port with its data in
-// dataDir and waits until it answers /healthz.
-func startServer(dataDir string) (*server, error) {
-	cmd := exec.Command(env.signetBin, "server", "--dev", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+// dataDir (and more flags, args) and waits until it answers /healthz.
+func startServer(dataDir string, args ...string) (*server, error) {
+	cmd := exec.Command(env.signetBin, append([]string{"server", "--dev", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
