@@ -33,10 +33,6 @@ func NewHierarchy(org string, rootKey, intermediateKey crypto.Signer, now time.T
 	if err != nil {
 		return nil, err
 	}
-	interSerial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
 	rootTmpl := &x509.Certificate{
 		SerialNumber:          rootSerial,
 		Subject:               pkix.Name{Organization: []string{org}, CommonName: org + " root"},
@@ -55,8 +51,24 @@ func NewHierarchy(org string, rootKey, intermediateKey crypto.Signer, now time.T
 	if err != nil {
 		return nil, err
 	}
-	interTmpl := &x509.Certificate{
-		SerialNumber:          interSerial,
+	inter, err := NewIntermediate(org, root, rootKey, intermediateKey, now)
+	if err != nil {
+		return nil, err
+	}
+	return []*x509.Certificate{inter, root}, nil
+}
+
+// NewIntermediate certifies intermediateKey as an issuing CA under root
+// (whose key is rootKey), valid from a minute before now, named after org.
+// A CA key rotation makes a new one under the same root.
+func NewIntermediate(org string, root *x509.Certificate, rootKey, intermediateKey crypto.Signer, now time.Time) (*x509.Certificate, error) {
+	notBefore := now.Add(-time.Minute).UTC().Truncate(time.Second)
+	serial, err := newSerial()
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
 		Subject:               pkix.Name{Organization: []string{org}, CommonName: org + " intermediate"},
 		NotBefore:             notBefore,
 		NotAfter:              notBefore.Add(IntermediateValidity),
@@ -66,15 +78,14 @@ func NewHierarchy(org string, rootKey, intermediateKey crypto.Signer, now time.T
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 	}
-	interDER, err := x509.CreateCertificate(rand.Reader, interTmpl, root, intermediateKey.Public(), rootKey)
+	if tmpl.NotAfter.After(root.NotAfter) {
+		tmpl.NotAfter = root.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, root, intermediateKey.Public(), rootKey)
 	if err != nil {
 		return nil, fmt.Errorf("create intermediate certificate: %w", err)
 	}
-	inter, err := x509.ParseCertificate(interDER)
-	if err != nil {
-		return nil, err
-	}
-	return []*x509.Certificate{inter, root}, nil
+	return x509.ParseCertificate(der)
 }
 
 // LoadOrCreateHierarchy returns the chain stored as dir/intermediate.pem and

@@ -254,6 +254,18 @@ func (s *Server) Close(ctx context.Context) error {
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// CAChain returns the CA's certificate chain, issuing certificate first.
+func (s *Server) CAChain() []*x509.Certificate { return s.ca.Chain() }
+
+// RefreshTUF rereads the TUF repository now, rather than at the next
+// refresh interval. It fails when the server publishes no repository.
+func (s *Server) RefreshTUF() error {
+	if s.tuf == nil {
+		return errors.New("no TUF repository (Options.TUFRepo)")
+	}
+	return s.tuf.Refresh()
+}
+
 // DevIssuer returns the built-in development issuer, or nil.
 func (s *Server) DevIssuer() *oidc.DevIssuer { return s.dev }
 
@@ -268,21 +280,30 @@ func (s *Server) buildTrustDocuments() error {
 	if err != nil {
 		return fmt.Errorf("rekor v1 log ID: %w", err)
 	}
-	s.trustedRoot, err = trustroot.BuildTrustedRoot(trustroot.Material{
-		CertificateAuthorities: []trustroot.MaterialAuthority{{URI: s.opts.BaseURL, Chain: s.ca.Chain(), Start: start, Operator: "signet"}},
-		TimestampAuthorities:   []trustroot.MaterialAuthority{{URI: s.opts.BaseURL + "/api/v1/timestamp", Chain: tsaChain, Start: tsaChain[0].NotBefore, Operator: "signet"}},
+	// Keys rotated out stay trusted for what they signed while in use.
+	h, err := loadHistory(s.opts.DataDir)
+	if err != nil {
+		return err
+	}
+	material := trustroot.Material{
+		CertificateAuthorities: []trustroot.MaterialAuthority{{URI: s.opts.BaseURL, Chain: s.ca.Chain(), Start: h.start(RotateCA, start), Operator: "signet"}},
+		TimestampAuthorities:   []trustroot.MaterialAuthority{{URI: s.opts.BaseURL + "/api/v1/timestamp", Chain: tsaChain, Start: h.start(RotateTSA, tsaChain[0].NotBefore), Operator: "signet"}},
 		Tlogs: []trustroot.MaterialLog{{
 			BaseURL: s.opts.BaseURL, PublicKey: s.log.PublicKey(), LogID: s.log.LogID(),
-			Start: start, Operator: "signet",
+			Start: h.start(RotateTlog, start), Operator: "signet",
 		}, {
 			BaseURL: s.opts.BaseURL, PublicKey: s.v1log.PublicKey(), LogID: v1LogID,
 			Start: start, Operator: "signet (Rekor v1 API)",
 		}},
 		CTLogs: []trustroot.MaterialLog{{
 			BaseURL: s.opts.BaseURL + "/ct", PublicKey: s.ct.PublicKey(), LogID: s.ct.ID(),
-			Start: start, Operator: "signet",
+			Start: h.start(RotateCT, start), Operator: "signet",
 		}},
-	})
+	}
+	if err := s.retiredMaterial(h, &material, s.log.Origin()); err != nil {
+		return err
+	}
+	s.trustedRoot, err = trustroot.BuildTrustedRoot(material)
 	if err != nil {
 		return fmt.Errorf("trusted root: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -95,6 +96,35 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 	f.StringVar(&tufRepo, "tuf-repo", "", "serve this TUF repository (the repo/ directory of signet tuf init) at <url>/tuf/, signing snapshot and timestamp online")
 	f.DurationVar(&tufRefresh, "tuf-refresh", 10*time.Second, "how often to reread --tuf-repo and renew the online snapshot and timestamp")
 	f.StringVar(&logStorage, "log-storage", "", "transparency log storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db (shared by replicas)")
+	cmd.AddCommand(newRotateKeysCmd())
+	return cmd
+}
+
+func newRotateKeysCmd() *cobra.Command {
+	var dataDir string
+	var which []string
+	cmd := &cobra.Command{
+		Use:   "rotate-keys --data-dir DIR",
+		Short: "Rotate the CA, log, TSA and CT keys of a stopped server",
+		Long: `Replace the keys of a stopped server's data directory: the CA's issuing key (a new
+intermediate certificate under the same root), the Rekor v2 log's checkpoint key,
+the timestamp authority's key and chain, the CT log's key. The retired public
+material stays in trusted_root.json with validFor ending now, so signatures made
+before still verify and nothing signed by a retired key later does. Then start
+the server and publish its new trusted_root.json with signet tuf sign-targets;
+TUF clients pick it up on their next refresh. The Rekor v1 API key is not rotated.`,
+		Example: `  signet server rotate-keys --data-dir ./signet-data --keys ca,tlog,tsa,ct`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := server.RotateKeys(dataDir, which, time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rotated %s in %s; restart the server, then signet tuf sign-targets\n", strings.Join(which, ", "), dataDir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "./signet-data", "data directory of the stopped server")
+	cmd.Flags().StringSliceVar(&which, "keys", server.RotatableKeys, "keys to rotate: ca, tlog, tsa, ct")
 	return cmd
 }
 
