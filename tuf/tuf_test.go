@@ -314,3 +314,30 @@ func TestClientRejectsAttacks(t *testing.T) {
 
 // cache is the client's cache directory, the same on every fetch.
 func (p *repo) cache(*testing.T) string { return p.cacheDir }
+
+// FuzzClientMetadata serves a fuzzed timestamp.json, snapshot or
+// targets.json to signet's TUF client: whatever it parses, it must not
+// panic, and if it returns a target, that is the genuine one.
+func FuzzClientMetadata(f *testing.F) {
+	f.Add("timestamp.json", []byte(`{"signed":{"_type":"timestamp","version":99},"signatures":[]}`))
+	f.Add("timestamp.json", []byte(`{}`))
+	f.Add("1.snapshot.json", []byte(`{"signed":{"_type":"snapshot","meta":{"targets.json":{"version":1}}},"signatures":[{"keyid":"x","sig":"00"}]}`))
+	f.Add("1.targets.json", []byte(`[`))
+	f.Fuzz(func(t *testing.T, name string, body []byte) {
+		p := newRepo(t, targets(`{"v":1}`))
+		genuine, _ := p.r.File(name)
+		p.setTamper(func(n string, b []byte) []byte {
+			if n == name || strings.HasSuffix(n, ".snapshot.json") && strings.HasSuffix(name, ".snapshot.json") {
+				return body
+			}
+			return b
+		})
+		got, err := tuf.Fetch(tuf.ClientOptions{Mirror: p.url, Root: p.rootV1()}, tuf.TargetTrustedRoot)
+		if err != nil {
+			return
+		}
+		if string(got[tuf.TargetTrustedRoot]) != `{"v":1}` {
+			t.Fatalf("tampered %s (%d bytes, genuine %d) yielded target %q", name, len(body), len(genuine), got[tuf.TargetTrustedRoot])
+		}
+	})
+}

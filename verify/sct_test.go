@@ -1,12 +1,17 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"strings"
 	"testing"
 	"time"
+
+	ct "github.com/google/certificate-transparency-go"
+	"github.com/google/certificate-transparency-go/tls"
 
 	"github.com/transparency-dev/tessera/storage/posix"
 
@@ -131,4 +136,35 @@ func TestSCTsFromSignetCTLog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzEmbeddedSCTs feeds arbitrary SCT list extension values to the parser
+// of embedded SCTs: it must not panic, and what it accepts must re-encode
+// to SCTs that parse to the same values.
+func FuzzEmbeddedSCTs(f *testing.F) {
+	// A well-formed list: one SCT with a leaf_index extension.
+	f.Add([]byte{0x04, 0x0f, 0x00, 0x0d, 0x00, 0x0b, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a})
+	f.Add([]byte{0x04, 0x02, 0x00, 0x00})
+	f.Add([]byte{0x04, 0x00})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, value []byte) {
+		cert := &x509.Certificate{Extensions: []pkix.Extension{{Id: oidSCTList, Value: value}}}
+		scts, err := embeddedSCTs(cert)
+		if err != nil {
+			return
+		}
+		for _, s := range scts {
+			enc, err := tls.Marshal(*s)
+			if err != nil {
+				t.Fatalf("accepted SCT does not re-encode: %v", err)
+			}
+			var back ct.SignedCertificateTimestamp
+			if rest, err := tls.Unmarshal(enc, &back); err != nil || len(rest) != 0 {
+				t.Fatalf("re-encoded SCT does not parse: %v", err)
+			}
+			if back.Timestamp != s.Timestamp || back.LogID != s.LogID || !bytes.Equal(back.Extensions, s.Extensions) || !bytes.Equal(back.Signature.Signature, s.Signature.Signature) {
+				t.Fatalf("SCT round trip changed it: %+v -> %+v", s, back)
+			}
+		}
+	})
 }
