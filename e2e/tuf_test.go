@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
+	"github.com/signetproject/signet/internal/freeport"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oidc"
 )
@@ -223,4 +225,91 @@ func (t tamperedSCT) AddPreChain(ctx context.Context, chain []*x509.Certificate)
 		sct[len(sct)-1] ^= 1
 	}
 	return sct, err
+}
+
+// TestCosignKeyRotation: cosign v3.1.3 and v2.6.5, initialized from
+// signet's TUF repository, sign; the operator stops the server, rotates
+// every key (signet server rotate-keys), restarts it and publishes the new
+// trusted root (signet tuf sign-targets); cosign signs again. Without any
+// change on the clients, each cosign version verifies both of its bundles,
+// and signet both of cosign v3's. (TestKeyRotation shows in-process that what retired keys sign
+// afterwards is refused.)
+func TestCosignKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	dataDir, offline := filepath.Join(dir, "data"), filepath.Join(dir, "offline")
+	args := []string{"--tuf-repo", filepath.Join(offline, "repo"), "--tuf-refresh", "200ms", "--addr", fmt.Sprintf("127.0.0.1:%d", freeport.Get(t))}
+	srv, err := startServer(dataDir, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.url
+	if res := runSignet(t, "tuf", "init", "--dir", offline, "--server", url); res.err != nil {
+		t.Fatalf("signet tuf init: %v\n%s", res.err, res.out)
+	}
+	s := tufServer{url: url, dataDir: dataDir, offline: offline, root: filepath.Join(offline, "repo", "1.root.json")}
+	versions := []struct {
+		name string
+		bin  string
+		sign []string
+	}{
+		{"cosign-v3", env.cosignV3, []string{"sign-blob", "--yes"}},
+		{"cosign-v2", env.cosignV2, []string{"sign-blob", "--yes", "--fulcio-url", url, "--rekor-url", url}},
+	}
+	id := []string{"--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", url + "/oidc"}
+	sign := func(v int, name string) (blob, bundle string) {
+		t.Helper()
+		c := versions[v]
+		blob = writeFile(t, dir, c.name+"-"+name+".txt", []byte(name+"\n"))
+		bundle = filepath.Join(dir, c.name+"-"+name+".sigstore.json")
+		tufEnv := []string{"TUF_ROOT=" + filepath.Join(dir, c.name+"-tuf")}
+		if res := runCosign(t, c.bin, tufEnv, append(c.sign, "--identity-token", s.token(t, t.TempDir()), "--bundle", bundle, blob)...); res.err != nil {
+			t.Fatalf("%s sign-blob %s: %v\n%s", c.name, name, res.err, res.out)
+		}
+		return blob, bundle
+	}
+	type signedBlob struct{ blob, bundle string }
+	var all []signedBlob
+	for i, c := range versions {
+		if res := runCosign(t, c.bin, []string{"TUF_ROOT=" + filepath.Join(dir, c.name+"-tuf")}, "initialize", "--mirror", url+"/tuf", "--root", s.root); res.err != nil {
+			t.Fatalf("%s initialize: %v\n%s", c.name, res.err, res.out)
+		}
+		b, bu := sign(i, "before")
+		all = append(all, signedBlob{b, bu})
+	}
+
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if res := runSignet(t, "server", "rotate-keys", "--data-dir", dataDir); res.err != nil {
+		t.Fatalf("rotate-keys: %v\n%s", res.err, res.out)
+	}
+	if srv, err = startServer(dataDir, args...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.stop() })
+	if res := runSignet(t, "tuf", "sign-targets", "--dir", offline, "--server", url); res.err != nil {
+		t.Fatalf("tuf sign-targets: %v\n%s", res.err, res.out)
+	}
+	time.Sleep(time.Second) // the server rereads its TUF repository every 200 ms
+	for i := range versions {
+		b, bu := sign(i, "after")
+		all = append(all, signedBlob{b, bu})
+	}
+	for _, sb := range all {
+		for _, c := range versions {
+			if !strings.HasPrefix(filepath.Base(sb.bundle), c.name) {
+				continue // each version reads its own bundle format
+			}
+			res := runCosign(t, c.bin, []string{"TUF_ROOT=" + filepath.Join(dir, c.name+"-tuf")}, append(append([]string{"verify-blob", "--bundle", sb.bundle}, id...), sb.blob)...)
+			if res.err != nil {
+				t.Errorf("%s verify-blob %s after the rotation: %v\n%s", c.name, filepath.Base(sb.bundle), res.err, res.out)
+			}
+		}
+		if strings.HasPrefix(filepath.Base(sb.bundle), "cosign-v3") {
+			res := runSignet(t, append([]string{"verify-blob", sb.blob, "--bundle", sb.bundle, "--tuf-mirror", url + "/tuf", "--tuf-root", s.root}, id...)...)
+			if res.err != nil {
+				t.Errorf("signet verify-blob %s after the rotation: %v\n%s", filepath.Base(sb.bundle), res.err, res.out)
+			}
+		}
+	}
 }
