@@ -30,7 +30,11 @@ func newServerCmd() *cobra.Command {
 trusted_root.json and signing_config.json, on one HTTP port.
 
 Keys and certificates are created in --data-dir on first start (mode 0600) and
-reused afterwards, so the trust root stays stable across restarts.
+reused afterwards, so the trust root stays stable across restarts. Every
+certificate carries an SCT from the server's own CT log (static-ct-api at
+<url>/ct/). With --tuf-repo the trust material is also published as a TUF
+repository at <url>/tuf/ (signet tuf --help); signet server rotate-keys
+rotates the keys of a stopped server.
 
 --dev mounts a built-in OIDC issuer at <url>/oidc that signs a token for any
 identity ("signet dev token"). It is INSECURE and only for local development.`,
