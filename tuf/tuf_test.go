@@ -341,3 +341,60 @@ func FuzzClientMetadata(f *testing.F) {
 		}
 	})
 }
+
+// TestRepositoryRefusesBadOfflineMetadata: the server checks what it is
+// given to serve, and keeps serving its last good state.
+func TestRepositoryRefusesBadOfflineMetadata(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		break_ func(t *testing.T, p *repo)
+		want   string
+	}{
+		{"a root not signed by the previous root", func(t *testing.T, p *repo) {
+			md, err := new(metadata.Metadata[metadata.RootType]).FromBytes(p.rootV1())
+			if err != nil {
+				t.Fatal(err)
+			}
+			evil, _ := keys.Generate(keys.ECDSAP256)
+			k, _ := metadata.KeyFromPublicKey(evil.Public())
+			md.Signed.Version = 2
+			md.Signed.Roles[metadata.ROOT].KeyIDs = nil
+			if err := md.Signed.AddKey(k, metadata.ROOT); err != nil {
+				t.Fatal(err)
+			}
+			md.ClearSignatures()
+			sv, _ := signature.LoadSignerWithOpts(evil)
+			if _, err := md.Sign(sv); err != nil {
+				t.Fatal(err)
+			}
+			if err := md.ToFile(filepath.Join(tuf.RepoDir(p.offline), "2.root.json"), true); err != nil {
+				t.Fatal(err)
+			}
+		}, "not signed by root version 1"},
+		{"a target file that does not match targets.json", func(t *testing.T, p *repo) {
+			if err := os.WriteFile(filepath.Join(tuf.RepoDir(p.offline), "targets", tuf.TargetTrustedRoot), []byte(`{"v":2}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "hash"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newRepo(t, targets(`{"v":1}`))
+			before, _ := p.r.File("timestamp.json")
+			tt.break_(t, p)
+			err := p.r.Refresh()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Refresh = %v, want an error mentioning %q", err, tt.want)
+			}
+			if after, _ := p.r.File("timestamp.json"); !bytes.Equal(before, after) {
+				t.Error("the repository changed what it serves after a refused refresh")
+			}
+		})
+	}
+
+	// A server whose online key the root does not trust serves nothing.
+	p := newRepo(t, targets(`{"v":1}`))
+	other, _ := keys.Generate(keys.ECDSAP256)
+	if _, err := tuf.OpenRepository(tuf.RepoDir(p.offline), t.TempDir(), other, tuf.RepositoryOptions{}); err == nil || !strings.Contains(err.Error(), "online key") {
+		t.Fatalf("OpenRepository with an untrusted online key = %v", err)
+	}
+}
