@@ -3,8 +3,10 @@ package ctlog_test
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"os"
@@ -34,9 +36,10 @@ import (
 const origin = "signet.test/ct"
 
 type fixture struct {
-	ca    *ca.CA
-	chain []*x509.Certificate // intermediate, root
-	key   crypto.Signer       // the CT log's
+	ca       *ca.CA
+	chain    []*x509.Certificate // intermediate, root
+	interKey crypto.Signer
+	key      crypto.Signer // the CT log's
 }
 
 func newFixture(t testing.TB) fixture {
@@ -57,7 +60,7 @@ func newFixture(t testing.TB) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{ca: c, chain: chain, key: gen(keys.ECDSAP256)}
+	return fixture{ca: c, chain: chain, interKey: interKey, key: gen(keys.ECDSAP256)}
 }
 
 func openLog(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certificate) *ctlog.Log {
@@ -258,6 +261,25 @@ func TestAddPreChainRejects(t *testing.T) {
 	}
 	pre := precert(t, f)
 	otherPre := precert(t, other)
+	// The precertificate re-signed with its poison extension not critical.
+	tmpl := *pre
+	tmpl.ExtraExtensions = nil
+	for _, e := range pre.Extensions {
+		if e.Id.Equal(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 3}) {
+			e.Critical = false
+		}
+		if !e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 35}) { // the authority key ID is added again
+			tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, e)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, &tmpl, f.chain[0], pre.PublicKey, f.interKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	softPoison, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name  string
 		chain []*x509.Certificate
@@ -267,6 +289,7 @@ func TestAddPreChainRejects(t *testing.T) {
 		{"foreign root", append([]*x509.Certificate{otherPre}, other.chain...)},
 		{"foreign CA chain ending in our root", []*x509.Certificate{otherPre, other.chain[0], f.chain[1]}},
 		{"issuer missing", []*x509.Certificate{pre, f.chain[1]}},
+		{"poison not critical", append([]*x509.Certificate{softPoison}, f.chain...)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := l.AddPreChain(t.Context(), tt.chain); !errors.Is(err, ctlog.ErrInvalidChain) {
