@@ -36,6 +36,7 @@ type fakeOP struct {
 	audience       string // ID token aud (default: the client ID)
 	noS256         bool   // discovery does not list S256
 	redirectError  string // redirect with error=...
+	badAtHash      bool   // at_hash of another access token
 	omitDeviceAuth bool
 
 	mu       sync.Mutex
@@ -245,6 +246,13 @@ func (op *fakeOP) issue(w http.ResponseWriter, clientID, nonce string) {
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
+	accessToken := "at-" + randomCode()
+	hashed := accessToken
+	if op.badAtHash {
+		hashed = "another access token"
+	}
+	sum := sha256.Sum256([]byte(hashed))
+	claims["at_hash"] = base64.RawURLEncoding.EncodeToString(sum[:16])
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: op.key}, (&jose.SignerOptions{}).WithHeader("kid", "k1"))
 	if err != nil {
 		op.t.Error(err)
@@ -256,7 +264,7 @@ func (op *fakeOP) issue(w http.ResponseWriter, clientID, nonce string) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "at-" + randomCode(), "token_type": "Bearer", "expires_in": 300, "id_token": raw})
+	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": accessToken, "token_type": "Bearer", "expires_in": 300, "id_token": raw})
 }
 
 func randomCode() string {

@@ -87,6 +87,7 @@ func TestLoginAuthCodeRefusals(t *testing.T) {
 		{"nonce of another login", func(op *fakeOP, _ *idtoken.Login) { op.wrongNonce = true }, "nonce does not match", nil},
 		{"ID token for another client", func(op *fakeOP, _ *idtoken.Login) { op.audience = "someone-else" }, "audience", nil},
 		{"ID token signed by an unpublished key", func(op *fakeOP, _ *idtoken.Login) { op.key = otherKey }, "signature", nil},
+		{"ID token for another access token", func(op *fakeOP, _ *idtoken.Login) { op.badAtHash = true }, "access token hash", nil},
 		{"provider without PKCE S256", func(op *fakeOP, _ *idtoken.Login) { op.noS256 = true }, "PKCE", nil},
 		{"user denied", func(op *fakeOP, _ *idtoken.Login) { op.redirectError = "access_denied" }, "refused the login: access_denied: the user said no", nil},
 		{"client secret missing", func(op *fakeOP, _ *idtoken.Login) { op.secret = "s3cret" }, "refused the authorization code: invalid_client", nil},

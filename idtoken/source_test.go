@@ -127,11 +127,18 @@ func TestChainErrors(t *testing.T) {
 		{"login impossible", idtoken.Chain{Interactive: &idtoken.Login{}}, nil, "no OIDC issuer to log in with", idtoken.ErrNoToken},
 		{"malformed flag value", idtoken.Chain{Explicit: "eyJhbGciOiJFUzI1NiJ9.not a token"}, nil, "--identity-token is neither a JWT nor a file holding one: no such file or directory", nil},
 		{"empty flag file", idtoken.Chain{Explicit: emptyFile(t)}, nil, "token file is empty", nil},
+		{"oversize flag file", idtoken.Chain{Explicit: bigFile(t)}, nil, "larger than 65536 bytes", nil},
+		{"oversize SIGSTORE_ID_TOKEN", idtoken.Chain{}, map[string]string{"SIGSTORE_ID_TOKEN": strings.Repeat("a", idtoken.MaxTokenSize+1)}, "envvar: SIGSTORE_ID_TOKEN is larger than", nil},
+		{"token file is a directory", idtoken.Chain{Provider: "filesystem"}, nil, "is not a regular file", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := tt.chain
-			c.Ambient = idtoken.Ambient(idtoken.AmbientOptions{LookupEnv: envOf(tt.env), TokenFile: absent,
+			tokenFile := absent
+			if tt.name == "token file is a directory" {
+				tokenFile = dir
+			}
+			c.Ambient = idtoken.Ambient(idtoken.AmbientOptions{LookupEnv: envOf(tt.env), TokenFile: tokenFile,
 				HTTPClient: &http.Client{Timeout: time.Second}})
 			for _, s := range c.Ambient {
 				if gh, ok := s.(*idtoken.GitHubActions); ok {
@@ -259,6 +266,14 @@ func merge(ms ...map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+func bigFile(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(p, []byte(strings.Repeat("a", idtoken.MaxTokenSize+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func emptyFile(t *testing.T) string {

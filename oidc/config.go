@@ -69,9 +69,6 @@ func (c IssuerConfig) Validate() error {
 		if strings.ContainsAny(c.URL, "?#") {
 			return fmt.Errorf("issuer url %q: a meta-issuer pattern has no query or fragment", c.URL)
 		}
-		if !strings.Contains(c.URL[:strings.Index(c.URL, "*")], "://") {
-			return fmt.Errorf("issuer url %q: \"*\" may not stand for the scheme", c.URL)
-		}
 	}
 	if c.URL == "" || err != nil || u.Scheme == "" || u.Host == "" {
 		return fmt.Errorf("issuer url %q: must be an absolute URL", c.URL)

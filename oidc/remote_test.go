@@ -184,7 +184,7 @@ func TestMetaIssuerConfig(t *testing.T) {
 		cfg  oidc.IssuerConfig
 		want string
 	}{
-		{oidc.IssuerConfig{URL: "*://oidc.example.com", Type: oidc.TypeEmail}, "scheme"},
+		{oidc.IssuerConfig{URL: "http*://oidc.example.com", Type: oidc.TypeEmail}, "scheme must be https"},
 		{oidc.IssuerConfig{URL: "https://oidc.example.com/*?x=1", Type: oidc.TypeEmail}, "no query"},
 		{oidc.IssuerConfig{URL: "https://*.example.com", Type: oidc.TypeDev}, "type dev"},
 	} {
@@ -276,6 +276,26 @@ func TestIssuerCAFile(t *testing.T) {
 		}
 	}
 
+	// Other issuers' requests still go through the verifier's own client.
+	plain := newIssuerHost(t, false)
+	plain.publish("", map[string]*ecdsa.PrivateKey{"k": key})
+	counting := &countingTransport{base: http.DefaultTransport}
+	v, err = oidc.NewVerifier([]oidc.IssuerConfig{
+		{URL: iss, Type: oidc.TypeKubernetes, CAFile: caFile},
+		{URL: plain.url(""), Type: oidc.TypeKubernetes},
+	}, oidc.WithHTTPClient(&http.Client{Transport: counting}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{tok, mint(t, key, "k", saClaims(plain.url(""), "ci", "builder"))} {
+		if _, _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := counting.hosts(); len(got) != 1 || got[0] != strings.TrimPrefix(plain.url(""), "http://") {
+		t.Errorf("the verifier's transport carried requests to %v, want only the plain issuer's", got)
+	}
+
 	notPEM := filepath.Join(t.TempDir(), "junk")
 	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
@@ -292,6 +312,33 @@ func TestIssuerCAFile(t *testing.T) {
 			t.Errorf("NewVerifier(%+v) = %v, want an error mentioning %q", tt.cfg, err, tt.want)
 		}
 	}
+}
+
+// countingTransport records the hosts it carries requests to.
+type countingTransport struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
+	c.seen[r.URL.Host] = true
+	c.mu.Unlock()
+	return c.base.RoundTrip(r)
+}
+
+func (c *countingTransport) hosts() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for h := range c.seen {
+		out = append(out, h)
+	}
+	return out
 }
 
 // TestTokenConfusion: tokens that are genuine somewhere, but not for this
