@@ -4,7 +4,8 @@
 // with (cosign v2 and v3, built from the Go module proxy by
 // $SIGNET_SHARED/e2e/cosign-build.sh), and benchmarks it against peers:
 // BenchmarkLogAppendPeer builds the rekor-tiles log server with
-// scripts/rekor-tiles-build.sh when it runs. Everything listens on 127.0.0.1.
+// scripts/rekor-tiles-build.sh when it runs, TestIdentityOpenIDProvider
+// zitadel/oidc's example OpenID provider with scripts/oidc-provider-build.sh. Everything listens on 127.0.0.1.
 //
 // Run it with `make e2e`, or:
 //

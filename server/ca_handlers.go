@@ -93,6 +93,9 @@ func (s *Server) issue(ctx context.Context, req certRequest) ([]*x509.Certificat
 	if cfg.URL != "" {
 		label = cfg.URL
 	}
+	if cfg.MetaIssuer != "" { // one series per pattern, not per matching URL
+		label = cfg.MetaIssuer
+	}
 	if err != nil {
 		s.metrics.certRejected.WithLabelValues(label, classify(err).reason).Inc()
 		return nil, err
@@ -339,6 +342,10 @@ func (s *Server) handleConfiguration(w http.ResponseWriter, _ *http.Request) {
 			aud = oidc.DefaultAudience
 		}
 		entry := map[string]any{"issuerUrl": is.URL, "audience": aud, "challengeClaim": "sub"}
+		if is.IsMeta() { // as Fulcio names a meta issuer's pattern
+			delete(entry, "issuerUrl")
+			entry["wildcardIssuerUrl"] = is.URL
+		}
 		if is.Type == oidc.TypeEmail {
 			entry["challengeClaim"] = "email"
 		}

@@ -115,7 +115,7 @@ func New(opts Options) (*Server, error) {
 	if opts.HTTPClient != nil {
 		vopts = append(vopts, oidc.WithHTTPClient(opts.HTTPClient))
 	}
-	verifier, err := oidc.NewVerifier(opts.Config.Issuers, vopts...)
+	verifier, err := oidc.NewVerifier(opts.Config.AllIssuers(), vopts...)
 	if err != nil {
 		return nil, err
 	}

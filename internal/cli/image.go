@@ -70,9 +70,8 @@ func addSignFlags(cmd *cobra.Command, r *signRequest, layout *string) {
 	f.StringVar(layout, "registry-layout", "referrers", "where to store it: referrers (cosign v3: OCI 1.1 referrer bundle) or legacy (cosign v2: sha256-<hex>.sig/.att tags)")
 	f.StringVar(&r.server, "server", defaultServer(), "signet server URL whose signing config to use (env SIGNET_SERVER)")
 	f.StringVar(&r.signingConfig, "signing-config", "", "signing_config.json to use instead of the server's")
-	f.StringVar(&r.token, "identity-token", "", "OIDC identity token, or a file holding it")
 	f.StringVar(&r.keyPath, "key", "", "sign with this private key instead of keyless")
-	f.StringVar(&r.devIdentity, "dev-identity", "dev@signet.localhost", "email to request from a signet dev issuer when no token is given")
+	r.tokens.add(cmd)
 	f.Uint32Var(&r.rekorVersion, "rekor-version", 0, "transparency log API: 2 or 1 (default: 2 for referrers, 1 for legacy, which cosign v2 verifies)")
 }
 
@@ -113,7 +112,9 @@ func newSignCmd() *cobra.Command {
 layout cosign uses: "referrers" (cosign v3's default: a Sigstore bundle attached as an
 OCI 1.1 referrer, with the sha256-<hex> fallback tag for registries without the
 referrers API) or "legacy" (cosign v2: the sha256-<hex>.sig tag). A tag is resolved to
-its digest first (with a warning). Registry credentials come from the Docker config.`,
+its digest first (with a warning). Registry credentials come from the Docker config.
+
+` + tokenSourcesHelp,
 		Example: `  signet sign registry.example.com/app@sha256:… --server $SIGNET_SERVER
   signet sign 127.0.0.1:5000/app:v1 --key cosign.key --registry-layout legacy -a env=prod`,
 		Args: cobra.ExactArgs(1),
@@ -132,7 +133,7 @@ its digest first (with a warning). Registry credentials come from the Docker con
 			if err != nil {
 				return err
 			}
-			opts, err := r.options(stderr)
+			opts, err := r.options(ctx, stderr)
 			if err != nil {
 				return err
 			}
@@ -175,7 +176,9 @@ func newAttestCmd() *cobra.Command {
 		Short: "Attach a signed in-toto attestation (SLSA provenance, SBOM, vulnerability scan…) to an image",
 		Long: `Wrap the predicate in an in-toto statement about the image digest, sign it as a DSSE
 envelope and attach it in cosign's layout (referrer bundle, or the sha256-<hex>.att tag).
---type is one of ` + strings.Join(oci.PredicateTypes(), ", ") + `, or a predicate type URI.`,
+--type is one of ` + strings.Join(oci.PredicateTypes(), ", ") + `, or a predicate type URI.
+
+` + tokenSourcesHelp,
 		Example: `  signet attest 127.0.0.1:5000/app@sha256:… --predicate provenance.json --type slsaprovenance1
   signet attest 127.0.0.1:5000/app@sha256:… --predicate scan.json --type vuln --key cosign.key`,
 		Args: cobra.ExactArgs(1),
@@ -194,7 +197,7 @@ envelope and attach it in cosign's layout (referrer bundle, or the sha256-<hex>.
 			if err != nil {
 				return err
 			}
-			opts, err := r.options(stderr)
+			opts, err := r.options(ctx, stderr)
 			if err != nil {
 				return err
 			}

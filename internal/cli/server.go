@@ -49,7 +49,7 @@ identity ("signet dev token"). It is INSECURE and only for local development.`,
 					return err
 				}
 			}
-			if len(cfg.Issuers) == 0 && !dev {
+			if len(cfg.AllIssuers()) == 0 && !dev {
 				return fmt.Errorf("no OIDC issuers: pass --config with an issuers list, or --dev for the built-in development issuer")
 			}
 			logger, err := newLogger(logFormat)
