@@ -1,0 +1,233 @@
+package search
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// mysqlSchema is the layout of a [MySQLIndex] and [MySQLEnvelopeStore],
+// in the Rekor v2 log's database next to Tessera's tables.
+var mysqlSchema = []string{
+	// One row per indexed entry of either log: the time results are
+	// ordered by, kept across resets.
+	"CREATE TABLE IF NOT EXISTS `SignetSearchEntry` (" +
+		"`log` TINYINT UNSIGNED NOT NULL, `idx` BIGINT UNSIGNED NOT NULL, `time` BIGINT NOT NULL, " +
+		"PRIMARY KEY (`log`, `idx`))",
+	// One row per key and entry, keyed by the SHA-256 of the key so that
+	// keys of any length fit; time is the entry's, copied so that a page
+	// of results is read in order from the secondary index.
+	"CREATE TABLE IF NOT EXISTS `SignetSearchKey` (" +
+		"`key_hash` BINARY(32) NOT NULL, `log` TINYINT UNSIGNED NOT NULL, `idx` BIGINT UNSIGNED NOT NULL, " +
+		"`time` BIGINT NOT NULL, " +
+		"PRIMARY KEY (`key_hash`, `log`, `idx`), KEY `by_time` (`key_hash`, `time`, `log`, `idx`))",
+	// One row per log: how far it is indexed, in which generation.
+	"CREATE TABLE IF NOT EXISTS `SignetSearchFollow` (" +
+		"`log` TINYINT UNSIGNED NOT NULL, `followed` BIGINT UNSIGNED NOT NULL, `generation` BIGINT UNSIGNED NOT NULL, " +
+		"PRIMARY KEY (`log`))",
+	"INSERT INTO `SignetSearchFollow` (`log`, `followed`, `generation`) VALUES (1, 0, 0), (2, 0, 0) ON DUPLICATE KEY UPDATE `log` = `log`",
+	"CREATE TABLE IF NOT EXISTS `SignetEnvelope` (" +
+		"`leaf_hash` BINARY(32) NOT NULL, `envelope` MEDIUMBLOB NOT NULL, PRIMARY KEY (`leaf_hash`))",
+}
+
+// MySQLIndex is an [Index] in a MySQL or MariaDB database that several
+// servers share; each follows the logs and adds what it reads, which is
+// idempotent. A followed size only grows within a generation, and Reset
+// starts a new one, so a server following during a reset cannot mark
+// leaves as indexed whose keys the reset removed.
+type MySQLIndex struct{ db *sql.DB }
+
+var _ Index = (*MySQLIndex)(nil)
+
+// NewMySQLIndex returns the index kept in db's current database, creating
+// its tables (and those of [MySQLEnvelopeStore]) if needed. The caller
+// keeps ownership of db.
+func NewMySQLIndex(ctx context.Context, db *sql.DB) (*MySQLIndex, error) {
+	if err := createMySQLTables(ctx, db); err != nil {
+		return nil, err
+	}
+	return &MySQLIndex{db: db}, nil
+}
+
+func createMySQLTables(ctx context.Context, db *sql.DB) error {
+	for _, stmt := range mysqlSchema {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create search tables: %w", err)
+		}
+	}
+	return nil
+}
+
+// Add implements [Index] in one transaction.
+func (x *MySQLIndex) Add(ctx context.Context, entries []IndexEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("add to search index: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit it only returns ErrTxDone
+	var q strings.Builder
+	args := make([]any, 0, 3*len(entries))
+	q.WriteString("INSERT INTO `SignetSearchEntry` (`log`, `idx`, `time`) VALUES ")
+	for i, e := range entries {
+		if e.Log == 0 {
+			return fmt.Errorf("add to search index: entry %d has no log", e.Index)
+		}
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?)")
+		args = append(args, uint8(e.Log), e.Index, e.Time)
+	}
+	q.WriteString(" ON DUPLICATE KEY UPDATE `time` = `time`")
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("add to search index: %w", err)
+	}
+	// Keys take the entry's recorded time, which an earlier Add may have
+	// set.
+	q.Reset()
+	args = args[:0]
+	n := 0
+	q.WriteString("INSERT INTO `SignetSearchKey` (`key_hash`, `log`, `idx`, `time`) SELECT k.h, e.`log`, e.`idx`, e.`time` FROM (")
+	for _, e := range entries {
+		for _, k := range e.Keys {
+			if n > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			q.WriteString("SELECT ? AS h, ? AS l, ? AS i")
+			h := sha256.Sum256([]byte(k))
+			args = append(args, h[:], uint8(e.Log), e.Index)
+			n++
+		}
+	}
+	q.WriteString(") k JOIN `SignetSearchEntry` e ON e.`log` = k.l AND e.`idx` = k.i ON DUPLICATE KEY UPDATE `time` = e.`time`")
+	if n > 0 {
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("add to search index: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("add to search index: %w", err)
+	}
+	return nil
+}
+
+// Lookup implements [Index].
+func (x *MySQLIndex) Lookup(ctx context.Context, keys []string, offset, limit int) ([]Posting, int, error) {
+	if len(keys) == 0 || limit < 0 {
+		return nil, 0, nil
+	}
+	hashes := make([]any, len(keys))
+	marks := make([]string, len(keys))
+	for i, k := range keys {
+		h := sha256.Sum256([]byte(k))
+		hashes[i], marks[i] = h[:], "?"
+	}
+	in := "`key_hash` IN (" + strings.Join(marks, ", ") + ")"
+	var total int
+	if err := x.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT DISTINCT `log`, `idx` FROM `SignetSearchKey` WHERE "+in+") t", hashes...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("search index: %w", err)
+	}
+	rows, err := x.db.QueryContext(ctx, "SELECT DISTINCT `time`, `log`, `idx` FROM `SignetSearchKey` WHERE "+in+
+		" ORDER BY `time` DESC, `log` DESC, `idx` DESC LIMIT ? OFFSET ?", append(hashes, limit, max(offset, 0))...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search index: %w", err)
+	}
+	defer rows.Close()
+	var page []Posting
+	for rows.Next() {
+		var p Posting
+		var log uint8
+		if err := rows.Scan(&p.Time, &log, &p.Index); err != nil {
+			return nil, 0, fmt.Errorf("search index: %w", err)
+		}
+		p.Log = Log(log)
+		page = append(page, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("search index: %w", err)
+	}
+	return page, total, nil
+}
+
+// Followed implements [Index].
+func (x *MySQLIndex) Followed(ctx context.Context, log Log) (uint64, uint64, error) {
+	var size, gen uint64
+	err := x.db.QueryRowContext(ctx, "SELECT `followed`, `generation` FROM `SignetSearchFollow` WHERE `log` = ?", uint8(log)).Scan(&size, &gen)
+	if err != nil {
+		return 0, 0, fmt.Errorf("search index followed size: %w", err)
+	}
+	return size, gen, nil
+}
+
+// SetFollowed implements [Index].
+func (x *MySQLIndex) SetFollowed(ctx context.Context, log Log, size, generation uint64) error {
+	_, err := x.db.ExecContext(ctx, "UPDATE `SignetSearchFollow` SET `followed` = GREATEST(`followed`, ?) WHERE `log` = ? AND `generation` = ?",
+		size, uint8(log), generation)
+	if err != nil {
+		return fmt.Errorf("search index followed size: %w", err)
+	}
+	return nil
+}
+
+// Reset implements [Index] in one transaction.
+func (x *MySQLIndex) Reset(ctx context.Context) error {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("reset search index: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM `SignetSearchKey`"); err != nil {
+		return fmt.Errorf("reset search index: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE `SignetSearchFollow` SET `followed` = 0, `generation` = `generation` + 1"); err != nil {
+		return fmt.Errorf("reset search index: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("reset search index: %w", err)
+	}
+	return nil
+}
+
+// MySQLEnvelopeStore is an [EnvelopeStore] in a MySQL or MariaDB
+// database.
+type MySQLEnvelopeStore struct{ db *sql.DB }
+
+// NewMySQLEnvelopeStore returns the store kept in db's current database,
+// creating its table if needed. The caller keeps ownership of db.
+func NewMySQLEnvelopeStore(ctx context.Context, db *sql.DB) (*MySQLEnvelopeStore, error) {
+	if err := createMySQLTables(ctx, db); err != nil {
+		return nil, err
+	}
+	return &MySQLEnvelopeStore{db: db}, nil
+}
+
+// Put implements [EnvelopeStore].
+func (s *MySQLEnvelopeStore) Put(ctx context.Context, leaf [32]byte, envelope []byte) error {
+	if len(envelope) > MaxEnvelopeSize {
+		return fmt.Errorf("envelope of %d bytes exceeds %d", len(envelope), MaxEnvelopeSize)
+	}
+	_, err := s.db.ExecContext(ctx, "INSERT INTO `SignetEnvelope` (`leaf_hash`, `envelope`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `envelope` = VALUES(`envelope`)", leaf[:], envelope)
+	if err != nil {
+		return fmt.Errorf("store envelope: %w", err)
+	}
+	return nil
+}
+
+// Get implements [EnvelopeStore].
+func (s *MySQLEnvelopeStore) Get(ctx context.Context, leaf [32]byte) ([]byte, bool, error) {
+	var env []byte
+	err := s.db.QueryRowContext(ctx, "SELECT `envelope` FROM `SignetEnvelope` WHERE `leaf_hash` = ?", leaf[:]).Scan(&env)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read envelope: %w", err)
+	}
+	return env, true, nil
+}
