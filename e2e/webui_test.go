@@ -108,28 +108,31 @@ func TestWebUIInChromium(t *testing.T) {
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
 	defer cancelBrowser()
 
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var png []byte
-			if err := chromedp.FullScreenshot(&png, 90).Do(ctx); err != nil {
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
 				return err
 			}
 			return os.WriteFile(filepath.Join(artifacts, name+".png"), png, 0o644)
 		})
 	}
+	const linksJS = `[...document.querySelectorAll("td a[href^='/entries/']")].map(a => a.getAttribute("href"))`
 	// searchFor types q into the search box on the home page and submits
 	// with Enter, then returns the result links.
 	searchFor := func(name, q string) []string {
 		t.Helper()
-		var links []string
-		err := chromedp.Run(browser,
+		err := chromedp.Do(browser,
 			chromedp.Navigate(env.serverURL+"/"),
-			chromedp.WaitVisible("#q", chromedp.ByID),
-			chromedp.SendKeys("#q", q+"\r", chromedp.ByID),
-			chromedp.WaitVisible("#results", chromedp.ByID),
-			chromedp.Evaluate(`[...document.querySelectorAll("td a[href^='/entries/']")].map(a => a.getAttribute("href"))`, &links),
+			chromedp.WaitVisible(chromedp.ID("q")),
+			chromedp.SendKeys(chromedp.ID("q"), q+"\r"),
+			chromedp.WaitVisible(chromedp.ID("results")),
 			shot(name+"-results"),
 		)
+		if err != nil {
+			t.Fatalf("search %q: %v", q, err)
+		}
+		links, err := chromedp.Run(browser, chromedp.Evaluate[[]string](linksJS))
 		if err != nil {
 			t.Fatalf("search %q: %v", q, err)
 		}
@@ -139,19 +142,21 @@ func TestWebUIInChromium(t *testing.T) {
 	// path and its fields (dt → dd texts).
 	follow := func(name, href string) (string, map[string][]string) {
 		t.Helper()
-		var (
-			path   string
-			fields map[string][]string
-		)
-		err := chromedp.Run(browser,
-			chromedp.Click(`td a[href="`+href+`"]`, chromedp.ByQuery),
-			chromedp.WaitVisible("h1", chromedp.ByQuery),
-			chromedp.Location(&path),
-			chromedp.Evaluate(`(() => { const m = {}; for (const dt of document.querySelectorAll("dt")) { const dd = dt.nextElementSibling; (m[dt.textContent.trim()] ||= []).push(dd ? dd.textContent.trim() : ""); } return m; })()`, &fields),
+		err := chromedp.Do(browser,
+			chromedp.Click(chromedp.CSS(`td a[href="`+href+`"]`)),
+			chromedp.WaitVisible(chromedp.CSS("#proof")),
 			shot(name+"-entry"),
 		)
 		if err != nil {
 			t.Fatalf("open %s: %v", href, err)
+		}
+		path, err := chromedp.Run(browser, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields, err := chromedp.Run(browser, chromedp.Evaluate[map[string][]string](`(() => { const m = {}; for (const dt of document.querySelectorAll("dt")) { const dd = dt.nextElementSibling; (m[dt.textContent.trim()] ||= []).push(dd ? dd.textContent.trim() : ""); } return m; })()`))
+		if err != nil {
+			t.Fatal(err)
 		}
 		return strings.TrimPrefix(path, env.serverURL), fields
 	}
@@ -196,16 +201,18 @@ func TestWebUIInChromium(t *testing.T) {
 	}
 	follow("uuid", links[0])
 	// By the repository, choosing the kind in the form and clicking Search.
-	var repoLinks []string
-	err := chromedp.Run(browser,
+	err := chromedp.Do(browser,
 		chromedp.Navigate(env.serverURL+"/"),
-		chromedp.SendKeys("#q", repo, chromedp.ByID),
-		chromedp.SetValue("#kind", "identity", chromedp.ByID),
-		chromedp.Click("button[type=submit]", chromedp.ByQuery),
-		chromedp.WaitVisible("#results", chromedp.ByID),
-		chromedp.Evaluate(`[...document.querySelectorAll("td a[href^='/entries/']")].map(a => a.getAttribute("href"))`, &repoLinks),
+		chromedp.SendKeys(chromedp.ID("q"), repo),
+		chromedp.SetValue(chromedp.ID("kind"), "identity"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("results")),
 		shot("repository-results"),
 	)
+	var repoLinks []string
+	if err == nil {
+		repoLinks, err = chromedp.Run(browser, chromedp.Evaluate[[]string](linksJS))
+	}
 	if err != nil || len(repoLinks) != 1 || repoLinks[0] != want(w.index) {
 		t.Errorf("search by repository: %v, %v", repoLinks, err)
 	}

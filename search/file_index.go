@@ -35,11 +35,12 @@ type entryRef struct {
 // fileIndexRecord is one line of a FileIndex: an entry's keys (L, I, T,
 // K), a followed size (F, N), or a reset's generation (G).
 type fileIndexRecord struct {
-	L Log      `json:"l,omitempty"`
+	// Logs are stored as numbers (Log marshals to text for the API).
+	L uint8    `json:"l,omitempty"`
 	I uint64   `json:"i,omitempty"`
 	T int64    `json:"t,omitempty"`
 	K []string `json:"k,omitempty"`
-	F Log      `json:"f,omitempty"`
+	F uint8    `json:"f,omitempty"`
 	N uint64   `json:"n,omitempty"`
 	G uint64   `json:"g,omitempty"`
 }
@@ -103,12 +104,12 @@ func (x *FileIndex) replay(r io.Reader) (int64, error) {
 func (x *FileIndex) apply(rec fileIndexRecord) {
 	switch {
 	case rec.L != 0:
-		p := x.posting(Posting{Log: rec.L, Index: rec.I, Time: rec.T})
+		p := x.posting(Posting{Log: Log(rec.L), Index: rec.I, Time: rec.T})
 		for _, k := range rec.K {
 			x.insert(k, p)
 		}
 	case rec.F != 0:
-		x.followed[rec.F] = max(x.followed[rec.F], rec.N)
+		x.followed[Log(rec.F)] = max(x.followed[Log(rec.F)], rec.N)
 	case rec.G != 0:
 		x.gen = rec.G
 		x.postings = make(map[string][]Posting)
@@ -188,7 +189,7 @@ func (x *FileIndex) Add(_ context.Context, entries []IndexEntry) error {
 			}
 		}
 		if !known || len(fresh) > 0 {
-			recs = append(recs, fileIndexRecord{L: p.Log, I: p.Index, T: p.Time, K: fresh})
+			recs = append(recs, fileIndexRecord{L: uint8(p.Log), I: p.Index, T: p.Time, K: fresh})
 		}
 	}
 	if len(recs) == 0 {
@@ -274,7 +275,7 @@ func (x *FileIndex) SetFollowed(_ context.Context, log Log, size, generation uin
 	if generation != x.gen || size <= x.followed[log] {
 		return nil
 	}
-	if err := x.write(fileIndexRecord{F: log, N: size}); err != nil {
+	if err := x.write(fileIndexRecord{F: uint8(log), N: size}); err != nil {
 		return fmt.Errorf("record followed size: %w", err)
 	}
 	x.followed[log] = size
@@ -302,7 +303,7 @@ func (x *FileIndex) Reset(context.Context) error {
 		if err != nil {
 			break
 		}
-		err = enc.Encode(fileIndexRecord{L: ref.log, I: ref.index, T: t})
+		err = enc.Encode(fileIndexRecord{L: uint8(ref.log), I: ref.index, T: t})
 	}
 	if err == nil {
 		err = w.Flush()
@@ -348,4 +349,19 @@ func (x *FileIndex) Close() error {
 	err := x.f.Close()
 	x.f = nil
 	return err
+}
+
+// OpenFiles opens the embedded index and envelope store kept under dir (a
+// server keeps them in <data dir>/search), creating them if missing. Close
+// the index when done.
+func OpenFiles(dir string) (*FileIndex, *FileEnvelopeStore, error) {
+	env, err := NewFileEnvelopeStore(filepath.Join(dir, "envelopes"))
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := OpenFileIndex(filepath.Join(dir, "index.jsonl"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return x, env, nil
 }

@@ -90,7 +90,13 @@ func certificateIdentities(s Signer) []string {
 	return ids
 }
 
-// keySet collects distinct, lowercased keys in order.
+// MaxKeysPerEntry bounds the search keys of one entry: a certificate
+// anyone may log can hold thousands of SANs. Keys past the limit are not
+// indexed.
+const MaxKeysPerEntry = 64
+
+// keySet collects distinct, lowercased keys in order, at most
+// MaxKeysPerEntry.
 type keySet struct {
 	keys []string
 	seen map[string]bool
@@ -106,7 +112,7 @@ func (s *keySet) add(k string) {
 	if s.seen == nil {
 		s.seen = make(map[string]bool)
 	}
-	if !s.seen[k] {
+	if !s.seen[k] && len(s.keys) < MaxKeysPerEntry {
 		s.seen[k] = true
 		s.keys = append(s.keys, k)
 	}

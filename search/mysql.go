@@ -33,6 +33,9 @@ var mysqlSchema = []string{
 		"`leaf_hash` BINARY(32) NOT NULL, `envelope` MEDIUMBLOB NOT NULL, PRIMARY KEY (`leaf_hash`))",
 }
 
+// mysqlKeyRows is the most key rows one INSERT writes.
+const mysqlKeyRows = 2000
+
 // MySQLIndex is an [Index] in a MySQL or MariaDB database that several
 // servers share; each follows the logs and adds what it reads, which is
 // idempotent. A followed size only grows within a generation, and Reset
@@ -92,21 +95,63 @@ func (x *MySQLIndex) Add(ctx context.Context, entries []IndexEntry) error {
 	// set.
 	q.Reset()
 	args = args[:0]
-	n := 0
-	q.WriteString("INSERT INTO `SignetSearchKey` (`key_hash`, `log`, `idx`, `time`) SELECT k.h, e.`log`, e.`idx`, e.`time` FROM (")
+	q.WriteString("SELECT `log`, `idx`, `time` FROM `SignetSearchEntry` WHERE (`log`, `idx`) IN (")
+	for i, e := range entries {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?)")
+		args = append(args, uint8(e.Log), e.Index)
+	}
+	q.WriteString(")")
+	times := make(map[entryRef]int64, len(entries))
+	rows, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return fmt.Errorf("add to search index: %w", err)
+	}
+	for rows.Next() {
+		var (
+			log uint8
+			ref entryRef
+			t   int64
+		)
+		if err := rows.Scan(&log, &ref.index, &t); err != nil {
+			rows.Close()
+			return fmt.Errorf("add to search index: %w", err)
+		}
+		ref.log = Log(log)
+		times[ref] = t
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("add to search index: %w", err)
+	}
+	// In statements of at most mysqlKeyRows rows, well within MySQL's
+	// 65,535 placeholders.
+	type keyRow struct {
+		hash  [32]byte
+		entry IndexEntry
+	}
+	var krows []keyRow
 	for _, e := range entries {
 		for _, k := range e.Keys {
-			if n > 0 {
-				q.WriteString(" UNION ALL ")
-			}
-			q.WriteString("SELECT ? AS h, ? AS l, ? AS i")
-			h := sha256.Sum256([]byte(k))
-			args = append(args, h[:], uint8(e.Log), e.Index)
-			n++
+			krows = append(krows, keyRow{sha256.Sum256([]byte(k)), e})
 		}
 	}
-	q.WriteString(") k JOIN `SignetSearchEntry` e ON e.`log` = k.l AND e.`idx` = k.i ON DUPLICATE KEY UPDATE `time` = e.`time`")
-	if n > 0 {
+	for len(krows) > 0 {
+		chunk := krows[:min(len(krows), mysqlKeyRows)]
+		krows = krows[len(chunk):]
+		q.Reset()
+		args = args[:0]
+		q.WriteString("INSERT INTO `SignetSearchKey` (`key_hash`, `log`, `idx`, `time`) VALUES ")
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?)")
+			args = append(args, r.hash[:], uint8(r.entry.Log), r.entry.Index, times[entryRef{r.entry.Log, r.entry.Index}])
+		}
+		q.WriteString(" ON DUPLICATE KEY UPDATE `time` = VALUES(`time`)")
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("add to search index: %w", err)
 		}

@@ -515,3 +515,17 @@ func (s *Service) entryTime(ctx context.Context, r *Record) int64 {
 	}
 	return 0
 }
+
+// Sizes returns the sizes of the v2 and v1 trees that the logs' latest
+// checkpoints commit to (v1 is 0 without a v1 log).
+func (s *Service) Sizes(ctx context.Context) (v2, v1 uint64, err error) {
+	if v2, err = s.v2Size(ctx); err != nil {
+		return 0, 0, err
+	}
+	if s.v1 != nil {
+		if v1, err = s.v1.TreeSize(ctx); err != nil {
+			return 0, 0, err
+		}
+	}
+	return v2, v1, nil
+}

@@ -30,12 +30,7 @@ func (s *Server) openSearch(ctx context.Context) error {
 		}
 		index = x
 	} else {
-		dir := filepath.Join(s.opts.DataDir, "search")
-		env, err := search.NewFileEnvelopeStore(filepath.Join(dir, "envelopes"))
-		if err != nil {
-			return err
-		}
-		x, err := search.OpenFileIndex(filepath.Join(dir, "index.jsonl"))
+		x, env, err := search.OpenFiles(filepath.Join(s.opts.DataDir, "search"))
 		if err != nil {
 			return err
 		}

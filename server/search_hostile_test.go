@@ -15,6 +15,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -118,7 +120,8 @@ func postEntry(t *testing.T, base string, req *rekorpb.CreateEntryRequest) int64
 // statement hold markup and broken text, and checks on the parsed DOM that
 // the UI shows them as text: no element comes from the log.
 func TestSearchUIHostileEntries(t *testing.T) {
-	inst := servertest.Start(t)
+	dataDir := t.TempDir()
+	inst := servertest.StartInDir(t, dataDir)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	verifierOf := func(cert []byte) *rekorpb.Verifier {
 		return &rekorpb.Verifier{
@@ -220,6 +223,31 @@ func TestSearchUIHostileEntries(t *testing.T) {
 	}
 	if !strings.Contains(text(p.doc), `<b>bold</b>\u202e`) {
 		t.Error("subject name not shown as text")
+	}
+
+	// A stored envelope is shown only if it reproduces the entry: one
+	// swapped for another statement (the store is not trusted) is not.
+	var view struct {
+		UUID string `json:"uuid"`
+	}
+	if err := json.Unmarshal(get(t, inst.URL+"/api/search/entries/v2/"+itoa(att)), &view); err != nil {
+		t.Fatal(err)
+	}
+	envPath := filepath.Join(dataDir, "search", "envelopes", view.UUID[:2], view.UUID+".json")
+	if _, err := os.Stat(envPath); err != nil {
+		t.Fatalf("the server kept no envelope: %v", err)
+	}
+	forged := strings.Replace(statement, strings.ReplaceAll(hostilePredicate, `"`, `\"`), "https://forged.example/predicate", 1)
+	forgedEnv, _ := protojson.Marshal(&protodsse.Envelope{Payload: []byte(forged), PayloadType: sign.InTotoPayloadType, Signatures: []*protodsse.Signature{{Sig: dsig}}})
+	if err := os.WriteFile(envPath, forgedEnv, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p = fetchPage(t, inst.URL+"/entries/v2/"+itoa(att))
+	if strings.Contains(text(p.doc), "forged.example") || len(p.fields("Predicate type")) != 0 {
+		t.Error("a forged stored envelope is shown")
+	}
+	if !strings.Contains(text(p.doc), "the stored envelope was rejected") {
+		t.Error("the page does not say the stored envelope was rejected")
 	}
 
 	// The JSON API escapes markup too.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/server"
 	"github.com/signetproject/signet/server/servertest"
 	"github.com/signetproject/signet/sign"
 	"github.com/signetproject/signet/trustroot"
@@ -357,4 +359,44 @@ func children(n *html.Node, tag string) []*html.Node {
 		}
 	}
 	return out
+}
+
+// TestSearchUIMySQL runs the search over logs and an index in MySQL
+// (SIGNET_TEST_MYSQL_URL), two servers sharing them: what one logs, the
+// other finds.
+func TestSearchUIMySQL(t *testing.T) {
+	dbURL := freshMySQLDatabase(t)
+	useMySQL := func(o *server.Options) { o.LogStorage = dbURL }
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := servertest.StartInDir(t, dirA, useMySQL)
+	if out, err := exec.Command("cp", "-a", dirA+"/.", dirB).CombinedOutput(); err != nil {
+		t.Fatalf("copy data dir: %v %s", err, out)
+	}
+	b := servertest.StartInDir(t, dirB, useMySQL)
+	sc, err := trustroot.LoadSigningConfig(get(t, a.URL+"/signing_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &signer{t: t, inst: a, sc: sc}
+	alice := s.sign(oidc.TokenRequest{Email: "alice@example.com"}, 2, []byte("alice's release"), false)
+	bob := s.sign(oidc.TokenRequest{Email: "bob@example.com"}, 1, []byte("bob's release"), false)
+	if err := b.Server.Search().Follow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []struct {
+		q    string
+		want signed
+	}{{"alice@example.com", alice}, {"sha256:" + bob.digest, bob}} {
+		var res struct {
+			Hits []struct {
+				URL string `json:"url"`
+			} `json:"hits"`
+		}
+		if err := json.Unmarshal(get(t, b.URL+"/api/search?q="+url.QueryEscape(e.q)), &res); err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Hits) != 1 || res.Hits[0].URL != e.want.url() {
+			t.Errorf("search %s on the other server = %+v, want %s", e.q, res.Hits, e.want.url())
+		}
+	}
 }
