@@ -34,6 +34,6 @@
 // database that several servers share.
 //
 // Everything in a log entry is attacker-controlled: anyone may log a
-// self-signed certificate. [View] decodes an entry into plain strings,
+// self-signed certificate. [Service.Entry] decodes an entry into plain strings,
 // valid UTF-8 and bounded in length, for an adapter that escapes them.
 package search

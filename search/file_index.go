@@ -21,8 +21,9 @@ type FileIndex struct {
 	mu       sync.RWMutex
 	path     string
 	f        *os.File
-	times    map[entryRef]int64
-	postings map[string][]Posting // oldest first
+	times     map[entryRef]int64
+	summaries map[entryRef]*Summary
+	postings  map[string][]Posting // oldest first, without summaries
 	followed map[Log]uint64
 	gen      uint64
 }
@@ -39,6 +40,7 @@ type fileIndexRecord struct {
 	L uint8    `json:"l,omitempty"`
 	I uint64   `json:"i,omitempty"`
 	T int64    `json:"t,omitempty"`
+	S *Summary `json:"s,omitempty"`
 	K []string `json:"k,omitempty"`
 	F uint8    `json:"f,omitempty"`
 	N uint64   `json:"n,omitempty"`
@@ -74,6 +76,7 @@ func OpenFileIndex(path string) (*FileIndex, error) {
 
 func (x *FileIndex) clear() {
 	x.times = make(map[entryRef]int64)
+	x.summaries = make(map[entryRef]*Summary)
 	x.postings = make(map[string][]Posting)
 	x.followed = make(map[Log]uint64)
 }
@@ -104,7 +107,7 @@ func (x *FileIndex) replay(r io.Reader) (int64, error) {
 func (x *FileIndex) apply(rec fileIndexRecord) {
 	switch {
 	case rec.L != 0:
-		p := x.posting(Posting{Log: Log(rec.L), Index: rec.I, Time: rec.T})
+		p := x.posting(Posting{Log: Log(rec.L), Index: rec.I, Time: rec.T}, rec.S)
 		for _, k := range rec.K {
 			x.insert(k, p)
 		}
@@ -118,13 +121,16 @@ func (x *FileIndex) apply(rec fileIndexRecord) {
 }
 
 // posting returns p with the time first recorded for its entry, recording
-// p's time if there is none.
-func (x *FileIndex) posting(p Posting) Posting {
+// p's time if there is none, and records the summary if there is none.
+func (x *FileIndex) posting(p Posting, sum *Summary) Posting {
 	ref := entryRef{p.Log, p.Index}
 	if t, ok := x.times[ref]; ok {
 		p.Time = t
 	} else {
 		x.times[ref] = p.Time
+	}
+	if _, ok := x.summaries[ref]; !ok && sum != nil {
+		x.summaries[ref] = sum
 	}
 	return p
 }
@@ -178,9 +184,15 @@ func (x *FileIndex) Add(_ context.Context, entries []IndexEntry) error {
 		if p.Log == 0 {
 			return fmt.Errorf("add to search index: entry %d has no log", p.Index)
 		}
-		t, known := x.times[entryRef{p.Log, p.Index}]
+		ref := entryRef{p.Log, p.Index}
+		t, known := x.times[ref]
 		if known {
 			p.Time = t
+		}
+		p.Summary = nil
+		var sum *Summary
+		if _, ok := x.summaries[ref]; !ok {
+			sum = e.Summary
 		}
 		var fresh []string
 		for _, k := range e.Keys {
@@ -188,8 +200,8 @@ func (x *FileIndex) Add(_ context.Context, entries []IndexEntry) error {
 				fresh = append(fresh, k)
 			}
 		}
-		if !known || len(fresh) > 0 {
-			recs = append(recs, fileIndexRecord{L: uint8(p.Log), I: p.Index, T: p.Time, K: fresh})
+		if !known || len(fresh) > 0 || sum != nil {
+			recs = append(recs, fileIndexRecord{L: uint8(p.Log), I: p.Index, T: p.Time, S: sum, K: fresh})
 		}
 	}
 	if len(recs) == 0 {
@@ -214,7 +226,11 @@ func (x *FileIndex) Lookup(_ context.Context, keys []string, offset, limit int) 
 			lists = append(lists, ps)
 		}
 	}
-	return pageNewestFirst(lists, offset, limit)
+	page, total, err := pageNewestFirst(lists, offset, limit)
+	for i := range page {
+		page[i].Summary = x.summaries[entryRef{page[i].Log, page[i].Index}]
+	}
+	return page, total, err
 }
 
 // pageNewestFirst merges postings lists (each oldest first), dropping
@@ -303,7 +319,7 @@ func (x *FileIndex) Reset(context.Context) error {
 		if err != nil {
 			break
 		}
-		err = enc.Encode(fileIndexRecord{L: uint8(ref.log), I: ref.index, T: t})
+		err = enc.Encode(fileIndexRecord{L: uint8(ref.log), I: ref.index, T: t, S: x.summaries[ref]})
 	}
 	if err == nil {
 		err = w.Flush()

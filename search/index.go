@@ -12,6 +12,9 @@ type Posting struct {
 	Log   Log    `json:"log"`
 	Index uint64 `json:"logIndex"`
 	Time  int64  `json:"time,omitempty"`
+	// Summary is what a results list shows of the entry, kept in the
+	// index so that a page of results reads no leaves; nil if unknown.
+	Summary *Summary `json:"summary,omitempty"`
 }
 
 // IndexEntry is an entry and its search keys, for [Index.Add].
@@ -37,13 +40,14 @@ func comparePostings(a, b Posting) int {
 // keeps it in a database several servers share.
 type Index interface {
 	// Add records that each entry matches its keys, durably when Add
-	// returns. The time an entry is first added with is kept: a later Add
-	// of the same log and index keeps the earlier Time. Adding a pair
-	// again is a no-op.
+	// returns. The time and summary an entry is first added with are
+	// kept: a later Add of the same log and index keeps the earlier ones.
+	// Adding a pair again is a no-op.
 	Add(ctx context.Context, entries []IndexEntry) error
-	// Lookup returns the entries matching any of keys, newest first (the
-	// reverse of Posting order), skipping offset of them and returning at
-	// most limit, with the number of entries matching in all.
+	// Lookup returns the entries matching any of keys, with their
+	// summaries, newest first (the reverse of Posting order), skipping
+	// offset of them and returning at most limit, with the number of
+	// entries matching in all.
 	Lookup(ctx context.Context, keys []string, offset, limit int) (page []Posting, total int, err error)
 	// Followed returns how many leaves of log, from index 0, are indexed,
 	// and the generation that count belongs to.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,10 +14,10 @@ import (
 // in the Rekor v2 log's database next to Tessera's tables.
 var mysqlSchema = []string{
 	// One row per indexed entry of either log: the time results are
-	// ordered by, kept across resets.
+	// ordered by and the summary (JSON) they show, kept across resets.
 	"CREATE TABLE IF NOT EXISTS `SignetSearchEntry` (" +
 		"`log` TINYINT UNSIGNED NOT NULL, `idx` BIGINT UNSIGNED NOT NULL, `time` BIGINT NOT NULL, " +
-		"PRIMARY KEY (`log`, `idx`))",
+		"`summary` MEDIUMBLOB NULL, PRIMARY KEY (`log`, `idx`))",
 	// One row per key and entry, keyed by the SHA-256 of the key so that
 	// keys of any length fit; time is the entry's, copied so that a page
 	// of results is read in order from the secondary index.
@@ -76,7 +77,7 @@ func (x *MySQLIndex) Add(ctx context.Context, entries []IndexEntry) error {
 	defer func() { _ = tx.Rollback() }() // after Commit it only returns ErrTxDone
 	var q strings.Builder
 	args := make([]any, 0, 3*len(entries))
-	q.WriteString("INSERT INTO `SignetSearchEntry` (`log`, `idx`, `time`) VALUES ")
+	q.WriteString("INSERT INTO `SignetSearchEntry` (`log`, `idx`, `time`, `summary`) VALUES ")
 	for i, e := range entries {
 		if e.Log == 0 {
 			return fmt.Errorf("add to search index: entry %d has no log", e.Index)
@@ -84,10 +85,16 @@ func (x *MySQLIndex) Add(ctx context.Context, entries []IndexEntry) error {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?, ?, ?)")
-		args = append(args, uint8(e.Log), e.Index, e.Time)
+		q.WriteString("(?, ?, ?, ?)")
+		var sum []byte
+		if e.Summary != nil {
+			if sum, err = json.Marshal(e.Summary); err != nil {
+				return fmt.Errorf("add to search index: %w", err)
+			}
+		}
+		args = append(args, uint8(e.Log), e.Index, e.Time, sum)
 	}
-	q.WriteString(" ON DUPLICATE KEY UPDATE `time` = `time`")
+	q.WriteString(" ON DUPLICATE KEY UPDATE `time` = `time`, `summary` = COALESCE(`summary`, VALUES(`summary`))")
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("add to search index: %w", err)
 	}
@@ -197,7 +204,46 @@ func (x *MySQLIndex) Lookup(ctx context.Context, keys []string, offset, limit in
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("search index: %w", err)
 	}
+	if err := x.summaries(ctx, page); err != nil {
+		return nil, 0, err
+	}
 	return page, total, nil
+}
+
+// summaries fills in the summaries of page.
+func (x *MySQLIndex) summaries(ctx context.Context, page []Posting) error {
+	if len(page) == 0 {
+		return nil
+	}
+	marks := make([]string, len(page))
+	args := make([]any, 0, 2*len(page))
+	at := make(map[entryRef]int, len(page))
+	for i, p := range page {
+		marks[i] = "(?, ?)"
+		args = append(args, uint8(p.Log), p.Index)
+		at[entryRef{p.Log, p.Index}] = i
+	}
+	rows, err := x.db.QueryContext(ctx, "SELECT `log`, `idx`, `summary` FROM `SignetSearchEntry` WHERE `summary` IS NOT NULL AND (`log`, `idx`) IN ("+strings.Join(marks, ", ")+")", args...)
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			log uint8
+			idx uint64
+			raw []byte
+		)
+		if err := rows.Scan(&log, &idx, &raw); err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+		var sum Summary
+		if err := json.Unmarshal(raw, &sum); err != nil {
+			return fmt.Errorf("search index: summary of %s entry %d: %w", Log(log), idx, err)
+		}
+		page[at[entryRef{Log(log), idx}]].Summary = &sum
+	}
+	return rows.Err()
 }
 
 // Followed implements [Index].

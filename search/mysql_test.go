@@ -57,21 +57,27 @@ func TestMySQLIndex(t *testing.T) {
 	}
 	add := func(log Log, i uint64, tm int64, keys ...string) {
 		t.Helper()
-		if err := x.Add(ctx, []IndexEntry{{Posting{log, i, tm}, keys}}); err != nil {
+		if err := x.Add(ctx, []IndexEntry{{Posting{Log: log, Index: i, Time: tm}, keys}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := x.Add(ctx, []IndexEntry{{Posting{Log: LogV2, Index: 7, Time: 1, Summary: &Summary{Kind: "dsse 0.0.2", Identity: "<b>"}}, []string{"s"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if page, _, err := x.Lookup(ctx, []string{"s"}, 0, 1); err != nil || len(page) != 1 || page[0].Summary == nil || page[0].Summary.Identity != "<b>" {
+		t.Errorf("summary not kept: %+v %v", page, err)
 	}
 	add(LogV2, 0, 100, "k", "a")
 	add(LogV1, 0, 101, "k")
 	add(LogV2, 1, 101, "k", "b")
 	add(LogV2, 0, 999, "k", "c") // the first time is kept
 	page, total, err := x.Lookup(ctx, []string{"k"}, 0, 2)
-	want := []Posting{{LogV2, 1, 101}, {LogV1, 0, 101}}
+	want := []Posting{{Log: LogV2, Index: 1, Time: 101}, {Log: LogV1, Index: 0, Time: 101}}
 	if err != nil || total != 3 || !cmp.Equal(page, want) {
 		t.Errorf("Lookup k = %v, %d, %v; want %v, 3", page, total, err, want)
 	}
 	page, total, _ = x.Lookup(ctx, []string{"a", "b", "c", "k"}, 2, 5)
-	if total != 3 || !cmp.Equal(page, []Posting{{LogV2, 0, 100}}) {
+	if total != 3 || !cmp.Equal(page, []Posting{{Log: LogV2, Index: 0, Time: 100}}) {
 		t.Errorf("Lookup a,b,c,k page 2 = %v of %d", page, total)
 	}
 	if err := x.SetFollowed(ctx, LogV2, 2, 0); err != nil {
@@ -91,7 +97,7 @@ func TestMySQLIndex(t *testing.T) {
 		t.Errorf("after reset %d postings", total)
 	}
 	add(LogV2, 0, 5000, "k")
-	if page, _, _ := x.Lookup(ctx, []string{"k"}, 0, 10); !cmp.Equal(page, []Posting{{LogV2, 0, 100}}) {
+	if page, _, _ := x.Lookup(ctx, []string{"k"}, 0, 10); !cmp.Equal(page, []Posting{{Log: LogV2, Index: 0, Time: 100}}) {
 		t.Errorf("after reset = %v: the first time was not kept", page)
 	}
 

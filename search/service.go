@@ -154,7 +154,7 @@ func (s *Service) indexEntry(ctx context.Context, log Log, index uint64, body []
 		return IndexEntry{Posting: Posting{Log: log, Index: index, Time: s.now().Unix()}, Keys: ks.keys}, err
 	}
 	att, _ := s.attestation(ctx, r, body)
-	p := Posting{Log: log, Index: index, Time: s.now().Unix()}
+	p := Posting{Log: log, Index: index, Time: s.now().Unix(), Summary: summarize(r)}
 	if log == LogV1 {
 		if t, ok, err := s.v1.IntegratedTime(ctx, r.LeafHash); err == nil && ok {
 			p.Time = t
@@ -280,10 +280,10 @@ type Results struct {
 
 // Hit is one search result.
 type Hit struct {
+	// Posting holds the entry's Summary, nil when the entry could not be
+	// read; Err says why.
 	Posting
-	// Summary is nil when the entry could not be read; Err says why.
-	Summary *Summary `json:"summary,omitempty"`
-	Err     string   `json:"error,omitempty"`
+	Err string `json:"error,omitempty"`
 }
 
 // plan is what a query looks up: index keys, and log indexes to read
@@ -475,6 +475,10 @@ func (s *Service) Search(ctx context.Context, q Query) (*Results, error) {
 	res.Pages = (res.Total + q.PageSize - 1) / q.PageSize
 	for _, p := range postings {
 		h := Hit{Posting: p}
+		if p.Summary != nil {
+			res.Hits = append(res.Hits, h)
+			continue
+		}
 		src, _ := s.source(p.Log)
 		body, err := leaf(ctx, src, p.Index, sizes[p.Log])
 		if err == nil {

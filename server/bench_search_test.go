@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -38,6 +39,40 @@ const searchBenchEntries = 100_000
 // searchBenchIdentities sign the entries in turn, so each identity has
 // searchBenchEntries/searchBenchIdentities of them.
 const searchBenchIdentities = 100
+
+// searchBenchServer starts a server on a data directory holding n
+// benchmark entries. Logging 100,000 entries takes minutes, so the
+// directory is kept in the user's cache (or $SIGNET_BENCH_CACHE) and
+// reused by later runs; a fill that did not finish is started again.
+func searchBenchServer(b *testing.B, n int) *servertest.Instance {
+	cache := os.Getenv("SIGNET_BENCH_CACHE")
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			b.Fatal(err)
+		}
+		cache = filepath.Join(dir, "signet")
+	}
+	dir := filepath.Join(cache, fmt.Sprintf("bench-search-%d", n))
+	done := filepath.Join(dir, "filled")
+	if _, err := os.Stat(done); err == nil {
+		return servertest.StartInDir(b, dir)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	inst := servertest.StartInDir(b, dir)
+	if err := fillSearchBenchLog(inst, n); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return inst
+}
 
 type benchSigner struct {
 	key  *ecdsa.PrivateKey
@@ -152,10 +187,7 @@ func BenchmarkSearchUI(b *testing.B) {
 	if s := os.Getenv("SIGNET_BENCH_SEARCH_ENTRIES"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	inst := servertest.Start(b)
-	if err := fillSearchBenchLog(inst, n); err != nil {
-		b.Fatal(err)
-	}
+	inst := searchBenchServer(b, n)
 	h := inst.Server.Handler()
 	get := func(target string) (int, error) {
 		rec := httptest.NewRecorder()
