@@ -18,14 +18,14 @@ import (
 // each synced before Add returns, replayed into memory when opened. Memory
 // grows with the log, about 50 bytes per entry and key.
 type FileIndex struct {
-	mu       sync.RWMutex
-	path     string
-	f        *os.File
+	mu        sync.RWMutex
+	path      string
+	f         *os.File
 	times     map[entryRef]int64
 	summaries map[entryRef]*Summary
 	postings  map[string][]Posting // oldest first, without summaries
-	followed map[Log]uint64
-	gen      uint64
+	followed  map[Log]uint64
+	gen       uint64
 }
 
 type entryRef struct {
