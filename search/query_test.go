@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -160,5 +161,24 @@ func TestKeysBounded(t *testing.T) {
 	}
 	if len(ks.keys) != MaxKeysPerEntry || ks.keys[0] != "uuid:"+strings.Repeat("0", 64) {
 		t.Errorf("%d keys, first %q", len(ks.keys), ks.keys[0])
+	}
+}
+
+func TestVerifyEnvelopeIntoto(t *testing.T) {
+	payload := []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"` + strings.Repeat("cd", 32) + `"}}],"predicateType":"https://example.com/p"}`)
+	r := &Record{Log: LogV1, Kind: "intoto", PayloadType: inTotoPayloadType, PayloadHash: Digest{"sha256", sha256Hex(payload)}}
+	env := func(typ string, p []byte) []byte {
+		b, _ := json.Marshal(envelopeJSON{PayloadType: typ, Payload: p})
+		return b
+	}
+	a, err := verifyEnvelope(context.Background(), r, nil, env(inTotoPayloadType, payload))
+	if err != nil || a.Statement.GetPredicateType() != "https://example.com/p" || len(a.SubjectDigests()) != 1 {
+		t.Fatalf("matching envelope: %+v, %v", a, err)
+	}
+	if _, err := verifyEnvelope(context.Background(), r, nil, env(inTotoPayloadType, append(payload, ' '))); err == nil {
+		t.Error("an envelope with another payload was accepted")
+	}
+	if _, err := verifyEnvelope(context.Background(), r, nil, env("text/plain", payload)); err == nil {
+		t.Error("an envelope with another payload type was accepted")
 	}
 }

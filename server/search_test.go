@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,7 +167,8 @@ func itoa(i int64) string { return strconv.FormatInt(i, 10) }
 // both logs, then finds each through the web UI and its JSON API and reads
 // the entry pages.
 func TestSearchUI(t *testing.T) {
-	inst := servertest.Start(t)
+	dataDir := t.TempDir()
+	inst := servertest.StartInDir(t, dataDir)
 	sc, err := trustroot.LoadSigningConfig(get(t, inst.URL+"/signing_config.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -298,6 +301,29 @@ func TestSearchUI(t *testing.T) {
 		if !strings.Contains(text(p.doc), "sha256:"+hex.EncodeToString(subject[:])) {
 			t.Errorf("%s: subject digest not shown", e.url())
 		}
+	}
+
+	// A stored v1 envelope swapped for another is not shown.
+	var attView struct {
+		UUID string `json:"uuid"`
+	}
+	if err := json.Unmarshal(get(t, inst.URL+"/api/search"+attV1.url()), &attView); err != nil {
+		t.Fatal(err)
+	}
+	envPath := filepath.Join(dataDir, "search", "envelopes", attView.UUID[:2], attView.UUID+".json")
+	env, err := os.ReadFile(envPath)
+	if err != nil {
+		t.Fatalf("no envelope kept for the v1 attestation: %v", err)
+	}
+	forged := bytes.Replace(env, []byte(`"payloadType":"`), []byte(`"payloadType":"x`), 1)
+	if bytes.Equal(forged, env) {
+		t.Fatalf("cannot forge %s", env)
+	}
+	if err := os.WriteFile(envPath, forged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := fetchPage(t, inst.URL+attV1.url()); len(p.fields("Payload type")) != 0 || !strings.Contains(text(p.doc), "the stored envelope was rejected") {
+		t.Errorf("a forged v1 envelope is shown: %v", p.fields("Payload type"))
 	}
 
 	// The v1 entry is found by its UUID and entry ID.
