@@ -263,7 +263,7 @@ func decodeV1(body []byte) (*Record, error) {
 			r.Signers = append(r.Signers, pemSigner(pemBytes))
 		}
 	default:
-		return nil, fmt.Errorf("Rekor v1 entry kind %q: %w", b.Kind, tlog.ErrUnsupportedEntry)
+		return nil, fmt.Errorf("v1 entry kind %q: %w", b.Kind, tlog.ErrUnsupportedEntry)
 	}
 	return r, nil
 }
