@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/signetproject/signet/keys"
-	"github.com/signetproject/signet/verify"
 )
 
 // Search key namespaces. A key is "<namespace>:<value>", the value
@@ -49,8 +48,8 @@ func (r *Record) Keys(subjects []Digest) []string {
 		for _, id := range certificateIdentities(s) {
 			ks.add(nsIdentity + id)
 		}
-		if sum, err := verify.SummarizeCertificate(s.Certificate); err == nil && sum.Issuer != "" {
-			ks.add(nsIssuer + sum.Issuer)
+		if f, err := readCertificate(s.Certificate); err == nil && f.Issuer != "" {
+			ks.add(nsIssuer + f.Issuer)
 		}
 	}
 	return ks.keys
@@ -66,14 +65,13 @@ func certificateIdentities(s Signer) []string {
 	for _, u := range c.URIs {
 		ids = append(ids, u.String())
 	}
-	sum, err := verify.SummarizeCertificate(c)
+	f, err := readCertificate(c)
 	if err != nil {
 		return ids
 	}
-	ids = append(ids, sum.SAN, // an otherName SAN is only here
-		sum.GitHubWorkflowRepository, sum.SourceRepositoryURI,
-		sum.BuildConfigURI, sum.BuildSignerURI)
-	for _, w := range []string{sum.SAN, sum.BuildConfigURI, sum.BuildSignerURI} {
+	ids = append(ids, f.SAN, // an otherName SAN is only here
+		f.ext[5], f.ext[12], f.ext[18], f.ext[9]) // repository (legacy, URI), build config and signer URIs
+	for _, w := range []string{f.SAN, f.ext[18], f.ext[9]} {
 		// https://github.com/o/r/.github/workflows/x.yml@refs/heads/main →
 		// the workflow at any ref.
 		if u, err := url.Parse(w); err == nil && u.Scheme != "" {
@@ -82,7 +80,7 @@ func certificateIdentities(s Signer) []string {
 			}
 		}
 	}
-	if repo := sum.SourceRepositoryURI; repo != "" {
+	if repo := f.ext[12]; repo != "" {
 		if u, err := url.Parse(repo); err == nil && u.Host != "" {
 			ids = append(ids, strings.Trim(u.Path, "/")) // owner/repo
 		}

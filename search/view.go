@@ -21,7 +21,6 @@ import (
 
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/tlog"
-	"github.com/signetproject/signet/verify"
 )
 
 // MaxTextLength bounds every string a view holds: longer values from the
@@ -278,26 +277,26 @@ func signerView(s Signer) SignerView {
 		v.SANs = append(v.SANs, clean(u.String()))
 	}
 	v.Extensions = fulcioExtensions(c)
-	sum, err := verify.SummarizeCertificate(c)
+	f, err := readCertificate(c)
 	if err != nil {
 		v.Err = clean("certificate: " + err.Error())
 		return v
 	}
 	if len(v.SANs) == 0 {
-		v.SANs = []string{clean(sum.SAN)}
+		v.SANs = []string{clean(f.SAN)}
 	}
-	v.Issuer = clean(sum.Issuer)
-	for _, f := range []Field{
-		{"Workflow", sum.BuildConfigURI},
-		{"Repository", firstNonEmpty(sum.SourceRepositoryURI, sum.GitHubWorkflowRepository)},
-		{"Ref", firstNonEmpty(sum.SourceRepositoryRef, sum.GitHubWorkflowRef)},
-		{"Commit", firstNonEmpty(sum.SourceRepositoryDigest, sum.GitHubWorkflowSHA)},
-		{"Runner", sum.RunnerEnvironment},
-		{"Trigger", firstNonEmpty(sum.BuildTrigger, sum.GitHubWorkflowTrigger)},
-		{"Run", sum.RunInvocationURI},
+	v.Issuer = clean(f.Issuer)
+	for _, b := range []Field{
+		{"Workflow", f.ext[18]},                            // Build Config URI
+		{"Repository", firstNonEmpty(f.ext[12], f.ext[5])}, // Source Repository URI, GitHub Workflow Repository
+		{"Ref", firstNonEmpty(f.ext[14], f.ext[6])},
+		{"Commit", firstNonEmpty(f.ext[13], f.ext[3])},
+		{"Runner", f.ext[11]},
+		{"Trigger", firstNonEmpty(f.ext[20], f.ext[2])},
+		{"Run", f.ext[21]},
 	} {
-		if f.Value != "" {
-			v.Build = append(v.Build, Field{f.Name, clean(f.Value)})
+		if b.Value != "" {
+			v.Build = append(v.Build, Field{b.Name, clean(b.Value)})
 		}
 	}
 	return v
