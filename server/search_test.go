@@ -116,8 +116,8 @@ func (p *page) fields(name string) []string {
 	return out
 }
 
-// signed is what a test signed: the bundle's log entry and the artifact.
-type signed struct {
+// loggedEntry is what a test signed: the bundle's log entry and the artifact.
+type loggedEntry struct {
 	log    string // "v1" or "v2"
 	index  int64
 	digest string // sha256 hex of the artifact (blob) or statement
@@ -129,7 +129,7 @@ type signer struct {
 	sc   *trustroot.SigningConfig
 }
 
-func (s *signer) sign(req oidc.TokenRequest, rekorVersion uint32, artifact []byte, statement bool) signed {
+func (s *signer) sign(req oidc.TokenRequest, rekorVersion uint32, artifact []byte, statement bool) loggedEntry {
 	t := s.t
 	t.Helper()
 	svc, err := sign.SelectServices(s.sc, time.Now(), nil, rekorVersion)
@@ -152,14 +152,14 @@ func (s *signer) sign(req oidc.TokenRequest, rekorVersion uint32, artifact []byt
 	}
 	e := pb.GetVerificationMaterial().GetTlogEntries()[0]
 	sum := sha256.Sum256(artifact)
-	return signed{log: "v" + string(rune('0'+rekorVersion)), index: e.GetLogIndex(), digest: hex.EncodeToString(sum[:])}
+	return loggedEntry{log: "v" + string(rune('0'+rekorVersion)), index: e.GetLogIndex(), digest: hex.EncodeToString(sum[:])}
 }
 
 func signDSSE(ctx context.Context, statement []byte, opts sign.Options) (*protobundle.Bundle, error) {
 	return sign.DSSE(ctx, sign.InTotoPayloadType, statement, opts)
 }
 
-func (s signed) url() string { return "/entries/" + s.log + "/" + itoa(s.index) }
+func (s loggedEntry) url() string { return "/entries/" + s.log + "/" + itoa(s.index) }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
 
@@ -200,22 +200,22 @@ func TestSearchUI(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name, q, kind string
-		want          []signed // newest first
-		anyOrder      bool     // entries of both logs, signed within a second
+		want          []loggedEntry // newest first
+		anyOrder      bool          // entries of both logs, signed within a second
 	}{
-		{"email", "alice@example.com", "", []signed{alice}, false},
-		{"email, other case", "Alice@Example.COM", "identity", []signed{alice}, false},
-		{"email on the v1 log", "bob@example.com", "", []signed{bob}, false},
-		{"artifact digest", "sha256:" + alice.digest, "", []signed{alice}, false},
-		{"bare digest on v1", bob.digest, "digest", []signed{bob}, false},
-		{"repository", "octo/app", "", []signed{att, ci}, false},
-		{"repository URL", "https://github.com/octo/app", "identity", []signed{att, ci}, false},
-		{"workflow without ref", "https://github.com/octo/app/.github/workflows/release.yml", "", []signed{att, ci}, false},
+		{"email", "alice@example.com", "", []loggedEntry{alice}, false},
+		{"email, other case", "Alice@Example.COM", "identity", []loggedEntry{alice}, false},
+		{"email on the v1 log", "bob@example.com", "", []loggedEntry{bob}, false},
+		{"artifact digest", "sha256:" + alice.digest, "", []loggedEntry{alice}, false},
+		{"bare digest on v1", bob.digest, "digest", []loggedEntry{bob}, false},
+		{"repository", "octo/app", "", []loggedEntry{att, ci}, false},
+		{"repository URL", "https://github.com/octo/app", "identity", []loggedEntry{att, ci}, false},
+		{"workflow without ref", "https://github.com/octo/app/.github/workflows/release.yml", "", []loggedEntry{att, ci}, false},
 		// Rekor v2 takes DSSE envelopes only as a hashedrekord over their
 		// PAE (as sigstore-go sends them), so only the v1 entry has the
 		// statement.
-		{"statement subject", "sha256:" + hex.EncodeToString(subject[:]), "", []signed{attV1}, false},
-		{"log index", itoa(ci.index), "", []signed{ci}, false},
+		{"statement subject", "sha256:" + hex.EncodeToString(subject[:]), "", []loggedEntry{attV1}, false},
+		{"log index", itoa(ci.index), "", []loggedEntry{ci}, false},
 		{"unknown email", "mallory@example.com", "", nil, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,7 +290,7 @@ func TestSearchUI(t *testing.T) {
 	}
 
 	// The attestation's entry page shows the statement.
-	for _, e := range []signed{attV1} {
+	for _, e := range []loggedEntry{attV1} {
 		p := fetchPage(t, inst.URL+e.url())
 		if got := p.fields("Predicate type"); len(got) != 1 || got[0] != "https://slsa.dev/provenance/v1" {
 			t.Errorf("%s: predicate type = %q", e.url(), got)
@@ -411,7 +411,7 @@ func TestSearchUIMySQL(t *testing.T) {
 	}
 	for _, e := range []struct {
 		q    string
-		want signed
+		want loggedEntry
 	}{{"alice@example.com", alice}, {"sha256:" + bob.digest, bob}} {
 		var res struct {
 			Hits []struct {
