@@ -27,6 +27,7 @@ import (
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/search"
 	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/tsa"
@@ -84,6 +85,10 @@ type Server struct {
 	tsa           *tsa.Authority
 	stopLog       context.CancelFunc
 	logDB         io.Closer // nil for file storage
+	search        *search.Service
+	searchClose   func() error // closes the embedded index
+	stopFollow    context.CancelFunc
+	followDone    chan struct{}
 	trustedRoot   []byte
 	signingConfig []byte
 	metrics       *metrics
@@ -170,6 +175,10 @@ func New(opts Options) (*Server, error) {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("certificate transparency log: %w", err)
 	}
+	if err := s.openSearch(logCtx); err != nil {
+		s.Close(context.Background())
+		return nil, fmt.Errorf("search index: %w", err)
+	}
 	if opts.InsecureDevIssuer {
 		if s.dev, err = oidc.NewDevIssuer(opts.BaseURL+"/oidc", m.devKey); err != nil {
 			s.Close(context.Background())
@@ -229,6 +238,7 @@ func (s *Server) Close(ctx context.Context) error {
 		s.stopTUF()
 		s.stopTUF = nil
 	}
+	s.closeSearch()
 	err := s.log.Close(ctx)
 	if s.v1log != nil {
 		if cerr := s.v1log.Close(ctx); err == nil {
