@@ -240,7 +240,7 @@ type Unverified struct {
 
 func (u Unverified) String() string {
 	what := u.Kind
-	if u.PredicateType != "" {
+	if u.PredicateType != "" && u.Kind != string(oci.KindSignature) {
 		what += " " + u.PredicateType
 	}
 	if u.Kind == string(oci.KindOther) {
