@@ -167,7 +167,7 @@ itself.`,
 				Client: client, Dynamic: dyn, Checkers: checkers, Engine: opts,
 				Listener: ln, CertDir: certDir, Hosts: hosts, Mutate: mutate, PatchCABundle: patchCABundle, CASecret: caSecret,
 				SystemNamespace: namespace, Timeout: timeout, Logger: logger, Cache: admission.CacheOptions{TagTTL: tagTTL},
-				Ready: func() { fmt.Fprintln(out, "signet admission webhook ready") },
+				Ready:  func() { fmt.Fprintln(out, "signet admission webhook ready") },
 				Report: reportOptions(serveReport, reportInterval),
 			})
 		},
