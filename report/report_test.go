@@ -24,6 +24,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 
 	"github.com/signetproject/signet/bundle"
 	"github.com/signetproject/signet/internal/registrytest"
@@ -639,4 +643,42 @@ func indent(s, prefix string) string {
 		b.WriteString(prefix + line)
 	}
 	return b.String()
+}
+
+// TestReportJunk shows attachments that are no evidence for what they
+// are: an unsigned SBOM (`cosign attach sbom`) and a malformed signature.
+func TestReportJunk(t *testing.T) {
+	f := newFixture(t)
+	d := f.push("junk/app")
+	hexDigest := strings.TrimPrefix(d.DigestStr(), "sha256:")
+	sbomImg, err := mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer([]byte(spdxLog4j), "text/spdx+json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(d.Context().Tag("sha256-"+hexDigest+".sbom"), sbomImg); err != nil {
+		t.Fatal(err)
+	}
+	sigImg, err := mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer([]byte(`{"critical":{}}`), oci.MediaTypeSimpleSigning)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(d.Context().Tag("sha256-"+hexDigest+".sig"), sigImg); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := report.New(report.Options{Lister: f.client, Trust: f.rootTrust(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := rep.Report(context.Background(), []report.Target{{Image: d}}, &report.PackageQuery{Name: "log4j-core"}, nil).Images[0]
+	if img.Signed || len(img.SBOMs) != 0 || len(img.Unverified) != 2 {
+		t.Fatalf("junk = %+v", img)
+	}
+	var got []string
+	for _, u := range img.Unverified {
+		got = append(got, u.String())
+	}
+	slices.Sort(got)
+	if !strings.HasPrefix(got[0], "other present, unsigned: text/spdx+json not signed") || !strings.HasPrefix(got[1], "signature present, does not verify: malformed: ") {
+		t.Errorf("unverified = %q", got)
+	}
 }
