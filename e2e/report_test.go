@@ -362,7 +362,7 @@ func TestReportCluster(t *testing.T) {
 	})
 
 	t.Run("HTML in Chromium", func(t *testing.T) {
-		page := signet("report", "-A", "--kubeconfig", k.kubeconfig, "--server", env.serverURL, "-o", "html")
+		page := signet("report", "-A", "--kubeconfig", k.kubeconfig, "--server", env.serverURL, "-o", "html", "--package", "log4j-core")
 		html := writeFile(t, work, "report.html", []byte(page))
 		dom, png := renderInChromium(t, html)
 		for _, s := range []string{"CVE-2021-44228", "team-a/gh [app]", "team-b/keyed-2 [app]", "contains log4j-core 2.14.1",
@@ -458,4 +458,36 @@ func renderInChromium(t *testing.T, page string) (dom, png string) {
 		t.Fatalf("no screenshot: %v", err)
 	}
 	return string(out), png
+}
+
+// TestReportHTMLChromium renders `signet report -o html` for images given
+// as arguments (no cluster) in headless Chromium and checks the text a
+// person sees.
+func TestReportHTMLChromium(t *testing.T) {
+	reg := startInProcessRegistry(t)
+	work := t.TempDir()
+	signed := pushRandomImage(t, reg+"/signed")
+	unsigned := pushRandomImage(t, reg+"/unsigned")
+	vuln := writeFile(t, work, "vuln.json", fmt.Appendf(nil, `{"scanner":{"uri":"pkg:github/aquasecurity/trivy@0.74.0","version":"0.74.0","result":%s},`+
+		`"metadata":{"scanStartedOn":"2026-11-25T00:00:00Z","scanFinishedOn":"2026-11-25T00:01:00Z"}}`, reportCritical))
+	for _, args := range [][]string{
+		{"sign", signed.String(), "--dev-identity", "alice@example.com"},
+		{"attest", signed.String(), "--dev-identity", "alice@example.com", "--type", "vuln", "--predicate", vuln},
+	} {
+		if res := runSignet(t, args...); res.err != nil {
+			t.Fatalf("%v\n%s", res.err, res.out)
+		}
+	}
+	cmd := exec.Command(env.signetBin, "report", signed.String(), unsigned.String(), "--server", env.serverURL, "-o", "html")
+	page, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("signet report -o html: %v", err)
+	}
+	dom, png := renderInChromium(t, writeFile(t, work, "report.html", page))
+	for _, s := range []string{"alice@example.com", "highest CRITICAL", "CVE-2021-44228", "UNSIGNED", "no verified signature"} {
+		if !strings.Contains(dom, s) {
+			t.Errorf("rendered page lacks %q", s)
+		}
+	}
+	t.Logf("screenshot: %s", png)
 }
