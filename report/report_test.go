@@ -198,7 +198,7 @@ func fakeSHA(repoAtRef string) string {
 	return hex.EncodeToString(sum[:20])
 }
 
-func readTestdata(t *testing.T, file string) []byte {
+func readTestdata(t testing.TB, file string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", file))
 	if err != nil {
@@ -208,7 +208,7 @@ func readTestdata(t *testing.T, file string) []byte {
 }
 
 // vulnPredicate wraps a scanner's JSON report as cosign's vuln predicate.
-func vulnPredicate(t *testing.T, scanner, version string, result []byte, finished time.Time) []byte {
+func vulnPredicate(t testing.TB, scanner, version string, result []byte, finished time.Time) []byte {
 	t.Helper()
 	return fmt.Appendf(nil, `{"invocation":{"uri":"https://github.com/octo/app/actions/runs/1","event_id":"1","builder.id":"github"},`+
 		`"scanner":{"uri":%q,"version":%q,"db":{"uri":"","version":"2"},"result":%s},`+
