@@ -73,6 +73,8 @@ bench:
 	  $(GO) test -tags e2e -run '^$$' -bench ImageVerify -benchtime 20x -count 1 ./e2e/
 	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) GO=$(GO) \
 	  $(GO) test -tags e2e -run '^$$' -bench LogAppendPeer -benchtime 5s -count 1 ./e2e/
+	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) \
+	  $(GO) test -tags e2e -run '^$$' -bench BenchmarkReport -benchtime 3x -count 1 -timeout 30m ./e2e/
 
 clean:
 	rm -rf bin

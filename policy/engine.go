@@ -183,6 +183,13 @@ func NewEngine(policies []*ClusterImagePolicy, checker AuthorityChecker, opts Op
 	return e, nil
 }
 
+// Policies returns the engine's policies, defaulted and sorted by name.
+// They are the engine's own: callers must not modify them.
+func (e *Engine) Policies() []*ClusterImagePolicy { return e.policies }
+
+// Checker returns the AuthorityChecker the engine verifies with.
+func (e *Engine) Checker() AuthorityChecker { return e.checker }
+
 // Request is one image to decide on.
 type Request struct {
 	// Image is the reference as written in the object.

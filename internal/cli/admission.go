@@ -77,14 +77,16 @@ func newAdmissionServeCmd(checkers admission.CheckerFactory, evaluator policy.Po
 		kubeconfig, addr, certDir, noMatch, namespace, service, logFormat string
 		trustedRoot, server, caSecret                                     string
 		hosts                                                             []string
-		mutate, patchCABundle                                             bool
+		mutate, patchCABundle, serveReport                                bool
+		reportInterval                                                    time.Duration
 		timeout, tagTTL                                                   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the validating (and optionally mutating) admission webhook over TLS",
 		Long: `Serve the admission webhook over TLS at /validate (and /mutate with --mutate),
-with Prometheus metrics at /metrics and health at /healthz and /readyz.
+with Prometheus metrics at /metrics, health at /healthz and /readyz, and the
+report of the images the cluster's pods run at /report (see "signet report").
 
 The serving certificate and its CA are created in --cert-dir on first start and
 reused; give the CA to "signet admission install --ca-bundle-from". Without
@@ -165,7 +167,8 @@ itself.`,
 				Client: client, Dynamic: dyn, Checkers: checkers, Engine: opts,
 				Listener: ln, CertDir: certDir, Hosts: hosts, Mutate: mutate, PatchCABundle: patchCABundle, CASecret: caSecret,
 				SystemNamespace: namespace, Timeout: timeout, Logger: logger, Cache: admission.CacheOptions{TagTTL: tagTTL},
-				Ready: func() { fmt.Fprintln(out, "signet admission webhook ready") },
+				Ready:  func() { fmt.Fprintln(out, "signet admission webhook ready") },
+				Report: reportOptions(serveReport, reportInterval),
 			})
 		},
 	}
@@ -185,7 +188,17 @@ itself.`,
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
 	f.StringVar(&trustedRoot, "trusted-root", "", "trusted_root.json that keyless signatures must chain to")
 	f.StringVar(&server, "server", "", "signet server whose trusted root to use when --trusted-root is not given")
+	f.BoolVar(&serveReport, "report", true, "serve the report of the images the cluster's pods run at "+admission.ReportPath+" (JSON; ?format=html), with its gauges at /metrics")
+	f.DurationVar(&reportInterval, "report-interval", time.Minute, "how often the report's gauges are refreshed (an image's evidence is reused for 5 intervals)")
 	return cmd
+}
+
+// reportOptions configures the webhook's /report, or turns it off.
+func reportOptions(on bool, interval time.Duration) *admission.InventoryOptions {
+	if !on {
+		return nil
+	}
+	return &admission.InventoryOptions{Lister: oci.New(oci.WithUserAgent("signet-admission/" + Version)), Interval: interval}
 }
 
 // defaultHosts are the serving certificate's SANs: the Service's DNS
