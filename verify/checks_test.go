@@ -663,7 +663,9 @@ func artifactRejects(w *world) []rejectCase {
 
 func timestampRejects(w *world) []rejectCase {
 	restampWith := func(edit func(*timestamp.Timestamp)) func(t *testing.T, w *world, s *scenario) {
-		return func(t *testing.T, w *world, s *scenario) { setTimestamp(s.pb, w.tsa.stamp(t, signatureOf(t, s.pb), edit)) }
+		return func(t *testing.T, w *world, s *scenario) {
+			setTimestamp(s.pb, w.tsa.stamp(t, signatureOf(t, s.pb), edit))
+		}
 	}
 	withTSA := func(a *testTSA, edit func(*trustroot.TimestampAuthority)) func(t *testing.T, w *world, s *scenario) {
 		return func(t *testing.T, w *world, s *scenario) {
