@@ -736,6 +736,18 @@ func timestampRejects(w *world) []rejectCase {
 			setTimestamp(s.pb, a.stamp(t, signatureOf(t, s.pb), nil))
 			s.root.TimestampAuthorities = []trustroot.TimestampAuthority{{URI: "inter", Root: a.root}}
 		}), want: CheckTimestamp, msg: "signer certificate: x509: certificate signed by unknown authority"},
+		{check: "timestamp.go: chain allows timestamping", fault: "intermediate restricted to code signing", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
+			a := newTestTSAWithIntermediate(t)
+			a.inter = createCert(t, &x509.Certificate{
+				SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "test TSA intermediate"},
+				NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+				IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+				ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+			}, a.root, a.interKey.Public(), a.rootKey)
+			a.leaf = a.issue(t, a.key.Public(), 4, nil)
+			setTimestamp(s.pb, a.stamp(t, signatureOf(t, s.pb), nil))
+			s.root.TimestampAuthorities = []trustroot.TimestampAuthority{{URI: "inter", Root: a.root, Intermediates: []*x509.Certificate{a.inter}}}
+		}), want: CheckTimestamp, msg: "signer certificate: x509: certificate specifies an incompatible key usage"},
 		{check: "timestamp.go: authority valid at the time", fault: "authority's window ended", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
 			restampWith(nil)(t, w, s)
 			setTSA(s.root, func(a *trustroot.TimestampAuthority) { a.ValidFor.End = time.Now().Add(-time.Minute) })

@@ -143,7 +143,9 @@ func (w *world) sctScenario(t *testing.T, cert certFunc, logs ...*testCTLog) *sc
 func testSCTs(t *testing.T, w *world) {
 	ctA, ctB := newTestCTLog(t, "https://ct-a.example"), newTestCTLog(t, "https://ct-b.example")
 	withSCTs := func(logs []*testCTLog, edit func(i int, s *ct.SignedCertificateTimestamp)) certFunc {
-		return func(t *testing.T, pub crypto.PublicKey) *x509.Certificate { return w.ca.issueWithSCTs(t, pub, logs, edit) }
+		return func(t *testing.T, pub crypto.PublicKey) *x509.Certificate {
+			return w.ca.issueWithSCTs(t, pub, logs, edit)
+		}
 	}
 	withExt := func(ext pkix.Extension) certFunc {
 		return func(t *testing.T, pub crypto.PublicKey) *x509.Certificate {
@@ -168,7 +170,9 @@ func testSCTs(t *testing.T, w *world) {
 			s.opts.UnsafeSkipSCT = true
 			return s
 		}, 0},
-		{"no SCT, root lists no CT log", func(t *testing.T) *scenario { return w.sctScenario(t, withExt(pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}})) }, 0},
+		{"no SCT, root lists no CT log", func(t *testing.T) *scenario {
+			return w.sctScenario(t, withExt(pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}}))
+		}, 0},
 	}
 	for _, c := range accepts {
 		t.Run("accepts/"+c.name, func(t *testing.T) {
@@ -186,7 +190,9 @@ func testSCTs(t *testing.T, w *world) {
 		setup        func(t *testing.T) *scenario
 		msg          string
 	}{
-		{"sct.go: an SCT of a trusted log", "no SCT", func(t *testing.T) *scenario { return w.sctScenario(t, withExt(pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}}), ctA) },
+		{"sct.go: an SCT of a trusted log", "no SCT", func(t *testing.T) *scenario {
+			return w.sctScenario(t, withExt(pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}}), ctA)
+		},
 			"0 verified SCTs, need 1"},
 		{"sct.go: an SCT of a trusted log", "SCT of an unlisted log", func(t *testing.T) *scenario { return w.sctScenario(t, withSCTs([]*testCTLog{ctB}, nil), ctA) },
 			"0 verified SCTs, need 1"},
