@@ -51,8 +51,10 @@ const helperName = "signetMutant"
 type Mutant struct {
 	ID   int    // SIGNET_MUTANT value that activates it
 	Pos  string // file:line relative to the package directory's parent
+	Func string // enclosing function
 	Kind string // "delete" or "invert"
 	What string // "if <cond>" or "return <expr>"
+	Key  string // names the mutant without its line, for the equivalents list
 }
 
 func (m Mutant) String() string { return fmt.Sprintf("%s: %s %s", m.Pos, m.Kind, m.What) }
@@ -95,10 +97,15 @@ func instrument(src []byte, display string, nextPoint *int, lines map[int]bool) 
 	selected := func(n ast.Node) bool {
 		return len(lines) == 0 || lines[fset.Position(n.Pos()).Line]
 	}
+	fn := ""
 	var visit func(n ast.Node, boolResult bool) bool
 	visit = func(n ast.Node, boolResult bool) bool {
 		switch n := n.(type) {
 		case *ast.FuncDecl:
+			fn = n.Name.Name
+			if n.Recv != nil && len(n.Recv.List) == 1 {
+				fn = "(" + text(n.Recv.List[0].Type) + ")." + fn
+			}
 			if n.Body != nil {
 				b := returnsOnlyBool(n.Type)
 				ast.Inspect(n.Body, func(m ast.Node) bool { return visit(m, b) })
@@ -117,8 +124,8 @@ func instrument(src []byte, display string, nextPoint *int, lines map[int]bool) 
 			pos := fmt.Sprintf("%s:%d", display, fset.Position(n.Pos()).Line)
 			what := "if " + text(n.Cond)
 			mutants = append(mutants,
-				Mutant{ID: 2 * p, Pos: pos, Kind: kindDelete, What: what},
-				Mutant{ID: 2*p + 1, Pos: pos, Kind: kindInvert, What: what})
+				Mutant{ID: 2 * p, Pos: pos, Func: fn, Kind: kindDelete, What: what},
+				Mutant{ID: 2*p + 1, Pos: pos, Func: fn, Kind: kindInvert, What: what})
 			n.Cond = wrap(n.Cond, p)
 			return true
 		case *ast.ReturnStmt:
@@ -128,13 +135,22 @@ func instrument(src []byte, display string, nextPoint *int, lines map[int]bool) 
 			p := *nextPoint
 			*nextPoint++
 			mutants = append(mutants, Mutant{ID: 2*p + 1, Pos: fmt.Sprintf("%s:%d", display, fset.Position(n.Pos()).Line),
-				Kind: kindInvert, What: "return " + text(n.Results[0])})
+				Func: fn, Kind: kindInvert, What: "return " + text(n.Results[0])})
 			n.Results[0] = wrap(n.Results[0], p)
 			return true
 		}
 		return true
 	}
 	ast.Inspect(f, func(n ast.Node) bool { return visit(n, false) })
+	seen := map[string]int{}
+	for i := range mutants {
+		m := &mutants[i]
+		m.Key = fmt.Sprintf("%s %s: %s %s", display, m.Func, m.Kind, m.What)
+		seen[m.Key]++
+		if n := seen[m.Key]; n > 1 {
+			m.Key += fmt.Sprintf(" #%d", n)
+		}
+	}
 	var out bytes.Buffer
 	if err := format.Node(&out, fset, f); err != nil {
 		return nil, nil, err
@@ -337,6 +353,7 @@ func main() {
 	files := flag.String("files", "", "comma-separated files of the package to mutate, each optionally name.go:from-to lines (default: all non-test files)")
 	slow := flag.String("slow", "", "regexp of tests run only for mutants that survive the others")
 	skip := flag.String("skip", "", "regexp of tests never run (to explore quickly)")
+	equiv := flag.String("equivalent", "", "file listing known equivalent mutants, one key per line followed by '  # reason'")
 	jobs := flag.Int("j", 2, "mutants run in parallel")
 	verbose := flag.Bool("v", false, "print every mutant's outcome")
 	flag.Parse()
@@ -349,14 +366,67 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(2)
 	}
+	known, err := loadEquivalents(*equiv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mutate:", err)
+		os.Exit(2)
+	}
 	survivors, err := mutate(context.Background(), t, *slow, *skip, *jobs, *verbose, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(2)
 	}
-	if len(survivors) > 0 {
+	if len(unexpected(survivors, known, t, os.Stdout)) > 0 {
 		os.Exit(1)
 	}
+}
+
+// loadEquivalents reads the known equivalent mutants: key → reason.
+func loadEquivalents(path string) (map[string]string, error) {
+	known := map[string]string{}
+	if path == "" {
+		return known, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, reason, ok := strings.Cut(line, "  # ")
+		if !ok || strings.TrimSpace(reason) == "" {
+			return nil, fmt.Errorf("%s:%d: want '<key>  # <why the mutant cannot be killed>'", path, i+1)
+		}
+		known[strings.TrimSpace(key)] = strings.TrimSpace(reason)
+	}
+	return known, nil
+}
+
+// unexpected prints which survivors are known equivalents, which listed
+// equivalents of this package were killed (the list is stale), and
+// returns the survivors that are not listed.
+func unexpected(survivors []Mutant, known map[string]string, t target, w *os.File) []Mutant {
+	var out []Mutant
+	surviving := map[string]bool{}
+	for _, m := range survivors {
+		surviving[m.Key] = true
+		if why, ok := known[m.Key]; ok {
+			fmt.Fprintf(w, "  equivalent %s (%s)\n", m, why)
+			continue
+		}
+		out = append(out, m)
+	}
+	dir, _ := filepath.Abs(t.dir)
+	for key := range known {
+		file, _, _ := strings.Cut(key, " ")
+		if _, mutated := t.files[filepath.Base(file)]; mutated && filepath.Dir(file) == filepath.Base(dir) && !surviving[key] {
+			fmt.Fprintf(w, "  stale: listed as equivalent but did not survive: %s\n", key)
+		}
+	}
+	fmt.Fprintf(w, "%s: %d unexpected survivors\n", t.dir, len(out))
+	return out
 }
 
 // mutate runs every mutant of t and returns the survivors, printing a
@@ -427,7 +497,7 @@ func mutate(ctx context.Context, t target, slow, skip string, jobs int, verbose 
 	}
 	fmt.Fprintf(w, "%s: %d killed, %d timed out (counted as killed), %d survived\n", t.dir, nKilled, nTimeout, len(survivors))
 	for _, m := range survivors {
-		fmt.Fprintf(w, "  SURVIVED %s\n", m)
+		fmt.Fprintf(w, "  SURVIVED %s  [key: %s]\n", m, m.Key)
 	}
 	return survivors, nil
 }
