@@ -615,6 +615,9 @@ func artifactRejects(w *world) []rejectCase {
 		{check: "content.go: artifact is readable", fault: "reader fails", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
 			s.artifact = Artifact{Reader: iotest.ErrReader(errors.New("disk on fire"))}
 		}), want: CheckArtifact, msg: "read artifact: disk on fire"},
+		{check: "content.go: DSSE artifact is readable", fault: "reader fails", setup: w.with(keyDSSEV2, func(t *testing.T, w *world, s *scenario) {
+			s.artifact = Artifact{Reader: iotest.ErrReader(errors.New("disk on fire"))}
+		}), want: CheckArtifact, msg: "read artifact: disk on fire"},
 		{check: "content.go: pure Ed25519 needs the artifact", fault: "artifact by digest", setup: func(t *testing.T, w *world) *scenario {
 			_, k, _ := ed25519.GenerateKey(rand.Reader)
 			d := sha256.Sum256(w.artifact)

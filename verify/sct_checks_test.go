@@ -229,6 +229,15 @@ func testSCTs(t *testing.T, w *world) {
 			v, _ := asn1.Marshal([]byte{0, 3, 0, 1, 7})
 			return w.sctScenario(t, withExt(pkix.Extension{Id: oidSCTs, Value: v}), ctA)
 		}, "parse SCT list"},
+		{"sct.go: certificate parses for CT", "empty authority information access, which Go accepts", func(t *testing.T) *scenario {
+			return w.sctScenario(t, func(t *testing.T, pub crypto.PublicKey) *x509.Certificate {
+				return w.ca.issue(t, pub, func(c *x509.Certificate) {
+					c.ExtraExtensions = append(c.ExtraExtensions,
+						sctListExt(t, &ct.SignedCertificateTimestamp{LogID: ct.LogID{KeyID: ctA.id}, Timestamp: uint64(time.Now().UnixMilli()), Signature: ct.DigitallySigned{Signature: []byte{0}}}),
+						pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 1}, Value: []byte{0x30, 0}})
+				})
+			}, ctA)
+		}, "parse certificate for SCT"},
 		{"sct.go: SCTs need the issuer", "certificate is the trusted root", func(t *testing.T) *scenario {
 			k := mustECDSA(t, elliptic.P256())
 			issuer, _ := asn1.MarshalWithParams(testIssuer, "utf8")
