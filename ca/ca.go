@@ -120,10 +120,6 @@ func (c *CA) template(id oidc.Identity, pub crypto.PublicKey) (*x509.Certificate
 	if err := CheckKey(pub); err != nil {
 		return nil, err
 	}
-	serial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
 	skid, err := subjectKeyID(pub)
 	if err != nil {
 		return nil, badRequest("public key: %v", err)
@@ -133,8 +129,9 @@ func (c *CA) template(id oidc.Identity, pub crypto.PublicKey) (*x509.Certificate
 		return nil, err
 	}
 	now := c.now().UTC()
+	// x509.CreateCertificate draws the serial: a positive random number of
+	// at most 20 octets (RFC 5280 4.1.2.2).
 	tmpl := &x509.Certificate{
-		SerialNumber:    serial,
 		NotBefore:       now,
 		NotAfter:        now.Add(CertValidity),
 		SubjectKeyId:    skid,
