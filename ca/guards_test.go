@@ -1,9 +1,11 @@
 package ca_test
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"encoding/pem"
 	"errors"
 	"io"
 	"math/big"
@@ -58,7 +60,7 @@ func TestIssueFailures(t *testing.T) {
 		pub  crypto.PublicKey
 		want string
 	}{
-		{"public key not on its curve", c, email, offCurve, "public key:"},
+		{"public key not on its curve", c, email, offCurve, "public key: P256 point not on curve"},
 		{"CA key cannot sign", brokenCA(t), email, mustKey(t).Public(), "sign certificate: the HSM is on fire"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,6 +112,25 @@ func TestHierarchyFailures(t *testing.T) {
 	}
 	if _, err := ca.LoadOrCreateHierarchy(dir, "o", brokenSigner{Signer: rootKey, pub: "not a key"}, interKey, testNow); err == nil || !strings.Contains(err.Error(), "unsupported public key type") {
 		t.Errorf("LoadOrCreateHierarchy with a key of no known type: %v", err)
+	}
+	// A root certificate whose key algorithm Go does not know parses with
+	// no key, which cannot be compared.
+	rootPEM, err := os.ReadFile(filepath.Join(dir, "root.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := ca.ParsePEMChain(rootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecPublicKey := []byte{0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01}
+	der := bytes.Clone(roots[0].Raw)
+	der[bytes.Index(der, ecPublicKey)+len(ecPublicKey)-1] = 0x7f
+	if err := os.WriteFile(filepath.Join(dir, "root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.LoadOrCreateHierarchy(dir, "o", rootKey, interKey, testNow); err == nil || !strings.Contains(err.Error(), "root.pem: x509: unsupported public key type") {
+		t.Errorf("LoadOrCreateHierarchy with a root key of unknown type: %v", err)
 	}
 	bad := "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
 	if err := os.WriteFile(filepath.Join(dir, "root.pem"), []byte(bad), 0o644); err != nil {
