@@ -52,6 +52,7 @@ func mustKey(t *testing.T) crypto.Signer {
 func TestIssueFailures(t *testing.T) {
 	c := newCA(t)
 	email := oidc.Identity{Issuer: "https://a.example", Email: "alice@example.com"}
+	//lint:ignore SA1019 an invalid key on purpose, which only the raw coordinates can make
 	offCurve := &ecdsa.PublicKey{Curve: elliptic.P256(), X: big.NewInt(1), Y: big.NewInt(1)}
 	for _, tt := range []struct {
 		name string

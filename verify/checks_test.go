@@ -516,9 +516,9 @@ func signatureRejects(w *world) []rejectCase {
 		{check: "content.go: message digest present", fault: "digest removed", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
 			s.pb.GetMessageSignature().MessageDigest.Digest = nil
 		}), want: CheckSignature, msg: "message signature has no digest"},
-		{check: "content.go: message digest algorithm", fault: "SHA3-256", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
-			s.pb.GetMessageSignature().MessageDigest.Algorithm = protocommon.HashAlgorithm_SHA3_256
-		}), want: CheckSignature, msg: "unsupported digest algorithm SHA3_256"},
+		{check: "content.go: message digest algorithm", fault: "unspecified", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
+			s.pb.GetMessageSignature().MessageDigest.Algorithm = protocommon.HashAlgorithm_HASH_ALGORITHM_UNSPECIFIED
+		}), want: CheckSignature, msg: "unsupported digest algorithm HASH_ALGORITHM_UNSPECIFIED"},
 		{check: "signature.go: digest length fits the key's hash", fault: "P-256 signature over a SHA-384 digest", setup: func(t *testing.T, w *world) *scenario {
 			d := sha512.Sum384(w.artifact)
 			sig, err := w.key.Sign(rand.Reader, d[:], crypto.SHA256)

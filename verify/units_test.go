@@ -268,6 +268,7 @@ func TestIsRekorV1Checkpoint(t *testing.T) {
 // offCurve is a P-256 public key whose point is not on the curve: the
 // signature schemes accept its type, the PKIX encoder refuses it.
 func offCurve() *ecdsa.PublicKey {
+	//lint:ignore SA1019 an invalid key on purpose, which only the raw coordinates can make
 	return &ecdsa.PublicKey{Curve: elliptic.P256(), X: big.NewInt(1), Y: big.NewInt(1)}
 }
 
