@@ -240,16 +240,30 @@ func TestTrustRootMaterialGuards(t *testing.T) {
 		tr   *policy.TrustRoot
 		want string
 	}{
-		{"CA chain not PEM", keysOf(func(k *policy.SigstoreKeys) { k.CertificateAuthorities = []policy.CertificateAuthority{ca([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))} }), "certificateAuthority[0]: certificate chain"},
-		{"CA chain with a leaf", keysOf(func(k *policy.SigstoreKeys) { k.CertificateAuthorities = []policy.CertificateAuthority{ca(cat(root, leaf))} }), `"CN=leaf" is not a CA certificate`},
-		{"CA chain with two roots", keysOf(func(k *policy.SigstoreKeys) { k.CertificateAuthorities = []policy.CertificateAuthority{ca(cat(root, otherRoot))} }), "more than one self-signed root"},
+		{"CA chain not PEM", keysOf(func(k *policy.SigstoreKeys) {
+			k.CertificateAuthorities = []policy.CertificateAuthority{ca([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))}
+		}), "certificateAuthority[0]: certificate chain"},
+		{"CA chain with a leaf", keysOf(func(k *policy.SigstoreKeys) {
+			k.CertificateAuthorities = []policy.CertificateAuthority{ca(cat(root, leaf))}
+		}), `"CN=leaf" is not a CA certificate`},
+		{"CA chain with two roots", keysOf(func(k *policy.SigstoreKeys) {
+			k.CertificateAuthorities = []policy.CertificateAuthority{ca(cat(root, otherRoot))}
+		}), "more than one self-signed root"},
 		{"CA chain without a root", keysOf(func(k *policy.SigstoreKeys) { k.CertificateAuthorities = []policy.CertificateAuthority{ca(inter)} }), "no self-signed root certificate"},
 		{"TSA chain not PEM", keysOf(func(k *policy.SigstoreKeys) { k.TimeStampAuthorities = []policy.CertificateAuthority{ca([]byte("x"))} }), "timestampAuthorities[0]: certificate chain"},
 		{"TSA chain of a leaf only", keysOf(func(k *policy.SigstoreKeys) { k.TimeStampAuthorities = []policy.CertificateAuthority{ca(leaf)} }), "no CA certificate above the TSA certificate"},
-		{"log hash algorithm", keysOf(func(k *policy.SigstoreKeys) { k.TLogs = []policy.TransparencyLogInstance{tlog("https://log.example", "sha-1", publicPEM(t, edPub))} }), `tLogs[0]: hashAlgorithm "sha-1"`},
-		{"log key not PEM", keysOf(func(k *policy.SigstoreKeys) { k.TLogs = []policy.TransparencyLogInstance{tlog("https://log.example", "sha256", []byte("x"))} }), "tLogs[0]: publicKey"},
-		{"Rekor v2 log without a host", keysOf(func(k *policy.SigstoreKeys) { k.TLogs = []policy.TransparencyLogInstance{tlog("file:///log", "sha-256", publicPEM(t, edPub))} }), "a Rekor v2 log needs a URL with a host"},
-		{"CT log key not PEM", keysOf(func(k *policy.SigstoreKeys) { k.CTLogs = []policy.TransparencyLogInstance{tlog("https://ct.example", "sha-256", []byte("x"))} }), "ctLogs[0]: publicKey"},
+		{"log hash algorithm", keysOf(func(k *policy.SigstoreKeys) {
+			k.TLogs = []policy.TransparencyLogInstance{tlog("https://log.example", "sha-1", publicPEM(t, edPub))}
+		}), `tLogs[0]: hashAlgorithm "sha-1"`},
+		{"log key not PEM", keysOf(func(k *policy.SigstoreKeys) {
+			k.TLogs = []policy.TransparencyLogInstance{tlog("https://log.example", "sha256", []byte("x"))}
+		}), "tLogs[0]: publicKey"},
+		{"Rekor v2 log without a host", keysOf(func(k *policy.SigstoreKeys) {
+			k.TLogs = []policy.TransparencyLogInstance{tlog("file:///log", "sha-256", publicPEM(t, edPub))}
+		}), "a Rekor v2 log needs a URL with a host"},
+		{"CT log key not PEM", keysOf(func(k *policy.SigstoreKeys) {
+			k.CTLogs = []policy.TransparencyLogInstance{tlog("https://ct.example", "sha-256", []byte("x"))}
+		}), "ctLogs[0]: publicKey"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := tt.tr.TrustedRoot(); err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -305,4 +319,3 @@ func TestValidateTSAChains(t *testing.T) {
 		t.Errorf("garbage chain: %v", err)
 	}
 }
-
