@@ -14,6 +14,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/url"
 	"slices"
 	"time"
@@ -128,10 +129,15 @@ func (c *CA) template(id oidc.Identity, pub crypto.PublicKey) (*x509.Certificate
 	if err != nil {
 		return nil, err
 	}
+	// The precertificate and the certificate of IssueWithSCTs must share
+	// the serial, so it is drawn here, not by x509.CreateCertificate.
+	serial, err := newSerial()
+	if err != nil {
+		return nil, err
+	}
 	now := c.now().UTC()
-	// x509.CreateCertificate draws the serial: a positive random number of
-	// at most 20 octets (RFC 5280 4.1.2.2).
 	tmpl := &x509.Certificate{
+		SerialNumber:    serial,
 		NotBefore:       now,
 		NotAfter:        now.Add(CertValidity),
 		SubjectKeyId:    skid,
@@ -183,4 +189,20 @@ func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 	}
 	sum := sha1.Sum(spki.PublicKey.Bytes)
 	return sum[:], nil
+}
+
+// serialLimit is 2^159: serials are positive integers of at most 20
+// octets (RFC 5280 4.1.2.2).
+var serialLimit = new(big.Int).Lsh(big.NewInt(1), 159)
+
+func newSerial() (*big.Int, error) {
+	for {
+		n, err := rand.Int(rand.Reader, serialLimit)
+		if err != nil {
+			return nil, err
+		}
+		if n.Sign() > 0 {
+			return n, nil
+		}
+	}
 }

@@ -39,8 +39,8 @@ var allowedImports = map[string][]string{
 	"sign":      {"bundle", "keys", "trustroot"},
 	"search":    {"bundle", "keys", "tlog", "trustroot", "verify"},
 	"oci":       {"bundle", "keys", "sign", "trustroot", "verify"},
-	"policy":    {"bundle", "keys", "oci", "trustroot", "verify"},
-	"report":    {"bundle", "keys", "oci", "policy", "trustroot", "verify"},
+	"policy":    {"bundle", "keys", "oci", "trustroot", "tuf", "verify"},
+	"report":    {"bundle", "keys", "oci", "policy", "trustroot", "tuf", "verify"},
 
 	// Adapters: HTTP and Kubernetes on top of the domain.
 	"server":            slices.Concat(domain, []string{"internal/webui"}),
