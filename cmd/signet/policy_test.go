@@ -193,3 +193,78 @@ func runStdout(t *testing.T, bin string, args ...string) (string, error) {
 	}
 	return stdout.String(), err
 }
+
+// TestPolicyCatalog lists, shows and gets catalog policies with the real
+// binary, and tests what `get` writes against a Deployment: the workflow
+// the README describes.
+func TestPolicyCatalog(t *testing.T) {
+	bin := buildSignet(t)
+	dir := t.TempDir()
+	out, err := runStdout(t, bin, "policy", "catalog", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"NAME  ", "pss-privileged  ", "workloads", "github-actions-keyless", "max-image-age", "vuln-scan", "sbom-log4shell", "kubernetes-release"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("list lacks %q:\n%s", want, out)
+		}
+	}
+	if out, err = runStdout(t, bin, "policy", "catalog", "list", "--group", "images"); err != nil || strings.Contains(out, "pss-") || !strings.Contains(out, "deprecated-registries") {
+		t.Errorf("list --group images: %v\n%s", err, out)
+	}
+	out, err = runStdout(t, bin, "policy", "catalog", "show", "key-signed")
+	if err != nil || !strings.Contains(out, "key     (required)         the PEM public key") || !strings.Contains(out, "(give --set key=… to see the YAML)") {
+		t.Errorf("show key-signed: %v\n%s", err, out)
+	}
+
+	policies := filepath.Join(dir, "pss.yaml")
+	if out, err := run(t, nil, bin, "policy", "catalog", "get", "pss-privileged", "pss-host-namespaces", "--set", "mode=enforce", "--out", policies); err != nil {
+		t.Fatalf("get: %v\n%s", err, out)
+	}
+	deploy := filepath.Join(dir, "deploy.yaml")
+	if err := os.WriteFile(deploy, []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      hostNetwork: true\n      containers: [{name: web, image: registry.invalid/web:1, securityContext: {privileged: true}}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runStdout(t, bin, "policy", "test", "--policy", policies, "--resource", deploy, "--server", "http://127.0.0.1:1", "--output", "json")
+	if err == nil {
+		t.Fatalf("privileged deployment allowed:\n%s", out)
+	}
+	var rep policyTestReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"failed policy: pss-host-namespaces: registry.invalid/web:1 failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: spec.template.spec.hostNetwork: conflicting values false and true",
+		"failed policy: pss-privileged: registry.invalid/web:1 failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: spec.template.spec.containers.0.securityContext.privileged: conflicting values false and true",
+	}
+	if len(rep.Images) != 1 || !cmp.Equal(rep.Images[0].Errors, want) {
+		t.Errorf("report %+v, want errors %q", rep.Images, want)
+	}
+
+	key := filepath.Join(dir, "cosign.pub")
+	if out, err := run(t, []string{"COSIGN_PASSWORD="}, bin, "generate-key-pair", "--output-key-prefix", filepath.Join(dir, "cosign")); err != nil {
+		t.Fatalf("generate-key-pair: %v\n%s", err, out)
+	}
+	out, err = runStdout(t, bin, "policy", "catalog", "get", "key-signed", "--set", "key=@"+key, "--set", "images=ghcr.io/my-org/**")
+	if err != nil || !strings.Contains(out, "-----BEGIN PUBLIC KEY-----") || !strings.Contains(out, `- glob: "ghcr.io/my-org/**"`) {
+		t.Errorf("get key-signed: %v\n%s", err, out)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "nope"}, `no catalog policy "nope"`},
+		{[]string{"get", "key-signed"}, "catalog policy key-signed needs --set key=…"},
+		{[]string{"get", "pss-privileged", "--set", "colour=blue"}, `--set colour: none of pss-privileged has a parameter "colour"`},
+		{[]string{"get", "pss-privileged", "--set", "mode"}, `--set "mode": want NAME=VALUE`},
+		{[]string{"get", "key-signed", "--set", "key=@" + filepath.Join(dir, "missing.pub")}, "no such file"},
+		{[]string{"get", "max-image-age", "--set", "days=-1"}, `want a non-negative whole number, got "-1"`},
+		{[]string{"list", "--group", "misc"}, `--group "misc": want one of signatures, attestations, workloads, images`},
+	} {
+		out, err := run(t, nil, bin, append([]string{"policy", "catalog"}, tt.args...)...)
+		if err == nil || !strings.Contains(out, tt.want) {
+			t.Errorf("%v: %v, output %q, want %q", tt.args, err, out, tt.want)
+		}
+	}
+}

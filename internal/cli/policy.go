@@ -20,7 +20,7 @@ func newPolicyCmd() *cobra.Command {
 		Use:   "policy",
 		Short: "Work with ClusterImagePolicy files (policy-controller compatible)",
 	}
-	cmd.AddCommand(newPolicyTestCmd())
+	cmd.AddCommand(newPolicyTestCmd(), newPolicyCatalogCmd())
 	return cmd
 }
 
