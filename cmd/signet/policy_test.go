@@ -234,7 +234,7 @@ func TestPolicyCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"failed policy: pss-host-namespaces: registry.invalid/web:1 failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: spec.template.spec.hostNetwork: conflicting values false and true",
+		"failed policy: pss-host-namespaces: registry.invalid/web:1 failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: spec.template.spec.hostNetwork: conflicting values true and false",
 		"failed policy: pss-privileged: registry.invalid/web:1 failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: spec.template.spec.containers.0.securityContext.privileged: conflicting values false and true",
 	}
 	if len(rep.Images) != 1 || !cmp.Equal(rep.Images[0].Errors, want) {

@@ -289,8 +289,8 @@ func (e *Entry) execute(vals map[string]string) ([]byte, error) {
 // funcs are the template functions: quote makes a double-quoted YAML (and
 // JSON) string, regex quotes regular expression metacharacters, list
 // splits a comma-separated value, json encodes a value as JSON (a Rego or
-// CUE literal), indent indents every line but the first, int checks a
-// whole number; include (added per template) renders a partial.
+// CUE literal), indent indents every line but the first, int and bool
+// check a whole number and a boolean; include (added per template) renders a partial.
 var funcs = template.FuncMap{
 	"quote": func(s string) (string, error) {
 		b, err := json.Marshal(s)
@@ -312,6 +312,15 @@ var funcs = template.FuncMap{
 	},
 	"indent": func(n int, s string) string {
 		return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+strings.Repeat(" ", n))
+	},
+	"bool": func(s string) (bool, error) {
+		switch s {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return false, errors.New("want true or false, got " + strconv.Quote(s))
 	},
 	"int": func(s string) (int, error) {
 		n, err := strconv.Atoi(s)

@@ -30,6 +30,7 @@ import (
 	"github.com/signetproject/signet/internal/registrytest"
 	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/policy"
 	"github.com/signetproject/signet/server/servertest"
 	"github.com/signetproject/signet/sign"
 	"github.com/signetproject/signet/trustroot"
@@ -57,8 +58,10 @@ type Fixtures struct {
 	Registry string
 	// Server is the signet server's URL; Issuer its dev OIDC issuer's.
 	Server, Issuer string
-	// TrustedRoot is the server's trusted material.
-	TrustedRoot *trustroot.TrustedRoot
+	// TrustedRoot is the server's trusted material, and TrustedRootJSON
+	// its trusted_root.json.
+	TrustedRoot     *trustroot.TrustedRoot
+	TrustedRootJSON []byte
 	// PublicKey is the PEM public key "key-signed" is signed with.
 	PublicKey string
 	// Images are digest references by fixture name.
@@ -89,7 +92,8 @@ func Start(t testing.TB) *Fixtures {
 		return b
 	}
 	var err error
-	if fx.TrustedRoot, err = trustroot.LoadTrustedRoot(get("/trusted_root.json")); err != nil {
+	fx.TrustedRootJSON = get("/trusted_root.json")
+	if fx.TrustedRoot, err = trustroot.LoadTrustedRoot(fx.TrustedRootJSON); err != nil {
 		t.Fatal(err)
 	}
 	sc, err := trustroot.LoadSigningConfig(get("/signing_config.json"))
@@ -266,4 +270,56 @@ func cycloneDX(comps []component) map[string]any {
 			"purl": fmt.Sprintf("pkg:maven/%s/%s@%s", c.group, c.name, c.version)})
 	}
 	return map[string]any{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": cs}
+}
+
+// TrustRoot returns the signet server's trusted material as a
+// policy-controller TrustRoot named name (sigstoreKeys: CA chain, logs,
+// TSA), in JSON, for policies with a trustRootRef: signet reads it from a
+// policy file, policy-controller's tester from --trustroot.
+func (fx *Fixtures) TrustRoot(name string) ([]byte, error) {
+	tr := fx.TrustedRoot
+	var keys policy.SigstoreKeys
+	for _, ca := range tr.CertificateAuthorities {
+		keys.CertificateAuthorities = append(keys.CertificateAuthorities, policy.CertificateAuthority{
+			Subject: policy.DistinguishedName{Organization: "signet", CommonName: "signet"}, URI: fx.Server,
+			CertChain: pemChain(append(append([]*x509.Certificate{}, ca.Intermediates...), ca.Root)...),
+		})
+	}
+	seen := map[string]bool{}
+	for _, l := range tr.Tlogs {
+		der, err := x509.MarshalPKIXPublicKey(l.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		p := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+		if !seen[string(p)] {
+			seen[string(p)] = true
+			keys.TLogs = append(keys.TLogs, policy.TransparencyLogInstance{BaseURL: l.BaseURL, HashAlgorithm: "sha-256", PublicKey: p})
+		}
+	}
+	for _, tsa := range tr.TimestampAuthorities {
+		var chain []*x509.Certificate
+		if tsa.Leaf != nil {
+			chain = append(chain, tsa.Leaf)
+		}
+		keys.TimeStampAuthorities = append(keys.TimeStampAuthorities, policy.CertificateAuthority{
+			Subject: policy.DistinguishedName{Organization: "signet", CommonName: "tsa"}, URI: fx.Server,
+			CertChain: pemChain(append(append(chain, tsa.Intermediates...), tsa.Root)...),
+		})
+	}
+	return json.Marshal(&policy.TrustRoot{
+		TypeMeta: policy.TypeMeta{APIVersion: policy.V1alpha1, Kind: policy.KindTrustRoot},
+		Metadata: policy.ObjectMeta{Name: name},
+		Spec:     policy.TrustRootSpec{SigstoreKeys: &keys},
+	})
+}
+
+func pemChain(certs ...*x509.Certificate) []byte {
+	var out []byte
+	for _, c := range certs {
+		if c != nil {
+			out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+		}
+	}
+	return out
 }
