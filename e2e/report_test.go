@@ -59,23 +59,10 @@ const reportSBOM = `{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"
 // report is rendered by headless Chromium (its PNG is kept in
 // $SIGNET_E2E_ARTIFACTS, default the system temp dir).
 func TestReportCluster(t *testing.T) {
-	nodeBuild := exec.Command("bash", filepath.Join(env.scripts, "node-build.sh"))
-	nodeBuild.Stderr = os.Stderr
-	if out, err := nodeBuild.Output(); err != nil {
-		t.Fatalf("node-build.sh: %v\n%s", err, out)
-	}
 	k := admissionK8sUp(t)
 	regHost := startDockerRegistry(t)
 	_, regPort, _ := strings.Cut(regHost, ":")
-	nodeDir := filepath.Join(t.TempDir(), "node")
-	if out, err := exec.Command("bash", filepath.Join(env.scripts, "node-up.sh"), nodeDir, k.dir, regPort).CombinedOutput(); err != nil {
-		t.Fatalf("node-up.sh: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("bash", filepath.Join(env.scripts, "node-down.sh"), nodeDir).CombinedOutput(); err != nil {
-			t.Errorf("node-down.sh: %v\n%s", err, out)
-		}
-	})
+	nodeUp(t, k, regPort)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	work := t.TempDir()
