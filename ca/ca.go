@@ -5,6 +5,7 @@
 package ca
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha1"
@@ -13,8 +14,12 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/url"
+	"slices"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/signetproject/signet/oidc"
 )
@@ -50,14 +55,70 @@ func (c *CA) SetClock(now func() time.Time) { c.now = now }
 // Chain returns the CA's certificates, issuing certificate first.
 func (c *CA) Chain() []*x509.Certificate { return c.chain }
 
-// Issue certifies pub for id. pub must already have passed CheckKey and the
-// caller must have checked the proof of possession.
+// Issue certifies pub for id, without SCTs. pub must already have passed
+// CheckKey and the caller must have checked the proof of possession.
 func (c *CA) Issue(id oidc.Identity, pub crypto.PublicKey) (*x509.Certificate, error) {
-	if err := CheckKey(pub); err != nil {
+	tmpl, err := c.template(id, pub)
+	if err != nil {
 		return nil, err
 	}
-	serial, err := newSerial()
+	return c.sign(tmpl, pub)
+}
+
+// CTLog is a certificate transparency log the CA submits precertificates
+// to: AddPreChain logs chain (the precertificate, then the CA chain) and
+// returns the SCT, TLS-encoded (RFC 6962 §3.2).
+type CTLog interface {
+	AddPreChain(ctx context.Context, chain []*x509.Certificate) ([]byte, error)
+}
+
+// IssueWithSCTs certifies pub for id as Fulcio does with a CT log: it signs
+// a precertificate (the certificate with the critical RFC 6962 poison
+// extension), gets an SCT for it from each log, and returns the final
+// certificate with the SCTs embedded (extension 1.3.6.1.4.1.11129.2.4.2)
+// in place of the poison. The precertificate and the final certificate
+// differ only in that extension and their signature.
+func (c *CA) IssueWithSCTs(ctx context.Context, id oidc.Identity, pub crypto.PublicKey, logs ...CTLog) (*x509.Certificate, error) {
+	if len(logs) == 0 {
+		return nil, errors.New("issue with SCTs: no CT log")
+	}
+	tmpl, err := c.template(id, pub)
 	if err != nil {
+		return nil, err
+	}
+	exts := tmpl.ExtraExtensions
+	tmpl.ExtraExtensions = append(slices.Clip(exts), pkix.Extension{Id: oidPoison, Critical: true, Value: asn1.NullBytes})
+	precert, err := c.sign(tmpl, pub)
+	if err != nil {
+		return nil, fmt.Errorf("precertificate: %w", err)
+	}
+	chain := append([]*x509.Certificate{precert}, c.chain...)
+	var list cryptobyte.Builder
+	list.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		for i, l := range logs {
+			sct, err := l.AddPreChain(ctx, chain)
+			if err != nil {
+				b.SetError(fmt.Errorf("CT log %d: %w", i, err))
+				return
+			}
+			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(sct) })
+		}
+	})
+	raw, err := list.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("get SCT: %w", err)
+	}
+	value, err := asn1.Marshal(raw) // OCTET STRING holding the TLS SignedCertificateTimestampList
+	if err != nil {
+		return nil, err
+	}
+	tmpl.ExtraExtensions = append(slices.Clip(exts), pkix.Extension{Id: oidSCTList, Value: value})
+	return c.sign(tmpl, pub)
+}
+
+// template is the leaf certificate for id and pub, unsigned.
+func (c *CA) template(id oidc.Identity, pub crypto.PublicKey) (*x509.Certificate, error) {
+	if err := CheckKey(pub); err != nil {
 		return nil, err
 	}
 	skid, err := subjectKeyID(pub)
@@ -65,6 +126,12 @@ func (c *CA) Issue(id oidc.Identity, pub crypto.PublicKey) (*x509.Certificate, e
 		return nil, badRequest("public key: %v", err)
 	}
 	exts, err := Extensions(id)
+	if err != nil {
+		return nil, err
+	}
+	// The precertificate and the certificate of IssueWithSCTs must share
+	// the serial, so it is drawn here, not by x509.CreateCertificate.
+	serial, err := newSerial()
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +163,10 @@ func (c *CA) Issue(id oidc.Identity, pub crypto.PublicKey) (*x509.Certificate, e
 	default:
 		return nil, errors.New("identity has no subject alternative name")
 	}
+	return tmpl, nil
+}
+
+func (c *CA) sign(tmpl *x509.Certificate, pub crypto.PublicKey) (*x509.Certificate, error) {
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.chain[0], pub, c.signer)
 	if err != nil {
 		return nil, fmt.Errorf("sign certificate: %w", err)
@@ -118,4 +189,20 @@ func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 	}
 	sum := sha1.Sum(spki.PublicKey.Bytes)
 	return sum[:], nil
+}
+
+// serialLimit is 2^159: serials are positive integers of at most 20
+// octets (RFC 5280 4.1.2.2).
+var serialLimit = new(big.Int).Lsh(big.NewInt(1), 159)
+
+func newSerial() (*big.Int, error) {
+	for {
+		n, err := rand.Int(rand.Reader, serialLimit)
+		if err != nil {
+			return nil, err
+		}
+		if n.Sign() > 0 {
+			return n, nil
+		}
+	}
 }

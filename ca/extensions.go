@@ -35,6 +35,9 @@ var (
 	OIDDeploymentEnvironment               = fulcioOID(23)
 
 	oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+	// RFC 6962 §3.1 precertificate poison and §3.3 embedded SCT list.
+	oidPoison  = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 3}
+	oidSCTList = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
 )
 
 func fulcioOID(n int) asn1.ObjectIdentifier {

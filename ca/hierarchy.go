@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,16 +28,8 @@ const (
 // org. It returns the chain intermediate first.
 func NewHierarchy(org string, rootKey, intermediateKey crypto.Signer, now time.Time) ([]*x509.Certificate, error) {
 	notBefore := now.Add(-time.Minute).UTC().Truncate(time.Second)
-	rootSerial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
-	interSerial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
+	// x509.CreateCertificate draws the serials (RFC 5280 4.1.2.2).
 	rootTmpl := &x509.Certificate{
-		SerialNumber:          rootSerial,
 		Subject:               pkix.Name{Organization: []string{org}, CommonName: org + " root"},
 		NotBefore:             notBefore,
 		NotAfter:              notBefore.Add(RootValidity),
@@ -55,8 +46,19 @@ func NewHierarchy(org string, rootKey, intermediateKey crypto.Signer, now time.T
 	if err != nil {
 		return nil, err
 	}
-	interTmpl := &x509.Certificate{
-		SerialNumber:          interSerial,
+	inter, err := NewIntermediate(org, root, rootKey, intermediateKey, now)
+	if err != nil {
+		return nil, err
+	}
+	return []*x509.Certificate{inter, root}, nil
+}
+
+// NewIntermediate certifies intermediateKey as an issuing CA under root
+// (whose key is rootKey), valid from a minute before now, named after org.
+// A CA key rotation makes a new one under the same root.
+func NewIntermediate(org string, root *x509.Certificate, rootKey, intermediateKey crypto.Signer, now time.Time) (*x509.Certificate, error) {
+	notBefore := now.Add(-time.Minute).UTC().Truncate(time.Second)
+	tmpl := &x509.Certificate{
 		Subject:               pkix.Name{Organization: []string{org}, CommonName: org + " intermediate"},
 		NotBefore:             notBefore,
 		NotAfter:              notBefore.Add(IntermediateValidity),
@@ -66,15 +68,14 @@ func NewHierarchy(org string, rootKey, intermediateKey crypto.Signer, now time.T
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 	}
-	interDER, err := x509.CreateCertificate(rand.Reader, interTmpl, root, intermediateKey.Public(), rootKey)
+	if tmpl.NotAfter.After(root.NotAfter) {
+		tmpl.NotAfter = root.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, root, intermediateKey.Public(), rootKey)
 	if err != nil {
 		return nil, fmt.Errorf("create intermediate certificate: %w", err)
 	}
-	inter, err := x509.ParseCertificate(interDER)
-	if err != nil {
-		return nil, err
-	}
-	return []*x509.Certificate{inter, root}, nil
+	return x509.ParseCertificate(der)
 }
 
 // LoadOrCreateHierarchy returns the chain stored as dir/intermediate.pem and
@@ -176,19 +177,4 @@ func ParsePEMChain(data []byte) ([]*x509.Certificate, error) {
 		return nil, errors.New("no PEM certificates found")
 	}
 	return certs, nil
-}
-
-// serialLimit is 2^159: serials are positive 20-byte integers (RFC 5280).
-var serialLimit = new(big.Int).Lsh(big.NewInt(1), 159)
-
-func newSerial() (*big.Int, error) {
-	for {
-		n, err := rand.Int(rand.Reader, serialLimit)
-		if err != nil {
-			return nil, err
-		}
-		if n.Sign() > 0 {
-			return n, nil
-		}
-	}
 }

@@ -36,11 +36,14 @@ import (
 //     own error message advises), so only the CA is used.
 //     verify-blob takes --insecure-ignore-tlog; cosign then checks the
 //     certificate at the current time.
-//   - No SCT. cosign v2 checks a new certificate's SCT when signing without
-//     a signing config: --insecure-skip-verify skips that (v3 no longer
-//     checks and deprecated the flag). verify-blob takes
-//     --insecure-ignore-sct. Both go once signet's CA embeds SCTs from its
-//     own CT log and its trusted root lists that log.
+//   - SCTs. signet's CA embeds an SCT from signet's CT log in every
+//     certificate, and the trusted root lists that log, so cosign checks
+//     SCTs as it does against the public-good instance: bundles with
+//     --trusted-root take the CT log key from it; the legacy paths (v2
+//     signing without a signing config, verify-blob --certificate) take it
+//     from SIGSTORE_CT_LOG_PUBLIC_KEY_FILE, or from TUF after cosign
+//     initialize (tuf_test.go). No --insecure-ignore-sct, no
+//     --insecure-skip-verify.
 //   - signet's root instead of the public-good TUF root: --trusted-root with
 //     signet's /trusted_root.json (bundles; when signing, cosign also
 //     verifies the new bundle against it), or --certificate-chain or the
@@ -56,6 +59,7 @@ type trust struct {
 	chainPEM      string // signet's CA chain (intermediate, root) from /api/v1/rootCert
 	trustedRoot   string // signet's /trusted_root.json
 	signingConfig string // signet's /signing_config.json without its transparency logs and TSAs
+	ctKey         string // PEM public key of signet's CT log, from the trusted root
 	// Another CA that signet's certificates do not chain to.
 	otherChainPEM    string
 	otherTrustedRoot string
@@ -68,6 +72,7 @@ func fetchTrust(t testing.TB, dir string) trust {
 		trustedRoot:   writeFile(t, dir, "trusted_root.json", httpGet(t, "/trusted_root.json")),
 		signingConfig: writeFile(t, dir, "signing_config.json", withoutServices(t, httpGet(t, "/signing_config.json"), "rekorTlogUrls", "tsaUrls")),
 	}
+	tr.ctKey = writeFile(t, dir, "ctlog.pub", ctLogKeyPEM(t, readFile(t, tr.trustedRoot)))
 	otherDER := selfSignedCA(t)
 	tr.otherChainPEM = writeFile(t, dir, "other-chain.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: otherDER}))
 	tr.otherTrustedRoot = writeFile(t, dir, "other-trusted-root.json", replaceCAChain(t, httpGet(t, "/trusted_root.json"), otherDER))
@@ -154,6 +159,7 @@ type signer struct {
 	cosign func() string // binary
 	bundle bool          // writes a Sigstore bundle (else a signature + certificate)
 	args   func(tr trust, tokenFile string, out signed) []string
+	env    func(tr trust) []string // nil: none
 }
 
 // signed names the files sign-blob wrote.
@@ -177,12 +183,10 @@ func signers() []signer {
 	return []signer{
 		{
 			name: "v2 legacy", cosign: func() string { return env.cosignV2 },
-			args: func(tr trust, tokenFile string, out signed) []string {
-				// v2 checks the new certificate's SCT against the CT logs of
-				// the (TUF) trusted root; signet's certificates carry none yet.
-				// (v3 dropped that check and deprecated the flag.)
-				return append(legacy(tr, tokenFile, out), "--insecure-skip-verify")
-			},
+			args: legacy,
+			// v2 checks the new certificate's SCT with the CT log keys of
+			// its (TUF) trusted root, or of this file. (v3 dropped that check.)
+			env: func(tr trust) []string { return []string{"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + tr.ctKey} },
 		},
 		{name: "v2 signing-config", cosign: func() string { return env.cosignV2 }, bundle: true, args: withSigningConfig},
 		{
@@ -214,7 +218,7 @@ func verifiers() []verifier {
 		if !trusted {
 			chain = tr.otherChainPEM
 		}
-		return []string{"--signature", s.sig, "--certificate", s.cert, "--certificate-chain", chain}, nil
+		return []string{"--signature", s.sig, "--certificate", s.cert, "--certificate-chain", chain}, []string{"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + tr.ctKey}
 	}
 	bundleRoot := func(tr trust, s signed, trusted bool) ([]string, []string) {
 		root := tr.trustedRoot
@@ -232,7 +236,7 @@ func verifiers() []verifier {
 				if !trusted {
 					chain = tr.otherChainPEM
 				}
-				return []string{"--signature", s.sig, "--certificate", s.cert}, []string{"SIGSTORE_ROOT_FILE=" + chain}
+				return []string{"--signature", s.sig, "--certificate", s.cert}, []string{"SIGSTORE_ROOT_FILE=" + chain, "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + tr.ctKey}
 			},
 		},
 		{name: "v3 --certificate-chain", cosign: func() string { return env.cosignV3 }, args: legacyChain},
@@ -262,7 +266,11 @@ func TestCosignKeylessSignBlob(t *testing.T) {
 				claims := tokenClaims(t, token)
 				// ES256 tokens go to cosign in a file (see the top of this file).
 				tokenFile := writeFile(t, out, "token", []byte(token))
-				if res := runCosign(t, sg.cosign(), nil, append(sg.args(tr, tokenFile, s), blob)...); res.err != nil {
+				var signEnv []string
+				if sg.env != nil {
+					signEnv = sg.env(tr)
+				}
+				if res := runCosign(t, sg.cosign(), signEnv, append(sg.args(tr, tokenFile, s), blob)...); res.err != nil {
 					t.Fatalf("sign-blob failed: %v\n%s", res.err, res.out)
 				}
 				checkSigned(t, s, sg.bundle, id, claims)
@@ -294,7 +302,6 @@ func TestCosignKeylessSignBlob(t *testing.T) {
 							args, extraEnv := v.args(tr, s, c.trusted)
 							args = append(append(append([]string{"verify-blob"}, args...), c.idArgs...),
 								"--insecure-ignore-tlog", // signed without a transparency log
-								"--insecure-ignore-sct",  // signet issues no SCTs yet
 								c.blob)
 							res := runCosign(t, v.cosign(), extraEnv, args...)
 							switch {
@@ -502,7 +509,7 @@ func writeFile(t testing.TB, dir, name string, data []byte) string {
 	return p
 }
 
-func readFile(t *testing.T, p string) []byte {
+func readFile(t testing.TB, p string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -557,6 +564,26 @@ func replaceCAChain(t testing.TB, trustedRoot, der []byte) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// ctLogKeyPEM returns the PEM public key of the one CT log trustedRoot
+// lists.
+func ctLogKeyPEM(t testing.TB, trustedRoot []byte) []byte {
+	t.Helper()
+	var doc struct {
+		CTLogs []struct {
+			PublicKey struct {
+				RawBytes []byte `json:"rawBytes"`
+			} `json:"publicKey"`
+		} `json:"ctlogs"`
+	}
+	if err := json.Unmarshal(trustedRoot, &doc); err != nil {
+		t.Fatalf("trusted root: %v", err)
+	}
+	if len(doc.CTLogs) != 1 {
+		t.Fatalf("trusted root lists %d CT logs, want 1:\n%s", len(doc.CTLogs), trustedRoot)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: doc.CTLogs[0].PublicKey.RawBytes})
 }
 
 // withoutServices returns a signing config with the named service lists

@@ -37,11 +37,11 @@ func BenchmarkImageVerify(b *testing.B) {
 			return runSignet(tb, append([]string{"verify", ref, "--trusted-root", tr.trustedRoot}, identity...)...)
 		}},
 		{"cosign-v3", func(tb testing.TB) cosignResult {
-			return runCosign(tb, env.cosignV3, nil, append([]string{"verify", "--trusted-root", tr.trustedRoot, "--insecure-ignore-sct", ref}, identity...)...)
+			return runCosign(tb, env.cosignV3, nil, append([]string{"verify", "--trusted-root", tr.trustedRoot, ref}, identity...)...)
 		}},
 		{"cosign-v2", func(tb testing.TB) cosignResult {
-			return runCosign(tb, env.cosignV2, []string{"SIGSTORE_ROOT_FILE=" + tr.chainPEM, "SIGSTORE_REKOR_PUBLIC_KEY=" + rekorKey},
-				append([]string{"verify", "--insecure-ignore-sct", ref}, identity...)...)
+			return runCosign(tb, env.cosignV2, []string{"SIGSTORE_ROOT_FILE=" + tr.chainPEM, "SIGSTORE_REKOR_PUBLIC_KEY=" + rekorKey, "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + tr.ctKey},
+				append([]string{"verify", ref}, identity...)...)
 		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {

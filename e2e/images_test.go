@@ -56,13 +56,13 @@ import (
 // What cosign needs to use signet instead of the public-good instance:
 //
 //   - v3: --signing-config and --trusted-root from the server; verify takes
-//     --trusted-root, and --insecure-ignore-sct for keyless (signet issues
-//     no SCTs).
-//   - v2: --fulcio-url and --rekor-url (Rekor v1 API) with
-//     --insecure-skip-verify (no SCT) to sign keyless; SIGSTORE_ROOT_FILE
-//     (CA chain) and SIGSTORE_REKOR_PUBLIC_KEY (Rekor v1 key) for both
-//     signing and verifying; --tlog-upload=false to sign with a key without
-//     a log (then signet verifies with --insecure-ignore-tlog).
+//     --trusted-root (which lists signet's CT log: SCTs are checked).
+//   - v2: --fulcio-url and --rekor-url (Rekor v1 API) to sign keyless;
+//     SIGSTORE_ROOT_FILE (CA chain), SIGSTORE_REKOR_PUBLIC_KEY (Rekor v1
+//     key) and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (CT log key: SCTs are
+//     checked) for both signing and verifying; --tlog-upload=false to sign
+//     with a key without a log (then signet verifies with
+//     --insecure-ignore-tlog).
 
 // imageTrust is the trust material and keys the image tests share.
 type imageTrust struct {
@@ -136,7 +136,7 @@ func cosignVersions() []cosignVersion {
 				return []string{"--trusted-root", m.trustedRoot}, nil
 			},
 			verifyKeyless: func(m imageTrust) ([]string, []string) {
-				return []string{"--trusted-root", m.trustedRoot, "--insecure-ignore-sct"}, nil
+				return []string{"--trusted-root", m.trustedRoot}, nil
 			},
 		},
 		{
@@ -145,15 +145,14 @@ func cosignVersions() []cosignVersion {
 				return []string{"--key", m.cosignKey, "--tlog-upload=false"}, nil
 			},
 			signKeyless: func(m imageTrust) ([]string, []string) {
-				return []string{"--fulcio-url", env.serverURL, "--rekor-url", env.serverURL, "--identity-token", m.tokenFile,
-						"--insecure-skip-verify"}, // v2 checks the new certificate's SCT; signet's have none
-					[]string{"SIGSTORE_ROOT_FILE=" + m.chainPEM, "SIGSTORE_REKOR_PUBLIC_KEY=" + m.rekorV1Key}
+				return []string{"--fulcio-url", env.serverURL, "--rekor-url", env.serverURL, "--identity-token", m.tokenFile},
+					[]string{"SIGSTORE_ROOT_FILE=" + m.chainPEM, "SIGSTORE_REKOR_PUBLIC_KEY=" + m.rekorV1Key, "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + m.ctKey}
 			},
 			verifyKey: func(m imageTrust) ([]string, []string) {
 				return nil, []string{"SIGSTORE_REKOR_PUBLIC_KEY=" + m.rekorV1Key}
 			},
 			verifyKeyless: func(m imageTrust) ([]string, []string) {
-				return []string{"--insecure-ignore-sct"}, []string{"SIGSTORE_ROOT_FILE=" + m.chainPEM, "SIGSTORE_REKOR_PUBLIC_KEY=" + m.rekorV1Key}
+				return nil, []string{"SIGSTORE_ROOT_FILE=" + m.chainPEM, "SIGSTORE_REKOR_PUBLIC_KEY=" + m.rekorV1Key, "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + m.ctKey}
 			},
 			signetVerifyKey: []string{"--insecure-ignore-tlog"},
 		},

@@ -4,7 +4,11 @@
 // with (cosign v2 and v3, built from the Go module proxy by
 // $SIGNET_SHARED/e2e/cosign-build.sh), and benchmarks it against peers:
 // BenchmarkLogAppendPeer builds the rekor-tiles log server with
-// scripts/rekor-tiles-build.sh when it runs. Everything listens on 127.0.0.1.
+// scripts/rekor-tiles-build.sh when it runs, TestIdentityOpenIDProvider
+// zitadel/oidc's example OpenID provider with scripts/oidc-provider-build.sh,
+// and the policy catalog's differential tests policy-controller's
+// policy-tester with scripts/policy-tester-build.sh. Everything listens on
+// 127.0.0.1.
 //
 // Run it with `make e2e`, or:
 //
@@ -151,9 +155,9 @@ type server struct {
 }
 
 // startServer starts `signet server --dev` on a free port with its data in
-// dataDir and waits until it answers /healthz.
-func startServer(dataDir string) (*server, error) {
-	cmd := exec.Command(env.signetBin, "server", "--dev", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+// dataDir (and more flags, args) and waits until it answers /healthz.
+func startServer(dataDir string, args ...string) (*server, error) {
+	cmd := exec.Command(env.signetBin, append([]string{"server", "--dev", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

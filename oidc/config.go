@@ -45,11 +45,31 @@ type IssuerConfig struct {
 	// BaseURL is the web URL of the code host for github-workflow and
 	// gitlab-pipeline issuers (default https://github.com / https://gitlab.com).
 	BaseURL string `yaml:"baseURL"`
+	// CAFile is a PEM file of CA certificates: TLS connections to the
+	// issuer's host (discovery and keys) must chain to one of them instead
+	// of the system roots. For a Kubernetes API server as issuer it is the
+	// cluster CA (in a pod: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt).
+	CAFile string `yaml:"caFile"`
+
+	// MetaIssuer is not configured: the verifier sets it, on the
+	// configuration of an issuer it trusts because its URL matched a
+	// meta-issuer pattern, to that pattern.
+	MetaIssuer string `yaml:"-"`
 }
+
+// IsMeta reports whether c is a meta issuer: its URL is a pattern in which
+// each "*" stands for one or more letters, digits, '-' or '_' (as Fulcio's
+// meta issuers, e.g. https://oidc.eks.*.amazonaws.com/id/*).
+func (c IssuerConfig) IsMeta() bool { return strings.Contains(c.URL, "*") }
 
 // Validate reports the first problem with c, naming the field.
 func (c IssuerConfig) Validate() error {
-	u, err := url.Parse(c.URL)
+	u, err := url.Parse(strings.ReplaceAll(c.URL, "*", "x"))
+	if c.IsMeta() {
+		if strings.ContainsAny(c.URL, "?#") {
+			return fmt.Errorf("issuer url %q: a meta-issuer pattern has no query or fragment", c.URL)
+		}
+	}
 	if c.URL == "" || err != nil || u.Scheme == "" || u.Host == "" {
 		return fmt.Errorf("issuer url %q: must be an absolute URL", c.URL)
 	}
@@ -57,7 +77,11 @@ func (c IssuerConfig) Validate() error {
 		return fmt.Errorf("issuer url %q: scheme must be https (or http for local testing)", c.URL)
 	}
 	switch c.Type {
-	case TypeEmail, TypeKubernetes, TypeDev:
+	case TypeDev:
+		if c.IsMeta() {
+			return fmt.Errorf("issuer %s: type dev cannot be a meta issuer", c.URL)
+		}
+	case TypeEmail, TypeKubernetes:
 	case TypeGitHubWorkflow, TypeGitLabPipeline:
 		if c.BaseURL != "" {
 			if b, err := url.Parse(c.BaseURL); err != nil || b.Scheme == "" || b.Host == "" {
@@ -84,6 +108,11 @@ func (c IssuerConfig) Validate() error {
 		return fmt.Errorf("issuer %s: type is required (one of %s)", c.URL, typeList)
 	default:
 		return fmt.Errorf("issuer %s: unknown type %q (want one of %s)", c.URL, c.Type, typeList)
+	}
+	if c.CAFile != "" {
+		if u.Scheme != "https" {
+			return fmt.Errorf("issuer %s: caFile is for https issuers", c.URL)
+		}
 	}
 	return nil
 }

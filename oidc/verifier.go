@@ -43,6 +43,7 @@ var signingAlgs = []string{
 // FailureCacheTime and KeyRefetchInterval). Close it when done.
 type Verifier struct {
 	issuers map[string]*issuer
+	meta    metaIssuers
 	client  *http.Client
 	now     func() time.Time
 	base    context.Context // ends at Close
@@ -78,6 +79,11 @@ func NewVerifier(cfgs []IssuerConfig, opts ...VerifierOption) (*Verifier, error)
 	for _, o := range opts {
 		o(v)
 	}
+	client, err := withIssuerCAs(v.client, cfgs)
+	if err != nil {
+		return nil, err
+	}
+	v.client = client
 	for _, c := range cfgs {
 		if err := v.add(c, nil); err != nil {
 			return nil, err
@@ -97,6 +103,9 @@ func (v *Verifier) add(cfg IssuerConfig, verifier *gooidc.IDTokenVerifier) error
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if cfg.IsMeta() && verifier == nil {
+		return v.meta.add(cfg)
+	}
 	if _, dup := v.issuers[cfg.URL]; dup {
 		return fmt.Errorf("issuer %s is configured twice", cfg.URL)
 	}
@@ -112,11 +121,15 @@ func (v *Verifier) config(cfg IssuerConfig) *gooidc.Config {
 	return &gooidc.Config{ClientID: cfg.audience(), SupportedSigningAlgs: signingAlgs, Now: v.now}
 }
 
-// Issuers returns the configured issuers sorted by URL.
+// Issuers returns the configured issuers, meta issuers included, sorted by
+// URL.
 func (v *Verifier) Issuers() []IssuerConfig {
 	out := make([]IssuerConfig, 0, len(v.issuers))
 	for _, is := range v.issuers {
 		out = append(out, is.cfg)
+	}
+	for _, m := range v.meta.patterns {
+		out = append(out, m.cfg)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].URL < out[j].URL })
 	return out
@@ -133,7 +146,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, IssuerConf
 	if err != nil {
 		return Identity{}, IssuerConfig{}, err
 	}
-	is, ok := v.issuers[iss]
+	is, ok := v.lookup(iss)
 	if !ok {
 		return Identity{}, IssuerConfig{}, fmt.Errorf("%w: unknown issuer %q", ErrInvalidToken, iss)
 	}

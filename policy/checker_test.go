@@ -14,6 +14,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +25,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/oidc"
 	"github.com/signetproject/signet/policy"
+	"github.com/signetproject/signet/server"
 	"github.com/signetproject/signet/server/servertest"
 	"github.com/signetproject/signet/sign"
 	"github.com/signetproject/signet/trustroot"
+	signettuf "github.com/signetproject/signet/tuf"
 )
 
 func pemOf(t *testing.T, certs ...*x509.Certificate) []byte {
@@ -70,7 +75,8 @@ func selfSignedCA(t *testing.T) []byte {
 // with the registry checker.
 func TestRegistryCheckerAuthorities(t *testing.T) {
 	ctx := context.Background()
-	inst := servertest.Start(t)
+	tufDir := t.TempDir()
+	inst := servertest.Start(t, func(o *server.Options) { o.TUFRepo = signettuf.RepoDir(tufDir) })
 	get := func(path string) []byte {
 		t.Helper()
 		resp, err := http.Get(inst.URL + path)
@@ -88,6 +94,9 @@ func TestRegistryCheckerAuthorities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server's TUF repository, and another one's root.json.
+	tufRoot := initTUF(t, tufDir, get("/tuf/online-key.pem"), get("/trusted_root.json"))
+	otherTUFRoot := initTUF(t, t.TempDir(), get("/tuf/online-key.pem"), get("/trusted_root.json"))
 	sc, err := trustroot.LoadSigningConfig(get("/signing_config.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +188,11 @@ func TestRegistryCheckerAuthorities(t *testing.T) {
 		trustRoot("signet-ca-only", &policy.SigstoreKeys{CertificateAuthorities: cas}),
 		trustRoot("logs-only", &policy.SigstoreKeys{TLogs: tlogs, TimeStampAuthorities: tsas}),
 		{TypeMeta: policy.TypeMeta{APIVersion: policy.V1alpha1, Kind: policy.KindTrustRoot}, Metadata: policy.ObjectMeta{Name: "tuf"},
-			Spec: policy.TrustRootSpec{Remote: &policy.Remote{Mirror: "https://tuf.example", Root: []byte(`{"signatures":[]}`)}}},
+			Spec: policy.TrustRootSpec{Remote: &policy.Remote{Mirror: inst.URL + "/tuf", Root: tufRoot}}},
+		{TypeMeta: policy.TypeMeta{APIVersion: policy.V1alpha1, Kind: policy.KindTrustRoot}, Metadata: policy.ObjectMeta{Name: "tuf-other-root"},
+			Spec: policy.TrustRootSpec{Remote: &policy.Remote{Mirror: inst.URL + "/tuf", Root: otherTUFRoot}}},
+		{TypeMeta: policy.TypeMeta{APIVersion: policy.V1alpha1, Kind: policy.KindTrustRoot}, Metadata: policy.ObjectMeta{Name: "tuf-air-gapped"},
+			Spec: policy.TrustRootSpec{Repository: &policy.Repository{Root: tufRoot, MirrorFS: []byte{1}, Targets: "targets"}}},
 	}
 	// Configured roots: the server's, one without its CA, and nothing.
 	noCA := *serverRoot
@@ -216,7 +229,9 @@ func TestRegistryCheckerAuthorities(t *testing.T) {
 			&policy.Authority{Keyless: &policy.KeylessRef{TrustRootRef: "signet-ca-only", Identities: alice},
 				CTLog: &policy.TLog{TrustRootRef: "logs-only"}, RFC3161Timestamp: &policy.RFC3161Timestamp{TrustRootRef: "logs-only"}}, keyless, ""},
 		{"keyless trustRootRef missing", serverRoot, &policy.Authority{Keyless: &policy.KeylessRef{TrustRootRef: "nope", Identities: alice}}, keyless, "trustRootRef nope: no such TrustRoot"},
-		{"keyless trustRootRef to a TUF root", serverRoot, &policy.Authority{Keyless: &policy.KeylessRef{TrustRootRef: "tuf", Identities: alice}}, keyless, "TUF trust roots"},
+		{"keyless trustRootRef to a TUF remote", empty, &policy.Authority{Keyless: &policy.KeylessRef{TrustRootRef: "tuf", Identities: alice}}, keyless, ""},
+		{"keyless trustRootRef to a TUF remote, root.json of another repository", serverRoot, &policy.Authority{Keyless: &policy.KeylessRef{TrustRootRef: "tuf-other-root", Identities: alice}}, keyless, "not enough signatures"},
+		{"keyless trustRootRef to an air-gapped TUF repository", serverRoot, &policy.Authority{Keyless: &policy.KeylessRef{TrustRootRef: "tuf-air-gapped", Identities: alice}}, keyless, "air-gapped TUF trust roots"},
 		{"keyless ca-cert", &noCA, &policy.Authority{Keyless: &policy.KeylessRef{CACert: &policy.KeyRef{Data: string(caPEM)}, Identities: alice}}, keyless, ""},
 		{"keyless ca-cert of another CA", serverRoot, &policy.Authority{Keyless: &policy.KeylessRef{CACert: &policy.KeyRef{Data: string(selfSignedCA(t))}, Identities: alice}}, keyless, "no trusted CA issued the certificate"},
 		{"keyless ca-cert secretRef not inlined", serverRoot, &policy.Authority{Keyless: &policy.KeylessRef{CACert: &policy.KeyRef{SecretRef: &policy.SecretReference{Name: "ca"}}, Identities: alice}}, keyless, "inline data"},
@@ -246,4 +261,22 @@ func TestRegistryCheckerAuthorities(t *testing.T) {
 			}
 		})
 	}
+}
+
+// initTUF creates a TUF repository in dir for a server's online key and
+// trusted root, as signet tuf init does, and returns its 1.root.json.
+func initTUF(t *testing.T, dir string, onlinePEM, trustedRoot []byte) []byte {
+	t.Helper()
+	online, err := keys.LoadPublicKey(onlinePEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signettuf.Init(dir, signettuf.InitOptions{Online: online, Targets: map[string][]byte{signettuf.TargetTrustedRoot: trustedRoot}}); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.ReadFile(filepath.Join(signettuf.RepoDir(dir), "1.root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }

@@ -183,6 +183,13 @@ func NewEngine(policies []*ClusterImagePolicy, checker AuthorityChecker, opts Op
 	return e, nil
 }
 
+// Policies returns the engine's policies, defaulted and sorted by name.
+// They are the engine's own: callers must not modify them.
+func (e *Engine) Policies() []*ClusterImagePolicy { return e.policies }
+
+// Checker returns the AuthorityChecker the engine verifies with.
+func (e *Engine) Checker() AuthorityChecker { return e.checker }
+
 // Request is one image to decide on.
 type Request struct {
 	// Image is the reference as written in the object.
@@ -427,10 +434,9 @@ func (e *Engine) evaluate(ctx context.Context, name string, pol *Policy, input [
 	if e.opts.Evaluator == nil {
 		return fmt.Errorf("%s policy %q: no %s policy evaluator is configured", name, pol.Type, pol.Type)
 	}
-	if err := e.opts.Evaluator.EvaluatePolicy(ctx, name, pol, input); err != nil {
-		return fmt.Errorf("%s policy failed: %w", name, err)
-	}
-	return nil
+	// The evaluator's errors are policy-controller's text ("failed
+	// evaluating cue policy for NAME: …"), which users match on.
+	return e.opts.Evaluator.EvaluatePolicy(ctx, name, pol, input)
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }

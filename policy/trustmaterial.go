@@ -4,34 +4,51 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/signetproject/signet/keys"
-	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
+	"github.com/signetproject/signet/tuf"
 )
 
-// ErrTUFTrustRoot is returned for TrustRoots that name a TUF repository
-// (spec.remote or spec.repository): signet has no TUF client yet, so only
-// spec.sigstoreKeys trust roots can be used.
-var ErrTUFTrustRoot = errors.New("TUF trust roots (spec.remote, spec.repository) are not supported yet; use spec.sigstoreKeys")
+// ErrTUFTrustRoot is returned for TrustRoots with an air-gapped TUF
+// repository (spec.repository), which signet cannot read yet; spec.remote
+// and spec.sigstoreKeys work.
+var ErrTUFTrustRoot = errors.New("air-gapped TUF trust roots (spec.repository) are not supported yet; use spec.remote or spec.sigstoreKeys")
 
-// TrustedRoot returns the trusted material of a TrustRoot with
-// spec.sigstoreKeys, as policy-controller builds it: certificate
+// TrustedRoot returns the trusted material of a TrustRoot. For
+// spec.remote it runs the TUF client workflow against the mirror, starting
+// from spec.remote.root, and reads the trusted root target
+// (spec.remote.trustedRootTarget, default trusted_root.json); any TUF
+// failure is an error, so authorities naming the TrustRoot fail closed.
+// For spec.sigstoreKeys it builds the material as policy-controller does: certificate
 // authorities and timestamp authorities from their PEM chains (valid from
 // their first certificate's notBefore), transparency and CT logs from their
 // PEM keys (valid from the Unix epoch), each log identified by the SHA-256
 // of its DER public key (Rekor v1, RFC 6962) and, for Ed25519 keys, also by
 // its Rekor v2 signed-note ID (origin: the base URL's host name).
 func (t *TrustRoot) TrustedRoot() (*trustroot.TrustedRoot, error) {
+	if r := t.Spec.Remote; r != nil {
+		target := r.TrustedRootTarget
+		if target == "" {
+			target = tuf.TargetTrustedRoot
+		}
+		files, err := tuf.Fetch(tuf.ClientOptions{Mirror: r.Mirror, Root: r.Root}, target)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: spec.remote: %w", KindTrustRoot, t.Metadata.Name, err)
+		}
+		tr, err := trustroot.LoadTrustedRoot(files[target])
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: spec.remote target %s: %w", KindTrustRoot, t.Metadata.Name, target, err)
+		}
+		return tr, nil
+	}
 	sk := t.Spec.SigstoreKeys
 	if sk == nil {
 		return nil, fmt.Errorf("%s %q: %w", KindTrustRoot, t.Metadata.Name, ErrTUFTrustRoot)
@@ -134,19 +151,22 @@ func logsFromPEM(l TransparencyLogInstance, rekorV2 bool) ([]trustroot.Log, erro
 	if err != nil {
 		return nil, fmt.Errorf("publicKey: %w", err)
 	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	id, err := trustroot.RekorV1LogID(pub)
 	if err != nil {
 		return nil, fmt.Errorf("publicKey: %w", err)
 	}
-	id := sha256.Sum256(der)
 	valid := trustroot.Window{Start: time.Unix(0, 0)}
-	out := []trustroot.Log{{BaseURL: l.BaseURL, LogID: id[:], PublicKey: pub, ValidFor: valid}}
+	out := []trustroot.Log{{BaseURL: l.BaseURL, LogID: id, PublicKey: pub, ValidFor: valid}}
 	if ed, ok := pub.(ed25519.PublicKey); ok && rekorV2 {
-		u, err := url.Parse(l.BaseURL)
-		if err != nil || u.Hostname() == "" {
-			return nil, fmt.Errorf("baseURL %q: a Rekor v2 log needs a URL with a host (its checkpoint origin)", l.BaseURL)
+		origin, err := trustroot.CheckpointOrigin(l.BaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("baseURL %q: a Rekor v2 log needs a URL with a host (its checkpoint origin): %w", l.BaseURL, err)
 		}
-		out = append(out, trustroot.Log{BaseURL: l.BaseURL, LogID: tlog.LogID(u.Hostname(), ed), PublicKey: crypto.PublicKey(ed), ValidFor: valid})
+		v2ID, err := trustroot.RekorV2LogID(origin, ed)
+		if err != nil {
+			return nil, fmt.Errorf("publicKey: %w", err)
+		}
+		out = append(out, trustroot.Log{BaseURL: l.BaseURL, LogID: v2ID, PublicKey: crypto.PublicKey(ed), ValidFor: valid})
 	}
 	return out, nil
 }

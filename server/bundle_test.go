@@ -4,36 +4,62 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
+	sgtuf "github.com/sigstore/sigstore-go/pkg/tuf"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signetproject/signet/bundle"
+	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/server"
 	"github.com/signetproject/signet/server/servertest"
 	"github.com/signetproject/signet/trustroot"
+	signettuf "github.com/signetproject/signet/tuf"
 	"github.com/signetproject/signet/verify"
 )
 
 // TestSigstoreGoSignsAgainstSignet has sigstore-go's signer use every
 // service of one signet server — CA, Rekor v2 log and TSA, found through the
 // served signing config — then verifies the bundle with sigstore-go and with
-// signet's own verifier against the served trusted root.
+// signet's own verifier against the served trusted root, which sigstore-go
+// fetched through signet's TUF repository.
 func TestSigstoreGoSignsAgainstSignet(t *testing.T) {
-	inst := servertest.Start(t)
-	trJSON := get(t, inst.URL+"/trusted_root.json")
-	sgRoot, err := root.NewTrustedRootFromJSON(trJSON)
+	// sigstore-go takes signet's trust material through signet's TUF
+	// repository, bootstrapped from the offline 1.root.json, as a client
+	// of the public-good instance does from the embedded root.
+	tufDir := t.TempDir()
+	inst := servertest.Start(t, func(o *server.Options) { o.TUFRepo = signettuf.RepoDir(tufDir) })
+	online, err := keys.LoadPublicKey(get(t, inst.URL+"/tuf/online-key.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := root.NewSigningConfigFromJSON(get(t, inst.URL+"/signing_config.json"))
-	if err != nil {
+	trJSON := get(t, inst.URL+"/trusted_root.json")
+	if err := signettuf.Init(tufDir, signettuf.InitOptions{Online: online, Targets: map[string][]byte{
+		signettuf.TargetTrustedRoot: trJSON, signettuf.TargetSigningConfig: get(t, inst.URL+"/signing_config.json"),
+	}}); err != nil {
 		t.Fatal(err)
+	}
+	tufOpts := sgtuf.DefaultOptions()
+	if tufOpts.Root, err = os.ReadFile(filepath.Join(signettuf.RepoDir(tufDir), "1.root.json")); err != nil {
+		t.Fatal(err)
+	}
+	tufOpts.RepositoryBaseURL = inst.URL + "/tuf"
+	tufOpts.CachePath = t.TempDir()
+	sgRoot, err := root.NewLiveTrustedRoot(tufOpts)
+	if err != nil {
+		t.Fatalf("sigstore-go's TUF client: trusted root: %v", err)
+	}
+	sc, err := root.FetchSigningConfigWithOptions(tufOpts)
+	if err != nil {
+		t.Fatalf("sigstore-go's TUF client: signing config: %v", err)
 	}
 	caURL, err := root.SelectService(sc.FulcioCertificateAuthorityURLs(), []uint32{1}, time.Now())
 	if err != nil {
@@ -105,7 +131,7 @@ func TestSigstoreGoSignsAgainstSignet(t *testing.T) {
 			}
 
 			// sigstore-go verifies.
-			sgv, err := sgverify.NewVerifier(sgRoot, sgverify.WithTransparencyLog(1), sgverify.WithSignedTimestamps(1))
+			sgv, err := sgverify.NewVerifier(sgRoot, sgverify.WithTransparencyLog(1), sgverify.WithSignedTimestamps(1), sgverify.WithSignedCertificateTimestamps(1))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/transparency-dev/tessera"
+
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/oidc"
 )
@@ -66,6 +68,8 @@ func classify(err error) *apiError {
 		return &apiError{status: http.StatusForbidden, code: grpcPermissionDenied, reason: "identity_not_allowed", message: err.Error()}
 	case errors.Is(err, oidc.ErrIssuerUnavailable):
 		return &apiError{status: http.StatusServiceUnavailable, code: grpcUnavailable, reason: "issuer_unavailable", message: err.Error()}
+	case errors.Is(err, tessera.ErrPushback):
+		return &apiError{status: http.StatusServiceUnavailable, code: grpcUnavailable, reason: "ct_log_overloaded", message: "the certificate transparency log is overloaded; retry later"}
 	case errors.Is(err, ca.ErrBadRequest):
 		return &apiError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "bad_request", message: err.Error()}
 	default:
@@ -100,6 +104,9 @@ func (s *Server) issue(ctx context.Context, req certRequest) ([]*x509.Certificat
 	chain, cfg, err := s.issueFor(ctx, req)
 	if cfg.URL != "" {
 		label = cfg.URL
+	}
+	if cfg.MetaIssuer != "" { // one series per pattern, not per matching URL
+		label = cfg.MetaIssuer
 	}
 	if err != nil {
 		s.metrics.certRejected.WithLabelValues(label, classify(err).reason).Inc()
@@ -140,7 +147,7 @@ func (s *Server) issueFor(ctx context.Context, req certRequest) ([]*x509.Certifi
 	default:
 		return nil, cfg, badRequest("no_key", "request has neither a public key with proof of possession nor a certificate signing request")
 	}
-	leaf, err := s.ca.Issue(id, pub)
+	leaf, err := s.ca.IssueWithSCTs(ctx, id, pub, s.ct)
 	if err != nil {
 		return nil, cfg, err
 	}
@@ -347,6 +354,10 @@ func (s *Server) handleConfiguration(w http.ResponseWriter, _ *http.Request) {
 			aud = oidc.DefaultAudience
 		}
 		entry := map[string]any{"issuerUrl": is.URL, "audience": aud, "challengeClaim": "sub"}
+		if is.IsMeta() { // as Fulcio names a meta issuer's pattern
+			delete(entry, "issuerUrl")
+			entry["wildcardIssuerUrl"] = is.URL
+		}
 		if is.Type == oidc.TypeEmail {
 			entry["challengeClaim"] = "email"
 		}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/signetproject/signet/oidc"
 )
@@ -20,9 +20,22 @@ import (
 //	  - url: https://accounts.example.com
 //	    type: email
 //	    clientID: sigstore
+//	metaIssuers:
+//	  - url: https://oidc.eks.*.amazonaws.com/id/*
+//	    type: kubernetes
 type Config struct {
 	// Issuers are the OIDC issuers whose tokens the CA accepts.
 	Issuers []oidc.IssuerConfig `yaml:"issuers"`
+	// MetaIssuers are issuer URL patterns, as Fulcio's meta issuers: each
+	// "*" stands for one host label or path segment of letters, digits,
+	// '-' and '_'; every issuer whose URL matches is trusted with the
+	// pattern's settings.
+	MetaIssuers []oidc.IssuerConfig `yaml:"metaIssuers"`
+}
+
+// AllIssuers returns the issuers and meta issuers, for oidc.NewVerifier.
+func (c Config) AllIssuers() []oidc.IssuerConfig {
+	return append(append([]oidc.IssuerConfig(nil), c.Issuers...), c.MetaIssuers...)
 }
 
 // LoadConfig reads and validates a YAML config file. Unknown fields are an
@@ -66,6 +79,21 @@ func (c Config) Validate() error {
 		}
 		if seen[is.URL] {
 			return fmt.Errorf("issuers[%d]: issuer %s is listed twice", i, is.URL)
+		}
+		if is.IsMeta() {
+			return fmt.Errorf("issuers[%d]: %s is a pattern: list it under metaIssuers", i, is.URL)
+		}
+		seen[is.URL] = true
+	}
+	for i, is := range c.MetaIssuers {
+		if err := is.Validate(); err != nil {
+			return fmt.Errorf("metaIssuers[%d]: %w", i, err)
+		}
+		if !is.IsMeta() {
+			return fmt.Errorf("metaIssuers[%d]: %s has no \"*\": list it under issuers", i, is.URL)
+		}
+		if seen[is.URL] {
+			return fmt.Errorf("metaIssuers[%d]: meta issuer %s is listed twice", i, is.URL)
 		}
 		seen[is.URL] = true
 	}

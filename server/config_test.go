@@ -53,6 +53,15 @@ issuers:
 		{"two documents", "issuers: []\n---\nissuers: []\n", Config{}, "more than one YAML document"},
 		{"second document empty-ish", "issuers: []\n---\nfoo: 1\n", Config{}, "more than one YAML document"},
 		{"not YAML", "issuers: [\n", Config{}, "yaml"},
+		{"meta issuer", "metaIssuers:\n  - url: https://oidc.eks.*.amazonaws.com/id/*\n    type: kubernetes\n",
+			Config{MetaIssuers: []oidc.IssuerConfig{{URL: "https://oidc.eks.*.amazonaws.com/id/*", Type: oidc.TypeKubernetes}}}, ""},
+		{"pattern under issuers", "issuers:\n  - url: https://oidc.eks.*.amazonaws.com/id/*\n    type: kubernetes\n", Config{}, "issuers[0]: https://oidc.eks.*.amazonaws.com/id/* is a pattern: list it under metaIssuers"},
+		{"plain URL under metaIssuers", "metaIssuers:\n  - url: https://a.example\n    type: email\n", Config{}, `metaIssuers[0]: https://a.example has no "*"`},
+		{"invalid meta issuer", "metaIssuers:\n  - url: https://*.example\n    type: spiffe\n", Config{}, "metaIssuers[0]: issuer https://*.example: type spiffe needs spiffeTrustDomain"},
+		{"meta issuer twice", "metaIssuers:\n  - url: https://*.example\n    type: email\n  - url: https://*.example\n    type: kubernetes\n", Config{}, "metaIssuers[1]: meta issuer https://*.example is listed twice"},
+		{"kubernetes with CA file", "issuers:\n  - url: https://127.0.0.1:6443\n    type: kubernetes\n    caFile: /etc/k8s/ca.crt\n",
+			Config{Issuers: []oidc.IssuerConfig{{URL: "https://127.0.0.1:6443", Type: oidc.TypeKubernetes, CAFile: "/etc/k8s/ca.crt"}}}, ""},
+		{"CA file for plain HTTP", "issuers:\n  - url: http://127.0.0.1:6443\n    type: kubernetes\n    caFile: /etc/k8s/ca.crt\n", Config{}, "caFile is for https issuers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

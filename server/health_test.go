@@ -130,16 +130,6 @@ func TestHealthTellsTheTruth(t *testing.T) {
 	}
 }
 
-func grepLines(s, substr string) string {
-	var out []string
-	for l := range strings.Lines(s) {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "")
-}
-
 // TestCorruptCheckpointIsUnhealthy overwrites the published checkpoint of
 // a running server: the server must stop calling itself healthy and must
 // not serve the garbage as /checkpoint.

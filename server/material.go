@@ -23,6 +23,8 @@ type material struct {
 	v1LogKey crypto.Signer // ECDSA P-256: Rekor v1 SETs and checkpoints
 	tsaKey   crypto.Signer
 	tsaChain []*x509.Certificate // leaf first
+	ctKey    crypto.Signer       // ECDSA P-256: the CT log's SCTs and checkpoints
+	tufKey   crypto.Signer       // ECDSA P-256: the TUF repository's online snapshot and timestamp key
 	devKey   crypto.Signer       // nil unless the dev issuer is on
 	// retiredDevKeys are the dev issuer keys this data directory retired
 	// (see retireDevKey); retiredNow is set when one was retired by this
@@ -57,6 +59,12 @@ func loadMaterial(dataDir string, dev bool, now time.Time) (*material, error) {
 		return nil, err
 	}
 	if m.v1LogKey, err = load("tlog-v1.key", keys.ECDSAP256); err != nil {
+		return nil, err
+	}
+	if m.ctKey, err = load("ct.key", keys.ECDSAP256); err != nil {
+		return nil, err
+	}
+	if m.tufKey, err = load("tuf-online.key", keys.ECDSAP256); err != nil {
 		return nil, err
 	}
 	tsaRootKey, err := load("tsa-root.key", keys.ECDSAP384)

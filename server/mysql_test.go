@@ -97,6 +97,15 @@ func TestMySQLScaleOut(t *testing.T) {
 			}
 		}
 	}
+	// The CT log is shared too: one origin, and the issuer certificates A's
+	// certificates name are served by B.
+	if ca, cb := get(t, a.URL+"/ct/checkpoint"), get(t, b.URL+"/ct/checkpoint"); !bytes.Equal(bytes.SplitN(ca, []byte("\n"), 2)[0], bytes.SplitN(cb, []byte("\n"), 2)[0]) {
+		t.Errorf("replicas serve different CT log origins:\n%s\n%s", ca, cb)
+	}
+	inter := sha256.Sum256(a.Server.CAChain()[0].Raw)
+	if got := get(t, b.URL+"/ct/issuer/"+hex.EncodeToString(inter[:])); !bytes.Equal(got, a.Server.CAChain()[0].Raw) {
+		t.Error("replica B does not serve the CA certificate A's CT entries name")
+	}
 	checkV1ScaleOut(t, a, b)
 }
 

@@ -35,6 +35,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /checkpoint", s.handleCheckpoint)
 	mux.HandleFunc("GET /tile/", s.handleTile)
 	s.registerRekorV1(mux)
+	s.registerSearch(mux)
+
+	mux.HandleFunc("GET /ct/checkpoint", s.handleCTCheckpoint)
+	mux.HandleFunc("GET /ct/tile/", s.handleCTTile)
+	mux.HandleFunc("GET /ct/issuer/{fingerprint}", s.handleCTIssuer)
+
+	mux.HandleFunc("GET /tuf/online-key.pem", s.handleTUFOnlineKey)
+	mux.HandleFunc("GET /tuf/{file...}", s.handleTUF)
 
 	mux.HandleFunc("POST /api/v1/timestamp", s.handleTimestamp)
 	mux.HandleFunc("GET /api/v1/timestamp/certchain", s.handleTimestampChain)

@@ -7,8 +7,8 @@ package server
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,10 +24,13 @@ import (
 	"github.com/transparency-dev/tessera"
 
 	"github.com/signetproject/signet/ca"
+	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/search"
 	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/tsa"
+	"github.com/signetproject/signet/tuf"
 )
 
 // Options configure a Server.
@@ -54,6 +57,14 @@ type Options struct {
 	// Servers sharing a database must share their keys and public URL
 	// hostname.
 	LogStorage string
+	// TUFRepo is the repo/ directory of an offline TUF directory (signet
+	// tuf init): its root and targets metadata and target files, signed
+	// with the offline keys. When set, the server serves the repository
+	// at /tuf/, signing snapshot and timestamp with its online key.
+	TUFRepo string
+	// TUFRefreshInterval is how often the server rereads TUFRepo and renews
+	// snapshot and timestamp; zero means 10 seconds.
+	TUFRefreshInterval time.Duration
 }
 
 // Server is a configured signet server.
@@ -65,9 +76,18 @@ type Server struct {
 	dev           *oidc.DevIssuer // nil unless InsecureDevIssuer
 	log           *tlog.Log
 	v1log         *tlog.V1Log
+	ct            *ctlog.Log
+	ctDB          io.Closer // nil for file storage
+	tufKey        crypto.Signer
+	tuf           *tuf.Repository // nil without Options.TUFRepo
+	stopTUF       func()          // stops and waits for the TUF refresher
 	tsa           *tsa.Authority
 	stopLog       context.CancelFunc
 	logDB         io.Closer // nil for file storage
+	search        *search.Service
+	searchClose   func() error // closes the embedded index
+	stopFollow    context.CancelFunc
+	followDone    chan struct{}
 	trustedRoot   []byte
 	signingConfig []byte
 	metrics       *metrics
@@ -103,7 +123,7 @@ func New(opts Options) (*Server, error) {
 	if opts.HTTPClient != nil {
 		vopts = append(vopts, oidc.WithHTTPClient(opts.HTTPClient))
 	}
-	verifier, err := oidc.NewVerifier(opts.Config.Issuers, vopts...)
+	verifier, err := oidc.NewVerifier(opts.Config.AllIssuers(), vopts...)
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +180,14 @@ func New(opts Options) (*Server, error) {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("rekor v1 log: %w", err)
 	}
+	if s.ct, s.ctDB, err = openCTLog(logCtx, opts, base.Hostname(), m.ctKey, m.caChain[len(m.caChain)-1:]); err != nil {
+		s.Close(context.Background())
+		return nil, fmt.Errorf("certificate transparency log: %w", err)
+	}
+	if err := s.openSearch(logCtx); err != nil {
+		s.Close(context.Background())
+		return nil, fmt.Errorf("search index: %w", err)
+	}
 	if opts.InsecureDevIssuer {
 		if s.dev, err = oidc.NewDevIssuer(opts.BaseURL+"/oidc", m.devKey); err != nil {
 			s.Close(context.Background())
@@ -174,6 +202,14 @@ func New(opts Options) (*Server, error) {
 		s.Close(context.Background())
 		return nil, err
 	}
+	s.tufKey = m.tufKey
+	if opts.TUFRepo != "" {
+		if s.tuf, err = tuf.OpenRepository(opts.TUFRepo, filepath.Join(opts.DataDir, "tuf"), m.tufKey, tuf.RepositoryOptions{}); err != nil {
+			s.Close(context.Background())
+			return nil, err
+		}
+		s.stopTUF = s.refreshTUF(opts.TUFRefreshInterval)
+	}
 	s.metrics = newMetrics(verifier.Issuers())
 	s.metrics.registry.MustRegister(
 		integrityMetric("log", s.log.IntegrityFailures),
@@ -183,20 +219,59 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// refreshTUF rereads the TUF repository and renews its online metadata
+// every interval until the returned function is called.
+func (s *Server) refreshTUF(interval time.Duration) func() {
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := s.tuf.Refresh(); err != nil {
+					s.logger.Error("TUF repository refresh failed; serving the previous metadata", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
 // Close stops the transparency log after every acknowledged entry is
 // committed to a checkpoint. Call it once, after the HTTP server stopped.
 func (s *Server) Close(ctx context.Context) error {
-	s.verifier.Close()
+	if s.verifier != nil {
+		s.verifier.Close()
+	}
+	if s.stopTUF != nil {
+		s.stopTUF()
+		s.stopTUF = nil
+	}
+	s.closeSearch()
 	err := s.log.Close(ctx)
 	if s.v1log != nil {
 		if cerr := s.v1log.Close(ctx); err == nil {
 			err = cerr
 		}
 	}
-	s.stopLog()
-	if s.logDB != nil {
-		if cerr := s.logDB.Close(); err == nil {
+	if s.ct != nil {
+		if cerr := s.ct.Close(ctx); err == nil {
 			err = cerr
+		}
+	}
+	s.stopLog()
+	for _, db := range []io.Closer{s.logDB, s.ctDB} {
+		if db != nil {
+			if cerr := db.Close(); err == nil {
+				err = cerr
+			}
 		}
 	}
 	return err
@@ -204,6 +279,18 @@ func (s *Server) Close(ctx context.Context) error {
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// CAChain returns the CA's certificate chain, issuing certificate first.
+func (s *Server) CAChain() []*x509.Certificate { return s.ca.Chain() }
+
+// RefreshTUF rereads the TUF repository now, rather than at the next
+// refresh interval. It fails when the server publishes no repository.
+func (s *Server) RefreshTUF() error {
+	if s.tuf == nil {
+		return errors.New("no TUF repository (Options.TUFRepo)")
+	}
+	return s.tuf.Refresh()
+}
 
 // DevIssuer returns the built-in development issuer, or nil.
 func (s *Server) DevIssuer() *oidc.DevIssuer { return s.dev }
@@ -215,21 +302,30 @@ func (s *Server) buildTrustDocuments() error {
 	start := s.ca.Chain()[len(s.ca.Chain())-1].NotBefore
 	var err error
 	tsaChain := s.tsa.Chain()
-	v1LogID, err := hex.DecodeString(s.v1log.LogID())
+	// Keys rotated out stay trusted for what they signed while in use.
+	h, err := loadHistory(s.opts.DataDir)
 	if err != nil {
-		return fmt.Errorf("rekor v1 log ID: %w", err)
+		return err
 	}
-	s.trustedRoot, err = trustroot.BuildTrustedRoot(trustroot.Material{
-		CertificateAuthorities: []trustroot.MaterialAuthority{{URI: s.opts.BaseURL, Chain: s.ca.Chain(), Start: start, Operator: "signet"}},
-		TimestampAuthorities:   []trustroot.MaterialAuthority{{URI: s.opts.BaseURL + "/api/v1/timestamp", Chain: tsaChain, Start: tsaChain[0].NotBefore, Operator: "signet"}},
+	material := trustroot.Material{
+		CertificateAuthorities: []trustroot.MaterialAuthority{{URI: s.opts.BaseURL, Chain: s.ca.Chain(), Start: h.start(RotateCA, start), Operator: "signet"}},
+		TimestampAuthorities:   []trustroot.MaterialAuthority{{URI: s.opts.BaseURL + "/api/v1/timestamp", Chain: tsaChain, Start: h.start(RotateTSA, tsaChain[0].NotBefore), Operator: "signet"}},
 		Tlogs: []trustroot.MaterialLog{{
 			BaseURL: s.opts.BaseURL, PublicKey: s.log.PublicKey(), LogID: s.log.LogID(),
-			Start: start, Operator: "signet",
+			Start: h.start(RotateTlog, start), Operator: "signet",
 		}, {
-			BaseURL: s.opts.BaseURL, PublicKey: s.v1log.PublicKey(), LogID: v1LogID,
+			BaseURL: s.opts.BaseURL, PublicKey: s.v1log.PublicKey(), LogID: s.v1log.LogID(),
 			Start: start, Operator: "signet (Rekor v1 API)",
 		}},
-	})
+		CTLogs: []trustroot.MaterialLog{{
+			BaseURL: s.opts.BaseURL + "/ct", PublicKey: s.ct.PublicKey(), LogID: s.ct.ID(),
+			Start: h.start(RotateCT, start), Operator: "signet",
+		}},
+	}
+	if err := s.retiredMaterial(h, &material, s.log.Origin()); err != nil {
+		return err
+	}
+	s.trustedRoot, err = trustroot.BuildTrustedRoot(material)
 	if err != nil {
 		return fmt.Errorf("trusted root: %w", err)
 	}
@@ -249,6 +345,50 @@ func (s *Server) buildTrustDocuments() error {
 		return fmt.Errorf("signing config: %w", err)
 	}
 	return nil
+}
+
+// ctMySQLDatabaseSuffix names the CT log's database beside the log
+// storage database: "signet" becomes "signet_ct".
+const ctMySQLDatabaseSuffix = "_ct"
+
+// openCTLog opens the certificate transparency log in the data dir (or in
+// its own MySQL database beside the transparency log's), with origin
+// "<hostname>/ct", accepting chains to the CA's root.
+func openCTLog(ctx context.Context, opts Options, hostname string, key crypto.Signer, roots []*x509.Certificate) (*ctlog.Log, io.Closer, error) {
+	ctOpts := ctlog.DefaultOptions()
+	var (
+		driver  tessera.Driver
+		issuers ctlog.IssuerStore
+		db      *sql.DB
+		err     error
+	)
+	if opts.LogStorage == "" {
+		dir := filepath.Join(opts.DataDir, "ct")
+		if driver, err = tlog.NewPOSIXDriver(ctx, dir); err != nil {
+			return nil, nil, err
+		}
+		issuers = ctlog.NewDirIssuers(dir)
+	} else {
+		if driver, db, err = tlog.NewMySQLDriverSuffix(ctx, opts.LogStorage, ctMySQLDatabaseSuffix); err != nil {
+			return nil, nil, err
+		}
+		if issuers, err = ctlog.NewMySQLIssuers(ctx, db); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		ctOpts.CheckpointInterval = max(ctOpts.CheckpointInterval, tlog.MySQLMinCheckpointInterval)
+	}
+	l, err := ctlog.New(ctx, driver, issuers, hostname+"/ct", key, roots, ctOpts)
+	if err != nil {
+		if db != nil {
+			db.Close()
+		}
+		return nil, nil, err
+	}
+	if db == nil {
+		return l, nil, nil
+	}
+	return l, db, nil
 }
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully,

@@ -157,8 +157,13 @@ func TestSigstoreGoAcceptsCertificates(t *testing.T) {
 				}
 			}
 			cert.UnhandledCriticalExtensions = unhandled
-			if _, err := verify.VerifyLeafCertificate(time.Now(), cert, trusted); err != nil {
+			chains, err := verify.VerifyLeafCertificate(time.Now(), cert, trusted)
+			if err != nil {
 				t.Fatalf("sigstore-go: certificate does not chain to the trusted root: %v", err)
+			}
+			// The embedded SCT is from the CT log the trusted root lists.
+			if err := verify.VerifySignedCertificateTimestamp(chains, 1, trusted); err != nil {
+				t.Fatalf("sigstore-go: SCT: %v", err)
 			}
 			got, err := certificate.SummarizeCertificate(cert)
 			if err != nil {

@@ -166,7 +166,7 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 	l := &Log{
 		origin:   origin,
 		pub:      pub,
-		logID:    LogID(origin, pub),
+		logID:    signer.logID,
 		verifier: verifier,
 		vkey:     vkey,
 		algs:     algs,

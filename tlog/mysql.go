@@ -88,6 +88,26 @@ func NewMySQLDriver(ctx context.Context, url string) (tessera.Driver, *sql.DB, e
 	return driver, db, nil
 }
 
+// NewMySQLDriverSuffix is [NewMySQLDriver] on a sibling database: the one
+// named as url's plus suffix ("signet" and "_ct" give "signet_ct"), created
+// if missing. Other Tessera logs of a server (the CT log) live there.
+func NewMySQLDriverSuffix(ctx context.Context, url, suffix string) (tessera.Driver, *sql.DB, error) {
+	cfg, err := ParseMySQLURL(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openSuffixedDatabase(ctx, cfg, suffix)
+	if err != nil {
+		return nil, nil, err
+	}
+	driver, err := newMySQLDriver(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return driver, db, nil
+}
+
 // openMySQL connects to the database cfg names and checks that it answers.
 func openMySQL(ctx context.Context, cfg *mysql.Config) (*sql.DB, error) {
 	connector, err := mysql.NewConnector(cfg)

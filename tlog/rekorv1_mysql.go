@@ -328,22 +328,32 @@ func openV1LogInDB(ctx context.Context, db *sql.DB, hostname string, logID [32]b
 // openV1Database connects to the v1 log's database on the server cfg names,
 // creating the database if it does not exist.
 func openV1Database(ctx context.Context, cfg *mysql.Config) (*sql.DB, error) {
-	v1 := cfg.Clone()
-	v1.DBName = cfg.DBName + V1MySQLDatabaseSuffix
-	if len(v1.DBName) > mysqlMaxDatabaseName {
-		return nil, fmt.Errorf("rekor v1 log database name %q is longer than %d characters; shorten the log storage database name", v1.DBName, mysqlMaxDatabaseName)
+	db, err := openSuffixedDatabase(ctx, cfg, V1MySQLDatabaseSuffix)
+	if err != nil {
+		return nil, fmt.Errorf("rekor v1 log %w", err)
 	}
-	db, err := openMySQL(ctx, v1)
+	return db, nil
+}
+
+// openSuffixedDatabase connects to the database named as cfg's plus
+// suffix on the same server, creating it if it does not exist.
+func openSuffixedDatabase(ctx context.Context, cfg *mysql.Config, suffix string) (*sql.DB, error) {
+	other := cfg.Clone()
+	other.DBName = cfg.DBName + suffix
+	if len(other.DBName) > mysqlMaxDatabaseName {
+		return nil, fmt.Errorf("database name %q is longer than %d characters; shorten the log storage database name", other.DBName, mysqlMaxDatabaseName)
+	}
+	db, err := openMySQL(ctx, other)
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && me.Number == mysqlErrBadDB {
 		// First start: create it. The statement is idempotent, so servers
 		// starting together may all run it.
-		if err = createMySQLDatabase(ctx, cfg, v1.DBName); err == nil {
-			db, err = openMySQL(ctx, v1)
+		if err = createMySQLDatabase(ctx, cfg, other.DBName); err == nil {
+			db, err = openMySQL(ctx, other)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("rekor v1 log database %s on %s (signet creates it if the user may, or create it and grant the user all rights on it): %w", v1.DBName, cfg.Addr, err)
+		return nil, fmt.Errorf("database %s on %s (signet creates it if the user may, or create it and grant the user all rights on it): %w", other.DBName, cfg.Addr, err)
 	}
 	return db, nil
 }

@@ -40,6 +40,7 @@ type MaterialAuthority struct {
 	URI      string
 	Chain    []*x509.Certificate // issuing certificate first, root last
 	Start    time.Time
+	End      time.Time // zero while current; set when the key was rotated out
 	Operator string
 }
 
@@ -53,6 +54,7 @@ type MaterialLog struct {
 	LogID           []byte
 	CheckpointKeyID []byte
 	Start           time.Time
+	End             time.Time // zero while current; set when the key was rotated out
 	Operator        string
 }
 
@@ -107,7 +109,7 @@ func authority(a MaterialAuthority) (*prototrustroot.CertificateAuthority, error
 		Subject:   subject,
 		Uri:       a.URI,
 		CertChain: chain,
-		ValidFor:  &protocommon.TimeRange{Start: timestamppb.New(startOr(a.Start, a.Chain[0].NotBefore))},
+		ValidFor:  timeRange(startOr(a.Start, a.Chain[0].NotBefore), a.End),
 		Operator:  a.Operator,
 	}, nil
 }
@@ -130,7 +132,7 @@ func logInstance(l MaterialLog) (*prototrustroot.TransparencyLogInstance, error)
 		PublicKey: &protocommon.PublicKey{
 			RawBytes:   der,
 			KeyDetails: details,
-			ValidFor:   &protocommon.TimeRange{Start: timestamppb.New(l.Start)},
+			ValidFor:   timeRange(l.Start, l.End),
 		},
 		LogId:    &protocommon.LogId{KeyId: l.LogID},
 		Operator: l.Operator,
@@ -224,6 +226,15 @@ func services(in []Service) []*prototrustroot.Service {
 		})
 	}
 	return out
+}
+
+// timeRange is a validFor window; a zero end leaves it open.
+func timeRange(start, end time.Time) *protocommon.TimeRange {
+	r := &protocommon.TimeRange{Start: timestamppb.New(start)}
+	if !end.IsZero() {
+		r.End = timestamppb.New(end)
+	}
+	return r
 }
 
 func startOr(t, fallback time.Time) time.Time {

@@ -92,7 +92,8 @@ func TestREADMETour(t *testing.T) {
 		t.Skip("openssl not installed")
 	}
 	bin := buildSignet(t)
-	url := startServer(t, bin)
+	tufDir := t.TempDir()
+	url := startServer(t, bin, "--tuf-repo", filepath.Join(tufDir, "repo"))
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -107,13 +108,16 @@ func TestREADMETour(t *testing.T) {
 	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", url)
 	script = strings.ReplaceAll(script, "/tmp/signet-trust", t.TempDir())
 	script = strings.ReplaceAll(script, "/tmp/hello", filepath.Join(t.TempDir(), "hello"))
-	env := []string{"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH"), "SIGSTORE_ID_TOKEN="}
+	script = strings.ReplaceAll(script, "/tmp/signet-tuf", tufDir)
+	env := []string{"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH"), "SIGSTORE_ID_TOKEN=",
+		"SIGNET_TUF_CACHE=" + t.TempDir()}
 	out, err := run(t, env, "bash", "-euo", "pipefail", "-c", script)
 	if err != nil {
 		t.Fatalf("tour failed: %v\n%s", err, out)
 	}
 	for _, want := range []string{`"status": "ok"`, "eyJ", "issuerUrl", "subject=O = signet, CN = signet intermediate",
-		"Verified OK", "identity: alice@example.com", "rejected, as it should be", "— 127.0.0.1 ", `signet_ca_certificates_issued_total{issuer="` + url + `/oidc"} 1`} {
+		"Verified OK", "identity: alice@example.com", "rejected, as it should be", "1.root.json", "— 127.0.0.1 ", "— 127.0.0.1/ct ", `signet_ca_certificates_issued_total{issuer="` + url + `/oidc"} 1`,
+		`"url": "/entries/v2/`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("tour output lacks %q:\n%s", want, out)
 		}

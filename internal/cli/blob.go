@@ -21,6 +21,7 @@ import (
 	"github.com/signetproject/signet/bundle"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/sign"
+	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/verify"
 )
 
@@ -30,15 +31,14 @@ type signRequest struct {
 	bundleOut     string
 	server        string
 	signingConfig string
-	token         string
+	tokens        tokenFlags
 	keyPath       string
 	inToto        bool
-	devIdentity   string
 	rekorVersion  uint32
 }
 
 func (r signRequest) run(ctx context.Context, stderr io.Writer) error {
-	opts, err := r.options(stderr)
+	opts, err := r.options(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (r signRequest) run(ctx context.Context, stderr io.Writer) error {
 }
 
 // options resolves the signing services, key or token into sign.Options.
-func (r signRequest) options(stderr io.Writer) (sign.Options, error) {
+func (r signRequest) options(ctx context.Context, stderr io.Writer) (sign.Options, error) {
 	sc, err := loadSigningConfig(r.signingConfig, r.server)
 	if err != nil {
 		return sign.Options{}, err
@@ -82,7 +82,7 @@ func (r signRequest) options(stderr io.Writer) (sign.Options, error) {
 		return sign.Options{}, errors.New("keyless signing needs a CA, and the signing config lists none (or pass --key)")
 	}
 	opts.CA = svc.CA
-	if opts.IDToken, err = resolveToken(r.token, svc.OIDCURL, r.devIdentity, stderr); err != nil {
+	if opts.IDToken, err = r.tokens.resolve(ctx, svc.OIDCURL, stderr); err != nil {
 		return sign.Options{}, err
 	}
 	return opts, nil
@@ -99,25 +99,6 @@ func signContent(ctx context.Context, data []byte, inToto bool, opts sign.Option
 		return nil, errors.New("--in-toto: the file is not an in-toto statement (JSON with _type https://in-toto.io/Statement/v1)")
 	}
 	return sign.DSSE(ctx, sign.InTotoPayloadType, data, opts)
-}
-
-// resolveToken finds the OIDC token: the flag (a token or a file holding
-// one), SIGSTORE_ID_TOKEN, or the signet dev issuer of the signing config.
-func resolveToken(flag, oidcURL, devIdentity string, stderr io.Writer) (string, error) {
-	if flag != "" {
-		if data, err := os.ReadFile(flag); err == nil {
-			return strings.TrimSpace(string(data)), nil
-		}
-		return flag, nil
-	}
-	if tok := os.Getenv("SIGSTORE_ID_TOKEN"); tok != "" {
-		return tok, nil
-	}
-	if oidcURL != "" && isDevIssuer(oidcURL) {
-		fmt.Fprintf(stderr, "WARNING: using the INSECURE dev issuer %s for identity %s\n", oidcURL, devIdentity)
-		return devToken(oidcURL, map[string]any{"email": devIdentity})
-	}
-	return "", errors.New("no identity token: pass --identity-token or set SIGSTORE_ID_TOKEN")
 }
 
 // isDevIssuer reports whether url is a signet dev issuer (its discovery
@@ -158,9 +139,9 @@ func newSignBlobCmd() *cobra.Command {
 
 Keyless (default): an ephemeral key, a certificate from the CA for your OIDC
 identity, a transparency log entry and a timestamp, all from the services in the
-signing config (--server URL fetches it from a signet server). The token comes from
---identity-token, SIGSTORE_ID_TOKEN, or — when the server runs --dev — its insecure
-dev issuer.
+signing config (--server URL fetches it from a signet server).
+
+` + tokenSourcesHelp + `
 
 With --key: sign with a private key (cosign's encrypted format or PKCS#8 PEM; the
 password comes from COSIGN_PASSWORD / SIGNET_PASSWORD or a prompt).`,
@@ -176,10 +157,9 @@ password comes from COSIGN_PASSWORD / SIGNET_PASSWORD or a prompt).`,
 	f.StringVar(&r.bundleOut, "bundle", "", "write the bundle to this file (required)")
 	f.StringVar(&r.server, "server", defaultServer(), "signet server URL whose signing config to use (env SIGNET_SERVER)")
 	f.StringVar(&r.signingConfig, "signing-config", "", "signing_config.json to use instead of the server's")
-	f.StringVar(&r.token, "identity-token", "", "OIDC identity token, or a file holding it")
 	f.StringVar(&r.keyPath, "key", "", "sign with this private key instead of keyless")
 	f.BoolVar(&r.inToto, "in-toto", false, "FILE is an in-toto statement: sign it as a DSSE envelope")
-	f.StringVar(&r.devIdentity, "dev-identity", "dev@signet.localhost", "email to request from a signet dev issuer when no token is given")
+	r.tokens.add(cmd)
 	f.Uint32Var(&r.rekorVersion, "rekor-version", 2, "transparency log API: 2 (Rekor v2) or 1 (Rekor v1, for older verifiers)")
 	_ = cmd.MarkFlagRequired("bundle")
 	return cmd
@@ -193,10 +173,45 @@ type verifyRequest struct {
 	server      string
 	keyPath     string
 	identity    verify.Identity
+	// requireSCT makes keyless certificates need a verified SCT from a CT
+	// log of the trusted root, as cosign does (verify-blob, verify,
+	// verify-attestation); ignoreSCT (--insecure-ignore-sct) turns that off.
+	// Without either, SCTs are checked when the trusted root lists CT logs,
+	// as sigstore-go does (conformance verify-bundle).
+	requireSCT, ignoreSCT bool
+	tuf                   tufFlags
+}
+
+// trust returns the trusted root: through TUF (--tuf-mirror/--tuf-root),
+// from --trusted-root, or the server's.
+func (r verifyRequest) trust() (*trustroot.TrustedRoot, error) {
+	tr, err := r.tuf.trustedRoot()
+	if tr != nil || err != nil {
+		return tr, err
+	}
+	return loadTrustedRoot(r.trustedRoot, r.server)
+}
+
+// options returns the verification options: the defaults with the SCT
+// requirement applied.
+func (r verifyRequest) options(o verify.Options) verify.Options {
+	switch {
+	case r.ignoreSCT:
+		o.UnsafeSkipSCT = true
+	case r.requireSCT:
+		o.SCTThreshold = 1
+	}
+	return o
+}
+
+// addSCTFlag adds --insecure-ignore-sct and makes SCTs required otherwise.
+func (r *verifyRequest) addSCTFlag(cmd *cobra.Command) {
+	r.requireSCT = true
+	cmd.Flags().BoolVar(&r.ignoreSCT, "insecure-ignore-sct", false, "accept keyless certificates without a verified SCT from a CT log in the trusted root")
 }
 
 func (r verifyRequest) run(stdout io.Writer) error {
-	tr, err := loadTrustedRoot(r.trustedRoot, r.server)
+	tr, err := r.trust()
 	if err != nil {
 		return err
 	}
@@ -215,7 +230,7 @@ func (r verifyRequest) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	v, err := verify.New(tr, verify.DefaultOptions())
+	v, err := verify.New(tr, r.options(verify.DefaultOptions()))
 	if err != nil {
 		return err
 	}
@@ -325,6 +340,8 @@ failed and why.`,
 	f.StringVar(&r.server, "server", defaultServer(), "signet server whose trusted root to fetch when --trusted-root is not given")
 	f.StringVar(&r.keyPath, "key", "", "public key (PEM) for key-signed bundles")
 	addIdentityFlags(cmd, &r.identity)
+	r.addSCTFlag(cmd)
+	r.tuf.add(cmd)
 	_ = cmd.MarkFlagRequired("bundle")
 	return cmd
 }

@@ -48,7 +48,7 @@ func newConformanceSignCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVar(&staging, "staging", false, "use the public-good staging instance (unreachable here)")
 	f.BoolVar(&r.inToto, "in-toto", false, "FILE is an in-toto statement: sign it as a DSSE envelope")
-	f.StringVar(&r.token, "identity-token", "", "OIDC identity token (required)")
+	f.StringVar(&r.tokens.identityToken, "identity-token", "", "OIDC identity token (required)")
 	f.StringVar(&r.bundleOut, "bundle", "", "output bundle (required)")
 	f.StringVar(&trustedRoot, "trusted-root", "", "trusted_root.json (accepted for protocol compatibility)")
 	f.StringVar(&r.signingConfig, "signing-config", "", "signing_config.json naming the CA, log and TSA")

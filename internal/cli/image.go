@@ -70,9 +70,8 @@ func addSignFlags(cmd *cobra.Command, r *signRequest, layout *string) {
 	f.StringVar(layout, "registry-layout", "referrers", "where to store it: referrers (cosign v3: OCI 1.1 referrer bundle) or legacy (cosign v2: sha256-<hex>.sig/.att tags)")
 	f.StringVar(&r.server, "server", defaultServer(), "signet server URL whose signing config to use (env SIGNET_SERVER)")
 	f.StringVar(&r.signingConfig, "signing-config", "", "signing_config.json to use instead of the server's")
-	f.StringVar(&r.token, "identity-token", "", "OIDC identity token, or a file holding it")
 	f.StringVar(&r.keyPath, "key", "", "sign with this private key instead of keyless")
-	f.StringVar(&r.devIdentity, "dev-identity", "dev@signet.localhost", "email to request from a signet dev issuer when no token is given")
+	r.tokens.add(cmd)
 	f.Uint32Var(&r.rekorVersion, "rekor-version", 0, "transparency log API: 2 or 1 (default: 2 for referrers, 1 for legacy, which cosign v2 verifies)")
 }
 
@@ -113,7 +112,9 @@ func newSignCmd() *cobra.Command {
 layout cosign uses: "referrers" (cosign v3's default: a Sigstore bundle attached as an
 OCI 1.1 referrer, with the sha256-<hex> fallback tag for registries without the
 referrers API) or "legacy" (cosign v2: the sha256-<hex>.sig tag). A tag is resolved to
-its digest first (with a warning). Registry credentials come from the Docker config.`,
+its digest first (with a warning). Registry credentials come from the Docker config.
+
+` + tokenSourcesHelp,
 		Example: `  signet sign registry.example.com/app@sha256:… --server $SIGNET_SERVER
   signet sign 127.0.0.1:5000/app:v1 --key cosign.key --registry-layout legacy -a env=prod`,
 		Args: cobra.ExactArgs(1),
@@ -132,7 +133,7 @@ its digest first (with a warning). Registry credentials come from the Docker con
 			if err != nil {
 				return err
 			}
-			opts, err := r.options(stderr)
+			opts, err := r.options(ctx, stderr)
 			if err != nil {
 				return err
 			}
@@ -175,7 +176,9 @@ func newAttestCmd() *cobra.Command {
 		Short: "Attach a signed in-toto attestation (SLSA provenance, SBOM, vulnerability scan…) to an image",
 		Long: `Wrap the predicate in an in-toto statement about the image digest, sign it as a DSSE
 envelope and attach it in cosign's layout (referrer bundle, or the sha256-<hex>.att tag).
---type is one of ` + strings.Join(oci.PredicateTypes(), ", ") + `, or a predicate type URI.`,
+--type is one of ` + strings.Join(oci.PredicateTypes(), ", ") + `, or a predicate type URI.
+
+` + tokenSourcesHelp,
 		Example: `  signet attest 127.0.0.1:5000/app@sha256:… --predicate provenance.json --type slsaprovenance1
   signet attest 127.0.0.1:5000/app@sha256:… --predicate scan.json --type vuln --key cosign.key`,
 		Args: cobra.ExactArgs(1),
@@ -194,7 +197,7 @@ envelope and attach it in cosign's layout (referrer bundle, or the sha256-<hex>.
 			if err != nil {
 				return err
 			}
-			opts, err := r.options(stderr)
+			opts, err := r.options(ctx, stderr)
 			if err != nil {
 				return err
 			}
@@ -238,6 +241,8 @@ func (r *imageVerifyRequest) addFlags(cmd *cobra.Command) {
 	f.StringVar(&r.keyPath, "key", "", "public key (PEM) for key-signed images")
 	f.BoolVar(&r.ignoreTlog, "insecure-ignore-tlog", false, "accept signatures without transparency log entries (key-signed images from cosign --tlog-upload=false)")
 	addIdentityFlags(cmd, &r.identity)
+	r.addSCTFlag(cmd)
+	r.tuf.add(cmd)
 	r.img.add(cmd)
 }
 
@@ -252,133 +257,67 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 	// A key without log entries needs no trust material (as cosign verify
 	// --key --insecure-ignore-tlog): no server to ask.
 	tr := &trustroot.TrustedRoot{}
-	if r.trustedRoot != "" || !r.ignoreTlog || pol.Key == nil {
-		if tr, err = loadTrustedRoot(r.trustedRoot, r.server); err != nil {
+	if r.trustedRoot != "" || r.tuf.mirror != "" || !r.ignoreTlog || pol.Key == nil {
+		if tr, err = r.trust(); err != nil {
 			return err
 		}
 	}
-	opts := verify.DefaultOptions()
-	switch {
-	case r.ignoreTlog && pol.Key != nil:
-		// As cosign: a key has no validity window, so without log entries
-		// the signature is checked at the current time.
-		opts = verify.Options{UseCurrentTime: true}
-	case r.ignoreTlog:
-		// A certificate still needs a verified time inside its validity.
-		opts = verify.Options{ObserverTimestampThreshold: 1}
+	v, err := verify.New(tr, r.options(oci.ImageVerifyOptions(pol.Key != nil, r.ignoreTlog)))
+	if err != nil {
+		return err
 	}
-	v, err := verify.New(tr, opts)
+	opts, err := r.imageOptions()
 	if err != nil {
 		return err
 	}
 	c := r.img.client()
-	res, err := r.img.resolve(ctx, c, image, stderr)
+	img, err := r.img.resolve(ctx, c, image, stderr)
 	if err != nil {
 		return err
 	}
-	kind := oci.KindSignature
-	wantType := ""
-	if r.attestation {
-		kind = oci.KindAttestation
-		if wantType, err = oci.PredicateTypeURI(r.predicateType); err != nil {
-			return err
+	res, err := c.VerifyImage(ctx, img.Digest, v, pol, opts)
+	if res != nil {
+		for _, rej := range res.Rejected {
+			fmt.Fprintln(stderr, "  rejected", rej)
 		}
 	}
-	attached, err := c.ListKind(ctx, res.Digest, kind, oci.Lookup{})
-	if err != nil {
-		return fmt.Errorf("list signatures of %s: %w", res.Digest, err)
-	}
-	wantAnn, err := parseAnnotations(r.annotations)
 	if err != nil {
 		return err
 	}
-	var eval *policy.Evaluator
-	var evalPolicy *policy.Policy
-	if r.policyFile != "" {
-		if eval, evalPolicy, err = loadAttestationPolicy(r.policyFile); err != nil {
-			return err
-		}
-	}
-	var outputs []any
-	var failures []string
-	candidates := attached.Filter(kind)
-	for _, a := range candidates {
-		if wantType != "" && a.PredicateType != "" && a.PredicateType != wantType {
-			continue
-		}
-		if a.Err != nil {
-			failures = append(failures, fmt.Sprintf("%s: malformed: %v", a.Ref, a.Err))
-			continue
-		}
-		got, err := a.Verify(v, pol)
-		if err != nil {
-			failures = append(failures, err.Error()) // names a.Ref
-			continue
-		}
-		if wantType != "" && got.PredicateType != wantType {
-			continue
-		}
-		if !hasAnnotations(signedAnnotations(got, res.Digest.DigestStr()), wantAnn) {
-			failures = append(failures, fmt.Sprintf("%s: missing or incorrect annotation", a.Ref))
-			continue
-		}
-		if eval != nil {
-			if err := evaluateStatement(ctx, eval, evalPolicy, r.policyFile, got); err != nil {
-				failures = append(failures, fmt.Sprintf("%s: %v", a.Ref, err))
-				continue
-			}
-		}
-		outputs = append(outputs, verifiedOutput(a, got))
-	}
-	for _, f := range failures {
-		fmt.Fprintln(stderr, "  rejected", f)
-	}
-	if len(outputs) == 0 {
-		what := "signatures"
-		if r.attestation {
-			what = "attestations of type " + wantType
-		}
-		if len(candidates) == 0 {
-			return fmt.Errorf("no %s found for %s", what, res.Digest)
-		}
-		return fmt.Errorf("none of the %d %s of %s verified", len(failures), what, res.Digest)
-	}
-	fmt.Fprintf(stderr, "Verified %d of %d for %s\n", len(outputs), len(outputs)+len(failures), res.Digest)
+	fmt.Fprintf(stderr, "Verified %d of %d for %s\n", len(res.Verified), len(res.Verified)+len(res.Rejected), img.Digest)
 	enc := json.NewEncoder(stdout)
-	for _, o := range outputs {
-		if err := enc.Encode(o); err != nil {
+	for _, va := range res.Verified {
+		if err := enc.Encode(verifiedOutput(va.Attachment, va.Verified)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// signedAnnotations returns the annotations signed with an image
-// signature: the simple-signing payload's "optional" object (legacy) or
-// the annotations of the statement subject naming the image (cosign v3).
-func signedAnnotations(v *oci.Verified, digest string) map[string]any {
-	if v.SimpleSigning != nil {
-		return v.SimpleSigning.Optional
+// imageOptions turns the flags into what VerifyImage accepts.
+func (r *imageVerifyRequest) imageOptions() (oci.VerifyImageOptions, error) {
+	var opts oci.VerifyImageOptions
+	var err error
+	if opts.Annotations, err = parseAnnotations(r.annotations); err != nil {
+		return opts, err
 	}
-	if v.Statement != nil {
-		for _, s := range v.Statement.Subject {
-			if "sha256:"+s.Digest["sha256"] == digest {
-				return s.Annotations
-			}
+	if !r.attestation {
+		return opts, nil
+	}
+	opts.Attestations = true
+	if opts.PredicateType, err = oci.PredicateTypeURI(r.predicateType); err != nil {
+		return opts, err
+	}
+	if r.policyFile != "" {
+		eval, p, err := loadAttestationPolicy(r.policyFile)
+		if err != nil {
+			return opts, err
+		}
+		opts.Check = func(ctx context.Context, got *oci.Verified) error {
+			return evaluateStatement(ctx, eval, p, r.policyFile, got)
 		}
 	}
-	return nil
-}
-
-// hasAnnotations reports whether have holds every wanted key with the
-// wanted string value, as cosign verify -a checks.
-func hasAnnotations(have map[string]any, want map[string]string) bool {
-	for k, v := range want {
-		if s, ok := have[k].(string); !ok || s != v {
-			return false
-		}
-	}
-	return true
+	return opts, nil
 }
 
 // verifiedOutput is what verify prints per verified signature: the signed

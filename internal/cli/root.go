@@ -26,7 +26,7 @@ Start a local server with a built-in (insecure) token issuer:
 		SilenceErrors: true,
 		Version:       Version,
 	}
-	root.AddCommand(newServerCmd(), newDevCmd(), newTrustRootCmd(), newSignBlobCmd(), newVerifyBlobCmd(), newConformanceCmd(), newGenerateKeyPairCmd(), newLogCmd(),
-		newSignCmd(), newAttestCmd(), newVerifyCmd(), newVerifyAttestationCmd(), newTreeCmd(), newPolicyCmd(), newAdmissionCmd(nil, nil))
+	root.AddCommand(newServerCmd(), newTUFCmd(), newDevCmd(), newTrustRootCmd(), newSignBlobCmd(), newVerifyBlobCmd(), newConformanceCmd(), newGenerateKeyPairCmd(), newLogCmd(),
+		newSignCmd(), newAttestCmd(), newVerifyCmd(), newVerifyAttestationCmd(), newTreeCmd(), newPolicyCmd(), newAdmissionCmd(nil, nil), newReportCmd())
 	return root
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 
 func newServerCmd() *cobra.Command {
 	var (
-		addr, dataDir, configPath, publicURL, logFormat, logStorage string
-		dev, devAllowRemote                                         bool
+		addr, dataDir, configPath, publicURL, logFormat, logStorage, tufRepo string
+		dev, devAllowRemote                                                  bool
+		tufRefresh                                                           time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -28,7 +30,11 @@ func newServerCmd() *cobra.Command {
 trusted_root.json and signing_config.json, on one HTTP port.
 
 Keys and certificates are created in --data-dir on first start (mode 0600) and
-reused afterwards, so the trust root stays stable across restarts.
+reused afterwards, so the trust root stays stable across restarts. Every
+certificate carries an SCT from the server's own CT log (static-ct-api at
+<url>/ct/). With --tuf-repo the trust material is also published as a TUF
+repository at <url>/tuf/ (signet tuf --help); signet server rotate-keys
+rotates the keys of a stopped server.
 
 --dev mounts a built-in OIDC issuer at <url>/oidc that signs a token for any
 identity ("signet dev token"). It is INSECURE and only for local development:
@@ -50,7 +56,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 					return err
 				}
 			}
-			if len(cfg.Issuers) == 0 && !dev {
+			if len(cfg.AllIssuers()) == 0 && !dev {
 				return fmt.Errorf("no OIDC issuers: pass --config with an issuers list, or --dev for the built-in development issuer")
 			}
 			logger, err := newLogger(logFormat)
@@ -73,6 +79,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 			}
 			srv, err := server.New(server.Options{
 				DataDir: dataDir, BaseURL: base, Config: cfg, InsecureDevIssuer: dev, Logger: logger, LogStorage: logStorage,
+				TUFRepo: tufRepo, TUFRefreshInterval: tufRefresh,
 			})
 			if err != nil {
 				return err
@@ -102,7 +109,38 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 	f.BoolVar(&dev, "dev", false, "enable the built-in INSECURE development OIDC issuer at <url>/oidc (loopback addresses only)")
 	f.BoolVar(&devAllowRemote, "dev-allow-remote", false, "let --dev listen on a non-loopback address: INSECURE, anyone reaching it gets certificates for any identity")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
+	f.StringVar(&tufRepo, "tuf-repo", "", "serve this TUF repository (the repo/ directory of signet tuf init) at <url>/tuf/, signing snapshot and timestamp online")
+	f.DurationVar(&tufRefresh, "tuf-refresh", 10*time.Second, "how often to reread --tuf-repo and renew the online snapshot and timestamp")
 	f.StringVar(&logStorage, "log-storage", "", "transparency log storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db (shared by replicas)")
+	cmd.AddCommand(newRotateKeysCmd())
+	return cmd
+}
+
+func newRotateKeysCmd() *cobra.Command {
+	var dataDir string
+	var which []string
+	cmd := &cobra.Command{
+		Use:   "rotate-keys --data-dir DIR",
+		Short: "Rotate the CA, log, TSA and CT keys of a stopped server",
+		Long: `Replace the keys of a stopped server's data directory: the CA's issuing key (a new
+intermediate certificate under the same root), the Rekor v2 log's checkpoint key,
+the timestamp authority's key and chain, the CT log's key. The retired public
+material stays in trusted_root.json with validFor ending now, so signatures made
+before still verify and nothing signed by a retired key later does. Then start
+the server and publish its new trusted_root.json with signet tuf sign-targets;
+TUF clients pick it up on their next refresh. The Rekor v1 API key is not rotated.`,
+		Example: `  signet server rotate-keys --data-dir ./signet-data --keys ca,tlog,tsa,ct`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := server.RotateKeys(dataDir, which, time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rotated %s in %s; restart the server, then signet tuf sign-targets\n", strings.Join(which, ", "), dataDir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "./signet-data", "data directory of the stopped server")
+	cmd.Flags().StringSliceVar(&which, "keys", server.RotatableKeys, "keys to rotate: ca, tlog, tsa, ct")
 	return cmd
 }
 

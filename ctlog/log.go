@@ -1,0 +1,334 @@
+package ctlog
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	ct "github.com/google/certificate-transparency-go"
+	"github.com/google/certificate-transparency-go/tls"
+	ctx509 "github.com/google/certificate-transparency-go/x509"
+	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/ctonly"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/signetproject/signet/trustroot"
+)
+
+// ErrInvalidChain is wrapped by AddPreChain errors about the submitted
+// chain itself.
+var ErrInvalidChain = errors.New("invalid precertificate chain")
+
+// maxLeafIndex is the largest index the 40-bit leaf_index extension holds.
+const maxLeafIndex = 1<<40 - 1
+
+// Options tune a [Log]. Start from [DefaultOptions].
+type Options struct {
+	// BatchMaxSize is the most entries Tessera sequences in one batch.
+	BatchMaxSize uint
+	// BatchMaxAge is the longest an entry waits for its batch to fill; an
+	// SCT is returned once its batch is durably sequenced.
+	BatchMaxAge time.Duration
+	// CheckpointInterval is the shortest time between two published
+	// checkpoints (at least 100 ms on POSIX, 1 s on MySQL).
+	CheckpointInterval time.Duration
+	// PushbackMaxOutstanding is the number of sequenced but not yet
+	// integrated entries above which AddPreChain fails with
+	// tessera.ErrPushback.
+	PushbackMaxOutstanding uint
+}
+
+// DefaultOptions returns options for a CT log serving one CA.
+func DefaultOptions() Options {
+	return Options{
+		BatchMaxSize:           1024,
+		BatchMaxAge:            50 * time.Millisecond,
+		CheckpointInterval:     time.Second,
+		PushbackMaxOutstanding: tessera.DefaultPushbackMaxOutstanding,
+	}
+}
+
+// Validate reports whether the options can be used.
+func (o Options) Validate() error {
+	if o.BatchMaxSize == 0 || o.BatchMaxAge <= 0 || o.CheckpointInterval <= 0 || o.PushbackMaxOutstanding == 0 {
+		return errors.New("invalid ctlog options: batch size and age, checkpoint interval and pushback must be positive")
+	}
+	return nil
+}
+
+// Log is an RFC 6962 certificate transparency log of precertificates. Its
+// methods are safe for concurrent use.
+type Log struct {
+	origin   string
+	key      crypto.Signer
+	logID    [32]byte
+	verifier note.Verifier
+	roots    []*x509.Certificate
+	issuers  IssuerStore
+	now      func() time.Time
+
+	add      func(context.Context, *ctonly.Entry) tessera.IndexFuture
+	reader   tessera.LogReader
+	shutdown func(context.Context) error
+	cancel   context.CancelFunc
+
+	storedMu sync.Mutex
+	stored   map[[32]byte]bool // issuers known to be in the issuer store
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the CT log kept by driver (Tessera's POSIX or MySQL driver)
+// and issuers. origin is the log's static-ct-api origin (its submission
+// prefix without scheme, e.g. "signet.example.com/ct"); key signs SCTs and
+// checkpoints and must be an ECDSA P-256 key; roots are the certificates
+// accepted chains must end in. Background work runs until Close.
+func New(ctx context.Context, driver tessera.Driver, issuers IssuerStore, origin string, key crypto.Signer, roots []*x509.Certificate, opts Options) (*Log, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if key == nil {
+		return nil, errors.New("ctlog: nil key")
+	}
+	pub, ok := key.Public().(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("ctlog: key is %T, want an ECDSA P-256 key", key.Public())
+	}
+	if len(roots) == 0 {
+		return nil, errors.New("ctlog: no accepted roots")
+	}
+	if issuers == nil {
+		return nil, errors.New("ctlog: nil issuer store")
+	}
+	id, err := LogID(pub)
+	if err != nil {
+		return nil, err
+	}
+	cps, verifier, err := newCheckpointSigner(origin, key)
+	if err != nil {
+		return nil, fmt.Errorf("ctlog: %w", err)
+	}
+	if cps.origin != origin {
+		return nil, fmt.Errorf("ctlog: origin %q must be lower case, without scheme or trailing slash", origin)
+	}
+	ao := tessera.NewAppendOptions().
+		WithCheckpointSigner(cps).
+		WithCTLayout().
+		WithBatching(opts.BatchMaxSize, opts.BatchMaxAge).
+		WithCheckpointInterval(opts.CheckpointInterval).
+		WithPushback(opts.PushbackMaxOutstanding)
+	bg, cancel := context.WithCancel(ctx)
+	appender, shutdown, reader, err := tessera.NewAppender(bg, driver, ao)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("ctlog: open appender: %w", err)
+	}
+	return &Log{
+		origin: origin, key: key, logID: id, verifier: verifier, roots: roots, issuers: issuers, now: time.Now,
+		add: tessera.NewCertificateTransparencyAppender(appender), reader: reader,
+		shutdown: shutdown, cancel: cancel, stored: map[[32]byte]bool{},
+	}, nil
+}
+
+// LogID returns an RFC 6962 log ID: the SHA-256 of the log's DER
+// SubjectPublicKeyInfo, as SCTs and trusted_root.json ctlogs carry it (the
+// ID Rekor v1 logs have too: [trustroot.RekorV1LogID]).
+func LogID(pub crypto.PublicKey) ([32]byte, error) {
+	id, err := trustroot.RekorV1LogID(pub)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("ctlog: %w", err)
+	}
+	return [32]byte(id), nil
+}
+
+// Close waits until every sequenced entry is integrated and covered by a
+// checkpoint (bounded by ctx), then stops the background work.
+func (l *Log) Close(ctx context.Context) error {
+	l.closeOnce.Do(func() {
+		if err := l.shutdown(ctx); err != nil {
+			l.closeErr = fmt.Errorf("close ctlog: %w", err)
+		}
+		l.cancel()
+	})
+	return l.closeErr
+}
+
+// Origin returns the log's checkpoint origin.
+func (l *Log) Origin() string { return l.origin }
+
+// PublicKey returns the key that verifies the log's SCTs and checkpoints.
+func (l *Log) PublicKey() crypto.PublicKey { return l.key.Public() }
+
+// ID returns the log's RFC 6962 log ID ([LogID] of its key).
+func (l *Log) ID() []byte { return bytes.Clone(l.logID[:]) }
+
+// Verifier returns the signed-note verifier of the log's checkpoints.
+func (l *Log) Verifier() note.Verifier { return l.verifier }
+
+// Roots returns the certificates accepted chains must end in.
+func (l *Log) Roots() []*x509.Certificate { return l.roots }
+
+// AddPreChain logs a precertificate and returns its SCT, TLS-encoded as
+// RFC 6962 §3.2 SignedCertificateTimestamp, ready for an SCT list. chain
+// is the precertificate (with the critical poison extension), signed by
+// chain[1], followed by the issuing chain up to one of the log's roots.
+// The entry is durably sequenced before the SCT is signed; its leaf index
+// is the SCT's leaf_index extension (static-ct-api).
+func (l *Log) AddPreChain(ctx context.Context, chain []*x509.Certificate) ([]byte, error) {
+	if err := l.checkChain(chain); err != nil {
+		return nil, err
+	}
+	tbs, err := ctx509.RemoveCTPoison(chain[0].RawTBSCertificate)
+	if err != nil {
+		return nil, fmt.Errorf("%w: remove poison: %v", ErrInvalidChain, err)
+	}
+	fingerprints := make([][32]byte, 0, len(chain)-1)
+	for _, c := range chain[1:] {
+		fp := sha256.Sum256(c.Raw)
+		if err := l.storeIssuer(ctx, fp, c.Raw); err != nil {
+			return nil, err
+		}
+		fingerprints = append(fingerprints, fp)
+	}
+	issuerKeyHash := sha256.Sum256(chain[1].RawSubjectPublicKeyInfo)
+	entry := &ctonly.Entry{
+		Timestamp:         uint64(l.now().UnixMilli()),
+		IsPrecert:         true,
+		Certificate:       tbs,
+		Precertificate:    chain[0].Raw,
+		IssuerKeyHash:     issuerKeyHash[:],
+		FingerprintsChain: fingerprints,
+	}
+	idx, err := l.add(ctx, entry)()
+	if err != nil {
+		return nil, fmt.Errorf("ctlog: add entry: %w", err)
+	}
+	if idx.IsDup {
+		return nil, fmt.Errorf("ctlog: precertificate already logged at index %d", idx.Index)
+	}
+	if idx.Index > maxLeafIndex {
+		return nil, fmt.Errorf("ctlog: leaf index %d does not fit the leaf_index extension", idx.Index)
+	}
+	sct := ct.SignedCertificateTimestamp{
+		SCTVersion: ct.V1,
+		LogID:      ct.LogID{KeyID: l.logID},
+		Timestamp:  entry.Timestamp,
+		Extensions: ct.CTExtensions(leafIndexExtension(idx.Index)),
+	}
+	leaf := ct.LogEntry{Leaf: ct.MerkleTreeLeaf{
+		Version:  ct.V1,
+		LeafType: ct.TimestampedEntryLeafType,
+		TimestampedEntry: &ct.TimestampedEntry{
+			Timestamp:    entry.Timestamp,
+			EntryType:    ct.PrecertLogEntryType,
+			PrecertEntry: &ct.PreCert{IssuerKeyHash: issuerKeyHash, TBSCertificate: tbs},
+			Extensions:   sct.Extensions,
+		},
+	}}
+	input, err := ct.SerializeSCTSignatureInput(sct, leaf)
+	if err != nil {
+		return nil, fmt.Errorf("ctlog: SCT signature input: %w", err)
+	}
+	if sct.Signature, err = sign(l.key, input); err != nil {
+		return nil, fmt.Errorf("ctlog: sign SCT: %w", err)
+	}
+	out, err := tls.Marshal(sct)
+	if err != nil {
+		return nil, fmt.Errorf("ctlog: encode SCT: %w", err)
+	}
+	return out, nil
+}
+
+// checkChain accepts a precertificate signed directly by chain[1] (no
+// precertificate signing certificate), each certificate signed by the
+// next, ending in one of the log's roots.
+func (l *Log) checkChain(chain []*x509.Certificate) error {
+	if len(chain) < 2 {
+		return fmt.Errorf("%w: want the precertificate and its issuing chain, got %d certificates", ErrInvalidChain, len(chain))
+	}
+	poisoned := false
+	for _, ext := range chain[0].Extensions {
+		if ext.Id.Equal(asn1.ObjectIdentifier(ctx509.OIDExtensionCTPoison)) {
+			poisoned = ext.Critical && bytes.Equal(ext.Value, asn1.NullBytes)
+		}
+		if ext.Id.Equal(asn1.ObjectIdentifier(ctx509.OIDExtensionCTSCT)) {
+			return fmt.Errorf("%w: precertificate already carries an SCT list", ErrInvalidChain)
+		}
+	}
+	if !poisoned {
+		return fmt.Errorf("%w: first certificate has no critical poison extension: not a precertificate", ErrInvalidChain)
+	}
+	for i := 0; i+1 < len(chain); i++ {
+		if err := chain[i].CheckSignatureFrom(chain[i+1]); err != nil {
+			return fmt.Errorf("%w: certificate %d is not signed by certificate %d: %v", ErrInvalidChain, i, i+1, err)
+		}
+	}
+	last := chain[len(chain)-1]
+	for _, r := range l.roots {
+		if bytes.Equal(r.Raw, last.Raw) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: chain does not end in a root the log accepts", ErrInvalidChain)
+}
+
+// storeIssuer writes an issuer certificate to the issuer store once.
+func (l *Log) storeIssuer(ctx context.Context, fp [32]byte, der []byte) error {
+	l.storedMu.Lock()
+	done := l.stored[fp]
+	l.storedMu.Unlock()
+	if done {
+		return nil
+	}
+	if err := l.issuers.AddIssuer(ctx, fp, der); err != nil {
+		return fmt.Errorf("ctlog: store issuer: %w", err)
+	}
+	l.storedMu.Lock()
+	l.stored[fp] = true
+	l.storedMu.Unlock()
+	return nil
+}
+
+// leafIndexExtension encodes the static-ct-api CTExtensions holding one
+// leaf_index extension (type 0, a 40-bit big-endian index).
+func leafIndexExtension(idx uint64) []byte {
+	var b cryptobyte.Builder
+	b.AddUint8(0)
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddBytes([]byte{byte(idx >> 32), byte(idx >> 24), byte(idx >> 16), byte(idx >> 8), byte(idx)})
+	})
+	return b.BytesOrPanic()
+}
+
+// ReadCheckpoint returns the latest signed checkpoint (static-ct-api
+// /checkpoint); before the first one its error wraps os.ErrNotExist.
+func (l *Log) ReadCheckpoint(ctx context.Context) ([]byte, error) {
+	return l.reader.ReadCheckpoint(ctx)
+}
+
+// ReadTile returns a Merkle tree tile (/tile/<L>/<N>[.p/<W>]).
+func (l *Log) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
+	return l.reader.ReadTile(ctx, level, index, p)
+}
+
+// ReadEntryBundle returns a data tile (/tile/data/<N>[.p/<W>]).
+func (l *Log) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
+	return l.reader.ReadEntryBundle(ctx, index, p)
+}
+
+// Issuer returns the issuer certificate with the given SHA-256
+// fingerprint (/issuer/<hex>); a missing one's error wraps os.ErrNotExist.
+func (l *Log) Issuer(ctx context.Context, fingerprint [32]byte) ([]byte, error) {
+	return l.issuers.Issuer(ctx, fingerprint)
+}
