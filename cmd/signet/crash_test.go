@@ -66,11 +66,12 @@ func startKillable(t *testing.T, bin, dir, addr string) (*exec.Cmd, string) {
 		_ = cmd.Process.Kill()
 		t.Fatal("server printed nothing")
 	}
+	first := sc.Text() // before the goroutine scans on
 	go func() {
 		for sc.Scan() {
 		}
 	}()
-	return cmd, strings.TrimPrefix(sc.Text(), "signet server listening on ")
+	return cmd, strings.TrimPrefix(first, "signet server listening on ")
 }
 
 // TestCrashSafety kills the server with SIGKILL while clients append, three
