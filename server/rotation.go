@@ -182,6 +182,38 @@ func RotateKeys(dataDir string, kinds []string, now time.Time) error {
 	return err
 }
 
+// retiredLogKeys returns the public keys of the Rekor v2 log that h
+// records as rotated out, oldest first.
+func (h *history) retiredLogKeys() ([]ed25519.PublicKey, error) {
+	var pubs []ed25519.PublicKey
+	for i, r := range h.Retired {
+		if r.Kind != RotateTlog {
+			continue
+		}
+		pub, err := keys.LoadPublicKey([]byte(r.PublicKey))
+		if err != nil {
+			return nil, fmt.Errorf("%s: retired %d: %w", historyFile, i, err)
+		}
+		ed, ok := pub.(ed25519.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("%s: retired %d: tlog key is %T", historyFile, i, pub)
+		}
+		pubs = append(pubs, ed)
+	}
+	return pubs, nil
+}
+
+// RetiredLogKeys returns the Rekor v2 log keys the data directory's server
+// rotated out (signet server rotate-keys), which signed its checkpoints
+// before: the log and signet log verify accept what they signed.
+func RetiredLogKeys(dataDir string) ([]ed25519.PublicKey, error) {
+	h, err := loadHistory(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	return h.retiredLogKeys()
+}
+
 // retiredMaterial adds the rotated-out material of h to m.
 func (s *Server) retiredMaterial(h *history, m *trustroot.Material, origin string) error {
 	for i, r := range h.Retired {

@@ -141,6 +141,15 @@ func New(opts Options) (*Server, error) {
 	// The log's background work (batching, checkpoints) lives until Close.
 	logCtx, stopLog := context.WithCancel(context.Background())
 	logOpts := tlog.DefaultOptions()
+	// Checkpoints signed before a rotation of the log's key are the log's.
+	retiredLogKeys, err := RetiredLogKeys(opts.DataDir)
+	if err != nil {
+		stopLog()
+		return nil, fmt.Errorf("transparency log: %w", err)
+	}
+	for _, k := range retiredLogKeys {
+		logOpts.RetiredKeys = append(logOpts.RetiredKeys, k)
+	}
 	var driver tessera.Driver
 	switch {
 	case opts.LogStorage == "":

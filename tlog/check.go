@@ -60,20 +60,20 @@ const maxProblems = 100
 // report lists them.
 var ErrCheckFailed = errors.New("the log's stored data is not what its checkpoint commits to")
 
-// CheckLog checks a log from scratch: the checkpoint verifies with
-// verifier under origin; every entry bundle holds exactly the entries its
+// CheckLog checks a log from scratch: the checkpoint verifies under
+// origin with one of verifiers (a log's key, and the keys it rotated out); every entry bundle holds exactly the entries its
 // width says, well formed; every hash tile, full or partial, holds exactly
 // the hashes the entries give; and the root the entries give equals the
 // checkpoint's, and each of the extra roots' at its size (the log
 // directory's signed-checkpoint record and tree state, see
 // [CheckLogDir]). It reads every bundle and tile once, in order. The error
 // is ErrCheckFailed when it found problems, or why it could not check.
-func CheckLog(ctx context.Context, src LogSource, origin string, verifier note.Verifier, extra ...TreeRoot) (*CheckReport, error) {
+func CheckLog(ctx context.Context, src LogSource, origin string, verifiers []note.Verifier, extra ...TreeRoot) (*CheckReport, error) {
 	raw, err := src.ReadCheckpoint(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint: %w", err)
 	}
-	cp, _, _, err := f_log.ParseCheckpoint(raw, origin, verifier)
+	cp, err := parseSignedBy(raw, origin, verifiers)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint does not verify: %v: %w", err, ErrIntegrity)
 	}
@@ -337,8 +337,8 @@ func (d dirSource) ReadEntryBundle(_ context.Context, index uint64, p uint8) ([]
 // the log, under the origin its checkpoint names. It also checks the
 // signed-checkpoint record and Tessera's tree state kept there, and the
 // entries integrated beyond the published checkpoint.
-func CheckLogDir(ctx context.Context, dir string, pub ed25519.PublicKey) (*CheckReport, error) {
-	return checkStored(ctx, &posixDriver{dir: dir}, NewDirSource(dir), v2Verifier(pub))
+func CheckLogDir(ctx context.Context, dir string, pub ed25519.PublicKey, retired ...ed25519.PublicKey) (*CheckReport, error) {
+	return checkStored(ctx, &posixDriver{dir: dir}, NewDirSource(dir), v2Verifier(pub, retired))
 }
 
 // CheckV1LogDir is [CheckLogDir] for the Rekor v1 log kept in dir (a
@@ -350,14 +350,14 @@ func CheckV1LogDir(ctx context.Context, dir string, pub *ecdsa.PublicKey) (*Chec
 
 // CheckLogMySQL is [CheckLogDir] for the Rekor v2 log kept in the MySQL
 // database at url (a server's --log-storage).
-func CheckLogMySQL(ctx context.Context, url string, pub ed25519.PublicKey) (*CheckReport, error) {
+func CheckLogMySQL(ctx context.Context, url string, pub ed25519.PublicKey, retired ...ed25519.PublicKey) (*CheckReport, error) {
 	d, db, err := NewMySQLDriver(ctx, url)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
 	md := d.(*mysqlDriver)
-	return checkStored(ctx, md, md.inner.(LogSource), v2Verifier(pub))
+	return checkStored(ctx, md, md.inner.(LogSource), v2Verifier(pub, retired))
 }
 
 // CheckV1LogMySQL is [CheckV1LogDir] for the Rekor v1 log kept beside the
@@ -382,16 +382,26 @@ func CheckV1LogMySQL(ctx context.Context, url string, pub *ecdsa.PublicKey) (*Ch
 	return checkStored(ctx, md, md.inner.(LogSource), v1Verifier(pub))
 }
 
-// v2Verifier makes the checkpoint verifier of a Rekor v2 log with key pub
-// for the origin its checkpoint names.
-func v2Verifier(pub ed25519.PublicKey) func(origin string) (note.Verifier, error) {
-	return func(origin string) (note.Verifier, error) { return CheckpointVerifier(origin, pub) }
+// v2Verifier makes the checkpoint verifiers of a Rekor v2 log with key pub
+// and retired keys for the origin its checkpoint names.
+func v2Verifier(pub ed25519.PublicKey, retired []ed25519.PublicKey) func(origin string) ([]note.Verifier, error) {
+	return func(origin string) ([]note.Verifier, error) {
+		var vs []note.Verifier
+		for _, k := range append([]ed25519.PublicKey{pub}, retired...) {
+			v, err := CheckpointVerifier(origin, k)
+			if err != nil {
+				return nil, err
+			}
+			vs = append(vs, v)
+		}
+		return vs, nil
+	}
 }
 
 // v1Verifier makes the verifier of the checkpoints of a Rekor v1 log's
 // tree, whose origin is "<hostname>/rekor-v1/<treeID>".
-func v1Verifier(pub *ecdsa.PublicKey) func(origin string) (note.Verifier, error) {
-	return func(origin string) (note.Verifier, error) {
+func v1Verifier(pub *ecdsa.PublicKey) func(origin string) ([]note.Verifier, error) {
+	return func(origin string) ([]note.Verifier, error) {
 		host, id, ok := strings.Cut(origin, "/rekor-v1/")
 		treeID, err := strconv.ParseInt(id, 10, 64)
 		if !ok || err != nil {
@@ -401,7 +411,7 @@ func v1Verifier(pub *ecdsa.PublicKey) func(origin string) (note.Verifier, error)
 		if err != nil {
 			return nil, err
 		}
-		return treeNoteVerifier{s}, nil
+		return []note.Verifier{treeNoteVerifier{s}}, nil
 	}
 }
 
@@ -416,7 +426,7 @@ func (p pubSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 
 // checkStored runs CheckLog on a log's storage, with its signed-checkpoint
 // record and Tessera's tree state as extra roots.
-func checkStored(ctx context.Context, rec signedRecord, src LogSource, verifier func(origin string) (note.Verifier, error)) (*CheckReport, error) {
+func checkStored(ctx context.Context, rec signedRecord, src LogSource, verifier func(origin string) ([]note.Verifier, error)) (*CheckReport, error) {
 	raw, err := src.ReadCheckpoint(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: read checkpoint: %w", rec.where(), err)
@@ -433,7 +443,7 @@ func checkStored(ctx context.Context, rec signedRecord, src LogSource, verifier 
 		return nil, err
 	}
 	if signed != nil {
-		if cp, _, _, err := f_log.ParseCheckpoint(signed, origin, v); err != nil {
+		if cp, err := parseSignedBy(signed, origin, v); err != nil {
 			problems = append(problems, fmt.Sprintf("the signed-checkpoint record does not verify: %v", err))
 		} else {
 			extra = append(extra, TreeRoot{Source: "signed-checkpoint record", Size: cp.Size, Hash: cp.Hash})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // TestCheckLog checks a sound log directory, then one damaged in each
@@ -97,7 +98,7 @@ func TestCheckLogOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := CheckLog(context.Background(), f, testOrigin, l.Verifier())
+	rep, err := CheckLog(context.Background(), f, testOrigin, []note.Verifier{l.Verifier()})
 	if err != nil || rep.Size != 300 {
 		t.Fatalf("CheckLog over HTTP = %+v, %v", rep, err)
 	}

@@ -32,11 +32,11 @@ const guardCheckTimeout = 30 * time.Second
 // then on, appends wait for a checkpoint that never comes, and
 // [guard.health] reports the failure.
 type guard struct {
-	signer   note.Signer
-	verifier note.Verifier
-	origin   string
-	record   signedRecord
-	bg       context.Context
+	signer    note.Signer
+	verifiers []note.Verifier // the signer's, then retired keys' (see Options.RetiredKeys)
+	origin    string
+	record    signedRecord
+	bg        context.Context
 
 	mu        sync.Mutex
 	last      *f_log.Checkpoint // last checkpoint signed; nil before the first
@@ -50,14 +50,16 @@ type guard struct {
 	onFail   atomic.Pointer[func(error)] // called with the first failure
 }
 
-// newGuard returns a guard signing with signer, whose checkpoints verifier
-// verifies under origin, and loads the record's last signed checkpoint.
-func newGuard(ctx context.Context, signer note.Signer, verifier note.Verifier, origin string, driver any) (*guard, error) {
+// newGuard returns a guard signing with signer, whose checkpoints
+// verifiers[0] verifies under origin (the others verify checkpoints signed
+// with keys the log rotated out), and loads the record's last signed
+// checkpoint.
+func newGuard(ctx context.Context, signer note.Signer, verifiers []note.Verifier, origin string, driver any) (*guard, error) {
 	record, ok := driver.(signedRecord)
 	if !ok {
 		return nil, fmt.Errorf("driver %T keeps no record of signed checkpoints; open the storage with NewPOSIXDriver or NewMySQLDriver", driver)
 	}
-	g := &guard{signer: signer, verifier: verifier, origin: origin, record: record, bg: ctx}
+	g := &guard{signer: signer, verifiers: verifiers, origin: origin, record: record, bg: ctx}
 	// Tessera fails to open on a damaged tree state with a message that
 	// does not say so; say it first.
 	if _, _, err := record.treeState(ctx); errors.Is(err, ErrIntegrity) {
@@ -69,13 +71,30 @@ func newGuard(ctx context.Context, signer note.Signer, verifier note.Verifier, o
 	return g, nil
 }
 
-// parse verifies and parses a checkpoint signed by the guarded key.
+// parse verifies and parses a checkpoint signed by the guarded key, or by
+// a key the log rotated out.
 func (g *guard) parse(raw []byte) (*f_log.Checkpoint, error) {
-	cp, _, _, err := f_log.ParseCheckpoint(raw, g.origin, g.verifier)
-	if err != nil {
-		return nil, err
+	return parseSignedBy(raw, g.origin, g.verifiers)
+}
+
+// parseSignedBy verifies and parses a checkpoint for origin signed by the
+// log key of one of verifiers: a log's current key first, then keys it
+// rotated out. The error is the current key's.
+func parseSignedBy(raw []byte, origin string, verifiers []note.Verifier) (*f_log.Checkpoint, error) {
+	var first error
+	for _, v := range verifiers {
+		cp, _, _, err := f_log.ParseCheckpoint(raw, origin, v)
+		if err == nil {
+			return cp, nil
+		}
+		if first == nil {
+			first = err
+		}
 	}
-	return cp, nil
+	if first == nil {
+		first = errors.New("no checkpoint verifier")
+	}
+	return nil, first
 }
 
 // attach gives the guard the log's readers, once Tessera's appender exists.
@@ -285,8 +304,8 @@ func (s guardedSigner) Sign(msg []byte) ([]byte, error) { return s.g.sign(msg) }
 // openAppender opens Tessera's appender on driver with checkpoints signed
 // through a guard, checks the stored state and returns both. On error
 // everything opened is shut down.
-func openAppender(ctx context.Context, driver tessera.Driver, signer note.Signer, verifier note.Verifier, origin string, ao *tessera.AppendOptions) (*guard, *tessera.Appender, func(context.Context) error, tessera.LogReader, *prover, error) {
-	g, err := newGuard(ctx, signer, verifier, origin, driver)
+func openAppender(ctx context.Context, driver tessera.Driver, signer note.Signer, verifiers []note.Verifier, origin string, ao *tessera.AppendOptions) (*guard, *tessera.Appender, func(context.Context) error, tessera.LogReader, *prover, error) {
+	g, err := newGuard(ctx, signer, verifiers, origin, driver)
 	if err != nil {
 		return nil, nil, nil, nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ed25519"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -733,5 +734,101 @@ func TestDamagedInnerTileWhileRunning(t *testing.T) {
 	cp, _, err := l.Checkpoint(ctx)
 	if err != nil || cp.Size != p.cp.Size || !bytes.Equal(cp.Hash, p.cp.Hash) {
 		t.Fatalf("published checkpoint = %+v, %v; want the one before", cp, err)
+	}
+}
+
+// TestRotatedKey opens a log whose checkpoint key was rotated, as
+// `signet server rotate-keys` does: the published checkpoint and the
+// signed-checkpoint record were signed with the retired key. Given the
+// retired key, the log opens, proves its next checkpoint (signed with the
+// new key) consistent with the retired key's, and still refuses a rolled
+// back state; without it, nothing the old key signed verifies and the log
+// refuses to open.
+func TestRotatedKey(t *testing.T) {
+	p := populate(t)
+	ctx := context.Background()
+	oldPub := p.key.Public().(ed25519.PublicKey)
+	newKey := newLogKey(t)
+	newPub := newKey.Public().(ed25519.PublicKey)
+	open := func(dir string, retired ...crypto.PublicKey) (*Log, error) {
+		d, err := NewPOSIXDriver(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := DefaultOptions()
+		opts.RetiredKeys = retired
+		l, err := New(ctx, d, testOrigin, newKey, opts)
+		if err == nil {
+			t.Cleanup(func() { _ = l.Close(context.Background()) })
+		}
+		return l, err
+	}
+	copyLog := func() string {
+		dir := filepath.Join(t.TempDir(), "log")
+		if err := os.CopyFS(dir, os.DirFS(p.dir)); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+
+	if _, err := open(copyLog()); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("open with a new key and no retired key = %v, want an integrity failure", err)
+	}
+	if _, err := open(copyLog(), newLogKey(t).Public()); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("open with a new key and an unrelated retired key = %v, want an integrity failure", err)
+	}
+	if _, err := open(copyLog(), p.key); err == nil || !strings.Contains(err.Error(), "want an Ed25519 key") {
+		t.Fatalf("open with a retired key that is not a public key = %v", err)
+	}
+	if _, err := CheckLogDir(ctx, p.dir, newPub); !errors.Is(err, ErrIntegrity) {
+		t.Errorf("CheckLogDir with the new key only = %v, want an integrity failure", err)
+	}
+	if rep, err := CheckLogDir(ctx, p.dir, newPub, oldPub); err != nil {
+		t.Errorf("CheckLogDir with the retired key = %v %v", err, rep)
+	}
+
+	// Rolled back, the state still contradicts what the retired key signed.
+	dir := copyLog()
+	for _, f := range []string{".state/treeState", "checkpoint"} {
+		writeFile(t, filepath.Join(dir, f), readFile(t, filepath.Join(p.at100, f)))
+	}
+	if _, err := open(dir, oldPub); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("open of a rolled-back log after rotation = %v, want an integrity failure", err)
+	}
+
+	dir = copyLog()
+	l, err := open(dir, oldPub)
+	if err != nil {
+		t.Fatalf("open with the retired key: %v", err)
+	}
+	if err := l.Health(ctx); err != nil {
+		t.Fatalf("Health before the first new checkpoint: %v", err)
+	}
+	if cp, _, err := l.Checkpoint(ctx); err != nil || cp.Size != 300 {
+		t.Fatalf("Checkpoint before the first new one = %v, %v; want the retired key's of 300", cp, err)
+	}
+	cp := fillLog(t, l, newTestSigner(t), "rotated", 3)
+	if cp.Size != 303 {
+		t.Fatalf("tree size after 3 appends = %d, want 303", cp.Size)
+	}
+	hashes, err := l.ConsistencyProof(ctx, p.cp.Size, cp.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, p.cp.Size, cp.Size, hashes, p.cp.Hash, cp.Hash); err != nil {
+		t.Fatalf("new key's checkpoint inconsistent with the retired key's: %v", err)
+	}
+	newVerifier, err := CheckpointVerifier(testOrigin, newPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"checkpoint", signedCheckpointFile} {
+		if got, _, _, err := f_log.ParseCheckpoint(readFile(t, filepath.Join(dir, f)), testOrigin, newVerifier); err != nil || got.Size != 303 {
+			t.Errorf("%s = %v, %v; want the new key's checkpoint of 303", f, got, err)
+		}
+	}
+	closeLog(t, l)
+	if rep, err := CheckLogDir(ctx, dir, newPub); err != nil {
+		t.Errorf("CheckLogDir after the new key signed = %v %v", err, rep)
 	}
 }

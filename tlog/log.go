@@ -53,6 +53,13 @@ type Options struct {
 	// Algorithms are the accepted client signing algorithms; nil means
 	// [DefaultAlgorithms].
 	Algorithms []commonv1.PublicKeyDetails
+	// RetiredKeys are the Ed25519 public keys a Rekor v2 log signed its
+	// checkpoints with before its key was rotated. Checkpoints they signed
+	// count as the log's own: the published checkpoint until the next one
+	// is published, and the last signed checkpoint every new one must be
+	// consistent with. The log signs only with its current key. The Rekor
+	// v1 log's key is not rotated: its options must leave this empty.
+	RetiredKeys []crypto.PublicKey
 }
 
 // DefaultOptions returns options tuned for low append latency.
@@ -96,12 +103,13 @@ func (o Options) Validate() error {
 
 // Log is a Rekor v2 transparency log. Its methods are safe for concurrent use.
 type Log struct {
-	origin   string
-	pub      ed25519.PublicKey
-	logID    []byte
-	verifier note.Verifier
-	vkey     string
-	algs     algorithmSet
+	origin    string
+	pub       ed25519.PublicKey
+	logID     []byte
+	verifier  note.Verifier
+	verifiers []note.Verifier // verifier, then those of opts.RetiredKeys
+	vkey      string
+	algs      algorithmSet
 
 	add      tessera.AddFn
 	reader   tessera.LogReader
@@ -156,27 +164,40 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 	if err != nil {
 		return nil, fmt.Errorf("open tlog: %w", err)
 	}
+	verifiers := []note.Verifier{verifier}
+	for i, k := range opts.RetiredKeys {
+		rpub, ok := k.(ed25519.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("open tlog: retired key %d is a %T, want an Ed25519 key", i, k)
+		}
+		v, _, err := newNoteVerifier(origin, rpub)
+		if err != nil {
+			return nil, fmt.Errorf("open tlog: retired key %d: %w", i, err)
+		}
+		verifiers = append(verifiers, v)
+	}
 
 	bg, cancel := context.WithCancel(ctx)
-	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, signer, verifier, origin, opts.appendOptions())
+	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, signer, verifiers, origin, opts.appendOptions())
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("open tlog: %w", err)
 	}
 	l := &Log{
-		origin:   origin,
-		pub:      pub,
-		logID:    signer.logID,
-		verifier: verifier,
-		vkey:     vkey,
-		algs:     algs,
-		add:      appender.Add,
-		reader:   reader,
-		awaiter:  newAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
-		prover:   prover,
-		guard:    g,
-		shutdown: shutdown,
-		cancel:   cancel,
+		origin:    origin,
+		pub:       pub,
+		logID:     signer.logID,
+		verifier:  verifier,
+		verifiers: verifiers,
+		vkey:      vkey,
+		algs:      algs,
+		add:       appender.Add,
+		reader:    reader,
+		awaiter:   newAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
+		prover:    prover,
+		guard:     g,
+		shutdown:  shutdown,
+		cancel:    cancel,
 	}
 	l.health = newHealthProbe(g, reader, l.parseCheckpoint, opts.CheckpointInterval)
 	l.served = newServed(prover, reader.ReadTile, reader.ReadEntryBundle)

@@ -80,7 +80,7 @@ func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	if last := l.lastCP.Load(); last != nil && bytes.Equal(last.raw, raw) {
 		return last.cp, nil
 	}
-	cp, _, _, err := f_log.ParseCheckpoint(raw, l.origin, l.verifier)
+	cp, err := parseSignedBy(raw, l.origin, l.verifiers)
 	if err != nil {
 		return nil, fmt.Errorf("verify checkpoint: %v: %w", err, ErrIntegrity)
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -96,6 +97,9 @@ type V1Log struct {
 // crash); after that, the log reconciles in the background every second
 // until Close.
 func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostname string, treeID int64, key crypto.Signer, opts Options) (*V1Log, error) {
+	if len(opts.RetiredKeys) > 0 {
+		return nil, errors.New("open Rekor v1 log: its key is not rotated, but RetiredKeys is set")
+	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -107,7 +111,7 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 		return nil, fmt.Errorf("open v1 log: %w", err)
 	}
 	bg, cancel := context.WithCancel(ctx)
-	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, treeNoteSigner{s}, treeNoteVerifier{s}, treeNoteSigner{s}.Name(), opts.appendOptions())
+	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, treeNoteSigner{s}, []note.Verifier{treeNoteVerifier{s}}, treeNoteSigner{s}.Name(), opts.appendOptions())
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("open v1 log: %w", err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -168,4 +169,47 @@ func TestSearchIndexReindex(t *testing.T) {
 	if got := found("bob@example.com"); got != "/entries/v1/0" {
 		t.Errorf("after reindex bob found at %q", got)
 	}
+}
+
+// TestLogVerifyAfterKeyRotation rotates the Rekor v2 log's key of a data
+// directory: the server reopens the log (whose checkpoints the retired
+// key signed) and `signet log verify` accepts the log, on the data
+// directory and over HTTP, before and after the new key signs.
+func TestLogVerifyAfterKeyRotation(t *testing.T) {
+	bin := buildSignet(t)
+	dir := t.TempDir()
+	addr := "127.0.0.1:" + strconv.Itoa(freeport.Get(t))
+	artifact := filepath.Join(t.TempDir(), "a.txt")
+	if err := os.WriteFile(artifact, []byte("rotated artifact"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sign := func(url string) {
+		t.Helper()
+		env := []string{"SIGNET_SERVER=" + url, "SIGSTORE_ID_TOKEN="}
+		if out, err := run(t, env, bin, "sign-blob", artifact, "--dev-identity", "alice@example.com", "--bundle", filepath.Join(t.TempDir(), "b.json")); err != nil {
+			t.Fatalf("sign-blob: %v\n%s", err, out)
+		}
+	}
+	verify := func(args ...string) {
+		t.Helper()
+		out, err := run(t, nil, bin, append([]string{"log", "verify"}, args...)...)
+		if err != nil || strings.Count(out, ": ok") < 1 || strings.Contains(out, "problem") {
+			t.Fatalf("log verify %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	stop := func(cmd *exec.Cmd) { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
+
+	cmd, url := startKillable(t, bin, dir, addr)
+	sign(url)
+	stop(cmd)
+	if out, err := run(t, nil, bin, "server", "rotate-keys", "--data-dir", dir, "--keys", "tlog"); err != nil {
+		t.Fatalf("rotate-keys: %v\n%s", err, out)
+	}
+	verify("--data-dir", dir)
+
+	cmd, url = startKillable(t, bin, dir, addr)
+	defer stop(cmd)
+	verify("--url", url) // the retired key's checkpoint
+	sign(url)
+	verify("--url", url) // the new key's
 }

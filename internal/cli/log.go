@@ -15,9 +15,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/search"
+	"github.com/signetproject/signet/server"
 	"github.com/signetproject/signet/tlog"
 )
 
@@ -77,14 +79,18 @@ Each problem found is printed on a line of its own; the exit status is 1 if any.
 			if !ok {
 				return fmt.Errorf("the Rekor v1 log key is not an ECDSA key")
 			}
+			retired, err := server.RetiredLogKeys(dataDir)
+			if err != nil {
+				return err
+			}
 			var rep, v1Rep *tlog.CheckReport
 			var v2Err, v1Err error
 			switch {
 			case logStorage == "":
-				rep, v2Err = tlog.CheckLogDir(ctx, filepath.Join(dataDir, "log"), pub)
+				rep, v2Err = tlog.CheckLogDir(ctx, filepath.Join(dataDir, "log"), pub, retired...)
 				v1Rep, v1Err = tlog.CheckV1LogDir(ctx, filepath.Join(dataDir, "rekor-v1"), v1Pub)
 			case strings.HasPrefix(logStorage, "mysql://"):
-				rep, v2Err = tlog.CheckLogMySQL(ctx, logStorage, pub)
+				rep, v2Err = tlog.CheckLogMySQL(ctx, logStorage, pub, retired...)
 				v1Rep, v1Err = tlog.CheckV1LogMySQL(ctx, logStorage, v1Pub)
 			default:
 				return fmt.Errorf("unknown --log-storage %q: want empty (files in the data dir) or mysql://user:pass@tcp(host:port)/db", logStorage)
@@ -111,24 +117,26 @@ func verifyRemoteLog(ctx context.Context, base, trustedRoot string) (*tlog.Check
 	if err != nil {
 		return nil, err
 	}
-	var pub ed25519.PublicKey
+	// Every key the trusted root lists for the log counts: after a key
+	// rotation, the checkpoint may still be the retired key's.
+	var vs []note.Verifier
 	for _, l := range tr.Tlogs {
 		if k, ok := l.PublicKey.(ed25519.PublicKey); ok && strings.TrimRight(l.BaseURL, "/") == base {
-			pub = k
+			v, err := tlog.CheckpointVerifier(u.Hostname(), k)
+			if err != nil {
+				return nil, err
+			}
+			vs = append(vs, v)
 		}
 	}
-	if pub == nil {
+	if len(vs) == 0 {
 		return nil, fmt.Errorf("the trusted root lists no Rekor v2 (Ed25519) log at %s", base)
-	}
-	v, err := tlog.CheckpointVerifier(u.Hostname(), pub)
-	if err != nil {
-		return nil, err
 	}
 	src, err := client.NewHTTPFetcher(u, httpClient)
 	if err != nil {
 		return nil, err
 	}
-	return tlog.CheckLog(ctx, src, u.Hostname(), v)
+	return tlog.CheckLog(ctx, src, u.Hostname(), vs)
 }
 
 // printLogCheck prints what a log check found and returns an error if it
