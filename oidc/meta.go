@@ -81,7 +81,7 @@ func (m *metaIssuers) lookup(iss string) (*issuer, bool) {
 		}
 		cfg := p.cfg
 		cfg.URL, cfg.MetaIssuer = iss, p.cfg.URL
-		is := &issuer{cfg: cfg}
+		is := &issuer{cfg: cfg, remote: &remote{}}
 		m.matched[iss] = is
 		m.order = append(m.order, iss)
 		return is, true
