@@ -832,3 +832,49 @@ func TestRotatedKey(t *testing.T) {
 		t.Errorf("CheckLogDir after the new key signed = %v %v", err, rep)
 	}
 }
+
+// TestV1MySQLRefusesRolledBackState is TestV1LogRefusesRolledBackState for
+// the Rekor v1 log kept in MySQL (SIGNET_TEST_MYSQL_URL): its tree state
+// rolled back in the database, the log must refuse to open.
+func TestV1MySQLRefusesRolledBackState(t *testing.T) {
+	url := mysqlTestURL(t)
+	ctx := context.Background()
+	key := newV1LogKey(t)
+	opts := DefaultOptions()
+	opts.CheckpointInterval = MySQLMinCheckpointInterval
+	l, err := OpenV1LogMySQL(ctx, url, testOrigin, key, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createV1Entries(t, l, "first", 5)
+	cfg, err := ParseMySQLURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DBName += V1MySQLDatabaseSuffix
+	db, err := openMySQL(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var oldSize uint64
+	var oldRoot []byte
+	if err := db.QueryRow("SELECT `size`, `root` FROM `TreeState` WHERE `id` = 0").Scan(&oldSize, &oldRoot); err != nil {
+		t.Fatal(err)
+	}
+	createV1Entries(t, l, "second", 5)
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE `TreeState` SET `size` = ?, `root` = ? WHERE `id` = 0", oldSize, oldRoot); err != nil {
+		t.Fatal(err)
+	}
+	l, err = OpenV1LogMySQL(ctx, url, testOrigin, key, opts)
+	if err == nil {
+		_ = l.Close(ctx)
+		t.Fatal("the v1 log opened with a rolled-back tree state in MySQL")
+	}
+	if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), "smaller than") {
+		t.Fatalf("open = %v, want an integrity error", err)
+	}
+}
