@@ -972,7 +972,7 @@ func tlogRejects(w *world) []rejectCase {
 			e.InclusionPromise = nil
 			e.CanonicalizedBody = bytes.Replace(e.CanonicalizedBody, []byte(`"apiVersion":"0.0.1"`), []byte(`"apiVersion": "0.0.1"`), 1)
 			s.opts = Options{TlogThreshold: 1, SignedTimestampThreshold: 1}
-		}), want: CheckTlog, msg: "inclusion proof: calculated root"},
+		}), want: CheckTlog, msg: "inclusion proof: proof gives root"},
 		{check: "tlog.go: rekor v2 checkpoint", fault: "checkpoint size changed", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
 			cp := s.pb.VerificationMaterial.TlogEntries[0].InclusionProof.Checkpoint
 			lines := strings.SplitN(cp.Envelope, "\n", 3)
@@ -981,16 +981,23 @@ func tlogRejects(w *world) []rejectCase {
 		{check: "tlog.go: rekor v2 entry logs this signature", fault: "second signature by the same key", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
 			s.pb.GetMessageSignature().Signature = signWith(t, w.key, crypto.SHA256, w.artifact)
 			restamp(t, w, s)
-		}), want: CheckTlog, msg: "inclusion proof: calculated root"},
+		}), want: CheckTlog, msg: "inclusion proof: canonicalized body is not the entry rebuilt"},
 		{check: "tlog.go: rekor v2 entry logs this DSSE envelope", fault: "envelope and certificate of another signing", setup: w.with(keylessDSSEV2, func(t *testing.T, w *world, s *scenario) {
 			s.pb.VerificationMaterial.Content = w.bases[keylessDSSEV1].pb.VerificationMaterial.Content
 			env := w.bases[keylessDSSEV1].pb.GetDsseEnvelope()
 			s.pb.Content = &protobundle.Bundle_DsseEnvelope{DsseEnvelope: proto.Clone(env).(*protodsse.Envelope)}
 			restamp(t, w, s)
-		}), want: CheckTlog, msg: "inclusion proof: calculated root"},
+		}), want: CheckTlog, msg: "inclusion proof: canonicalized body is not the entry rebuilt"},
 		{check: "tlog.go: rekor v2 entry logs this key", fault: "key bundle's entry under another key", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
 			s.pb.VerificationMaterial.TlogEntries = w.bases[keylessBlobV2].pb.VerificationMaterial.TlogEntries
-		}), want: CheckTlog, msg: "inclusion proof: calculated root"},
+		}), want: CheckTlog, msg: "inclusion proof: canonicalized body is not the entry rebuilt"},
+		{check: "tlog.go: rekor v2 inclusion proof", fault: "proof hash flipped", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
+			p := s.pb.VerificationMaterial.TlogEntries[0].InclusionProof
+			if len(p.Hashes) == 0 {
+				t.Fatal("the base entry's proof has no hashes to flip")
+			}
+			p.Hashes[0][0] ^= 1
+		}), want: CheckTlog, msg: "inclusion proof: proof gives root"},
 		{check: "checkpoint.go: rekor v2 log needs a base URL", fault: "no base URL", setup: w.with(keyBlobV2, func(t *testing.T, w *world, s *scenario) {
 			v1Log(s).BaseURL = ""
 		}), want: CheckTlog, msg: "log has no base URL"},
