@@ -53,6 +53,10 @@ func TestSigstoreGoSignsAgainstSignet(t *testing.T) {
 	}
 	tufOpts.RepositoryBaseURL = inst.URL + "/tuf"
 	tufOpts.CachePath = t.TempDir()
+	// The live root refreshes in a goroutine until its context ends.
+	tufCtx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	tufOpts.Context = tufCtx
 	sgRoot, err := root.NewLiveTrustedRoot(tufOpts)
 	if err != nil {
 		t.Fatalf("sigstore-go's TUF client: trusted root: %v", err)
