@@ -85,7 +85,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		s.logger.Error("request failed", "path", capped(r.URL.Path), "err", err)
 	}
-	writeJSON(w, ae.status, map[string]any{"code": ae.code, "message": ae.message, "details": []any{}})
+	writeJSON(w, ae.status, map[string]any{"code": ae.code, "message": cappedTo(ae.message, maxMessage), "details": []any{}})
 }
 
 // certRequest is a signing-certificate request from either API version.

@@ -26,7 +26,7 @@ func (s *Server) handleCTTile(w http.ResponseWriter, r *http.Request) {
 	if idx, ok := strings.CutPrefix(rest, "data/"); ok {
 		index, p, perr := layout.ParseTileIndexPartial(idx)
 		if perr != nil {
-			s.writeError(w, r, badRequest("bad_path", "bad data tile path %q: %v", r.URL.Path, perr))
+			s.writeError(w, r, badRequest("bad_path", "bad data tile path %q: %v", capped(r.URL.Path), perr))
 			return
 		}
 		data, err = s.ct.ReadEntryBundle(r.Context(), index, p)
@@ -34,7 +34,7 @@ func (s *Server) handleCTTile(w http.ResponseWriter, r *http.Request) {
 		level, idx, _ := strings.Cut(rest, "/")
 		l, index, p, perr := layout.ParseTileLevelIndexPartial(level, idx)
 		if perr != nil {
-			s.writeError(w, r, badRequest("bad_path", "bad tile path %q: %v", r.URL.Path, perr))
+			s.writeError(w, r, badRequest("bad_path", "bad tile path %q: %v", capped(r.URL.Path), perr))
 			return
 		}
 		data, err = s.ct.ReadTile(r.Context(), l, index, p)
@@ -46,7 +46,7 @@ func (s *Server) handleCTIssuer(w http.ResponseWriter, r *http.Request) {
 	var fp [32]byte
 	name := r.PathValue("fingerprint")
 	if b, err := hex.DecodeString(name); err != nil || len(b) != len(fp) || strings.ToLower(name) != name {
-		s.writeError(w, r, badRequest("bad_path", "issuer %q is not a lower-case hex SHA-256 fingerprint", name))
+		s.writeError(w, r, badRequest("bad_path", "issuer %q is not a lower-case hex SHA-256 fingerprint", capped(name)))
 		return
 	} else {
 		copy(fp[:], b)

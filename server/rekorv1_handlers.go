@@ -56,7 +56,7 @@ func (s *Server) v1Error(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		s.logger.Error("rekor v1 request failed", "path", capped(r.URL.Path), "err", err)
 	}
-	writeJSON(w, status, map[string]any{"code": status, "message": msg})
+	writeJSON(w, status, map[string]any{"code": status, "message": cappedTo(msg, maxMessage)})
 }
 
 func (s *Server) readV1Body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {

@@ -101,15 +101,23 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 }
 
 // maxEchoed bounds the part of a client-chosen string (a request path) an
-// error body or log line repeats.
-const maxEchoed = 256
+// error body or log line repeats; maxMessage bounds a whole error message
+// sent to a client, whatever it quotes.
+const (
+	maxEchoed  = 256
+	maxMessage = 1024
+)
 
 // capped returns s, or its first maxEchoed bytes and how long it was.
-func capped(s string) string {
-	if len(s) <= maxEchoed {
+func capped(s string) string { return cappedTo(s, maxEchoed) }
+
+// cappedTo returns s, or its first n bytes (whole UTF-8 characters) and
+// how long it was.
+func cappedTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := maxEchoed
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

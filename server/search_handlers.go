@@ -47,7 +47,7 @@ func searchQuery(r *http.Request) (search.Query, error) {
 		if s := v.Get(p.name); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 {
-				return q, fmt.Errorf("%s %q is not a positive integer: %w", p.name, s, search.ErrInvalidQuery)
+				return q, fmt.Errorf("%s %q is not a positive integer: %w", p.name, capped(s), search.ErrInvalidQuery)
 			}
 			*p.dst = n
 		}
@@ -137,11 +137,13 @@ func (s *Server) handleSearchPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		status = s.searchErrorStatus(r, err)
-		data.Error = err.Error()
+		data.Error = cappedTo(err.Error(), maxMessage)
 	}
+	// A value longer than any valid one is not repeated in full.
+	data.Query.Value = cappedTo(q.Value, search.MaxQueryLength)
 	title := "Search"
 	if q.Value != "" {
-		title = "Results for " + q.Value
+		title = "Results for " + capped(q.Value)
 	}
 	webui.Render(w, s.logger, searchTemplate, status, s.page(title, data))
 }
@@ -155,7 +157,7 @@ func (s *Server) searchErrorStatus(r *http.Request, err error) int {
 	case errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound
 	}
-	s.logger.Error("search failed", "path", r.URL.Path, "err", err)
+	s.logger.Error("search failed", "path", capped(r.URL.Path), "err", err)
 	return http.StatusInternalServerError
 }
 
@@ -167,7 +169,7 @@ func entryAddress(r *http.Request) (search.Log, uint64, error) {
 	}
 	index, err := strconv.ParseUint(r.PathValue("index"), 10, 63)
 	if err != nil {
-		return 0, 0, fmt.Errorf("log index %q is not a non-negative integer: %w", r.PathValue("index"), search.ErrInvalidQuery)
+		return 0, 0, fmt.Errorf("log index %q is not a non-negative integer: %w", capped(r.PathValue("index")), search.ErrInvalidQuery)
 	}
 	return log, index, nil
 }
@@ -188,7 +190,7 @@ func (s *Server) handleEntryPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		status := s.searchErrorStatus(r, err)
-		msg := err.Error()
+		msg := cappedTo(err.Error(), maxMessage)
 		if status == http.StatusInternalServerError {
 			msg = "internal error reading the entry"
 		}
@@ -241,7 +243,7 @@ func (s *Server) handleEntryAPI(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) writeSearchAPIError(w http.ResponseWriter, r *http.Request, err error) {
 	status := s.searchErrorStatus(r, err)
-	msg := err.Error()
+	msg := cappedTo(err.Error(), maxMessage)
 	if status == http.StatusInternalServerError {
 		msg = "internal error"
 	}
