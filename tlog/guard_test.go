@@ -417,6 +417,8 @@ func TestServedTilesAreChecked(t *testing.T) {
 			func(l *Log) ([]byte, error) { return l.ReadTile(ctx, 0, 0, 0) }},
 		{"flipped byte in a full tile", layout.TilePath(0, 0, 0), func(b []byte) []byte { b[5000] ^= 1; return b },
 			func(l *Log) ([]byte, error) { return l.ReadTile(ctx, 0, 0, 0) }},
+		{"bytes appended to a full tile", layout.TilePath(0, 0, 0), func(b []byte) []byte { return append(b, 1, 2, 3) },
+			func(l *Log) ([]byte, error) { return l.ReadTile(ctx, 0, 0, 0) }},
 		{"truncated full entry bundle", layout.EntriesPath(0, 0), func(b []byte) []byte { return b[:len(b)-3] },
 			func(l *Log) ([]byte, error) { return l.ReadEntryBundle(ctx, 0, 0) }},
 		{"flipped byte in a full entry bundle", layout.EntriesPath(0, 0), func(b []byte) []byte { b[len(b)-2] ^= 1; return b },
