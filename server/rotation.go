@@ -98,7 +98,11 @@ func RotateKeys(dataDir string, kinds []string, now time.Time) error {
 			return fmt.Errorf("rotate keys: unknown key %q (want %v)", k, RotatableKeys)
 		}
 	}
-	m, err := loadMaterial(dataDir, false, now)
+	// Rotation leaves the dev issuer's key alone: retiring it is for the
+	// server, when it starts without --dev.
+	_, err := os.Stat(filepath.Join(dataDir, "keys", devKeyFile))
+	dev := err == nil
+	m, err := loadMaterial(dataDir, dev, now)
 	if err != nil {
 		return err
 	}
@@ -178,7 +182,7 @@ func RotateKeys(dataDir string, kinds []string, now time.Time) error {
 		return err
 	}
 	// Create the new keys and TSA chain now, so that a failure shows here.
-	_, err = loadMaterial(dataDir, false, now)
+	_, err = loadMaterial(dataDir, dev, now)
 	return err
 }
 

@@ -205,6 +205,9 @@ func TestLogVerifyAfterKeyRotation(t *testing.T) {
 	if out, err := run(t, nil, bin, "server", "rotate-keys", "--data-dir", dir, "--keys", "tlog"); err != nil {
 		t.Fatalf("rotate-keys: %v\n%s", err, out)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "keys", "oidc-dev.key")); err != nil {
+		t.Errorf("rotate-keys retired the dev issuer's key: %v", err)
+	}
 	verify("--data-dir", dir)
 
 	cmd, url = startKillable(t, bin, dir, addr)
