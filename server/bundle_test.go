@@ -53,10 +53,7 @@ func TestSigstoreGoSignsAgainstSignet(t *testing.T) {
 	}
 	tufOpts.RepositoryBaseURL = inst.URL + "/tuf"
 	tufOpts.CachePath = t.TempDir()
-	// The live root refreshes in a goroutine until its context ends.
-	tufCtx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	tufOpts.Context = tufCtx
+	tufOpts.Context = t.Context() // stops its refresh goroutine with the test
 	sgRoot, err := root.NewLiveTrustedRoot(tufOpts)
 	if err != nil {
 		t.Fatalf("sigstore-go's TUF client: trusted root: %v", err)
