@@ -52,7 +52,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReady is the readiness probe: 503 unless each log can append, each
-// signing key can sign, and at least one OIDC issuer can verify tokens.
+// signing key (CA, TSA, CT log, and the TUF online key when serving TUF)
+// can sign, and at least one OIDC issuer can verify tokens.
 // Every component's state is in the body; an issuer that cannot be
 // reached is listed there without making the server unready, since the
 // others (and the logs and timestamp authority) still serve.

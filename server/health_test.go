@@ -83,7 +83,7 @@ func TestHealthTellsTheTruth(t *testing.T) {
 		t.Fatalf("readyz = %d %v", code, body)
 	}
 	components, _ := body["components"].(map[string]any)
-	for _, c := range []string{"log", "rekorV1Log", "caKey", "tsaKey"} {
+	for _, c := range []string{"log", "rekorV1Log", "caKey", "tsaKey", "ctKey"} {
 		if components[c] != "ok" {
 			t.Errorf("readyz component %s = %v", c, components[c])
 		}

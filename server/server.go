@@ -132,7 +132,10 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("timestamp authority: %w", err)
 	}
 	s := &Server{opts: opts, logger: opts.Logger, ca: authority, verifier: verifier, tsa: timestamper,
-		probeKeys: map[string]crypto.Signer{"ca": m.caKey, "tsa": m.tsaKey}, retiredDevKeys: m.retiredDevKeys}
+		probeKeys: map[string]crypto.Signer{"ca": m.caKey, "tsa": m.tsaKey, "ct": m.ctKey}, retiredDevKeys: m.retiredDevKeys}
+	if opts.TUFRepo != "" {
+		s.probeKeys["tuf"] = m.tufKey // signs snapshot and timestamp online
+	}
 	if m.retiredNow != "" {
 		opts.Logger.Warn("this data directory ran the INSECURE dev OIDC issuer before; its key is retired, so tokens it signed no longer verify. "+
 			"Certificates it vouched for were issued by this CA and are in the transparency log: do not trust identities from them",
