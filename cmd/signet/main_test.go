@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -78,13 +80,23 @@ func startServer(t *testing.T, bin string, args ...string) string {
 
 func run(t *testing.T, env []string, name string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(name, args...)
+	// A command that should fail but serves instead (a server that starts
+	// when it should refuse) fails the test in minutes, not at its timeout.
+	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%s did not exit within %s: %w", name, runTimeout, err)
+	}
 	return out.String(), err
 }
+
+// runTimeout bounds a command run by run.
+const runTimeout = 3 * time.Minute
 
 // TestREADMETour runs the README's tour block against a real server.
 func TestREADMETour(t *testing.T) {
