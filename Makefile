@@ -19,7 +19,7 @@ VULNDB_DIR    := $(CACHE)/vulndb-v0.0.0-20261105234957-e22db6528018
 SHARED        ?= $(abspath ../shared)
 E2E_CACHE     ?= $(HOME)/.cache/signet-e2e
 
-.PHONY: all build run test fmt-check vet staticcheck vulncheck unit e2e bench clean image
+.PHONY: all build run test fmt-check vet staticcheck vulncheck unit e2e bench clean image deploy
 
 all: build
 
@@ -101,6 +101,10 @@ image:
 	  $(if $(REGISTRY),-push $(REGISTRY)/signet:$(VERSION) $(if $(INSECURE_REGISTRY),-insecure),-layout $(IMAGE_DIR)/oci)
 	$(GO) run $(CYCLONEDX) bin -json -output $(IMAGE_DIR)/sbom.cdx.json -version $(VERSION) $(IMAGE_DIR)/linux_amd64/signet
 	$(if $(and $(REGISTRY),$(SIGN)),$(MAKE) build && scripts/image-sign.sh $$(cat $(IMAGE_DIR)/digest) $(IMAGE_DIR))
+
+## deploy: regenerate deploy/*.yaml from the Helm chart (builds helm into the e2e cache).
+deploy:
+	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) GO=$(GO) scripts/deploy-render.sh
 
 clean:
 	rm -rf bin

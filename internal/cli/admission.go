@@ -228,7 +228,8 @@ MutatingWebhookConfiguration) named ` + admission.WebhookConfigurationName + `. 
 With --webhook-url the API server calls a webhook outside the cluster at that
 URL (the mutating one at the same URL ending in /mutate). Without it, the
 webhook is the Service --service in --namespace, and install also creates the
-namespace, service account, RBAC and Service (deploy/admission.yaml is the same).
+namespace, service account, RBAC and Service; the webhook's Deployment comes
+from the Helm chart (charts/signet) or deploy/admission.yaml, rendered from it.
 
 --ca-bundle-from names the --cert-dir of "signet admission serve"; its CA is
 created there if missing. In a cluster the webhook patches the caBundle itself.`,
