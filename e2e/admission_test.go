@@ -300,6 +300,13 @@ type admissionCluster struct {
 // them in a temp dir and stops them when the test ends.
 func admissionK8sUp(t *testing.T) *admissionCluster {
 	t.Helper()
+	return admissionK8sUpWith(t, "")
+}
+
+// admissionK8sUpWith is admissionK8sUp with extra kube-apiserver flags
+// (space-separated).
+func admissionK8sUpWith(t *testing.T, apiserverFlags string) *admissionCluster {
+	t.Helper()
 	shared := os.Getenv("SIGNET_SHARED")
 	if shared == "" {
 		shared = filepath.Join("..", "..", "shared")
@@ -325,7 +332,8 @@ func admissionK8sUp(t *testing.T) *admissionCluster {
 	up.Env = append(os.Environ(),
 		fmt.Sprintf("SIGNET_E2E_ETCD_PORT=%d", freeport.Get(t)),
 		fmt.Sprintf("SIGNET_E2E_ETCD_PEER_PORT=%d", freeport.Get(t)),
-		fmt.Sprintf("SIGNET_E2E_APISERVER_PORT=%d", freeport.Get(t)))
+		fmt.Sprintf("SIGNET_E2E_APISERVER_PORT=%d", freeport.Get(t)),
+		"SIGNET_E2E_APISERVER_FLAGS="+apiserverFlags)
 	if out, err := up.CombinedOutput(); err != nil {
 		t.Fatalf("k8s-up.sh: %v\n%s", err, out)
 	}
