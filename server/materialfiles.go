@@ -16,9 +16,13 @@ import (
 )
 
 // materialDirs are the data directory's subdirectories that hold key
-// material (keys and the certificates made from them); everything else in
-// the data directory is log data.
-var materialDirs = []string{"keys", "ca", "tsa"}
+// material (keys and the certificates made from them), and materialFiles
+// its files at the top that do (the rotation history the trust root is
+// built from); everything else in the data directory is log data.
+var (
+	materialDirs  = []string{"keys", "ca", "tsa"}
+	materialFiles = []string{historyFile}
+)
 
 // InitMaterial creates in dataDir the key material a first start would
 // (with dev, the dev issuer's key too), without starting anything. Existing
@@ -65,6 +69,16 @@ func ReadMaterial(dataDir string) (map[string][]byte, error) {
 			return nil, fmt.Errorf("read key material: %w", err)
 		}
 	}
+	for _, f := range materialFiles {
+		data, err := os.ReadFile(filepath.Join(dataDir, f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read key material: %w", err)
+		}
+		out[f] = data
+	}
 	return out, nil
 }
 
@@ -72,6 +86,11 @@ func ReadMaterial(dataDir string) (map[string][]byte, error) {
 // ReadMaterial returns and nothing that could land outside the material
 // directories.
 func checkMaterialPath(rel string) error {
+	for _, f := range materialFiles {
+		if rel == f {
+			return nil
+		}
+	}
 	clean := path.Clean(rel)
 	dir, _, ok := strings.Cut(clean, "/")
 	if !ok || clean != rel || strings.HasPrefix(clean, "/") || strings.Contains(clean, "..") {

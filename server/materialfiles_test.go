@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -139,7 +140,7 @@ func TestKeysFromRefusals(t *testing.T) {
 }
 
 func TestMaterialPaths(t *testing.T) {
-	for _, rel := range []string{"keys/tlog.key", "ca/root.pem", "tsa/chain.pem"} {
+	for _, rel := range []string{"keys/tlog.key", "ca/root.pem", "tsa/chain.pem", "trust-history.json", "keys/retired/tlog.key"} {
 		if err := checkMaterialPath(rel); err != nil {
 			t.Errorf("%s: %v", rel, err)
 		}
@@ -147,7 +148,7 @@ func TestMaterialPaths(t *testing.T) {
 			t.Errorf("SecretPath(SecretKey(%q)) = %q", rel, got)
 		}
 	}
-	for _, rel := range []string{"../keys/x", "keys/../../etc/passwd", "/keys/x", "log/checkpoint", "keys", "keys//x", "rekor-v1/tree"} {
+	for _, rel := range []string{"../keys/x", "keys/../../etc/passwd", "/keys/x", "log/checkpoint", "keys", "keys//x", "rekor-v1/tree", "trust-history.json/x", "ct/checkpoint"} {
 		if err := checkMaterialPath(rel); err == nil {
 			t.Errorf("%q accepted", rel)
 		}
@@ -187,5 +188,36 @@ func TestReadWriteMaterialRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(files, back); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+// After a key rotation the Secret carries the retired keys and the
+// rotation history too: a server started from it publishes the same trust
+// root, retired material included, as one started on the rotated data dir.
+func TestKeysFromAfterRotation(t *testing.T) {
+	src := t.TempDir()
+	if err := InitMaterial(src, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := RotateKeys(src, RotatableKeys, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	files, err := ReadMaterial(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := files[historyFile]; !ok {
+		t.Fatalf("material lacks the rotation history %s", historyFile)
+	}
+	direct, err := newServer(t, src, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromSecret, err := newServer(t, t.TempDir(), writeSecretDir(t, files), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(direct.trustedRoot, fromSecret.trustedRoot) {
+		t.Error("a server from the Secret publishes another trust root than the rotated data dir")
 	}
 }
