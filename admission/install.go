@@ -106,6 +106,7 @@ func workloadRules() []admissionregistrationv1.RuleWithOperations {
 		rule("", "pods", "pods/ephemeralcontainers", "replicationcontrollers"),
 		rule("apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
 		rule("batch", "jobs", "cronjobs"),
+		rule("serving.knative.dev", "services"),
 	}
 }
 

@@ -3,6 +3,7 @@ package admission
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,7 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -163,9 +163,21 @@ func (inv *Inventory) decide(ctx context.Context, snap *Snapshot, d name.Digest,
 	if !ok {
 		return snap.Engine.Evaluate(ctx, policy.Request{Image: d.String()})
 	}
-	wl := &Workload{Resource: PodResource(pod), PodSpec: &pod.Spec, Spec: pod.Spec, ObjectMeta: pod.ObjectMeta,
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, Images: []ContainerImage{{Image: d.String()}}}
-	r := inv.webhook.evaluateImages(ctx, snap, pod.Namespace, wl)[d.String()]
+	// The pod as admission sees it: its JSON, decoded as the webhook
+	// decodes admitted objects.
+	raw, err := json.Marshal(pod)
+	if err == nil {
+		var wl *Workload
+		if wl, err = ParseWorkload("", "v1", "Pod", raw); err == nil {
+			wl.Images = []ContainerImage{{Image: d.String()}}
+			return inv.decideWorkload(ctx, snap, d, pod.Namespace, wl)
+		}
+	}
+	return policy.Decision{Image: d.String(), Denials: []policy.Violation{{Message: "cannot decide", Details: err.Error()}}}
+}
+
+func (inv *Inventory) decideWorkload(ctx context.Context, snap *Snapshot, d name.Digest, namespace string, wl *Workload) policy.Decision {
+	r := inv.webhook.evaluateImages(ctx, snap, namespace, wl)[d.String()]
 	if r.err != nil {
 		return policy.Decision{Image: d.String(), Denials: []policy.Violation{{Message: "cannot decide", Details: r.err.Error()}}}
 	}

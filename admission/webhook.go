@@ -141,7 +141,7 @@ func (w *Webhook) checked(ctx context.Context, req *admissionv1.AdmissionRequest
 	if err != nil {
 		return nil, &internalError{reason: ReasonDecode, err: err}
 	}
-	if m, ok := wl.ObjectMeta.(metav1.ObjectMeta); ok && m.DeletionTimestamp != nil {
+	if wl.Deleting {
 		// Updates of an object being deleted (finalizers) run nothing new.
 		return nil, nil
 	}
@@ -297,11 +297,9 @@ func (w *Webhook) evaluateImage(ctx context.Context, snap *Snapshot, rr *request
 			}
 		}()
 		start := time.Now()
-		d := snap.Engine.Evaluate(ctx, policy.Request{
-			Image: digestRef, Resource: &wl.Resource,
-			Spec: wl.Spec, ObjectMeta: wl.ObjectMeta, TypeMeta: wl.TypeMeta,
-			Credentials: creds,
-		})
+		req := wl.Request(digestRef)
+		req.Credentials = creds
+		d := snap.Engine.Evaluate(ctx, req)
 		w.metrics.EvaluationSeconds.Observe(time.Since(start).Seconds())
 		// A decision reached after the deadline holds "context deadline
 		// exceeded" failures: a denial (fail closed) not to be cached.

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
@@ -59,36 +58,35 @@ const reportSBOM = `{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"
 // report is rendered by headless Chromium (its PNG is kept in
 // $SIGNET_E2E_ARTIFACTS, default the system temp dir).
 func TestReportCluster(t *testing.T) {
-	nodeBuild := exec.Command("bash", filepath.Join(env.scripts, "node-build.sh"))
-	nodeBuild.Stderr = os.Stderr
-	if out, err := nodeBuild.Output(); err != nil {
-		t.Fatalf("node-build.sh: %v\n%s", err, out)
-	}
 	k := admissionK8sUp(t)
 	regHost := startDockerRegistry(t)
 	_, regPort, _ := strings.Cut(regHost, ":")
-	nodeDir := filepath.Join(t.TempDir(), "node")
-	if out, err := exec.Command("bash", filepath.Join(env.scripts, "node-up.sh"), nodeDir, k.dir, regPort).CombinedOutput(); err != nil {
-		t.Fatalf("node-up.sh: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("bash", filepath.Join(env.scripts, "node-down.sh"), nodeDir).CombinedOutput(); err != nil {
-			t.Errorf("node-down.sh: %v\n%s", err, out)
-		}
-	})
+	nodeUp(t, k, regPort)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	work := t.TempDir()
 
-	// Five images that run: hello:1 (node-images.sh) with an annotation
-	// that makes each digest distinct.
+	// Five images that run: hello:1 (node-images.sh) with a label
+	// (in its config) that makes each image distinct.
 	hello, err := remote.Image(mustRef(t, regHost+"/hello:1"), remote.WithContext(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
 	push := func(repo string) name.Digest {
 		t.Helper()
-		img := mutate.Annotations(hello, map[string]string{"dev.signet.e2e/case": repo}).(v1.Image)
+		// A label in the config, not a manifest annotation: containerd
+		// names an image by its config digest, so images that differ only
+		// in their manifests would all run as the first one pulled.
+		cf, err := hello.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := *cf.Config.DeepCopy()
+		cfg.Labels = map[string]string{"dev.signet.e2e/case": repo}
+		img, err := mutate.Config(hello, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
 		tag := mustRef(t, regHost+"/"+repo+":v1").(name.Tag)
 		if err := remote.Write(tag, img, remote.WithContext(ctx)); err != nil {
 			t.Fatalf("push %s: %v", tag, err)

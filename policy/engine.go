@@ -434,10 +434,9 @@ func (e *Engine) evaluate(ctx context.Context, name string, pol *Policy, input [
 	if e.opts.Evaluator == nil {
 		return fmt.Errorf("%s policy %q: no %s policy evaluator is configured", name, pol.Type, pol.Type)
 	}
-	if err := e.opts.Evaluator.EvaluatePolicy(ctx, name, pol, input); err != nil {
-		return fmt.Errorf("%s policy failed: %w", name, err)
-	}
-	return nil
+	// The evaluator's errors are policy-controller's text ("failed
+	// evaluating cue policy for NAME: …"), which users match on.
+	return e.opts.Evaluator.EvaluatePolicy(ctx, name, pol, input)
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }

@@ -272,7 +272,7 @@ func TestEngineEvaluate(t *testing.T) {
 			policies: []*ClusterImagePolicy{cip("p", "**", attAuth("attester", Attestation{Name: "sbom", PredicateType: "https://spdx.dev/Document", Policy: cue("fail")}))},
 			opts:     Options{Evaluator: &fakeEvaluator{}},
 			want: summary{
-				Denials:  []string{"failed policy: p: " + img + " sbom policy failed: policy says no"},
+				Denials:  []string{"failed policy: p: " + img + " policy says no"},
 				Policies: map[string][]string{"p": {"fail", "attester:fail"}},
 			},
 		},
@@ -303,7 +303,7 @@ func TestEngineEvaluate(t *testing.T) {
 			policies: []*ClusterImagePolicy{withPolicy(cip("p", "**", keyAuth("good"), keyAuth("bad")), cue(`has:"bad"`))},
 			opts:     Options{Evaluator: &fakeEvaluator{}},
 			want: summary{
-				Denials:  []string{"failed policy: p: " + img + ` ClusterImagePolicy policy failed: "bad" not in input`},
+				Denials:  []string{"failed policy: p: " + img + ` "bad" not in input`},
 				Policies: map[string][]string{"p": {"fail", "good:pass", "bad:fail"}},
 			},
 		},

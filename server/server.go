@@ -9,7 +9,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -292,10 +291,6 @@ func (s *Server) buildTrustDocuments() error {
 	start := s.ca.Chain()[len(s.ca.Chain())-1].NotBefore
 	var err error
 	tsaChain := s.tsa.Chain()
-	v1LogID, err := hex.DecodeString(s.v1log.LogID())
-	if err != nil {
-		return fmt.Errorf("rekor v1 log ID: %w", err)
-	}
 	// Keys rotated out stay trusted for what they signed while in use.
 	h, err := loadHistory(s.opts.DataDir)
 	if err != nil {
@@ -308,7 +303,7 @@ func (s *Server) buildTrustDocuments() error {
 			BaseURL: s.opts.BaseURL, PublicKey: s.log.PublicKey(), LogID: s.log.LogID(),
 			Start: h.start(RotateTlog, start), Operator: "signet",
 		}, {
-			BaseURL: s.opts.BaseURL, PublicKey: s.v1log.PublicKey(), LogID: v1LogID,
+			BaseURL: s.opts.BaseURL, PublicKey: s.v1log.PublicKey(), LogID: s.v1log.LogID(),
 			Start: start, Operator: "signet (Rekor v1 API)",
 		}},
 		CTLogs: []trustroot.MaterialLog{{

@@ -1,5 +1,6 @@
 // Package archtest enforces signet's layering (DESIGN.md): domain packages
-// never import Kubernetes, cobra or HTTP server code.
+// never import Kubernetes, cobra or HTTP server code, and signet packages
+// import each other only down the layers (allowedImports).
 package archtest
 
 import (

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -102,69 +103,40 @@ itself.`,
 			if err != nil {
 				return err
 			}
-			if evaluator == nil {
-				eval, err := policy.NewEvaluator(policy.EvaluatorOptions{})
-				if err != nil {
-					return err
-				}
-				evaluator = eval
-			}
-			opts := policy.Options{NoMatch: policy.NoMatchPolicy(noMatch), Evaluator: evaluator}
-			if err := opts.Validate(); err != nil {
+			engine, err := admission.EngineOptions(policy.NoMatchPolicy(noMatch), evaluator)
+			if err != nil {
 				return fmt.Errorf("--no-match: %w", err)
 			}
 			client, dyn, inCluster, err := kubeClients(kubeconfig)
 			if err != nil {
 				return err
 			}
-			if namespace == "" {
-				namespace = os.Getenv("POD_NAMESPACE")
-			}
-			if namespace == "" {
-				namespace = admission.DefaultNamespace
-			}
-			if !cmd.Flags().Changed("patch-ca-bundle") {
-				patchCABundle = inCluster
-			}
-			if inCluster && !cmd.Flags().Changed("addr") {
-				addr = "0.0.0.0:8443" // the Service sends traffic to the pod's IP
-			}
-			if inCluster && !cmd.Flags().Changed("ca-secret") {
-				caSecret = admission.DefaultCASecret
-			}
+			at, f := admission.Placement{InCluster: inCluster, PodNamespace: os.Getenv("POD_NAMESPACE")}, cmd.Flags()
+			defaultTo(f, "addr", &addr, at.ListenAddr())
+			defaultTo(f, "namespace", &namespace, at.Namespace())
+			defaultTo(f, "ca-secret", &caSecret, at.CASecret())
+			defaultTo(f, "patch-ca-bundle", &patchCABundle, at.PatchCABundle())
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
 			}
 			defer ln.Close()
 			if len(hosts) == 0 {
-				hosts = defaultHosts(ln.Addr().(*net.TCPAddr), inCluster, service, namespace)
+				hosts = at.Hosts(ln.Addr(), service, namespace)
 			}
 			if checkers == nil {
-				// Without --trusted-root/--server only key and static
-				// authorities can pass: keyless ones have no CA to chain to.
-				tr := &trustroot.TrustedRoot{}
-				if trustedRoot != "" || cmd.Flags().Changed("server") {
-					if trustedRoot != "" {
-						server = ""
-					}
-					if tr, err = loadTrustedRoot(trustedRoot, server); err != nil {
-						return fmt.Errorf("trust root for keyless authorities: %w", err)
-					}
+				tr, err := keylessTrust(trustedRoot, server, f.Changed("server"))
+				if err != nil {
+					return err
 				}
-				// Authorities name the cluster's TrustRoots by
-				// trustRootRef; the others trust the configured root.
-				registry := oci.New()
-				checkers = admission.CheckerFactoryFunc(func(trs []*policy.TrustRoot) (policy.AuthorityChecker, error) {
-					return policy.NewRegistryChecker(registry, tr, nil, policy.WithTrustRoots(trs)), nil
-				})
+				checkers = admission.RegistryCheckers(oci.New(), tr)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "signet admission webhook listening on https://%s\n", advertisedAddr(ln.Addr().(*net.TCPAddr)))
 			return admission.Serve(ctx, admission.ServeConfig{
-				Client: client, Dynamic: dyn, Checkers: checkers, Engine: opts,
+				Client: client, Dynamic: dyn, Checkers: checkers, Engine: engine,
 				Listener: ln, CertDir: certDir, Hosts: hosts, Mutate: mutate, PatchCABundle: patchCABundle, CASecret: caSecret,
 				SystemNamespace: namespace, Timeout: timeout, Logger: logger, Cache: admission.CacheOptions{TagTTL: tagTTL},
 				Ready:  func() { fmt.Fprintln(out, "signet admission webhook ready") },
@@ -201,14 +173,28 @@ func reportOptions(on bool, interval time.Duration) *admission.InventoryOptions 
 	return &admission.InventoryOptions{Lister: oci.New(oci.WithUserAgent("signet-admission/" + Version)), Interval: interval}
 }
 
-// defaultHosts are the serving certificate's SANs: the Service's DNS
-// names in a cluster, else the listening IP (loopback when unspecified).
-func defaultHosts(a *net.TCPAddr, inCluster bool, service, namespace string) []string {
-	if inCluster {
-		return []string{service + "." + namespace + ".svc", service + "." + namespace + ".svc.cluster.local"}
+// defaultTo sets *p to the default v unless the flag was given.
+func defaultTo[T any](f *pflag.FlagSet, name string, p *T, v T) {
+	if !f.Changed(name) {
+		*p = v
 	}
-	host, _, _ := net.SplitHostPort(advertisedAddr(a))
-	return []string{host}
+}
+
+// keylessTrust loads the trusted root keyless authorities chain to, when
+// --trusted-root or --server names one; else the root is empty and only
+// key and static authorities can pass.
+func keylessTrust(path, server string, serverSet bool) (*trustroot.TrustedRoot, error) {
+	if path == "" && !serverSet {
+		return &trustroot.TrustedRoot{}, nil
+	}
+	if path != "" {
+		server = ""
+	}
+	tr, err := loadTrustedRoot(path, server)
+	if err != nil {
+		return nil, fmt.Errorf("trust root for keyless authorities: %w", err)
+	}
+	return tr, nil
 }
 
 func newAdmissionInstallCmd() *cobra.Command {

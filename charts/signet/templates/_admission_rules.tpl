@@ -37,4 +37,14 @@ admission/crd.go and admission/install.go. Do not edit. */}}
   - jobs
   - cronjobs
   scope: Namespaced
+- apiGroups:
+  - serving.knative.dev
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  - UPDATE
+  resources:
+  - services
+  scope: Namespaced
 {{- end -}}
