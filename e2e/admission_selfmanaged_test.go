@@ -288,9 +288,9 @@ func TestAdmissionServiceMode(t *testing.T) {
 	}
 	for file, want := range map[string][]string{
 		"admission.yaml": admissionObjects,
-		"signet.yaml": append(slices.Clone(admissionObjects), "ConfigMap signet-signet-server", "ServiceAccount signet-signet-server",
-			"Role signet-signet-server-keys", "RoleBinding signet-signet-server-keys", "PersistentVolumeClaim signet-signet-server-data",
-			"Service signet-signet-server", "Deployment signet-signet-server"),
+		"signet.yaml": append(slices.Clone(admissionObjects), "ConfigMap signet-server", "ServiceAccount signet-server",
+			"Role signet-server-keys", "RoleBinding signet-server-keys", "PersistentVolumeClaim signet-server-data",
+			"Service signet-server", "Deployment signet-server"),
 	} {
 		t.Run("apply deploy/"+file, func(t *testing.T) {
 			applied := admissionApplyFile(ctx, t, k, filepath.Join("..", "deploy", file))
@@ -583,7 +583,7 @@ func admissionCheckServiceMode(ctx context.Context, t *testing.T, k *admissionCl
 	svc, err := k.client.CoreV1().Services(namespace).Get(ctx, service, metav1.GetOptions{})
 	if err != nil {
 		t.Errorf("service: %v", err)
-	} else if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 443 || svc.Spec.Ports[0].TargetPort.IntValue() != 8443 || net.ParseIP(svc.Spec.ClusterIP) == nil {
+	} else if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 443 || (svc.Spec.Ports[0].TargetPort.IntValue() != 8443 && svc.Spec.Ports[0].TargetPort.String() != "https") || net.ParseIP(svc.Spec.ClusterIP) == nil {
 		t.Errorf("service %s/%s: ports %+v, clusterIP %q", namespace, service, svc.Spec.Ports, svc.Spec.ClusterIP)
 	}
 	role, err := k.client.RbacV1().ClusterRoles().Get(ctx, "signet-admission", metav1.GetOptions{})

@@ -37,7 +37,7 @@ import (
 // listen on the host's loopback only, and this cluster has no kube-proxy.
 func TestHelmChartInCluster(t *testing.T) {
 	helm := helmBin(t)
-	for _, script := range []string{filepath.Join(env.scripts, "node-build.sh"), filepath.Join("..", "scripts", "k8s-controllers-build.sh")} {
+	for _, script := range []string{filepath.Join("..", "scripts", "k8s-controllers-build.sh")} {
 		cmd := exec.Command("bash", script)
 		cmd.Env = append(os.Environ(), "SIGNET_SHARED="+filepath.Dir(env.scripts))
 		cmd.Stderr = os.Stderr
@@ -51,9 +51,7 @@ func TestHelmChartInCluster(t *testing.T) {
 	t.Cleanup(func() { runScript(t, filepath.Join("..", "scripts", "k8s-controllers-down.sh"), k.dir) })
 	regHost := startDockerRegistry(t)
 	_, regPort, _ := strings.Cut(regHost, ":")
-	nodeDir := filepath.Join(t.TempDir(), "node")
-	runScript(t, filepath.Join(env.scripts, "node-up.sh"), nodeDir, k.dir, regPort)
-	t.Cleanup(func() { runScript(t, filepath.Join(env.scripts, "node-down.sh"), nodeDir) })
+	nodeUp(t, k, regPort)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -223,22 +221,6 @@ func runScript(t *testing.T, script string, args ...string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", filepath.Base(script), err, out)
 	}
-}
-
-// readEnvFile parses the KEY=VALUE lines of k8s-up.sh's env file.
-func readEnvFile(t *testing.T, path string) map[string]string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for line := range strings.Lines(string(data)) {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // waitDeploymentsAvailable waits until each Deployment has all its

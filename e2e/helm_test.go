@@ -64,7 +64,7 @@ const chartDir = "../charts/signet"
 // validation.
 var helmVariants = map[string][]string{
 	"default":        nil,
-	"admission only": {"--set", "server.enabled=false", "--set-string", "admission.trustedRoot.json={}"},
+	"admission only": {"--set", "server.enabled=false", "--set-json", `admission.trustedRoot.json="{}"`},
 	"server only, dev issuer": {"--set", "admission.enabled=false", "--set", "server.dev=true", "--set", "server.issuers=null",
 		"--set", "server.publicURL=https://signet.example.com"},
 	"scale-out on MySQL": {"--set", "server.storage.type=mysql", "--set", "server.replicas=3",
@@ -113,6 +113,21 @@ func TestHelmChart(t *testing.T) {
 				}
 				checkRenderedPods(t, name, objs)
 			})
+		}
+		// The CRDs go again, so that the install below owns them.
+		crds := k.dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+		for _, n := range []string{"clusterimagepolicies.policy.sigstore.dev", "trustroots.policy.sigstore.dev"} {
+			if err := crds.Delete(ctx, n, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				t.Fatal(err)
+			}
+			for {
+				if _, err := crds.Get(ctx, n, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+					break
+				} else if ctx.Err() != nil {
+					t.Fatalf("CRD %s not deleted: %v", n, err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 		}
 	})
 
@@ -186,7 +201,10 @@ func TestHelmChart(t *testing.T) {
 			t.Errorf("upgraded webhook args: %s", args)
 		}
 
-		helmRun(t, helm, append([]string{"uninstall", release, "--wait"}, base...)...)
+		// No --wait: without a controller manager here, the PVC keeps its
+		// kubernetes.io/pvc-protection finalizer (TestHelmChartInCluster
+		// waits, with controllers running).
+		helmRun(t, helm, append([]string{"uninstall", release}, base...)...)
 		if left := releaseObjects(ctx, t, k, release); len(left) > 0 {
 			t.Errorf("helm uninstall left %q", left)
 		}
@@ -248,7 +266,8 @@ func checkRenderedPods(t *testing.T, variant string, objs []*unstructured.Unstru
 }
 
 // releaseObjects lists "Kind name" of every object labelled as part of
-// the release (or, for the fixed-name webhook objects, of signet), sorted.
+// the release (or, for the fixed-name webhook objects, of signet) and not
+// being deleted, sorted.
 func releaseObjects(ctx context.Context, t *testing.T, k *admissionCluster, release string) []string {
 	t.Helper()
 	resources := []schema.GroupVersionResource{
@@ -270,6 +289,9 @@ func releaseObjects(ctx context.Context, t *testing.T, k *admissionCluster, rele
 				t.Fatalf("list %s: %v", gvr.Resource, err)
 			}
 			for _, u := range list.Items {
+				if u.GetDeletionTimestamp() != nil {
+					continue // deleted, waiting for its finalizers
+				}
 				s := u.GetKind() + " " + u.GetName()
 				if s == "" || slices.Contains(out, s) {
 					continue

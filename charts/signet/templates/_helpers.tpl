@@ -1,6 +1,12 @@
-{{/* Name of the trust plane's objects: <release>-signet-server. */}}
+{{/* Name of the trust plane's objects: <release>-server when the release
+name says signet (release "signet": signet-server), else
+<release>-signet-server. */}}
 {{- define "signet.server.name" -}}
+{{- if contains "signet" .Release.Name -}}
+{{- printf "%s-server" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
 {{- printf "%s-signet-server" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The server's key Secret. */}}
