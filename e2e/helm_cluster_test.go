@@ -67,7 +67,7 @@ func TestHelmChartInCluster(t *testing.T) {
 	apiEnv := []map[string]string{{"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"}, {"name": "KUBERNETES_SERVICE_PORT", "value": apiserver}}
 	repo, digest, _ := strings.Cut(image, "@")
 	values := map[string]any{
-		"image": map[string]any{"repository": repo, "digest": digest},
+		"image":  map[string]any{"repository": repo, "digest": digest},
 		"server": map[string]any{"dev": true, "issuers": nil, "hostNetwork": true, "port": serverPort, "publicURL": serverURL, "extraEnv": apiEnv},
 		"admission": map[string]any{"replicas": 1, "hostNetwork": true, "port": webhookPort, "extraEnv": apiEnv,
 			"trustedRoot": map[string]any{"serverURL": serverURL}},
