@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -112,7 +113,16 @@ func TestHelmChart(t *testing.T) {
 					applyObject(ctx, t, k, u, u.GetKind() != "CustomResourceDefinition")
 				}
 				checkRenderedPods(t, name, objs)
+				if out, ok := pssCatalogTest(t, objs); !ok {
+					t.Errorf("a pod template breaks the catalog's Pod Security policies:\n%s", out)
+				}
 			})
+		}
+		// The same policies deny what the chart renders for in-cluster
+		// tests with host networking (so they can fail).
+		hostNet := helmRun(t, helm, "template", "rel", chartDir, "--namespace", helmNamespace, "--set", "admission.hostNetwork=true")
+		if out, ok := pssCatalogTest(t, decodeYAMLObjects(t, hostNet)); ok || !strings.Contains(out, "pss-host-namespaces") {
+			t.Errorf("admission.hostNetwork=true passed the catalog's Pod Security policies:\n%s", out)
 		}
 		// The CRDs go again, so that the install below owns them.
 		crds := k.dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
@@ -263,6 +273,54 @@ func checkRenderedPods(t *testing.T, variant string, objs []*unstructured.Unstru
 			}
 		}
 	}
+}
+
+// pssCatalogTest decides each rendered Deployment with every Pod Security
+// Standards policy of signet's own catalog (group workloads, mode
+// enforce) as the admission webhook would (`signet policy test
+// --resource`), and says whether all passed, with the output.
+func pssCatalogTest(t *testing.T, objs []*unstructured.Unstructured) (string, bool) {
+	t.Helper()
+	dir := t.TempDir()
+	list, err := exec.Command(env.signetBin, "policy", "catalog", "list").Output()
+	if err != nil {
+		t.Fatalf("signet policy catalog list: %v", err)
+	}
+	var names []string
+	for line := range strings.Lines(string(list)) {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == "workloads" {
+			names = append(names, f[0])
+		}
+	}
+	if len(names) < 10 {
+		t.Fatalf("catalog lists %d workload policies:\n%s", len(names), list)
+	}
+	pss := filepath.Join(dir, "pss.yaml")
+	if out, err := exec.Command(env.signetBin, append([]string{"policy", "catalog", "get", "--set", "mode=enforce", "--out", pss}, names...)...).CombinedOutput(); err != nil {
+		t.Fatalf("signet policy catalog get: %v\n%s", err, out)
+	}
+	var all strings.Builder
+	ok, n := true, 0
+	for _, u := range objs {
+		if u.GetKind() != "Deployment" {
+			continue
+		}
+		n++
+		raw, err := u.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := writeFile(t, dir, u.GetName()+".json", raw)
+		out, err := exec.Command(env.signetBin, "policy", "test", "--policy", pss, "--resource", res).CombinedOutput()
+		fmt.Fprintf(&all, "%s:\n%s", u.GetName(), out)
+		if err != nil {
+			ok = false
+		}
+	}
+	if n == 0 {
+		t.Fatal("no Deployment rendered")
+	}
+	return all.String(), ok
 }
 
 // releaseObjects lists "Kind name" of every object labelled as part of
