@@ -98,7 +98,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	out := "sha256:" + d.Hex
+	var out string // where the index is: LAYOUT@DIGEST or REPOSITORY@DIGEST
 	if dir != "" {
 		p, err := layout.Write(dir, empty.Index)
 		if err != nil {
