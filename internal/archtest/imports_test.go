@@ -42,6 +42,11 @@ var allowedImports = map[string][]string{
 	"policy":    {"bundle", "keys", "oci", "trustroot", "tuf", "verify"},
 	"report":    {"bundle", "keys", "oci", "policy", "trustroot", "tuf", "verify"},
 
+	// The policy catalog: policies built on policy, and the harness that
+	// tests each against a real signet server, registry and signer.
+	"policy/catalog":             {"policy"},
+	"policy/catalog/catalogtest": {"internal/registrytest", "oci", "oidc", "policy", "server/servertest", "sign", "trustroot"},
+
 	// Adapters: HTTP and Kubernetes on top of the domain.
 	"server":            slices.Concat(domain, []string{"internal/webui"}),
 	"server/servertest": {"server"},
