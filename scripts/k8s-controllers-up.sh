@@ -15,7 +15,7 @@ eval "$("$(dirname "$0")/k8s-controllers-build.sh" | sed 's/^/export /')"
   --authorization-kubeconfig="$DIR/kubeconfig" --bind-address=127.0.0.1 --secure-port="$(free_port)" \
   --leader-elect=false --root-ca-file="$DIR/certs/apiserver.crt" \
   --service-account-private-key-file="$DIR/sa.key" --use-service-account-credentials=false \
-  --controllers='*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-route' \
+  --controllers='*,-nodeipam' \
   --cert-dir="$DIR/kcm-certs" >"$DIR/kube-controller-manager.log" 2>&1 &
 echo $! >"$DIR/kube-controller-manager.pid"
 "$KUBE_SCHEDULER" --kubeconfig="$DIR/kubeconfig" --authentication-kubeconfig="$DIR/kubeconfig" \
