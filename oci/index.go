@@ -20,7 +20,7 @@ const (
 // nested indexes included: what `cosign sign --recursive` signs. A plain
 // image returns just itself.
 func (c *Client) Manifests(ctx context.Context, image name.Digest) ([]name.Digest, error) {
-	p, err := c.puller(ctx, c.keychain)
+	p, err := c.puller(ctx, c.keychain, nil)
 	if err != nil {
 		return nil, err
 	}
