@@ -204,6 +204,25 @@ func classify(err error) error {
 	return err
 }
 
+// IsUnavailable reports whether err says the registry could not be read
+// (no connection, a server error or throttling, a deadline) rather than
+// anything about what it holds: asking again later may succeed. Errors
+// wrapping ErrLimit, ErrNotFound or ErrUnauthorized are not.
+func IsUnavailable(err error) bool {
+	switch {
+	case err == nil, errors.Is(err, ErrLimit), errors.Is(err, ErrNotFound), errors.Is(err, ErrUnauthorized):
+		return false
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, ErrUnreachable):
+		return true
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		return terr.StatusCode >= 500 || terr.StatusCode == http.StatusTooManyRequests
+	}
+	var op *net.OpError
+	return errors.As(err, &op)
+}
+
 // classified is a short message in front of the original error.
 type classified struct {
 	msg  error // wraps the sentinel

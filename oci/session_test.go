@@ -188,3 +188,37 @@ func TestSilentRegistry(t *testing.T) {
 		t.Errorf("listing returned after %s", d)
 	}
 }
+
+func TestIsUnavailable(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{context.DeadlineExceeded, true},
+		{fmt.Errorf("read: %w", oci.ErrUnreachable), true},
+		{fmt.Errorf("read: %w", oci.ErrLimit), false},
+		{fmt.Errorf("read: %w", oci.ErrNotFound), false},
+		{fmt.Errorf("read: %w", oci.ErrUnauthorized), false},
+		{errors.New("garbage"), false},
+	} {
+		if got := oci.IsUnavailable(tt.err); got != tt.want {
+			t.Errorf("IsUnavailable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+	// A registry answering 503 cannot be read; one answering 404 can.
+	for status, want := range map[int]bool{http.StatusServiceUnavailable: true, http.StatusTooManyRequests: true, http.StatusBadRequest: false} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/" {
+				return
+			}
+			w.WriteHeader(status)
+		}))
+		img, _ := name.NewDigest(strings.TrimPrefix(srv.URL, "http://") + "/app@sha256:" + strings.Repeat("a", 64))
+		_, err := oci.New().ListKind(context.Background(), img, oci.KindSignature, oci.Lookup{})
+		srv.Close()
+		if err == nil || oci.IsUnavailable(err) != want {
+			t.Errorf("status %d: IsUnavailable(%v) = %v, want %v", status, err, !want, want)
+		}
+	}
+}
