@@ -81,7 +81,7 @@ func New(opts ...Option) *Client {
 // request is held to MaxManifestSize and MaxRedirects, and to the
 // session's budget when s is not nil.
 func (c *Client) remote(ctx context.Context, kc authn.Keychain, s *Session) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(limitTransport(c.transport, s))}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(LimitTransport(c.transport, s))}
 	if c.userAgent != "" {
 		opts = append(opts, remote.WithUserAgent(c.userAgent))
 	}

@@ -136,8 +136,12 @@ type limitedTransport struct {
 	s    *Session // nil: no budget
 }
 
-// limitTransport wraps base (remote.DefaultTransport when nil).
-func limitTransport(base http.RoundTripper, s *Session) http.RoundTripper {
+// LimitTransport wraps base (remote.DefaultTransport when nil) with the
+// limits every Client request is held to: manifests and referrers indexes
+// of at most MaxManifestSize, at most MaxRedirects redirects, and, when s
+// is not nil, s's budget. For registry clients outside this package (tag
+// resolution in admission).
+func LimitTransport(base http.RoundTripper, s *Session) http.RoundTripper {
 	if base == nil {
 		base = remote.DefaultTransport
 	}
