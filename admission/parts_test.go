@@ -432,7 +432,7 @@ func TestEnsureServingCert(t *testing.T) {
 func TestInstallConfigValidate(t *testing.T) {
 	for _, c := range []InstallConfig{
 		{URL: "http://127.0.0.1:8443/validate"},
-		{URL: "https://127.0.0.1:8443/check", Mutate: true},
+		{URL: "https://127.0.0.1:8443/check"}, // pinning needs .../validate and .../mutate
 		{URL: "https://u:p@127.0.0.1/validate"},
 		{TimeoutSeconds: 31},
 	} {
@@ -440,9 +440,19 @@ func TestInstallConfigValidate(t *testing.T) {
 			t.Errorf("%+v accepted", c)
 		}
 	}
-	v, m, err := WebhookConfigurations(InstallConfig{URL: "https://127.0.0.1:8443/validate", Mutate: true, CABundle: []byte("CA")})
+	if err := (&InstallConfig{URL: "https://127.0.0.1:8443/check", UnsafeNoPinning: true}).Validate(); err != nil {
+		t.Errorf("a URL without pinning: %v", err)
+	}
+	// Pinning is the default: the zero config has both webhooks.
+	v, m, err := WebhookConfigurations(InstallConfig{URL: "https://127.0.0.1:8443/validate", CABundle: []byte("CA")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if m == nil {
+		t.Fatal("no mutating webhook (tag pinning) by default")
+	}
+	if _, m, err := WebhookConfigurations(InstallConfig{URL: "https://127.0.0.1:8443/validate", UnsafeNoPinning: true}); err != nil || m != nil {
+		t.Errorf("UnsafeNoPinning: mutating webhook %v, %v", m, err)
 	}
 	if *v.Webhooks[0].ClientConfig.URL != "https://127.0.0.1:8443/validate" || *m.Webhooks[0].ClientConfig.URL != "https://127.0.0.1:8443/mutate" {
 		t.Errorf("urls %s %s", *v.Webhooks[0].ClientConfig.URL, *m.Webhooks[0].ClientConfig.URL)
@@ -475,8 +485,8 @@ func TestInstallConfigValidate(t *testing.T) {
 // -update to rewrite it.
 func TestDeployManifests(t *testing.T) {
 	files := map[string]InstallConfig{
-		"admission.yaml":        {},
-		"admission-mutate.yaml": {Mutate: true},
+		"admission.yaml":          {},
+		"admission-unpinned.yaml": {UnsafeNoPinning: true},
 	}
 	for file, cfg := range files {
 		objs, err := ManifestObjects(cfg)

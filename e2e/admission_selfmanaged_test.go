@@ -76,7 +76,7 @@ func TestAdmissionSelfManagedCerts(t *testing.T) {
 
 	// `signet admission install --webhook-url` insists on --ca-bundle-from,
 	// so the configurations without a caBundle come from the library.
-	if err := admission.Install(ctx, k.client, k.dyn, admission.InstallConfig{URL: "https://" + addr + admission.ValidatePath, Mutate: true}, nil); err != nil {
+	if err := admission.Install(ctx, k.client, k.dyn, admission.InstallConfig{URL: "https://" + addr + admission.ValidatePath}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if b := admissionCABundles(ctx, t, k); len(b.validate) != 0 || len(b.mutate) != 0 {
@@ -278,7 +278,7 @@ func TestAdmissionServiceMode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	for _, file := range []string{"admission.yaml", "admission-mutate.yaml"} {
+	for _, file := range []string{"admission-unpinned.yaml", "admission.yaml"} {
 		t.Run("apply deploy/"+file, func(t *testing.T) {
 			applied := admissionApplyFile(ctx, t, k, filepath.Join("..", "deploy", file))
 			want := []string{
@@ -287,13 +287,14 @@ func TestAdmissionServiceMode(t *testing.T) {
 				"ClusterRoleBinding signet-admission", "Role signet-admission-ca", "RoleBinding signet-admission-ca",
 				"Service signet-admission", "ValidatingWebhookConfiguration signet-admission",
 			}
-			if file == "admission-mutate.yaml" {
+			pinning := file == "admission.yaml" // tag pinning is the default
+			if pinning {
 				want = append(want, "MutatingWebhookConfiguration signet-admission")
 			}
 			if !slices.Equal(applied, want) {
 				t.Errorf("applied %q\nwant %q", applied, want)
 			}
-			admissionCheckServiceMode(ctx, t, k, admission.DefaultNamespace, admission.DefaultServiceName, file == "admission-mutate.yaml")
+			admissionCheckServiceMode(ctx, t, k, admission.DefaultNamespace, admission.DefaultServiceName, pinning)
 		})
 	}
 
@@ -414,7 +415,7 @@ func TestAdmissionServiceMode(t *testing.T) {
 			"--namespace", namespace, "--service", service).CombinedOutput(); err != nil {
 			t.Fatalf("signet admission install again: %v\n%s", err, out)
 		}
-		admissionApplyFile(ctx, t, k, filepath.Join("..", "deploy", "admission-mutate.yaml"))
+		admissionApplyFile(ctx, t, k, filepath.Join("..", "deploy", "admission.yaml"))
 		if b := admissionCABundles(ctx, t, k); !bytes.Equal(b.validate, ca) || !bytes.Equal(b.mutate, ca) {
 			t.Errorf("caBundles lost on re-install:\nvalidating: %s\nmutating: %s", b.validate, b.mutate)
 		}

@@ -201,6 +201,23 @@ func (g *Glob) NeverMatches() string {
 	return ""
 }
 
+// GlobWarnings returns a warning for each of the policy's globs that can
+// never match an image reference the admission webhook checks (see
+// Glob.NeverMatches).
+func (c *ClusterImagePolicy) GlobWarnings() []string {
+	var out []string
+	for i, p := range c.Spec.Images {
+		g, err := CompileGlob(p.Glob)
+		if err != nil {
+			continue // a validation error
+		}
+		if why := g.NeverMatches(); why != "" {
+			out = append(out, fmt.Sprintf("spec.images[%d].glob %q can never match: %s", i, p.Glob, why))
+		}
+	}
+	return out
+}
+
 // MatchGlob compiles glob and matches image against it.
 func MatchGlob(glob, image string) (bool, error) {
 	g, err := CompileGlob(glob)

@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/policy"
 )
 
@@ -26,6 +29,7 @@ func newPolicyTestCmd() *cobra.Command {
 		trustedRoot string
 		server      string
 		noMatch     string
+		timeout     time.Duration
 		img         imageFlags
 	)
 	cmd := &cobra.Command{
@@ -58,6 +62,11 @@ allowed, so it fits CI pipelines.`,
 				for _, w := range warnings {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", f, w)
 				}
+				for _, c := range docs.Policies {
+					for _, w := range c.GlobWarnings() {
+						fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s %q: %s\n", f, policy.KindClusterImagePolicy, c.Metadata.Name, w)
+					}
+				}
 				policies = append(policies, docs.Policies...)
 				trustRoots = append(trustRoots, docs.TrustRoots...)
 			}
@@ -83,12 +92,25 @@ allowed, so it fits CI pipelines.`,
 				return err
 			}
 			denied := 0
+			if timeout <= 0 {
+				return fmt.Errorf("--timeout %s: must be positive", timeout)
+			}
 			for _, image := range args {
-				res, err := img.resolve(cmd.Context(), client, image, cmd.ErrOrStderr())
+				d, err := decideImage(cmd.Context(), timeout, image, func(ctx context.Context) (policy.Decision, error) {
+					res, err := img.resolve(ctx, client, image, cmd.ErrOrStderr())
+					if err != nil {
+						return policy.Decision{}, err
+					}
+					// One image's registry work is bounded as in the webhook.
+					session, err := oci.NewSession(oci.Limits{})
+					if err != nil {
+						return policy.Decision{}, err
+					}
+					return engine.Evaluate(ctx, policy.Request{Image: res.Digest.String(), Credentials: policy.RegistryCredentials{Session: session}}), nil
+				})
 				if err != nil {
 					return err
 				}
-				d := engine.Evaluate(cmd.Context(), policy.Request{Image: res.Digest.String()})
 				printDecision(cmd.OutOrStdout(), d)
 				if !d.Allowed {
 					denied++
@@ -105,8 +127,25 @@ allowed, so it fits CI pipelines.`,
 	f.StringVar(&trustedRoot, "trusted-root", "", "trusted_root.json for keyless authorities")
 	f.StringVar(&server, "server", defaultServer(), "signet server whose trusted root to use when --trusted-root is not given")
 	f.StringVar(&noMatch, "no-match", "deny", "images no policy matches: allow, warn or deny")
+	f.DurationVar(&timeout, "timeout", time.Minute, "time limit for deciding on one image, its tag's resolution included (a registry that never answers denies it)")
 	img.add(cmd)
 	return cmd
+}
+
+// decideImage runs decide under a time limit for one image; a decision
+// that runs out of time says so in its denial.
+func decideImage(ctx context.Context, timeout time.Duration, image string, decide func(context.Context) (policy.Decision, error)) (policy.Decision, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%s: no decision within --timeout %s", image, timeout))
+	defer cancel()
+	d, err := decide(ctx)
+	if cause := context.Cause(ctx); cause != nil && ctx.Err() == context.DeadlineExceeded {
+		if err != nil {
+			return d, fmt.Errorf("%w: %w", cause, err)
+		}
+		d.Allowed = false
+		d.Denials = append(d.Denials, policy.Violation{Message: cause.Error()})
+	}
+	return d, err
 }
 
 func parseNoMatch(s string) (policy.NoMatchPolicy, error) {
