@@ -101,10 +101,11 @@ itself.`,
 				return err
 			}
 			if evaluator == nil {
-				eval, err := policy.NewEvaluator(policy.EvaluatorOptions{})
+				eval, err := policy.NewEvaluator(policy.EvaluatorOptions{CUEWorker: cueWorker})
 				if err != nil {
 					return err
 				}
+				defer eval.Close()
 				evaluator = eval
 			}
 			opts := policy.Options{NoMatch: policy.NoMatchPolicy(noMatch), Evaluator: evaluator}

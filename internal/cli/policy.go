@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -19,8 +20,27 @@ func newPolicyCmd() *cobra.Command {
 		Use:   "policy",
 		Short: "Work with ClusterImagePolicy files (policy-controller compatible)",
 	}
-	cmd.AddCommand(newPolicyTestCmd())
+	cmd.AddCommand(newPolicyTestCmd(), &cobra.Command{
+		Use:    "cue-worker",
+		Short:  "Evaluate CUE policies sent on stdin (the child processes policy evaluation runs CUE in)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return policy.ServeCUEWorker(cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	})
 	return cmd
+}
+
+// cueWorker makes the command of a CUE worker process: this binary's
+// `signet policy cue-worker`. CUE cannot be interrupted in process; a
+// worker evaluating past its deadline is killed.
+var cueWorker = func() *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return exec.Command(exe, "policy", "cue-worker")
 }
 
 func newPolicyTestCmd() *cobra.Command {
@@ -211,7 +231,7 @@ func signers(a policy.AuthorityResult) string {
 // does: CUE and Rego policies given inline or by https URL (ConfigMap
 // references need a cluster).
 func policyEngineOptions(nm policy.NoMatchPolicy) (policy.Options, error) {
-	eval, err := policy.NewEvaluator(policy.EvaluatorOptions{})
+	eval, err := policy.NewEvaluator(policy.EvaluatorOptions{CUEWorker: cueWorker})
 	if err != nil {
 		return policy.Options{}, err
 	}
