@@ -348,11 +348,14 @@ func (r *reader) blob(ctx context.Context, repo name.Repository, d v1.Descriptor
 			return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, classify(err))
 		}
 		defer rc.Close()
-		// A descriptor's size is the registry's claim: read no more.
-		data, err := io.ReadAll(io.LimitReader(rc, d.Size+1))
-		if err != nil {
+		// A descriptor's size is the registry's claim: read no more, into
+		// a buffer of that size (no growing copies).
+		data := make([]byte, d.Size+1)
+		n, err := io.ReadFull(rc, data)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, err)
 		}
+		data = data[:n]
 		h, _, _ := v1.SHA256(bytes.NewReader(data))
 		if h != d.Digest || int64(len(data)) != d.Size {
 			return nil, fmt.Errorf("%w: blob %s: content does not match its descriptor", errMalformed, d.Digest)

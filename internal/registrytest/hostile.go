@@ -202,13 +202,24 @@ func (h *Hostile) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // write copies body to w, announcing its size unless configured not to,
-// and counts the bytes written.
+// and counts the bytes written as they are.
 func (h *Hostile) write(w http.ResponseWriter, body io.Reader, size int64) {
 	if !h.cfg.Chunked {
 		w.Header().Set("Content-Length", fmt.Sprint(size))
 	}
-	n, _ := io.Copy(w, body)
-	h.written.Add(n)
+	_, _ = io.Copy(countingWriter{w, &h.written}, body)
+}
+
+// countingWriter counts the bytes written through it as they go.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // layersManifest is the ManyLayers image manifest.
