@@ -108,6 +108,7 @@ func BuildEngine(ctx context.Context, refs RefReader, spec EngineSpec) (*Built, 
 		cips = append(cips, c)
 	}
 	trs := make([]*policy.TrustRoot, 0, len(spec.TrustRoots))
+	invalid := map[string]error{} // TrustRoots by name
 	for _, raw := range spec.TrustRoots {
 		t, err := policy.DecodeTrustRoot(raw)
 		if err != nil {
@@ -118,9 +119,20 @@ func BuildEngine(ctx context.Context, refs RefReader, spec EngineSpec) (*Built, 
 		t.Status = nil
 		t.SetDefaults()
 		if err := t.Validate().Err(); err != nil {
-			problems = append(problems, fmt.Errorf("%s %q is invalid: %w", policy.KindTrustRoot, t.Metadata.Name, err))
+			err = fmt.Errorf("%s %q is invalid: %w", policy.KindTrustRoot, t.Metadata.Name, err)
+			invalid[t.Metadata.Name] = err
+			problems = append(problems, err)
+			continue
 		}
 		trs = append(trs, t)
+	}
+	for _, c := range cips {
+		if _, ok := unusable[c.Metadata.Name]; ok {
+			continue
+		}
+		if err := trustRootsUsable(c, invalid); err != nil {
+			unusable[c.Metadata.Name] = fmt.Errorf("%s %q: %w", policy.KindClusterImagePolicy, c.Metadata.Name, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("build policy engine: %w", err)
@@ -140,6 +152,29 @@ func BuildEngine(ctx context.Context, refs RefReader, spec EngineSpec) (*Built, 
 		return p != nil && (isTrue(p.IncludeSpec) || isTrue(p.IncludeObjectMeta) || isTrue(p.IncludeTypeMeta))
 	})
 	return &Built{Engine: eng, Cacheable: cacheable, Problems: problems}, nil
+}
+
+// trustRootsUsable fails a policy with an authority that names an invalid
+// TrustRoot.
+func trustRootsUsable(c *policy.ClusterImagePolicy, invalid map[string]error) error {
+	for i, a := range c.Spec.Authorities {
+		var refs []string
+		if a.Keyless != nil {
+			refs = append(refs, a.Keyless.TrustRootRef)
+		}
+		if a.CTLog != nil {
+			refs = append(refs, a.CTLog.TrustRootRef)
+		}
+		if a.RFC3161Timestamp != nil {
+			refs = append(refs, a.RFC3161Timestamp.TrustRootRef)
+		}
+		for _, r := range refs {
+			if err, ok := invalid[r]; ok {
+				return fmt.Errorf("spec.authorities[%d]: %w", i, err)
+			}
+		}
+	}
+	return nil
 }
 
 // policyScope reads what a ClusterImagePolicy that does not decode

@@ -343,7 +343,7 @@ func TestBuildEngine(t *testing.T) {
 				return policy.NewRegistryChecker(nil, nil, nil, policy.WithTrustRoots(trs)), nil
 			})
 			s.Policies = append(s.Policies, cip(policy.V1beta1, "zzz", `{"keyless":{"trustRootRef":"t","identities":[{"issuer":"i","subject":"s"}]}}`))
-		}, `trustRootRef t: TrustRoot "t" is invalid`},
+		}, `policy cannot be used: ClusterImagePolicy "zzz": spec.authorities[0]: TrustRoot "t" is invalid`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := spec

@@ -56,16 +56,11 @@ type CheckerOption func(*RegistryChecker)
 
 // WithTrustRoots makes the TrustRoots available to authorities that name
 // them by trustRootRef (keyless, ctlog, rfc3161timestamp). A TrustRoot
-// that is invalid (see TrustRoot.Validate) or whose material cannot be
-// used (a TUF repository, a broken chain) fails only the authorities that
-// name it.
+// whose material cannot be used (a TUF repository, a broken chain) fails
+// only the authorities that name it.
 func WithTrustRoots(trs []*TrustRoot) CheckerOption {
 	return func(c *RegistryChecker) {
 		for _, t := range trs {
-			if err := t.Validate().Err(); err != nil {
-				c.named[t.Metadata.Name] = namedRoot{err: fmt.Errorf("%s %q is invalid: %w", KindTrustRoot, t.Metadata.Name, err)}
-				continue
-			}
 			root, err := t.TrustedRoot()
 			c.named[t.Metadata.Name] = namedRoot{root: root, err: err}
 		}
