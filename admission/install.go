@@ -109,6 +109,7 @@ func workloadRules() []admissionregistrationv1.RuleWithOperations {
 		rule("", "pods", "pods/ephemeralcontainers", "replicationcontrollers"),
 		rule("apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
 		rule("batch", "jobs", "cronjobs"),
+		rule("serving.knative.dev", "services"),
 	}
 }
 
@@ -187,6 +188,11 @@ func clusterRole() *rbacv1.ClusterRole {
 			// watched for the policies' key and policy references.
 			{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps", "serviceaccounts"}, Verbs: []string{"get", "list", "watch"}},
 			{APIGroups: []string{"policy.sigstore.dev"}, Resources: []string{"clusterimagepolicies", "trustroots"}, Verbs: []string{"get", "list", "watch"}},
+			// The report (/report): running pods and the workloads
+			// owning their ReplicaSets and Jobs.
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"apps"}, Resources: []string{"replicasets"}, Verbs: []string{"get"}},
+			{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"get"}},
 			{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations", "mutatingwebhookconfigurations"},
 				ResourceNames: []string{WebhookConfigurationName}, Verbs: []string{"get", "update", "patch"}},
 		},

@@ -469,12 +469,11 @@ func TestInstallConfigValidate(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range workloadKinds {
-		res, _ := policy.ResourceForKind(strings.TrimPrefix(k.group+"/"+k.version, "/"), k.kind, nil)
-		if !kinds[k.group+"/"+res.Resource] {
-			t.Errorf("no rule for %s", res.Resource)
+	for _, k := range policy.ObjectKinds() {
+		if !kinds[k.Group+"/"+k.Resource] {
+			t.Errorf("no rule for %s", k.Resource)
 		}
-		delete(kinds, k.group+"/"+res.Resource)
+		delete(kinds, k.Group+"/"+k.Resource)
 	}
 	if len(kinds) != 0 {
 		t.Errorf("rules for unknown kinds: %v", kinds)

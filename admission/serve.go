@@ -63,12 +63,15 @@ type ServeConfig struct {
 	// Ready, when set, is called once the policies are loaded and the
 	// webhook answers.
 	Ready func()
+	// Report, when set, serves the report of the images the cluster's
+	// pods run at ReportPath, with its gauges at /metrics (see Inventory).
+	Report *InventoryOptions
 }
 
 // Serve runs the admission webhook until ctx ends: informers and engine
 // rebuilds (Controller), the webhooks at ValidatePath and MutatePath,
-// Prometheus metrics at /metrics and health at /healthz and /readyz, all
-// on one TLS listener. Until the policies are first loaded every checked
+// Prometheus metrics at /metrics, health at /healthz and /readyz and,
+// with Report set, the report at ReportPath, all on one TLS listener. Until the policies are first loaded every checked
 // object is denied. It returns after every goroutine it started has
 // stopped.
 func Serve(ctx context.Context, cfg ServeConfig) error {
@@ -128,6 +131,17 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	if cfg.Mutate {
 		mux.Handle("POST "+MutatePath, wh.MutateHandler())
 	}
+	var inv *Inventory
+	if cfg.Report != nil {
+		opts := *cfg.Report
+		if opts.Logger == nil {
+			opts.Logger = log
+		}
+		if inv, err = NewInventory(cfg.Client, ctrl, wh, reg, opts); err != nil {
+			return fmt.Errorf("admission serve: %w", err)
+		}
+		mux.Handle("GET "+ReportPath, inv)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -160,6 +174,13 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		}
 		cancel()
 	})
+	if inv != nil {
+		wg.Go(func() {
+			if err := inv.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("report inventory stopped", "err", err)
+			}
+		})
+	}
 	wg.Go(func() {
 		if ctrl.WaitReady(ctx) == nil {
 			log.Info("admission webhook ready", "addr", cfg.Listener.Addr().String(), "mutate", cfg.Mutate)

@@ -179,7 +179,7 @@ func (w *Webhook) checked(ctx context.Context, req *admissionv1.AdmissionRequest
 	if err != nil {
 		return nil, &internalError{reason: ReasonDecode, err: err}
 	}
-	if m, ok := wl.ObjectMeta.(metav1.ObjectMeta); ok && m.DeletionTimestamp != nil && req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
+	if wl.Deleting && req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
 		old, err := ParseWorkload(req.Kind.Group, req.Kind.Version, req.Kind.Kind, req.OldObject.Raw)
 		if err != nil {
 			return nil, &internalError{reason: ReasonDecode, err: fmt.Errorf("old object: %w", err)}
@@ -458,11 +458,9 @@ func (w *Webhook) evaluateImage(ctx context.Context, snap *Snapshot, rr *request
 		}
 		c.Session, _ = oci.NewSession(w.limits) // validated by NewWebhook
 		start := time.Now()
-		d := snap.Engine.Evaluate(ectx, policy.Request{
-			Image: digestRef, Resource: &wl.Resource,
-			Spec: wl.Spec, ObjectMeta: wl.ObjectMeta, TypeMeta: wl.TypeMeta,
-			Credentials: c,
-		})
+		req := wl.Request(digestRef)
+		req.Credentials = c
+		d := snap.Engine.Evaluate(ectx, req)
 		w.metrics.EvaluationSeconds.Observe(time.Since(start).Seconds())
 		w.metrics.RegistryRequests.Observe(float64(c.Session.Requests()))
 		// The credentials could not be read: whatever failed for want of

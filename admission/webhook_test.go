@@ -282,6 +282,9 @@ func workloadObject(kind string, ps corev1.PodSpec) (runtime.Object, string, str
 	case "Job":
 		return &genericWorkload{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: kind}, ObjectMeta: meta,
 			Spec: map[string]any{"template": tmpl}}, "batch", "spec.template.spec"
+	case "Service": // Knative Serving
+		return &genericWorkload{TypeMeta: metav1.TypeMeta{APIVersion: "serving.knative.dev/v1", Kind: kind}, ObjectMeta: meta,
+			Spec: map[string]any{"template": tmpl}}, "serving.knative.dev", "spec.template.spec"
 	default: // apps/v1 kinds
 		return &genericWorkload{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: kind}, ObjectMeta: meta,
 			Spec: map[string]any{"template": tmpl}}, "apps", "spec.template.spec"
@@ -316,7 +319,7 @@ func request(t testing.TB, op admissionv1.Operation, group, kind, namespace stri
 	}
 }
 
-var allKinds = []string{"Pod", "ReplicationController", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+var allKinds = []string{"Pod", "ReplicationController", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service"}
 
 func TestValidateEveryWorkloadKind(t *testing.T) {
 	digest := "@sha256:" + strings.Repeat("a", 64)

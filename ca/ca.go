@@ -14,6 +14,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/url"
 	"slices"
 	"time"
@@ -120,15 +121,17 @@ func (c *CA) template(id oidc.Identity, pub crypto.PublicKey) (*x509.Certificate
 	if err := CheckKey(pub); err != nil {
 		return nil, err
 	}
-	serial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
 	skid, err := subjectKeyID(pub)
 	if err != nil {
 		return nil, badRequest("public key: %v", err)
 	}
 	exts, err := Extensions(id)
+	if err != nil {
+		return nil, err
+	}
+	// The precertificate and the certificate of IssueWithSCTs must share
+	// the serial, so it is drawn here, not by x509.CreateCertificate.
+	serial, err := newSerial()
 	if err != nil {
 		return nil, err
 	}
@@ -186,4 +189,20 @@ func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 	}
 	sum := sha1.Sum(spki.PublicKey.Bytes)
 	return sum[:], nil
+}
+
+// serialLimit is 2^159: serials are positive integers of at most 20
+// octets (RFC 5280 4.1.2.2).
+var serialLimit = new(big.Int).Lsh(big.NewInt(1), 159)
+
+func newSerial() (*big.Int, error) {
+	for {
+		n, err := rand.Int(rand.Reader, serialLimit)
+		if err != nil {
+			return nil, err
+		}
+		if n.Sign() > 0 {
+			return n, nil
+		}
+	}
 }

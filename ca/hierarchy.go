@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,12 +28,8 @@ const (
 // org. It returns the chain intermediate first.
 func NewHierarchy(org string, rootKey, intermediateKey crypto.Signer, now time.Time) ([]*x509.Certificate, error) {
 	notBefore := now.Add(-time.Minute).UTC().Truncate(time.Second)
-	rootSerial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
+	// x509.CreateCertificate draws the serials (RFC 5280 4.1.2.2).
 	rootTmpl := &x509.Certificate{
-		SerialNumber:          rootSerial,
 		Subject:               pkix.Name{Organization: []string{org}, CommonName: org + " root"},
 		NotBefore:             notBefore,
 		NotAfter:              notBefore.Add(RootValidity),
@@ -63,12 +58,7 @@ func NewHierarchy(org string, rootKey, intermediateKey crypto.Signer, now time.T
 // A CA key rotation makes a new one under the same root.
 func NewIntermediate(org string, root *x509.Certificate, rootKey, intermediateKey crypto.Signer, now time.Time) (*x509.Certificate, error) {
 	notBefore := now.Add(-time.Minute).UTC().Truncate(time.Second)
-	serial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
 		Subject:               pkix.Name{Organization: []string{org}, CommonName: org + " intermediate"},
 		NotBefore:             notBefore,
 		NotAfter:              notBefore.Add(IntermediateValidity),
@@ -187,19 +177,4 @@ func ParsePEMChain(data []byte) ([]*x509.Certificate, error) {
 		return nil, errors.New("no PEM certificates found")
 	}
 	return certs, nil
-}
-
-// serialLimit is 2^159: serials are positive 20-byte integers (RFC 5280).
-var serialLimit = new(big.Int).Lsh(big.NewInt(1), 159)
-
-func newSerial() (*big.Int, error) {
-	for {
-		n, err := rand.Int(rand.Reader, serialLimit)
-		if err != nil {
-			return nil, err
-		}
-		if n.Sign() > 0 {
-			return n, nil
-		}
-	}
 }

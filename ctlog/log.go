@@ -21,6 +21,8 @@ import (
 	"github.com/transparency-dev/tessera/ctonly"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/signetproject/signet/trustroot"
 )
 
 // ErrInvalidChain is wrapped by AddPreChain errors about the submitted
@@ -140,13 +142,14 @@ func New(ctx context.Context, driver tessera.Driver, issuers IssuerStore, origin
 }
 
 // LogID returns an RFC 6962 log ID: the SHA-256 of the log's DER
-// SubjectPublicKeyInfo, as SCTs and trusted_root.json ctlogs carry it.
+// SubjectPublicKeyInfo, as SCTs and trusted_root.json ctlogs carry it (the
+// ID Rekor v1 logs have too: [trustroot.RekorV1LogID]).
 func LogID(pub crypto.PublicKey) ([32]byte, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	id, err := trustroot.RekorV1LogID(pub)
 	if err != nil {
-		return [32]byte{}, fmt.Errorf("ctlog: marshal public key: %w", err)
+		return [32]byte{}, fmt.Errorf("ctlog: %w", err)
 	}
-	return sha256.Sum256(der), nil
+	return [32]byte(id), nil
 }
 
 // Close waits until every sequenced entry is integrated and covered by a

@@ -291,6 +291,7 @@ func TestAdmissionWebhook(t *testing.T) {
 // admissionCluster is a running control plane and clients for it.
 type admissionCluster struct {
 	kubeconfig string
+	dir        string // the k8s-up.sh directory, for node-up.sh
 	client     kubernetes.Interface
 	dyn        dynamic.Interface
 	warnings   *admissionWarnings
@@ -349,7 +350,7 @@ func admissionK8sUp(t *testing.T) *admissionCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &admissionCluster{kubeconfig: kubeconfig, client: client, dyn: dyn, warnings: w}
+	return &admissionCluster{kubeconfig: kubeconfig, dir: dir, client: client, dyn: dyn, warnings: w}
 }
 
 // admissionWarnings collects the API server's warning headers.

@@ -5,7 +5,10 @@
 // $SIGNET_SHARED/e2e/cosign-build.sh), and benchmarks it against peers:
 // BenchmarkLogAppendPeer builds the rekor-tiles log server with
 // scripts/rekor-tiles-build.sh when it runs, TestIdentityOpenIDProvider
-// zitadel/oidc's example OpenID provider with scripts/oidc-provider-build.sh. Everything listens on 127.0.0.1.
+// zitadel/oidc's example OpenID provider with scripts/oidc-provider-build.sh,
+// and the policy catalog's differential tests policy-controller's
+// policy-tester with scripts/policy-tester-build.sh. Everything listens on
+// 127.0.0.1.
 //
 // Run it with `make e2e`, or:
 //

@@ -156,7 +156,7 @@ func TestCosignRejectsBadSCTs(t *testing.T) {
 	}{
 		{"genuine SCT", genuine, ""},
 		{"tampered SCT", tamperedSCT{genuine}, `SCT|sct`},
-		{"SCT from an unknown log", unknown, `SCT|sct|ctlog|CT log`},
+		{"SCT from an unknown log", unknown, `SCT|sct|ctlog|CT log|ctfe public key not found`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := t.TempDir()

@@ -24,6 +24,10 @@ func (c *Client) Manifests(ctx context.Context, image name.Digest) ([]name.Diges
 	if err != nil {
 		return nil, err
 	}
+	return manifests(ctx, p, image)
+}
+
+func manifests(ctx context.Context, p *remote.Puller, image name.Digest) ([]name.Digest, error) {
 	out := []name.Digest{image}
 	if err := walkIndex(ctx, p, image, 0, &out); err != nil {
 		return nil, err

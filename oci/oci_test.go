@@ -34,12 +34,12 @@ import (
 	"github.com/signetproject/signet/verify"
 )
 
-// stack is a signet server, a registry and the clients to use them.
+// stack is a signet server, a registry and the clients to use them. Its
+// methods take the running (sub)test, so a failure fails that test.
 type stack struct {
-	t        *testing.T
 	issuer   string
 	svc      *sign.Services
-	mint     func(email string) string
+	dev      *oidc.DevIssuer
 	verifier *verify.Verifier // default options: one tlog entry, one time source
 	legacyV  *verify.Verifier // legacy layout: no tlog entry, a TSA timestamp
 	reg      string           // registry host:port
@@ -73,17 +73,20 @@ func newStack(t *testing.T, referrers bool) *stack {
 		registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(regSrv.Close)
 	return &stack{
-		t: t, issuer: inst.URL + "/oidc", svc: svc, verifier: v, legacyV: lv,
+		issuer: inst.URL + "/oidc", svc: svc, dev: inst.Server.DevIssuer(), verifier: v, legacyV: lv,
 		reg:    strings.TrimPrefix(regSrv.URL, "http://"),
 		client: oci.New(oci.WithInsecureHTTP(), oci.WithKeychain(authn.NewMultiKeychain())),
-		mint: func(email string) string {
-			tok, err := inst.Server.DevIssuer().Mint(oidc.TokenRequest{Email: email}, time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		},
 	}
+}
+
+// mint returns a dev-issuer token for email.
+func (s *stack) mint(t *testing.T, email string) string {
+	t.Helper()
+	tok, err := s.dev.Mint(oidc.TokenRequest{Email: email}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 func httpGet(t *testing.T, url string) []byte {
@@ -101,31 +104,31 @@ func httpGet(t *testing.T, url string) []byte {
 }
 
 // push writes a random image to repo:tag and returns its digest.
-func (s *stack) push(repo string) name.Digest {
-	s.t.Helper()
+func (s *stack) push(t *testing.T, repo string) name.Digest {
+	t.Helper()
 	img, err := random.Image(512, 1)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	ref, err := name.ParseReference(s.reg+"/"+repo+":latest", name.Insecure)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if err := remote.Write(ref, img); err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	r, err := s.client.Resolve(context.Background(), ref.String())
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if !r.Tagged {
-		s.t.Errorf("Resolve(%s).Tagged = false", ref)
+		t.Errorf("Resolve(%s).Tagged = false", ref)
 	}
 	return r.Digest
 }
 
-func (s *stack) keyless(email string) sign.Options {
-	return sign.Options{CA: s.svc.CA, IDToken: s.mint(email), Logs: s.svc.Logs, TSAs: s.svc.TSAs}
+func (s *stack) keyless(t *testing.T, email string) sign.Options {
+	return sign.Options{CA: s.svc.CA, IDToken: s.mint(t, email), Logs: s.svc.Logs, TSAs: s.svc.TSAs}
 }
 
 func (s *stack) identity(email string) verify.Policy {
@@ -182,9 +185,9 @@ func TestSignAttestVerify(t *testing.T) {
 			t.Run(string(layout)+map[bool]string{true: "/referrers-api", false: "/fallback-tag"}[referrers], func(t *testing.T) {
 				s := newStack(t, referrers)
 				ctx := context.Background()
-				img := s.push("app")
+				img := s.push(t, "app")
 
-				if _, err := s.client.SignImage(ctx, img, layout, map[string]string{"env": "prod"}, s.keyless("alice@example.com")); err != nil {
+				if _, err := s.client.SignImage(ctx, img, layout, map[string]string{"env": "prod"}, s.keyless(t, "alice@example.com")); err != nil {
 					t.Fatal(err)
 				}
 				for _, a := range []struct{ typ, pred string }{{"slsaprovenance", slsaPredicate}, {"vuln", vulnPredicate}} {
@@ -192,12 +195,12 @@ func TestSignAttestVerify(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if _, err := s.client.AttestImage(ctx, img, layout, st, s.keyless("alice@example.com")); err != nil {
+					if _, err := s.client.AttestImage(ctx, img, layout, st, s.keyless(t, "alice@example.com")); err != nil {
 						t.Fatalf("attest %s: %v", a.typ, err)
 					}
 				}
 				// A second signature is added, the first kept.
-				if _, err := s.client.SignImage(ctx, img, layout, nil, s.keyless("bob@example.com")); err != nil {
+				if _, err := s.client.SignImage(ctx, img, layout, nil, s.keyless(t, "bob@example.com")); err != nil {
 					t.Fatal(err)
 				}
 
@@ -295,7 +298,7 @@ func checkFallbackTag(t *testing.T, s *stack, img name.Digest) {
 func TestReferrerManifestShape(t *testing.T) {
 	s := newStack(t, true)
 	ctx := context.Background()
-	img := s.push("shape")
+	img := s.push(t, "shape")
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if _, err := s.client.SignImage(ctx, img, oci.LayoutReferrers, nil, sign.Options{Key: key, Logs: s.svc.Logs, TSAs: s.svc.TSAs}); err != nil {
 		t.Fatal(err)
@@ -391,14 +394,15 @@ func TestTampering(t *testing.T) {
 	keyPolicy := func(k *ecdsa.PrivateKey) verify.Policy {
 		return verify.Policy{Key: &verify.TrustedKey{PublicKey: k.Public()}}
 	}
-	payloadFor := func(img name.Digest, digest string) []byte {
+	payloadFor := func(t *testing.T, img name.Digest, digest string) []byte {
+		t.Helper()
 		p, err := (&oci.SimpleSigning{DockerReference: img.Context().Name(), ManifestDigest: digest}).Marshal()
 		if err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	must := func(err error) {
+	must := func(t *testing.T, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
@@ -416,117 +420,117 @@ func TestTampering(t *testing.T) {
 	}{{
 		name: "legacy control", layout: oci.LayoutLegacy, kind: oci.KindSignature, policy: alice,
 		setup: func(t *testing.T) name.Digest {
-			a := s.push("control")
-			_, err := s.client.SignImage(ctx, a, oci.LayoutLegacy, nil, s.keyless("alice@example.com"))
-			must(err)
+			a := s.push(t, "control")
+			_, err := s.client.SignImage(ctx, a, oci.LayoutLegacy, nil, s.keyless(t, "alice@example.com"))
+			must(t, err)
 			return a
 		},
 	}, {
 		name: "legacy signature of another image copied over", layout: oci.LayoutLegacy, kind: oci.KindSignature, policy: alice,
 		setup: func(t *testing.T) name.Digest {
-			a, b := s.push("copy-a"), s.push("copy-b")
-			bun, err := s.client.SignImage(ctx, a, oci.LayoutLegacy, nil, s.keyless("alice@example.com"))
-			must(err)
-			l, err := oci.SignatureLayer(payloadFor(a, a.DigestStr()), bun)
-			must(err)
-			must(s.client.AppendSignature(ctx, b, l))
+			a, b := s.push(t, "copy-a"), s.push(t, "copy-b")
+			bun, err := s.client.SignImage(ctx, a, oci.LayoutLegacy, nil, s.keyless(t, "alice@example.com"))
+			must(t, err)
+			l, err := oci.SignatureLayer(payloadFor(t, a, a.DigestStr()), bun)
+			must(t, err)
+			must(t, s.client.AppendSignature(ctx, b, l))
 			return b
 		},
 		wantErr: isContent,
 	}, {
 		name: "legacy payload digest changed", layout: oci.LayoutLegacy, kind: oci.KindSignature, policy: alice,
 		setup: func(t *testing.T) name.Digest {
-			a, b := s.push("payload-a"), s.push("payload-b")
-			bun, err := s.client.SignImage(ctx, a, oci.LayoutLegacy, nil, s.keyless("alice@example.com"))
-			must(err)
-			l, err := oci.SignatureLayer(payloadFor(a, a.DigestStr()), bun)
-			must(err)
-			l.Payload = payloadFor(b, b.DigestStr())
-			must(s.client.AppendSignature(ctx, b, l))
+			a, b := s.push(t, "payload-a"), s.push(t, "payload-b")
+			bun, err := s.client.SignImage(ctx, a, oci.LayoutLegacy, nil, s.keyless(t, "alice@example.com"))
+			must(t, err)
+			l, err := oci.SignatureLayer(payloadFor(t, a, a.DigestStr()), bun)
+			must(t, err)
+			l.Payload = payloadFor(t, b, b.DigestStr())
+			must(t, s.client.AppendSignature(ctx, b, l))
 			return b
 		},
 		wantErr: isCheck(verify.CheckSignature),
 	}, {
 		name: "legacy attestation statement changed", layout: oci.LayoutLegacy, kind: oci.KindAttestation, policy: alice,
 		setup: func(t *testing.T) name.Digest {
-			a, b := s.push("att-a"), s.push("att-b")
+			a, b := s.push(t, "att-a"), s.push(t, "att-b")
 			st, err := oci.NewStatement(a, "vuln", []byte(vulnPredicate), time.Now())
-			must(err)
-			bun, err := s.client.AttestImage(ctx, a, oci.LayoutLegacy, st, s.keyless("alice@example.com"))
-			must(err)
+			must(t, err)
+			bun, err := s.client.AttestImage(ctx, a, oci.LayoutLegacy, st, s.keyless(t, "alice@example.com"))
+			must(t, err)
 			l, err := oci.AttestationLayer(bun, oci.PredicateVuln)
-			must(err)
+			must(t, err)
 			stB, err := oci.NewStatement(b, "vuln", []byte(vulnPredicate), time.Now())
-			must(err)
+			must(t, err)
 			raw, err := stB.Marshal()
-			must(err)
+			must(t, err)
 			var env map[string]any
-			must(json.Unmarshal(l.Payload, &env))
+			must(t, json.Unmarshal(l.Payload, &env))
 			env["payload"] = raw // encoding/json writes []byte as base64
 			l.Payload, err = json.Marshal(env)
-			must(err)
-			must(s.client.AppendAttestation(ctx, b, l))
+			must(t, err)
+			must(t, s.client.AppendAttestation(ctx, b, l))
 			return b
 		},
 		wantErr: isCheck(verify.CheckSignature),
 	}, {
 		name: "referrer bundle of another image attached", layout: oci.LayoutReferrers, kind: oci.KindSignature, policy: alice,
 		setup: func(t *testing.T) name.Digest {
-			a, b := s.push("ref-a"), s.push("ref-b")
-			bun, err := s.client.SignImage(ctx, a, oci.LayoutReferrers, nil, s.keyless("alice@example.com"))
-			must(err)
+			a, b := s.push(t, "ref-a"), s.push(t, "ref-b")
+			bun, err := s.client.SignImage(ctx, a, oci.LayoutReferrers, nil, s.keyless(t, "alice@example.com"))
+			must(t, err)
 			_, err = s.client.AttachBundle(ctx, b, bun, oci.PredicateCosignSign, time.Now())
-			must(err)
+			must(t, err)
 			return b
 		},
 		wantErr: isCheck(verify.CheckArtifact),
 	}, {
 		name: "referrer claims to be a signature but signs provenance", layout: oci.LayoutReferrers, kind: oci.KindSignature, policy: alice,
 		setup: func(t *testing.T) name.Digest {
-			a := s.push("claim")
+			a := s.push(t, "claim")
 			st, err := oci.NewStatement(a, "slsaprovenance", []byte(slsaPredicate), time.Now())
-			must(err)
-			bun, err := s.client.AttestImage(ctx, a, oci.LayoutReferrers, st, s.keyless("alice@example.com"))
-			must(err)
+			must(t, err)
+			bun, err := s.client.AttestImage(ctx, a, oci.LayoutReferrers, st, s.keyless(t, "alice@example.com"))
+			must(t, err)
 			// Re-attach the provenance bundle annotated as a signature
 			// (and drop nothing: the honest referrer is listed too).
 			_, err = s.client.AttachBundle(ctx, a, bun, oci.PredicateCosignSign, time.Now())
-			must(err)
+			must(t, err)
 			return a
 		},
 		wantErr: isContent,
 	}, {
 		name: "referrers key control", layout: oci.LayoutReferrers, kind: oci.KindSignature, policy: keyPolicy(key),
 		setup: func(t *testing.T) name.Digest {
-			a := s.push("key-ok")
+			a := s.push(t, "key-ok")
 			_, err := s.client.SignImage(ctx, a, oci.LayoutReferrers, nil, sign.Options{Key: key, Logs: s.svc.Logs, TSAs: s.svc.TSAs})
-			must(err)
+			must(t, err)
 			return a
 		},
 	}, {
 		name: "referrers wrong key", layout: oci.LayoutReferrers, kind: oci.KindSignature, policy: keyPolicy(otherKey),
 		setup: func(t *testing.T) name.Digest {
-			a := s.push("key-bad")
+			a := s.push(t, "key-bad")
 			_, err := s.client.SignImage(ctx, a, oci.LayoutReferrers, nil, sign.Options{Key: key, Logs: s.svc.Logs, TSAs: s.svc.TSAs})
-			must(err)
+			must(t, err)
 			return a
 		},
 		wantErr: isCheck(verify.CheckSignature),
 	}, {
 		name: "legacy wrong key", layout: oci.LayoutLegacy, kind: oci.KindSignature, policy: keyPolicy(otherKey),
 		setup: func(t *testing.T) name.Digest {
-			a := s.push("legacy-key")
+			a := s.push(t, "legacy-key")
 			_, err := s.client.SignImage(ctx, a, oci.LayoutLegacy, nil, sign.Options{Key: key, Logs: s.svc.Logs, TSAs: s.svc.TSAs})
-			must(err)
+			must(t, err)
 			return a
 		},
 		wantErr: isCheck(verify.CheckSignature),
 	}, {
 		name: "legacy wrong identity", layout: oci.LayoutLegacy, kind: oci.KindSignature, policy: s.identity("mallory@example.com"),
 		setup: func(t *testing.T) name.Digest {
-			a := s.push("legacy-id")
-			_, err := s.client.SignImage(ctx, a, oci.LayoutLegacy, nil, s.keyless("alice@example.com"))
-			must(err)
+			a := s.push(t, "legacy-id")
+			_, err := s.client.SignImage(ctx, a, oci.LayoutLegacy, nil, s.keyless(t, "alice@example.com"))
+			must(t, err)
 			return a
 		},
 		wantErr: isCheck(verify.CheckIdentity),
@@ -579,7 +583,7 @@ func TestListOtherAndMalformedReferrers(t *testing.T) {
 	for _, referrers := range []bool{true, false} {
 		s := newStack(t, referrers)
 		ctx := context.Background()
-		img := s.push("others")
+		img := s.push(t, "others")
 		subj, err := remote.Head(img)
 		if err != nil {
 			t.Fatal(err)

@@ -113,7 +113,27 @@ type checked struct {
 	got *oci.Verified
 }
 
-func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority, creds RegistryCredentials, kind oci.Kind) ([]checked, error) {
+// AuthorityVerification is how one authority verifies an image's
+// signatures and attestations: where they are stored and how to read
+// them, and the verifier and identity or key policy each must pass.
+type AuthorityVerification struct {
+	// Subject is the image digest in the repository holding the
+	// signatures (the authority's source.oci, else the image's own).
+	Subject name.Digest
+	// Lookup says with which credentials and under which tag prefix.
+	Lookup oci.Lookup
+	// Verifier and Policy check each attachment (oci.Attachment.Verify).
+	Verifier *verify.Verifier
+	Policy   verify.Policy
+	// Key is the authority's public key; nil for keyless authorities.
+	Key crypto.PublicKey
+}
+
+// AuthorityVerification returns how the key or keyless authority a
+// verifies the digest reference image, read with creds, exactly as
+// VerifySignatures and VerifyAttestations do. Reports use it to attribute
+// each verified attachment to the authority that trusts it.
+func (c *RegistryChecker) AuthorityVerification(ctx context.Context, image string, a *Authority, creds RegistryCredentials) (*AuthorityVerification, error) {
 	ref, err := name.NewDigest(image)
 	if err != nil {
 		return nil, fmt.Errorf("image %q must be a digest reference: %w", image, err)
@@ -123,7 +143,6 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 		return nil, err
 	}
 	lookup.Session = creds.Session
-	subject := repo.Digest(ref.DigestStr())
 	pol, opts, err := c.policyFor(ctx, a)
 	if err != nil {
 		return nil, err
@@ -132,7 +151,20 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 	if err != nil {
 		return nil, err
 	}
-	attached, err := c.lister.ListKind(ctx, subject, kind, lookup)
+	av := &AuthorityVerification{Subject: repo.Digest(ref.DigestStr()), Lookup: lookup, Verifier: v, Policy: pol}
+	if pol.Key != nil {
+		av.Key = pol.Key.PublicKey
+	}
+	return av, nil
+}
+
+func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority, creds RegistryCredentials, kind oci.Kind) ([]checked, error) {
+	av, err := c.AuthorityVerification(ctx, image, a, creds)
+	if err != nil {
+		return nil, err
+	}
+	subject, v, pol := av.Subject, av.Verifier, av.Policy
+	attached, err := c.lister.ListKind(ctx, subject, kind, av.Lookup)
 	if err != nil {
 		if oci.IsUnavailable(err) {
 			return nil, fmt.Errorf("list signatures of %s: %w: %w", subject, ErrUnavailable, err)

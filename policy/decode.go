@@ -164,30 +164,30 @@ const maxDepth = 64
 
 func nodeValue(n *yaml.Node, depth int) (any, error) {
 	if depth > maxDepth {
-		return nil, fmt.Errorf("line %d: nesting deeper than %d", n.Line, maxDepth)
+		return nil, lineErrorf(n.Line, "nesting deeper than %d", maxDepth)
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) != 1 {
-			return nil, fmt.Errorf("line %d: document with %d nodes", n.Line, len(n.Content))
+			return nil, lineErrorf(n.Line, "document with %d nodes", len(n.Content))
 		}
 		return nodeValue(n.Content[0], depth+1)
 	case yaml.AliasNode:
 		// Aliases are legal YAML but have no place in a CRD and are the
 		// vehicle of "billion laughs" inputs.
-		return nil, fmt.Errorf("line %d: YAML aliases are not supported", n.Line)
+		return nil, lineErrorf(n.Line, "YAML aliases are not supported")
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode || (k.Tag != "!!str" && k.Tag != "!!merge") {
-				return nil, fmt.Errorf("line %d: mapping key must be a string", k.Line)
+				return nil, lineErrorf(k.Line, "mapping key must be a string")
 			}
 			if k.Tag == "!!merge" {
-				return nil, fmt.Errorf("line %d: YAML merge keys are not supported", k.Line)
+				return nil, lineErrorf(k.Line, "YAML merge keys are not supported")
 			}
 			if _, dup := m[k.Value]; dup {
-				return nil, fmt.Errorf("line %d: duplicate key %q", k.Line, k.Value)
+				return nil, lineErrorf(k.Line, "duplicate key %q", k.Value)
 			}
 			val, err := nodeValue(v, depth+1)
 			if err != nil {
@@ -209,7 +209,7 @@ func nodeValue(n *yaml.Node, depth int) (any, error) {
 	case yaml.ScalarNode:
 		return scalarValue(n)
 	default:
-		return nil, fmt.Errorf("line %d: unsupported YAML node kind %d", n.Line, n.Kind)
+		return nil, lineErrorf(n.Line, "unsupported YAML node kind %d", n.Kind)
 	}
 }
 
@@ -222,28 +222,44 @@ func scalarValue(n *yaml.Node) (any, error) {
 	case "!!bool":
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			return nil, lineErrorf(n.Line, "%w", err)
 		}
 		return b, nil
 	case "!!int":
 		var i int64
 		if err := n.Decode(&i); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			return nil, lineErrorf(n.Line, "%w", err)
 		}
 		return json.Number(strconv.FormatInt(i, 10)), nil
 	case "!!float":
 		var f float64
 		if err := n.Decode(&f); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			return nil, lineErrorf(n.Line, "%w", err)
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, fmt.Errorf("line %d: %q is not a JSON number", n.Line, n.Value)
+			return nil, lineErrorf(n.Line, "%q is not a JSON number", n.Value)
 		}
 		return f, nil
 	case "!!timestamp":
 		// Kept as written: no schema field is a timestamp that signet reads.
 		return n.Value, nil
 	default:
-		return nil, fmt.Errorf("line %d: unsupported YAML tag %s", n.Line, n.Tag)
+		return nil, lineErrorf(n.Line, "unsupported YAML tag %s", n.Tag)
 	}
+}
+
+// LineError is an error at a line of a YAML document.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+// Error returns "line N: " and the error.
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+// Unwrap returns the error.
+func (e *LineError) Unwrap() error { return e.Err }
+
+func lineErrorf(line int, format string, args ...any) error {
+	return &LineError{Line: line, Err: fmt.Errorf(format, args...)}
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/signetproject/signet/oci"
 )
 
 // AuthorityChecker verifies an image's signatures or attestations for one
@@ -41,7 +43,9 @@ type PolicyEvaluator interface {
 // ("linux/amd64", "linux/arm/v7"), for CIP-level policies that set
 // fetchConfigFile.
 type ConfigFileFetcher interface {
-	ConfigFiles(ctx context.Context, image string) (map[string]json.RawMessage, error)
+	// s is the decision's registry session (Request.Credentials.Session),
+	// nil when it has none.
+	ConfigFiles(ctx context.Context, image string, s *oci.Session) (map[string]json.RawMessage, error)
 }
 
 // Signature is a verified signature, in the shape CIP-level policies see
@@ -212,6 +216,13 @@ func NewEngine(policies []*ClusterImagePolicy, checker AuthorityChecker, opts Op
 	slices.SortFunc(e.policies, func(a, b *ClusterImagePolicy) int { return cmp.Compare(a.Metadata.Name, b.Metadata.Name) })
 	return e, nil
 }
+
+// Policies returns the engine's policies, defaulted and sorted by name.
+// They are the engine's own: callers must not modify them.
+func (e *Engine) Policies() []*ClusterImagePolicy { return e.policies }
+
+// Checker returns the AuthorityChecker the engine verifies with.
+func (e *Engine) Checker() AuthorityChecker { return e.checker }
 
 // Request is one image to decide on.
 type Request struct {
@@ -487,7 +498,7 @@ func (e *Engine) evaluateCIPPolicy(ctx context.Context, p *ClusterImagePolicy, r
 		if e.opts.ConfigFiles == nil {
 			return errors.New("policy needs the image config file (fetchConfigFile) but no config file fetcher is configured")
 		}
-		cfg, err := e.opts.ConfigFiles.ConfigFiles(ctx, req.Image)
+		cfg, err := e.opts.ConfigFiles.ConfigFiles(ctx, req.Image, req.Credentials.Session)
 		if err != nil {
 			return fmt.Errorf("fetch config files for %s: %w", req.Image, err)
 		}
@@ -513,10 +524,9 @@ func (e *Engine) evaluate(ctx context.Context, name string, pol *Policy, input [
 	if e.opts.Evaluator == nil {
 		return fmt.Errorf("%s policy %q: no %s policy evaluator is configured", name, pol.Type, pol.Type)
 	}
-	if err := e.opts.Evaluator.EvaluatePolicy(ctx, name, pol, input); err != nil {
-		return fmt.Errorf("%s policy failed: %w", name, err)
-	}
-	return nil
+	// The evaluator's errors are policy-controller's text ("failed
+	// evaluating cue policy for NAME: …"), which users match on.
+	return e.opts.Evaluator.EvaluatePolicy(ctx, name, pol, input)
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/signetproject/signet/oci"
 )
 
 // fakeChecker answers by authority name.
@@ -62,7 +64,7 @@ func (f *fakeEvaluator) EvaluatePolicy(ctx context.Context, name string, p *Poli
 
 type fakeConfigs struct{}
 
-func (fakeConfigs) ConfigFiles(ctx context.Context, image string) (map[string]json.RawMessage, error) {
+func (fakeConfigs) ConfigFiles(ctx context.Context, image string, _ *oci.Session) (map[string]json.RawMessage, error) {
 	return map[string]json.RawMessage{"linux/amd64": json.RawMessage(`{"architecture":"amd64"}`)}, nil
 }
 
@@ -272,7 +274,7 @@ func TestEngineEvaluate(t *testing.T) {
 			policies: []*ClusterImagePolicy{cip("p", "**", attAuth("attester", Attestation{Name: "sbom", PredicateType: "https://spdx.dev/Document", Policy: cue("fail")}))},
 			opts:     Options{Evaluator: &fakeEvaluator{}},
 			want: summary{
-				Denials:  []string{"failed policy: p: " + img + " sbom policy failed: policy says no"},
+				Denials:  []string{"failed policy: p: " + img + " policy says no"},
 				Policies: map[string][]string{"p": {"fail", "attester:fail"}},
 			},
 		},
@@ -303,7 +305,7 @@ func TestEngineEvaluate(t *testing.T) {
 			policies: []*ClusterImagePolicy{withPolicy(cip("p", "**", keyAuth("good"), keyAuth("bad")), cue(`has:"bad"`))},
 			opts:     Options{Evaluator: &fakeEvaluator{}},
 			want: summary{
-				Denials:  []string{"failed policy: p: " + img + ` ClusterImagePolicy policy failed: "bad" not in input`},
+				Denials:  []string{"failed policy: p: " + img + ` "bad" not in input`},
 				Policies: map[string][]string{"p": {"fail", "good:pass", "bad:fail"}},
 			},
 		},

@@ -4,18 +4,15 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/signetproject/signet/keys"
-	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/tuf"
 )
@@ -154,19 +151,22 @@ func logsFromPEM(l TransparencyLogInstance, rekorV2 bool) ([]trustroot.Log, erro
 	if err != nil {
 		return nil, fmt.Errorf("publicKey: %w", err)
 	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	id, err := trustroot.RekorV1LogID(pub)
 	if err != nil {
 		return nil, fmt.Errorf("publicKey: %w", err)
 	}
-	id := sha256.Sum256(der)
 	valid := trustroot.Window{Start: time.Unix(0, 0)}
-	out := []trustroot.Log{{BaseURL: l.BaseURL, LogID: id[:], PublicKey: pub, ValidFor: valid}}
+	out := []trustroot.Log{{BaseURL: l.BaseURL, LogID: id, PublicKey: pub, ValidFor: valid}}
 	if ed, ok := pub.(ed25519.PublicKey); ok && rekorV2 {
-		u, err := url.Parse(l.BaseURL)
-		if err != nil || u.Hostname() == "" {
-			return nil, fmt.Errorf("baseURL %q: a Rekor v2 log needs a URL with a host (its checkpoint origin)", l.BaseURL)
+		origin, err := trustroot.CheckpointOrigin(l.BaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("baseURL %q: a Rekor v2 log needs a URL with a host (its checkpoint origin): %w", l.BaseURL, err)
 		}
-		out = append(out, trustroot.Log{BaseURL: l.BaseURL, LogID: tlog.LogID(u.Hostname(), ed), PublicKey: crypto.PublicKey(ed), ValidFor: valid})
+		v2ID, err := trustroot.RekorV2LogID(origin, ed)
+		if err != nil {
+			return nil, fmt.Errorf("publicKey: %w", err)
+		}
+		out = append(out, trustroot.Log{BaseURL: l.BaseURL, LogID: v2ID, PublicKey: crypto.PublicKey(ed), ValidFor: valid})
 	}
 	return out, nil
 }

@@ -19,7 +19,8 @@ echo "== MariaDB for the scale-out log (port $port)"
 export SIGNET_TEST_MYSQL_URL=$(scripts/mariadb-up.sh "$work/mariadb" "$port")
 
 echo "== transparency log on MySQL"
-$go test -count=1 -run 'TestMySQLScaleOut' ./server/
+$go test -count=1 -run 'TestMySQLScaleOut|TestSearchUIMySQL' ./server/
+$go test -count=1 -run 'TestMySQLIndex' ./search/
 
 echo "== interop with real peers (build tag e2e)"
 $go test -tags e2e -count=1 -timeout 40m ./e2e/...

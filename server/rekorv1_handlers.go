@@ -12,6 +12,7 @@ import (
 
 	"github.com/transparency-dev/tessera"
 
+	"github.com/signetproject/signet/search"
 	"github.com/signetproject/signet/tlog"
 )
 
@@ -72,6 +73,12 @@ func (s *Server) handleV1Create(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.v1Error(w, r, err)
 		return
+	}
+	if env, ok := search.V1Envelope(body); ok {
+		// Keep the envelope for the search UI; the entry is logged either way.
+		if err := s.search.RecordV1(r.Context(), uint64(e.LogIndex), e.Body, env); err != nil {
+			s.logger.Warn("search: keep envelope", "index", e.LogIndex, "err", err)
+		}
 	}
 	w.Header().Set("ETag", e.EntryID)
 	w.Header().Set("Location", "/api/v1/log/entries/"+e.EntryID)

@@ -16,7 +16,6 @@ import (
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/keys"
-	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/tsa"
 )
@@ -211,7 +210,11 @@ func (s *Server) retiredMaterial(h *history, m *trustroot.Material, origin strin
 				if !ok {
 					return fmt.Errorf("%s: retired %d: tlog key is %T", historyFile, i, pub)
 				}
-				l.BaseURL, l.LogID = s.opts.BaseURL, tlog.LogID(origin, ed)
+				id, err := trustroot.RekorV2LogID(origin, ed)
+				if err != nil {
+					return fmt.Errorf("%s: retired %d: %w", historyFile, i, err)
+				}
+				l.BaseURL, l.LogID = s.opts.BaseURL, id
 				m.Tlogs = append(m.Tlogs, l)
 			} else {
 				id, err := ctlog.LogID(pub)

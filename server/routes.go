@@ -32,6 +32,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /checkpoint", s.handleCheckpoint)
 	mux.HandleFunc("GET /tile/", s.handleTile)
 	s.registerRekorV1(mux)
+	s.registerSearch(mux)
 
 	mux.HandleFunc("GET /ct/checkpoint", s.handleCTCheckpoint)
 	mux.HandleFunc("GET /ct/tile/", s.handleCTTile)

@@ -9,7 +9,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/search"
 	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/tsa"
@@ -84,6 +84,10 @@ type Server struct {
 	tsa           *tsa.Authority
 	stopLog       context.CancelFunc
 	logDB         io.Closer // nil for file storage
+	search        *search.Service
+	searchClose   func() error // closes the embedded index
+	stopFollow    context.CancelFunc
+	followDone    chan struct{}
 	trustedRoot   []byte
 	signingConfig []byte
 	metrics       *metrics
@@ -170,6 +174,10 @@ func New(opts Options) (*Server, error) {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("certificate transparency log: %w", err)
 	}
+	if err := s.openSearch(logCtx); err != nil {
+		s.Close(context.Background())
+		return nil, fmt.Errorf("search index: %w", err)
+	}
 	if opts.InsecureDevIssuer {
 		if s.dev, err = oidc.NewDevIssuer(opts.BaseURL+"/oidc", m.devKey); err != nil {
 			s.Close(context.Background())
@@ -229,6 +237,7 @@ func (s *Server) Close(ctx context.Context) error {
 		s.stopTUF()
 		s.stopTUF = nil
 	}
+	s.closeSearch()
 	err := s.log.Close(ctx)
 	if s.v1log != nil {
 		if cerr := s.v1log.Close(ctx); err == nil {
@@ -276,10 +285,6 @@ func (s *Server) buildTrustDocuments() error {
 	start := s.ca.Chain()[len(s.ca.Chain())-1].NotBefore
 	var err error
 	tsaChain := s.tsa.Chain()
-	v1LogID, err := hex.DecodeString(s.v1log.LogID())
-	if err != nil {
-		return fmt.Errorf("rekor v1 log ID: %w", err)
-	}
 	// Keys rotated out stay trusted for what they signed while in use.
 	h, err := loadHistory(s.opts.DataDir)
 	if err != nil {
@@ -292,7 +297,7 @@ func (s *Server) buildTrustDocuments() error {
 			BaseURL: s.opts.BaseURL, PublicKey: s.log.PublicKey(), LogID: s.log.LogID(),
 			Start: h.start(RotateTlog, start), Operator: "signet",
 		}, {
-			BaseURL: s.opts.BaseURL, PublicKey: s.v1log.PublicKey(), LogID: v1LogID,
+			BaseURL: s.opts.BaseURL, PublicKey: s.v1log.PublicKey(), LogID: s.v1log.LogID(),
 			Start: start, Operator: "signet (Rekor v1 API)",
 		}},
 		CTLogs: []trustroot.MaterialLog{{

@@ -11,6 +11,7 @@ import (
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
 
+	"github.com/signetproject/signet/search"
 	"github.com/signetproject/signet/tlog"
 )
 
@@ -34,6 +35,12 @@ func (s *Server) handleCreateEntry(w http.ResponseWriter, r *http.Request) {
 		}
 		s.writeError(w, r, s.tlogError(err))
 		return
+	}
+	if env, ok := search.V2Envelope(req); ok {
+		// Keep the envelope for the search UI; the entry is logged either way.
+		if err := s.search.RecordV2(r.Context(), uint64(entry.GetLogIndex()), entry.GetCanonicalizedBody(), env); err != nil {
+			s.logger.Warn("search: keep envelope", "index", entry.GetLogIndex(), "err", err)
+		}
 	}
 	out, err := tlog.EncodeTransparencyLogEntry(entry)
 	if err != nil {

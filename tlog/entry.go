@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
@@ -223,14 +224,14 @@ func CanonicalBody(e *rekorpb.Entry) ([]byte, error) {
 	return canonicalBodyGeneral(e)
 }
 
-// canonicalBodyGeneral is CanonicalBody through protojson and a JSON
-// canonicalizer, for any entry.
+// canonicalBodyGeneral is CanonicalBody through protojson and the RFC
+// 8785 canonicalizer, for any entry.
 func canonicalBodyGeneral(e *rekorpb.Entry) ([]byte, error) {
 	js, err := protojson.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("marshal entry: %w", err)
 	}
-	body, err := canonicalJSON(js)
+	body, err := jsoncanonicalizer.Transform(js)
 	if err != nil {
 		return nil, fmt.Errorf("canonicalize entry: %w", err)
 	}

@@ -5,13 +5,14 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"fmt"
-	"net/url"
 	"time"
 
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	trustrootv1 "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/signetproject/signet/trustroot"
 )
 
 // Origin returns the checkpoint origin, the hostname of the log's base URL.
@@ -41,12 +42,12 @@ func (l *Log) Verifier() note.Verifier { return l.verifier }
 // validFrom, and the log ID. The hostname of baseURL must be the log's
 // origin, since verifiers (sigstore-go) derive the checkpoint origin from it.
 func (l *Log) TransparencyLogInstance(baseURL string, validFrom time.Time) (*trustrootv1.TransparencyLogInstance, error) {
-	u, err := url.Parse(baseURL)
+	origin, err := trustroot.CheckpointOrigin(baseURL)
 	if err != nil {
 		return nil, fmt.Errorf("tlog base URL: %w", err)
 	}
-	if u.Hostname() != l.origin {
-		return nil, fmt.Errorf("tlog base URL %q has hostname %q, want the checkpoint origin %q", baseURL, u.Hostname(), l.origin)
+	if origin != l.origin {
+		return nil, fmt.Errorf("tlog base URL %q has hostname %q, want the checkpoint origin %q", baseURL, origin, l.origin)
 	}
 	der, err := x509.MarshalPKIXPublicKey(l.pub)
 	if err != nil {

@@ -172,7 +172,7 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 	return &Log{
 		origin:   origin,
 		pub:      pub,
-		logID:    LogID(origin, pub),
+		logID:    signer.logID,
 		verifier: verifier,
 		vkey:     vkey,
 		algs:     algs,

@@ -21,6 +21,8 @@ import (
 	"github.com/transparency-dev/tessera/api"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/signetproject/signet/trustroot"
 )
 
 // checkEntry verifies tle's checkpoint signature and inclusion proof
@@ -329,7 +331,11 @@ func TestTransparencyLogInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := inst.GetLogId().GetKeyId(), LogID(testOrigin, l.PublicKey()); !bytes.Equal(got, want) {
+	want, err := trustroot.RekorV2LogID(testOrigin, l.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inst.GetLogId().GetKeyId(); !bytes.Equal(got, want) {
 		t.Errorf("log ID %x, want %x", got, want)
 	}
 	if got := l.CheckpointKeyID(); !bytes.Equal(got, l.LogID()[:4]) {

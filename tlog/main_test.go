@@ -5,12 +5,14 @@ import (
 	"os"
 	"testing"
 
+	"go.uber.org/goleak"
 	"k8s.io/klog/v2"
 )
 
 // TestMain keeps Tessera's informational klog lines out of test and
-// benchmark output; its warnings and errors still reach stderr.
+// benchmark output (its warnings and errors still reach stderr), and
+// fails the package's tests when a goroutine outlives them.
 func TestMain(m *testing.M) {
 	klog.SetSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }

@@ -262,9 +262,10 @@ func (l *V1Log) Hostname() string { return l.signer.hostname }
 // "<hostname> - <treeID>".
 func (l *V1Log) CheckpointOrigin() string { return l.signer.origin() }
 
-// LogID returns the log ID: the hex SHA-256 of the DER public key, as
-// entries carry it in logID.
-func (l *V1Log) LogID() string { return hex.EncodeToString(l.signer.logID[:]) }
+// LogID returns the log's 32-byte ID ([trustroot.RekorV1LogID] of its
+// key), as trusted_root.json and bundle entries carry it; the v1 API's
+// JSON has it in hex.
+func (l *V1Log) LogID() []byte { return bytes.Clone(l.signer.logID[:]) }
 
 // PublicKey returns the ECDSA key that verifies signed entry timestamps and
 // checkpoints.
@@ -914,7 +915,7 @@ func (l *V1Log) logEntry(ctx context.Context, index uint64, body []byte, integra
 		UUID:           uuid,
 		Body:           body,
 		IntegratedTime: integratedTime,
-		LogID:          l.LogID(),
+		LogID:          hex.EncodeToString(l.signer.logID[:]),
 		LogIndex:       int64(index),
 		Verification:   V1Verification{InclusionProof: ip, SignedEntryTimestamp: set},
 	}, nil

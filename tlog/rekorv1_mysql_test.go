@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -316,8 +317,8 @@ func TestMySQLV1Log(t *testing.T) {
 	checkV1Lookups(t, a, f, 2)
 
 	b := openTestV1LogMySQL(t, url, key)
-	if b.TreeID() != a.TreeID() || b.LogID() != a.LogID() {
-		t.Fatalf("second server has tree %d, log ID %s; first %d, %s", b.TreeID(), b.LogID(), a.TreeID(), a.LogID())
+	if b.TreeID() != a.TreeID() || !bytes.Equal(b.LogID(), a.LogID()) {
+		t.Fatalf("second server has tree %d, log ID %x; first %d, %x", b.TreeID(), b.LogID(), a.TreeID(), a.LogID())
 	}
 	checkV1Lookups(t, b, f, 2)
 

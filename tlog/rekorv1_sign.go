@@ -14,6 +14,8 @@ import (
 	"fmt"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
+
+	"github.com/signetproject/signet/trustroot"
 )
 
 // v1Signer makes a Rekor v1 log's signatures with its ECDSA P-256 key, as
@@ -30,7 +32,7 @@ type v1Signer struct {
 }
 
 func newV1Signer(hostname string, treeID int64, key crypto.Signer) (*v1Signer, error) {
-	if err := validOrigin(hostname); err != nil {
+	if err := trustroot.ValidOrigin(hostname); err != nil {
 		return nil, fmt.Errorf("hostname: %w", err)
 	}
 	if treeID <= 0 {
@@ -49,13 +51,16 @@ func newV1Signer(hostname string, treeID int64, key crypto.Signer) (*v1Signer, e
 	if err != nil {
 		return nil, fmt.Errorf("marshal v1 log public key: %w", err)
 	}
-	id := sha256.Sum256(der)
+	id, err := trustroot.RekorV1LogID(pub)
+	if err != nil {
+		return nil, err
+	}
 	return &v1Signer{
 		key:      key,
 		pub:      pub,
 		der:      der,
-		logID:    id,
-		keyHash:  binary.BigEndian.Uint32(id[:]),
+		logID:    [32]byte(id),
+		keyHash:  binary.BigEndian.Uint32(id),
 		hostname: hostname,
 		treeID:   treeID,
 	}, nil

@@ -8,17 +8,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -48,53 +44,32 @@ func newLogVerifier(l *trustroot.Log) *logVerifier {
 		lv.noteErr = lv.err
 		return lv
 	}
-	der, err := x509.MarshalPKIXPublicKey(l.PublicKey)
+	id, err := trustroot.RekorV1LogID(l.PublicKey)
 	if err != nil {
 		lv.err, lv.noteErr = err, err
 		return lv
 	}
-	sum := sha256.Sum256(der)
-	lv.pkixHash = binary.BigEndian.Uint32(sum[:])
-	lv.origin, lv.note, lv.noteErr = newNoteVerifier(l, der, lv.sch)
+	lv.pkixHash = binary.BigEndian.Uint32(id)
+	lv.origin, lv.note, lv.noteErr = newNoteVerifier(l, lv.sch)
 	return lv
 }
 
 // newNoteVerifier builds the signed-note verifier for a Rekor v2 log: its
-// name is the host of the base URL, its key hash follows rekor-tiles
-// (Ed25519 as in sumdb notes; ECDSA the PKIX hash; RSA a PKIX-based
-// conformant hash).
-func newNoteVerifier(l *trustroot.Log, der []byte, sch scheme) (string, note.Verifier, error) {
+// name is the checkpoint origin the base URL implies, its key hash the
+// first four bytes of the log's ID.
+func newNoteVerifier(l *trustroot.Log, sch scheme) (string, note.Verifier, error) {
 	if l.BaseURL == "" {
 		return "", nil, errors.New("log has no base URL, needed to verify Rekor v2 checkpoints")
 	}
-	u, err := url.Parse(l.BaseURL)
+	name, err := trustroot.CheckpointOrigin(l.BaseURL)
 	if err != nil {
-		return "", nil, fmt.Errorf("log base URL: %w", err)
+		return "", nil, err
 	}
-	name := u.Hostname()
-	if name == "" || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsSpace) >= 0 || strings.Contains(name, "+") {
-		return "", nil, fmt.Errorf("invalid checkpoint origin %q", name)
+	id, err := trustroot.RekorV2LogID(name, l.PublicKey)
+	if err != nil {
+		return "", nil, err
 	}
-	conformant := func(alg []byte, key []byte) uint32 {
-		h := sha256.New()
-		h.Write([]byte(name + "\n"))
-		h.Write(alg)
-		h.Write(key)
-		return binary.BigEndian.Uint32(h.Sum(nil))
-	}
-	nv := &noteVerifier{name: name, sch: sch}
-	switch k := l.PublicKey.(type) {
-	case ed25519.PublicKey:
-		nv.hash = conformant([]byte{1}, k)
-	case *ecdsa.PublicKey:
-		sum := sha256.Sum256(der)
-		nv.hash = binary.BigEndian.Uint32(sum[:])
-	case *rsa.PublicKey:
-		nv.hash = conformant(append([]byte{255}, "PKIX-RSA-PKCS#1v1.5"...), der)
-	default:
-		return "", nil, fmt.Errorf("unsupported log key %T", l.PublicKey)
-	}
-	return name, nv, nil
+	return name, &noteVerifier{name: name, hash: binary.BigEndian.Uint32(id), sch: sch}, nil
 }
 
 // noteVerifier implements note.Verifier for a log key.
@@ -142,7 +117,7 @@ func (lv *logVerifier) verifyRekorV1Checkpoint(data string) (*checkpoint, error)
 	if sigs == "" || sigs[len(sigs)-1] != '\n' {
 		return nil, errors.New("malformed note: signature block")
 	}
-	n := 0
+	// sigs is not empty, so the loop checks at least one signature.
 	sc := bufio.NewScanner(strings.NewReader(sigs))
 	for sc.Scan() {
 		rest, ok := strings.CutPrefix(sc.Text(), "\u2014 ")
@@ -160,10 +135,6 @@ func (lv *logVerifier) verifyRekorV1Checkpoint(data string) (*checkpoint, error)
 		if !lv.verifyV1Signature([]byte(text), raw[4:]) {
 			return nil, errors.New("checkpoint signature does not verify")
 		}
-		n++
-	}
-	if n == 0 {
-		return nil, errors.New("checkpoint has no signatures")
 	}
 	lines := strings.Split(text, "\n")
 	if len(lines) < 4 || lines[0] == "" {

@@ -228,12 +228,11 @@ func matchSubjects(st *intoto.Statement, a Artifact) error {
 	}
 	for _, sub := range st.GetSubject() {
 		for alg, hx := range sub.GetDigest() {
+			// sums has only the chosen hashes: an empty subject digest of
+			// another algorithm must not match a missing sum.
 			h, ok := hashFromName(alg)
-			if !ok {
-				continue
-			}
 			d, err := hex.DecodeString(hx)
-			if err == nil && sums[h] != nil && bytes.Equal(d, sums[h]) {
+			if ok && err == nil && sums[h] != nil && bytes.Equal(d, sums[h]) {
 				return nil
 			}
 		}

@@ -32,6 +32,9 @@ type diffCase struct {
 	opts     Options
 	artifact Artifact
 	policy   Policy
+	// reject says the unmodified bundle must fail verification; all
+	// others must pass, in both verifiers.
+	reject bool
 }
 
 // sigstoreGo runs sigstore-go v1.3.0 on the case with the equivalent
@@ -143,7 +146,7 @@ func vectorCases(t testing.TB) []*diffCase {
 			opts: DefaultOptions(), artifact: skip,
 			policy: Policy{Identities: []Identity{{SAN: "brian@dehamer.com", Issuer: "https://github.com/login/oauth"}}}},
 		{name: "dsse-2sigs", bundle: readTestdata(t, "dsse-2sigs.sigstore.json"), rootJSON: good,
-			opts: DefaultOptions(), artifact: skip, policy: Policy{UnsafeSkipIdentity: true}},
+			opts: DefaultOptions(), artifact: skip, policy: Policy{UnsafeSkipIdentity: true}, reject: true},
 		{name: "othername", bundle: readTestdata(t, "othername.sigstore.json"), rootJSON: readTestdata(t, "trusted-root-scaffolding.json"),
 			opts:     DefaultOptions(),
 			artifact: Artifact{Digest: mustHex("bc103b4a84971ef6459b294a2b98568a2bfb72cded09d4acd1e16366a401f95b"), DigestAlgorithm: crypto.SHA256},
@@ -155,7 +158,8 @@ func vectorCases(t testing.TB) []*diffCase {
 		{name: "public-key-expired", bundle: readTestdata(t, "public-key-validity.sigstore.json"), rootJSON: readTestdata(t, "trusted-root-public-key-validity.json"),
 			opts:     Options{SignedTimestampThreshold: 1},
 			artifact: Artifact{Digest: mustHex("6ae8a75555209fd6c44157c0aed8016e763ff435a19cf186f76863140143ff72"), DigestAlgorithm: crypto.SHA256},
-			policy:   Policy{Key: &TrustedKey{PublicKey: readKey(t, "public-key-validity.pem"), ValidFor: trustroot.Window{Start: time.Unix(0, 0), End: time.Unix(1, 0)}}}},
+			policy:   Policy{Key: &TrustedKey{PublicKey: readKey(t, "public-key-validity.pem"), ValidFor: trustroot.Window{Start: time.Unix(0, 0), End: time.Unix(1, 0)}}},
+			reject:   true},
 		{name: "managed-key", bundle: readTestdata(t, "examples-bundle-publish.sigstore.json"), rootJSON: good,
 			opts: DefaultOptions(), artifact: skip, policy: Policy{Key: &TrustedKey{PublicKey: readKey(t, "examples-publish_key.pub")}}},
 	}
@@ -479,8 +483,12 @@ func TestDifferential(t *testing.T) {
 
 	var runs, accepted, disagreements int
 	for ci, c := range cases {
-		if ours, theirs := c.signet(c.bundle), c.sigstoreGo(c.bundle); (ours == nil) != (theirs == nil) {
-			t.Errorf("%s unmodified: signet %v, sigstore-go %v", c.name, ours, theirs)
+		ours, theirs := c.signet(c.bundle), c.sigstoreGo(c.bundle)
+		switch {
+		case c.reject && (ours == nil || theirs == nil):
+			t.Errorf("%s unmodified must be rejected: signet %v, sigstore-go %v", c.name, ours, theirs)
+		case !c.reject && (ours != nil || theirs != nil):
+			t.Errorf("%s unmodified must verify: signet %v, sigstore-go %v", c.name, ours, theirs)
 		}
 		for _, mu := range mutations(uint64(ci), certs) {
 			var m map[string]any

@@ -51,6 +51,9 @@ func (v *Verifier) verifySCTs(cert *x509.Certificate, chain []*x509.Certificate)
 		verified[id] = true
 	}
 	if len(verified) < v.scts {
+		if len(errs) == 0 {
+			return 0, fail(CheckSCT, "%d verified SCTs, need %d", len(verified), v.scts)
+		}
 		return 0, fail(CheckSCT, "%d verified SCTs, need %d: %w", len(verified), v.scts, errors.Join(errs...))
 	}
 	return len(verified), nil

@@ -115,7 +115,8 @@ func TestREADMETour(t *testing.T) {
 		t.Fatalf("tour failed: %v\n%s", err, out)
 	}
 	for _, want := range []string{`"status": "ok"`, "eyJ", "issuerUrl", "subject=O = signet, CN = signet intermediate",
-		"Verified OK", "identity: alice@example.com", "rejected, as it should be", "1.root.json", "— 127.0.0.1 ", "— 127.0.0.1/ct ", `signet_ca_certificates_issued_total{issuer="` + url + `/oidc"} 1`} {
+		"Verified OK", "identity: alice@example.com", "rejected, as it should be", "1.root.json", "— 127.0.0.1 ", "— 127.0.0.1/ct ", `signet_ca_certificates_issued_total{issuer="` + url + `/oidc"} 1`,
+		`"url": "/entries/v2/`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("tour output lacks %q:\n%s", want, out)
 		}

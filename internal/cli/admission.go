@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -77,14 +78,16 @@ func newAdmissionServeCmd(checkers admission.CheckerFactory, evaluator policy.Po
 		kubeconfig, addr, certDir, noMatch, namespace, service, logFormat string
 		trustedRoot, server, caSecret                                     string
 		hosts                                                             []string
-		mutate, patchCABundle                                             bool
+		mutate, patchCABundle, serveReport                                bool
+		reportInterval                                                    time.Duration
 		timeout, tagTTL                                                   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the validating (and optionally mutating) admission webhook over TLS",
 		Long: `Serve the admission webhook over TLS at /validate and /mutate (tag pinning),
-with Prometheus metrics at /metrics and health at /healthz and /readyz.
+with Prometheus metrics at /metrics, health at /healthz and /readyz, and the
+report of the images the cluster's pods run at /report (see "signet report").
 
 The serving certificate and its CA are created in --cert-dir on first start and
 reused; give the CA to "signet admission install --ca-bundle-from". Without
@@ -101,6 +104,8 @@ itself.`,
 				return err
 			}
 			if evaluator == nil {
+				// CUE runs in worker processes that are killed at the
+				// decision's deadline.
 				eval, err := policy.NewEvaluator(policy.EvaluatorOptions{CUEWorker: cueWorker})
 				if err != nil {
 					return err
@@ -108,65 +113,44 @@ itself.`,
 				defer eval.Close()
 				evaluator = eval
 			}
-			opts := policy.Options{NoMatch: policy.NoMatchPolicy(noMatch), Evaluator: evaluator}
-			if err := opts.Validate(); err != nil {
+			engine, err := admission.EngineOptions(policy.NoMatchPolicy(noMatch), evaluator)
+			if err != nil {
 				return fmt.Errorf("--no-match: %w", err)
 			}
 			client, dyn, inCluster, err := kubeClients(kubeconfig)
 			if err != nil {
 				return err
 			}
-			if namespace == "" {
-				namespace = os.Getenv("POD_NAMESPACE")
-			}
-			if namespace == "" {
-				namespace = admission.DefaultNamespace
-			}
-			if !cmd.Flags().Changed("patch-ca-bundle") {
-				patchCABundle = inCluster
-			}
-			if inCluster && !cmd.Flags().Changed("addr") {
-				addr = "0.0.0.0:8443" // the Service sends traffic to the pod's IP
-			}
-			if inCluster && !cmd.Flags().Changed("ca-secret") {
-				caSecret = admission.DefaultCASecret
-			}
+			at, f := admission.Placement{InCluster: inCluster, PodNamespace: os.Getenv("POD_NAMESPACE")}, cmd.Flags()
+			defaultTo(f, "addr", &addr, at.ListenAddr())
+			defaultTo(f, "namespace", &namespace, at.Namespace())
+			defaultTo(f, "ca-secret", &caSecret, at.CASecret())
+			defaultTo(f, "patch-ca-bundle", &patchCABundle, at.PatchCABundle())
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
 			}
 			defer ln.Close()
 			if len(hosts) == 0 {
-				hosts = defaultHosts(ln.Addr().(*net.TCPAddr), inCluster, service, namespace)
+				hosts = at.Hosts(ln.Addr(), service, namespace)
 			}
 			if checkers == nil {
-				// Without --trusted-root/--server only key and static
-				// authorities can pass: keyless ones have no CA to chain to.
-				tr := &trustroot.TrustedRoot{}
-				if trustedRoot != "" || cmd.Flags().Changed("server") {
-					if trustedRoot != "" {
-						server = ""
-					}
-					if tr, err = loadTrustedRoot(trustedRoot, server); err != nil {
-						return fmt.Errorf("trust root for keyless authorities: %w", err)
-					}
+				tr, err := keylessTrust(trustedRoot, server, f.Changed("server"))
+				if err != nil {
+					return err
 				}
-				// Authorities name the cluster's TrustRoots by
-				// trustRootRef; the others trust the configured root.
-				registry := oci.New()
-				checkers = admission.CheckerFactoryFunc(func(trs []*policy.TrustRoot) (policy.AuthorityChecker, error) {
-					return policy.NewRegistryChecker(registry, tr, nil, policy.WithTrustRoots(trs)), nil
-				})
+				checkers = admission.RegistryCheckers(oci.New(), tr)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "signet admission webhook listening on https://%s\n", advertisedAddr(ln.Addr().(*net.TCPAddr)))
 			return admission.Serve(ctx, admission.ServeConfig{
-				Client: client, Dynamic: dyn, Checkers: checkers, Engine: opts,
+				Client: client, Dynamic: dyn, Checkers: checkers, Engine: engine,
 				Listener: ln, CertDir: certDir, Hosts: hosts, Mutate: mutate, PatchCABundle: patchCABundle, CASecret: caSecret,
 				SystemNamespace: namespace, Timeout: timeout, Logger: logger, Cache: admission.CacheOptions{TagTTL: tagTTL},
-				Ready: func() { fmt.Fprintln(out, "signet admission webhook ready") },
+				Ready:  func() { fmt.Fprintln(out, "signet admission webhook ready") },
+				Report: reportOptions(serveReport, reportInterval),
 			})
 		},
 	}
@@ -186,17 +170,41 @@ itself.`,
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
 	f.StringVar(&trustedRoot, "trusted-root", "", "trusted_root.json that keyless signatures must chain to")
 	f.StringVar(&server, "server", "", "signet server whose trusted root to use when --trusted-root is not given")
+	f.BoolVar(&serveReport, "report", true, "serve the report of the images the cluster's pods run at "+admission.ReportPath+" (JSON; ?format=html), with its gauges at /metrics")
+	f.DurationVar(&reportInterval, "report-interval", time.Minute, "how often the report's gauges are refreshed (an image's evidence is reused for 5 intervals)")
 	return cmd
 }
 
-// defaultHosts are the serving certificate's SANs: the Service's DNS
-// names in a cluster, else the listening IP (loopback when unspecified).
-func defaultHosts(a *net.TCPAddr, inCluster bool, service, namespace string) []string {
-	if inCluster {
-		return []string{service + "." + namespace + ".svc", service + "." + namespace + ".svc.cluster.local"}
+// reportOptions configures the webhook's /report, or turns it off.
+func reportOptions(on bool, interval time.Duration) *admission.InventoryOptions {
+	if !on {
+		return nil
 	}
-	host, _, _ := net.SplitHostPort(advertisedAddr(a))
-	return []string{host}
+	return &admission.InventoryOptions{Lister: oci.New(oci.WithUserAgent("signet-admission/" + Version)), Interval: interval}
+}
+
+// defaultTo sets *p to the default v unless the flag was given.
+func defaultTo[T any](f *pflag.FlagSet, name string, p *T, v T) {
+	if !f.Changed(name) {
+		*p = v
+	}
+}
+
+// keylessTrust loads the trusted root keyless authorities chain to, when
+// --trusted-root or --server names one; else the root is empty and only
+// key and static authorities can pass.
+func keylessTrust(path, server string, serverSet bool) (*trustroot.TrustedRoot, error) {
+	if path == "" && !serverSet {
+		return &trustroot.TrustedRoot{}, nil
+	}
+	if path != "" {
+		server = ""
+	}
+	tr, err := loadTrustedRoot(path, server)
+	if err != nil {
+		return nil, fmt.Errorf("trust root for keyless authorities: %w", err)
+	}
+	return tr, nil
 }
 
 func newAdmissionInstallCmd() *cobra.Command {

@@ -262,128 +262,62 @@ func (r *imageVerifyRequest) run(ctx context.Context, image string, stdout, stde
 			return err
 		}
 	}
-	opts := verify.DefaultOptions()
-	switch {
-	case r.ignoreTlog && pol.Key != nil:
-		// As cosign: a key has no validity window, so without log entries
-		// the signature is checked at the current time.
-		opts = verify.Options{UseCurrentTime: true}
-	case r.ignoreTlog:
-		// A certificate still needs a verified time inside its validity.
-		opts = verify.Options{ObserverTimestampThreshold: 1}
+	v, err := verify.New(tr, r.options(oci.ImageVerifyOptions(pol.Key != nil, r.ignoreTlog)))
+	if err != nil {
+		return err
 	}
-	v, err := verify.New(tr, r.options(opts))
+	opts, err := r.imageOptions()
 	if err != nil {
 		return err
 	}
 	c := r.img.client()
-	res, err := r.img.resolve(ctx, c, image, stderr)
+	img, err := r.img.resolve(ctx, c, image, stderr)
 	if err != nil {
 		return err
 	}
-	kind := oci.KindSignature
-	wantType := ""
-	if r.attestation {
-		kind = oci.KindAttestation
-		if wantType, err = oci.PredicateTypeURI(r.predicateType); err != nil {
-			return err
+	res, err := c.VerifyImage(ctx, img.Digest, v, pol, opts)
+	if res != nil {
+		for _, rej := range res.Rejected {
+			fmt.Fprintln(stderr, "  rejected", rej)
 		}
 	}
-	attached, err := c.ListKind(ctx, res.Digest, kind, oci.Lookup{})
-	if err != nil {
-		return fmt.Errorf("list signatures of %s: %w", res.Digest, err)
-	}
-	wantAnn, err := parseAnnotations(r.annotations)
 	if err != nil {
 		return err
 	}
-	var eval *policy.Evaluator
-	var evalPolicy *policy.Policy
-	if r.policyFile != "" {
-		if eval, evalPolicy, err = loadAttestationPolicy(r.policyFile); err != nil {
-			return err
-		}
-	}
-	var outputs []any
-	var failures []string
-	candidates := attached.Filter(kind)
-	for _, a := range candidates {
-		if wantType != "" && a.PredicateType != "" && a.PredicateType != wantType {
-			continue
-		}
-		if a.Err != nil {
-			failures = append(failures, fmt.Sprintf("%s: malformed: %v", a.Ref, a.Err))
-			continue
-		}
-		got, err := a.Verify(v, pol)
-		if err != nil {
-			failures = append(failures, err.Error()) // names a.Ref
-			continue
-		}
-		if wantType != "" && got.PredicateType != wantType {
-			continue
-		}
-		if !hasAnnotations(signedAnnotations(got, res.Digest.DigestStr()), wantAnn) {
-			failures = append(failures, fmt.Sprintf("%s: missing or incorrect annotation", a.Ref))
-			continue
-		}
-		if eval != nil {
-			if err := evaluateStatement(ctx, eval, evalPolicy, r.policyFile, got); err != nil {
-				failures = append(failures, fmt.Sprintf("%s: %v", a.Ref, err))
-				continue
-			}
-		}
-		outputs = append(outputs, verifiedOutput(a, got))
-	}
-	for _, f := range failures {
-		fmt.Fprintln(stderr, "  rejected", f)
-	}
-	if len(outputs) == 0 {
-		what := "signatures"
-		if r.attestation {
-			what = "attestations of type " + wantType
-		}
-		if len(candidates) == 0 {
-			return fmt.Errorf("no %s found for %s", what, res.Digest)
-		}
-		return fmt.Errorf("none of the %d %s of %s verified", len(failures), what, res.Digest)
-	}
-	fmt.Fprintf(stderr, "Verified %d of %d for %s\n", len(outputs), len(outputs)+len(failures), res.Digest)
+	fmt.Fprintf(stderr, "Verified %d of %d for %s\n", len(res.Verified), len(res.Verified)+len(res.Rejected), img.Digest)
 	enc := json.NewEncoder(stdout)
-	for _, o := range outputs {
-		if err := enc.Encode(o); err != nil {
+	for _, va := range res.Verified {
+		if err := enc.Encode(verifiedOutput(va.Attachment, va.Verified)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// signedAnnotations returns the annotations signed with an image
-// signature: the simple-signing payload's "optional" object (legacy) or
-// the annotations of the statement subject naming the image (cosign v3).
-func signedAnnotations(v *oci.Verified, digest string) map[string]any {
-	if v.SimpleSigning != nil {
-		return v.SimpleSigning.Optional
+// imageOptions turns the flags into what VerifyImage accepts.
+func (r *imageVerifyRequest) imageOptions() (oci.VerifyImageOptions, error) {
+	var opts oci.VerifyImageOptions
+	var err error
+	if opts.Annotations, err = parseAnnotations(r.annotations); err != nil {
+		return opts, err
 	}
-	if v.Statement != nil {
-		for _, s := range v.Statement.Subject {
-			if "sha256:"+s.Digest["sha256"] == digest {
-				return s.Annotations
-			}
+	if !r.attestation {
+		return opts, nil
+	}
+	opts.Attestations = true
+	if opts.PredicateType, err = oci.PredicateTypeURI(r.predicateType); err != nil {
+		return opts, err
+	}
+	if r.policyFile != "" {
+		eval, p, err := loadAttestationPolicy(r.policyFile)
+		if err != nil {
+			return opts, err
+		}
+		opts.Check = func(ctx context.Context, got *oci.Verified) error {
+			return evaluateStatement(ctx, eval, p, r.policyFile, got)
 		}
 	}
-	return nil
-}
-
-// hasAnnotations reports whether have holds every wanted key with the
-// wanted string value, as cosign verify -a checks.
-func hasAnnotations(have map[string]any, want map[string]string) bool {
-	for k, v := range want {
-		if s, ok := have[k].(string); !ok || s != v {
-			return false
-		}
-	}
-	return true
+	return opts, nil
 }
 
 // verifiedOutput is what verify prints per verified signature: the signed

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +22,7 @@ func newPolicyCmd() *cobra.Command {
 		Use:   "policy",
 		Short: "Work with ClusterImagePolicy files (policy-controller compatible)",
 	}
-	cmd.AddCommand(newPolicyTestCmd(), &cobra.Command{
+	cmd.AddCommand(newPolicyTestCmd(), newPolicyCatalogCmd(), &cobra.Command{
 		Use:    "cue-worker",
 		Short:  "Evaluate CUE policies sent on stdin (the child processes policy evaluation runs CUE in)",
 		Hidden: true,
@@ -46,6 +48,8 @@ var cueWorker = func() *exec.Cmd {
 func newPolicyTestCmd() *cobra.Command {
 	var (
 		files       []string
+		resource    string
+		output      string
 		trustedRoot string
 		server      string
 		noMatch     string
@@ -53,42 +57,53 @@ func newPolicyTestCmd() *cobra.Command {
 		img         imageFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "test --policy FILE [--policy FILE…] IMAGE…",
-		Short: "Evaluate ClusterImagePolicies against images, offline of any cluster",
+		Use:   "test --policy FILE [--policy FILE…] (IMAGE… | --resource FILE)",
+		Short: "Evaluate ClusterImagePolicies against images or a Kubernetes object, offline of any cluster",
 		Long: `Load ClusterImagePolicy resources (v1alpha1 or v1beta1, as written for the Sigstore
 policy-controller) and the TrustRoots they name by trustRootRef (sigstoreKeys),
 validate them as a cluster would, and decide each image as the
 admission controller would: an image must satisfy every policy whose globs match it;
 a policy passes when one of its authorities does. Prints, per image, which
 policy/authority passed or why each failed. Exit status 0 only when every image is
-allowed, so it fits CI pipelines.`,
-		Example: `  signet policy test --policy require-signed.yaml 127.0.0.1:5000/app@sha256:…`,
-		Args:    cobra.MinimumNArgs(1),
+allowed, so it fits CI pipelines.
+
+With --resource, the images are those of a Kubernetes object (Pod, Deployment,
+ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController, Knative
+Service), decided exactly as the admission webhook decides them: spec.match sees the
+object's resource and labels, includeSpec/includeObjectMeta/includeTypeMeta policies
+see its spec, metadata, apiVersion and kind. Images whose matching policies have only
+static authorities are decided without a registry, trust root or network.
+
+--output json prints one JSON document (see the README) instead of text.`,
+		Example: `  signet policy test --policy require-signed.yaml 127.0.0.1:5000/app@sha256:…
+  signet policy test --policy restricted.yaml --resource deployment.yaml --output json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(files) == 0 {
 				return fmt.Errorf("give at least one --policy FILE")
 			}
-			var policies []*policy.ClusterImagePolicy
-			var trustRoots []*policy.TrustRoot
-			for _, f := range files {
-				data, err := os.ReadFile(f)
+			switch {
+			case resource == "" && len(args) == 0:
+				return fmt.Errorf("give IMAGE arguments or --resource FILE")
+			case resource != "" && len(args) > 0:
+				return fmt.Errorf("give IMAGE arguments or --resource FILE, not both")
+			case output != "text" && output != "json":
+				return fmt.Errorf("--output %q: want text or json", output)
+			case timeout <= 0:
+				return fmt.Errorf("--timeout %s: must be positive", timeout)
+			}
+			var obj *policy.Object
+			if resource != "" {
+				data, err := os.ReadFile(resource)
 				if err != nil {
 					return err
 				}
-				docs, warnings, err := policy.Load(data, policy.ValidateOptions{})
-				if err != nil {
-					return fmt.Errorf("%s: %w", f, err)
+				if obj, err = policy.ParseObject(data); err != nil {
+					return fmt.Errorf("%s: %w", resource, err)
 				}
-				for _, w := range warnings {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", f, w)
-				}
-				for _, c := range docs.Policies {
-					for _, w := range c.GlobWarnings() {
-						fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s %q: %s\n", f, policy.KindClusterImagePolicy, c.Metadata.Name, w)
-					}
-				}
-				policies = append(policies, docs.Policies...)
-				trustRoots = append(trustRoots, docs.TrustRoots...)
+			}
+			policies, trustRoots, err := loadPolicyFiles(files, cmd.ErrOrStderr())
+			if err != nil {
+				return err
 			}
 			nm, err := parseNoMatch(noMatch)
 			if err != nil {
@@ -97,53 +112,46 @@ allowed, so it fits CI pipelines.`,
 			if trustedRoot != "" {
 				server = ""
 			}
-			tr, err := loadTrustedRoot(trustedRoot, server)
-			if err != nil {
-				return err
-			}
 			client := img.client()
-			engineOpts, err := policyEngineOptions(nm)
+			engineOpts, err := policyEngineOptions(nm, client)
 			if err != nil {
 				return err
 			}
-			checker := policy.NewRegistryChecker(client, tr, nil, policy.WithTrustRoots(trustRoots))
+			// The trust root is read when an authority first needs it:
+			// static authorities and CUE/Rego over the object need none.
+			checker := &lazyChecker{build: func() (policy.AuthorityChecker, error) {
+				tr, err := loadTrustedRoot(trustedRoot, server)
+				if err != nil {
+					return nil, err
+				}
+				return policy.NewRegistryChecker(client, tr, nil, policy.WithTrustRoots(trustRoots)), nil
+			}}
 			engine, err := policy.NewEngine(policies, checker, engineOpts)
 			if err != nil {
 				return err
 			}
-			denied := 0
-			if timeout <= 0 {
-				return fmt.Errorf("--timeout %s: must be positive", timeout)
-			}
-			for _, image := range args {
-				d, err := decideImage(cmd.Context(), timeout, image, func(ctx context.Context) (policy.Decision, error) {
-					res, err := img.resolve(ctx, client, image, cmd.ErrOrStderr())
-					if err != nil {
-						return policy.Decision{}, err
-					}
-					// One image's registry work is bounded as in the webhook.
-					session, err := oci.NewSession(oci.Limits{})
-					if err != nil {
-						return policy.Decision{}, err
-					}
-					return engine.Evaluate(ctx, policy.Request{Image: res.Digest.String(), Credentials: policy.RegistryCredentials{Session: session}}), nil
-				})
-				if err != nil {
+			t := &policyTester{engine: engine, client: client, stderr: cmd.ErrOrStderr(), timeout: timeout}
+			rep := t.run(cmd.Context(), obj, args)
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(rep); err != nil {
 					return err
 				}
-				printDecision(cmd.OutOrStdout(), d)
-				if !d.Allowed {
-					denied++
-				}
+			} else {
+				printReport(cmd.OutOrStdout(), rep)
 			}
-			if denied > 0 {
-				return fmt.Errorf("%d of %d images denied", denied, len(args))
+			if denied := rep.denied(); denied > 0 {
+				return fmt.Errorf("%d of %d images denied", denied, len(rep.Images))
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&files, "policy", nil, "ClusterImagePolicy YAML/JSON file (repeatable; multi-document files are fine)")
+	f.StringVar(&resource, "resource", "", "Kubernetes object (YAML/JSON) whose images to decide, as the admission webhook would")
+	f.StringVar(&output, "output", "text", "text or json")
 	f.StringVar(&trustedRoot, "trusted-root", "", "trusted_root.json for keyless authorities")
 	f.StringVar(&server, "server", defaultServer(), "signet server whose trusted root to use when --trusted-root is not given")
 	f.StringVar(&noMatch, "no-match", "deny", "images no policy matches: allow, warn or deny")
@@ -152,20 +160,32 @@ allowed, so it fits CI pipelines.`,
 	return cmd
 }
 
-// decideImage runs decide under a time limit for one image; a decision
-// that runs out of time says so in its denial.
-func decideImage(ctx context.Context, timeout time.Duration, image string, decide func(context.Context) (policy.Decision, error)) (policy.Decision, error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%s: no decision within --timeout %s", image, timeout))
-	defer cancel()
-	d, err := decide(ctx)
-	if cause := context.Cause(ctx); cause != nil && ctx.Err() == context.DeadlineExceeded {
+// loadPolicyFiles loads, defaults and validates the policy files; errors
+// and warnings name the file, line and field.
+func loadPolicyFiles(files []string, stderr io.Writer) ([]*policy.ClusterImagePolicy, []*policy.TrustRoot, error) {
+	var policies []*policy.ClusterImagePolicy
+	var trustRoots []*policy.TrustRoot
+	for _, f := range files {
+		data, err := os.ReadFile(f)
 		if err != nil {
-			return d, fmt.Errorf("%w: %w", cause, err)
+			return nil, nil, err
 		}
-		d.Allowed = false
-		d.Denials = append(d.Denials, policy.Violation{Message: cause.Error()})
+		docs, warnings, err := policy.LoadFile(f, data, policy.ValidateOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
+		for _, c := range docs.Policies {
+			for _, w := range c.GlobWarnings() {
+				fmt.Fprintf(stderr, "%s: warning: %s %q: %s\n", f, policy.KindClusterImagePolicy, c.Metadata.Name, w)
+			}
+		}
+		policies = append(policies, docs.Policies...)
+		trustRoots = append(trustRoots, docs.TrustRoots...)
 	}
-	return d, err
+	return policies, trustRoots, nil
 }
 
 func parseNoMatch(s string) (policy.NoMatchPolicy, error) {
@@ -180,60 +200,249 @@ func parseNoMatch(s string) (policy.NoMatchPolicy, error) {
 	return "", fmt.Errorf("--no-match %q: want allow, warn or deny", s)
 }
 
-func printDecision(w io.Writer, d policy.Decision) {
-	verdict := "ALLOWED"
-	if !d.Allowed {
-		verdict = "DENIED"
-	}
-	fmt.Fprintf(w, "%s %s\n", verdict, d.Image)
-	if d.NoMatch {
-		fmt.Fprintln(w, "  no policy matches this image")
-	}
-	for _, p := range d.Policies {
-		state := "failed"
-		if p.Passed {
-			state = "passed"
-		}
-		fmt.Fprintf(w, "  policy %s (%s): %s\n", p.Name, p.Mode, state)
-		for _, a := range p.Authorities {
-			if a.Passed {
-				fmt.Fprintf(w, "    authority %s: passed%s\n", a.Name, signers(a))
-			} else if a.Err != nil {
-				fmt.Fprintf(w, "    authority %s: failed: %v\n", a.Name, a.Err)
-			}
-		}
-		if p.Err != nil {
-			fmt.Fprintf(w, "    %v\n", p.Err)
-		}
-	}
-	for _, v := range d.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", v)
-	}
-	for _, v := range d.Denials {
-		fmt.Fprintf(w, "  denied: %s\n", v)
-	}
+// lazyChecker builds its AuthorityChecker on first use.
+type lazyChecker struct {
+	build   func() (policy.AuthorityChecker, error)
+	once    sync.Once
+	checker policy.AuthorityChecker
+	err     error
 }
 
-func signers(a policy.AuthorityResult) string {
-	var who []string
-	for _, s := range a.Signatures {
-		if s.Subject != "" {
-			who = append(who, s.Subject)
-		}
+func (l *lazyChecker) get() (policy.AuthorityChecker, error) {
+	l.once.Do(func() { l.checker, l.err = l.build() })
+	return l.checker, l.err
+}
+
+func (l *lazyChecker) VerifySignatures(ctx context.Context, image string, a *policy.Authority, creds policy.RegistryCredentials) ([]policy.Signature, error) {
+	c, err := l.get()
+	if err != nil {
+		return nil, err
 	}
-	if len(who) == 0 {
-		return ""
+	return c.VerifySignatures(ctx, image, a, creds)
+}
+
+func (l *lazyChecker) VerifyAttestations(ctx context.Context, image string, a *policy.Authority, creds policy.RegistryCredentials) ([]policy.VerifiedAttestation, error) {
+	c, err := l.get()
+	if err != nil {
+		return nil, err
 	}
-	return " (signed by " + strings.Join(who, ", ") + ")"
+	return c.VerifyAttestations(ctx, image, a, creds)
 }
 
 // policyEngineOptions configures the engine as the admission controller
 // does: CUE and Rego policies given inline or by https URL (ConfigMap
-// references need a cluster).
-func policyEngineOptions(nm policy.NoMatchPolicy) (policy.Options, error) {
+// references need a cluster), config files read from the registry.
+func policyEngineOptions(nm policy.NoMatchPolicy, client *oci.Client) (policy.Options, error) {
 	eval, err := policy.NewEvaluator(policy.EvaluatorOptions{CUEWorker: cueWorker})
 	if err != nil {
 		return policy.Options{}, err
 	}
-	return policy.Options{NoMatch: nm, Evaluator: eval}, nil
+	return policy.Options{NoMatch: nm, Evaluator: eval, ConfigFiles: client}, nil
+}
+
+// testReport is the JSON document `signet policy test --output json`
+// prints; README.md documents it.
+type testReport struct {
+	// Allowed is true when every image is allowed.
+	Allowed bool `json:"allowed"`
+	// Resource is the object given with --resource.
+	Resource *resourceReport `json:"resource,omitempty"`
+	Images   []imageReport   `json:"images"`
+}
+
+type resourceReport struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name,omitempty"`
+	Namespace  string `json:"namespace,omitempty"`
+}
+
+type imageReport struct {
+	// Image is the reference as given or written in the object.
+	Image string `json:"image"`
+	// Field is the image's field path in the object.
+	Field string `json:"field,omitempty"`
+	// Digest is the digest reference decided on, when the image was
+	// looked up in its registry.
+	Digest   string         `json:"digest,omitempty"`
+	Allowed  bool           `json:"allowed"`
+	NoMatch  bool           `json:"noMatch,omitempty"`
+	Errors   []string       `json:"errors"`
+	Warnings []string       `json:"warnings"`
+	Policies []policyReport `json:"policies"`
+}
+
+type policyReport struct {
+	Name        string            `json:"name"`
+	Mode        string            `json:"mode"`
+	Passed      bool              `json:"passed"`
+	Authorities []authorityReport `json:"authorities"`
+	Error       string            `json:"error,omitempty"`
+}
+
+type authorityReport struct {
+	Name    string   `json:"name"`
+	Passed  bool     `json:"passed"`
+	Static  bool     `json:"static,omitempty"`
+	Signers []string `json:"signers,omitempty"`
+	Error   string   `json:"error,omitempty"`
+}
+
+func (r *testReport) denied() int {
+	n := 0
+	for _, i := range r.Images {
+		if !i.Allowed {
+			n++
+		}
+	}
+	return n
+}
+
+// policyTester decides images as the admission webhook does.
+type policyTester struct {
+	engine *policy.Engine
+	client *oci.Client
+	stderr io.Writer
+	// timeout limits the work on one image, its tag's resolution
+	// included.
+	timeout time.Duration
+}
+
+// run decides the images given, or those of obj.
+func (t *policyTester) run(ctx context.Context, obj *policy.Object, images []string) *testReport {
+	rep := &testReport{Allowed: true, Images: []imageReport{}}
+	if obj == nil {
+		for _, image := range images {
+			rep.Images = append(rep.Images, t.decide(ctx, policy.Request{Image: image}))
+		}
+	} else {
+		rep.Resource = &resourceReport{APIVersion: obj.TypeMeta.APIVersion, Kind: obj.TypeMeta.Kind, Name: obj.Name, Namespace: obj.Namespace}
+		decided := map[string]imageReport{}
+		for _, c := range obj.Images {
+			r, ok := decided[c.Image]
+			if !ok {
+				r = t.decide(ctx, obj.Request(c.Image))
+				decided[c.Image] = r
+			}
+			r.Field = c.Field
+			rep.Images = append(rep.Images, r)
+		}
+	}
+	rep.Allowed = rep.denied() == 0
+	return rep
+}
+
+// decide decides one image. Only when a matching policy needs the
+// registry is a tag resolved to its digest, as the webhook's mutating
+// half would pin it.
+func (t *policyTester) decide(ctx context.Context, req policy.Request) imageReport {
+	r := imageReport{Image: req.Image, Errors: []string{}, Warnings: []string{}, Policies: []policyReport{}}
+	ctx, cancel := context.WithTimeoutCause(ctx, t.timeout, fmt.Errorf("%s: no decision within --timeout %s", req.Image, t.timeout))
+	defer cancel()
+	// timedOut denies an image whose decision ran out of time, saying so.
+	timedOut := func() bool {
+		if ctx.Err() != context.DeadlineExceeded {
+			return false
+		}
+		r.Allowed = false
+		r.Errors = append(r.Errors, context.Cause(ctx).Error())
+		return true
+	}
+	if t.engine.NeedsRegistry(req) {
+		res, err := t.client.Resolve(ctx, req.Image)
+		if err != nil {
+			if !timedOut() {
+				r.Errors = append(r.Errors, err.Error())
+			}
+			return r
+		}
+		if res.Tagged {
+			fmt.Fprintf(t.stderr, "WARNING: %s is a tag; deciding on its current digest %s\n", req.Image, res.Digest)
+		}
+		req.Image = res.Digest.String()
+		r.Digest = req.Image
+	}
+	// One image's registry work is bounded as in the webhook.
+	session, err := oci.NewSession(oci.Limits{})
+	if err != nil {
+		r.Errors = append(r.Errors, err.Error())
+		return r
+	}
+	req.Credentials.Session = session
+	d := t.engine.Evaluate(ctx, req)
+	r.Allowed, r.NoMatch = d.Allowed, d.NoMatch
+	for _, v := range d.Denials {
+		r.Errors = append(r.Errors, v.String())
+	}
+	for _, v := range d.Warnings {
+		r.Warnings = append(r.Warnings, v.String())
+	}
+	for _, p := range d.Policies {
+		pr := policyReport{Name: p.Name, Mode: p.Mode, Passed: p.Passed, Authorities: []authorityReport{}}
+		if p.Err != nil {
+			pr.Error = p.Err.Error()
+		}
+		for _, a := range p.Authorities {
+			ar := authorityReport{Name: a.Name, Passed: a.Passed, Static: a.Static}
+			for _, s := range a.Signatures {
+				if s.Subject != "" {
+					ar.Signers = append(ar.Signers, s.Subject)
+				}
+			}
+			if a.Err != nil {
+				ar.Error = a.Err.Error()
+			}
+			pr.Authorities = append(pr.Authorities, ar)
+		}
+		r.Policies = append(r.Policies, pr)
+	}
+	timedOut()
+	return r
+}
+
+func printReport(w io.Writer, rep *testReport) {
+	for _, r := range rep.Images {
+		verdict := "ALLOWED"
+		if !r.Allowed {
+			verdict = "DENIED"
+		}
+		image := r.Image
+		if r.Digest != "" {
+			image = r.Digest
+		}
+		if r.Field != "" {
+			fmt.Fprintf(w, "%s %s (%s)\n", verdict, image, r.Field)
+		} else {
+			fmt.Fprintf(w, "%s %s\n", verdict, image)
+		}
+		if r.NoMatch {
+			fmt.Fprintln(w, "  no policy matches this image")
+		}
+		for _, p := range r.Policies {
+			state := "failed"
+			if p.Passed {
+				state = "passed"
+			}
+			fmt.Fprintf(w, "  policy %s (%s): %s\n", p.Name, p.Mode, state)
+			for _, a := range p.Authorities {
+				switch {
+				case a.Passed && len(a.Signers) > 0:
+					fmt.Fprintf(w, "    authority %s: passed (signed by %s)\n", a.Name, strings.Join(a.Signers, ", "))
+				case a.Passed:
+					fmt.Fprintf(w, "    authority %s: passed\n", a.Name)
+				case a.Error != "":
+					fmt.Fprintf(w, "    authority %s: failed: %s\n", a.Name, a.Error)
+				}
+			}
+			if p.Error != "" {
+				fmt.Fprintf(w, "    %s\n", p.Error)
+			}
+		}
+		for _, v := range r.Warnings {
+			fmt.Fprintf(w, "  warning: %s\n", v)
+		}
+		for _, v := range r.Errors {
+			fmt.Fprintf(w, "  denied: %s\n", v)
+		}
+	}
 }

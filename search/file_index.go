@@ -1,0 +1,383 @@
+package search
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+)
+
+// FileIndex is the embedded [Index]: an append-only file of JSON lines,
+// each synced before Add returns, replayed into memory when opened. Memory
+// grows with the log, about 50 bytes per entry and key.
+type FileIndex struct {
+	mu        sync.RWMutex
+	path      string
+	f         *os.File
+	times     map[entryRef]int64
+	summaries map[entryRef]*Summary
+	postings  map[string][]Posting // oldest first, without summaries
+	followed  map[Log]uint64
+	gen       uint64
+}
+
+type entryRef struct {
+	log   Log
+	index uint64
+}
+
+// fileIndexRecord is one line of a FileIndex: an entry's keys (L, I, T,
+// K), a followed size (F, N), or a reset's generation (G).
+type fileIndexRecord struct {
+	// Logs are stored as numbers (Log marshals to text for the API).
+	L uint8    `json:"l,omitempty"`
+	I uint64   `json:"i,omitempty"`
+	T int64    `json:"t,omitempty"`
+	S *Summary `json:"s,omitempty"`
+	K []string `json:"k,omitempty"`
+	F uint8    `json:"f,omitempty"`
+	N uint64   `json:"n,omitempty"`
+	G uint64   `json:"g,omitempty"`
+}
+
+var _ Index = (*FileIndex)(nil)
+
+// OpenFileIndex opens the index kept in the file at path, creating it if
+// missing. A last line left incomplete by a crash is dropped. Close it when
+// done.
+func OpenFileIndex(path string) (*FileIndex, error) {
+	x := &FileIndex{path: path}
+	x.clear()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open search index: %w", err)
+	}
+	good, err := x.replay(f)
+	if err == nil {
+		err = f.Truncate(good)
+	}
+	if err == nil {
+		_, err = f.Seek(good, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open search index %s: %w", path, err)
+	}
+	x.f = f
+	return x, nil
+}
+
+func (x *FileIndex) clear() {
+	x.times = make(map[entryRef]int64)
+	x.summaries = make(map[entryRef]*Summary)
+	x.postings = make(map[string][]Posting)
+	x.followed = make(map[Log]uint64)
+}
+
+// replay applies every complete line of r and returns the offset after the
+// last one.
+func (x *FileIndex) replay(r io.Reader) (int64, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var off int64
+	for {
+		line, err := br.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			return off, nil // an incomplete last line is dropped
+		}
+		if err != nil {
+			return 0, err
+		}
+		var rec fileIndexRecord
+		if err := json.Unmarshal(bytes.TrimSuffix(line, []byte("\n")), &rec); err != nil {
+			return 0, fmt.Errorf("record at offset %d: %w", off, err)
+		}
+		x.apply(rec)
+		off += int64(len(line))
+	}
+}
+
+// apply updates memory with one record; x.mu must be held for writing.
+func (x *FileIndex) apply(rec fileIndexRecord) {
+	switch {
+	case rec.L != 0:
+		p := x.posting(Posting{Log: Log(rec.L), Index: rec.I, Time: rec.T}, rec.S)
+		for _, k := range rec.K {
+			x.insert(k, p)
+		}
+	case rec.F != 0:
+		x.followed[Log(rec.F)] = max(x.followed[Log(rec.F)], rec.N)
+	case rec.G != 0:
+		x.gen = rec.G
+		x.postings = make(map[string][]Posting)
+		x.followed = make(map[Log]uint64)
+	}
+}
+
+// posting returns p with the time first recorded for its entry, recording
+// p's time if there is none, and records the summary if there is none.
+func (x *FileIndex) posting(p Posting, sum *Summary) Posting {
+	ref := entryRef{p.Log, p.Index}
+	if t, ok := x.times[ref]; ok {
+		p.Time = t
+	} else {
+		x.times[ref] = p.Time
+	}
+	if _, ok := x.summaries[ref]; !ok && sum != nil {
+		x.summaries[ref] = sum
+	}
+	return p
+}
+
+// insert adds p to key's postings and reports whether it was new.
+func (x *FileIndex) insert(key string, p Posting) bool {
+	ps := x.postings[key]
+	i, found := slices.BinarySearchFunc(ps, p, comparePostings)
+	if found {
+		return false
+	}
+	x.postings[key] = slices.Insert(ps, i, p)
+	return true
+}
+
+func (x *FileIndex) has(key string, p Posting) bool {
+	_, found := slices.BinarySearchFunc(x.postings[key], p, comparePostings)
+	return found
+}
+
+// write appends records to the file and syncs it; x.mu must be held.
+func (x *FileIndex) write(recs ...fileIndexRecord) error {
+	if x.f == nil {
+		return fmt.Errorf("write %s: %w", x.path, os.ErrClosed)
+	}
+	var buf bytes.Buffer
+	for _, r := range recs {
+		js, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		buf.Write(js)
+		buf.WriteByte('\n')
+	}
+	if _, err := x.f.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write %s: %w", x.path, err)
+	}
+	if err := x.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", x.path, err)
+	}
+	return nil
+}
+
+// Add implements [Index]; one batch is one write and one sync.
+func (x *FileIndex) Add(_ context.Context, entries []IndexEntry) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var recs []fileIndexRecord
+	for _, e := range entries {
+		p := e.Posting
+		if p.Log == 0 {
+			return fmt.Errorf("add to search index: entry %d has no log", p.Index)
+		}
+		ref := entryRef{p.Log, p.Index}
+		t, known := x.times[ref]
+		if known {
+			p.Time = t
+		}
+		p.Summary = nil
+		var sum *Summary
+		if _, ok := x.summaries[ref]; !ok {
+			sum = e.Summary
+		}
+		var fresh []string
+		for _, k := range e.Keys {
+			if !x.has(k, p) && !slices.Contains(fresh, k) {
+				fresh = append(fresh, k)
+			}
+		}
+		if !known || len(fresh) > 0 || sum != nil {
+			recs = append(recs, fileIndexRecord{L: uint8(p.Log), I: p.Index, T: p.Time, S: sum, K: fresh})
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := x.write(recs...); err != nil {
+		return fmt.Errorf("add to search index: %w", err)
+	}
+	for _, r := range recs {
+		x.apply(r)
+	}
+	return nil
+}
+
+// Lookup implements [Index].
+func (x *FileIndex) Lookup(_ context.Context, keys []string, offset, limit int) ([]Posting, int, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	lists := make([][]Posting, 0, len(keys))
+	for _, k := range keys {
+		if ps := x.postings[k]; len(ps) > 0 {
+			lists = append(lists, ps)
+		}
+	}
+	page, total, err := pageNewestFirst(lists, offset, limit)
+	for i := range page {
+		page[i].Summary = x.summaries[entryRef{page[i].Log, page[i].Index}]
+	}
+	return page, total, err
+}
+
+// pageNewestFirst merges postings lists (each oldest first), dropping
+// duplicates, and returns the page newest first and the merged count.
+func pageNewestFirst(lists [][]Posting, offset, limit int) ([]Posting, int, error) {
+	offset, limit = max(offset, 0), max(limit, 0)
+	if len(lists) == 1 {
+		ps := lists[0]
+		var page []Posting
+		for i := len(ps) - 1 - offset; i >= 0 && len(page) < limit; i-- {
+			page = append(page, ps[i])
+		}
+		return page, len(ps), nil
+	}
+	pos := make([]int, len(lists))
+	for i, l := range lists {
+		pos[i] = len(l) - 1
+	}
+	var (
+		page  []Posting
+		total int
+		last  *Posting
+	)
+	for {
+		best := -1
+		for i, l := range lists {
+			if pos[i] >= 0 && (best < 0 || comparePostings(l[pos[i]], lists[best][pos[best]]) > 0) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return page, total, nil
+		}
+		p := lists[best][pos[best]]
+		pos[best]--
+		if last != nil && comparePostings(*last, p) == 0 {
+			continue
+		}
+		last = &p
+		if total >= offset && len(page) < limit {
+			page = append(page, p)
+		}
+		total++
+	}
+}
+
+// Followed implements [Index].
+func (x *FileIndex) Followed(_ context.Context, log Log) (uint64, uint64, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.followed[log], x.gen, nil
+}
+
+// SetFollowed implements [Index].
+func (x *FileIndex) SetFollowed(_ context.Context, log Log, size, generation uint64) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if generation != x.gen || size <= x.followed[log] {
+		return nil
+	}
+	if err := x.write(fileIndexRecord{F: uint8(log), N: size}); err != nil {
+		return fmt.Errorf("record followed size: %w", err)
+	}
+	x.followed[log] = size
+	return nil
+}
+
+// Reset implements [Index]: it rewrites the file with only the recorded
+// times and the new generation, replacing it atomically.
+func (x *FileIndex) Reset(context.Context) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.f == nil {
+		return fmt.Errorf("reset %s: %w", x.path, os.ErrClosed)
+	}
+	gen := x.gen + 1
+	tmp := x.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("reset search index: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 64<<10)
+	enc := json.NewEncoder(w)
+	err = enc.Encode(fileIndexRecord{G: gen})
+	for ref, t := range x.times {
+		if err != nil {
+			break
+		}
+		err = enc.Encode(fileIndexRecord{L: uint8(ref.log), I: ref.index, T: t, S: x.summaries[ref]})
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp, x.path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(x.path))
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("reset search index: %w", err)
+	}
+	x.f.Close()
+	x.f = f
+	x.gen = gen
+	x.postings = make(map[string][]Posting)
+	x.followed = make(map[Log]uint64)
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Close closes the index file.
+func (x *FileIndex) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.f == nil {
+		return nil
+	}
+	err := x.f.Close()
+	x.f = nil
+	return err
+}
+
+// OpenFiles opens the embedded index and envelope store kept under dir (a
+// server keeps them in <data dir>/search), creating them if missing. Close
+// the index when done.
+func OpenFiles(dir string) (*FileIndex, *FileEnvelopeStore, error) {
+	env, err := NewFileEnvelopeStore(filepath.Join(dir, "envelopes"))
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := OpenFileIndex(filepath.Join(dir, "index.jsonl"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return x, env, nil
+}
