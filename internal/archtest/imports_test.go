@@ -41,6 +41,8 @@ var allowedImports = map[string][]string{
 	"oci":       {"bundle", "keys", "sign", "trustroot", "verify"},
 	"policy":    {"bundle", "keys", "oci", "trustroot", "tuf", "verify"},
 	"report":    {"bundle", "keys", "oci", "policy", "trustroot", "tuf", "verify"},
+	// The policy catalog: policies above the engine that runs them.
+	"policy/catalog": {"policy"},
 
 	// Adapters: HTTP and Kubernetes on top of the domain.
 	"server":            slices.Concat(domain, []string{"internal/webui"}),
@@ -57,6 +59,8 @@ var allowedImports = map[string][]string{
 	"internal/spiffetest":   nil,
 	"internal/tools":        nil,
 	"internal/webui":        nil,
+	// The catalog's test fixtures: a signet stack to sign and verify with.
+	"policy/catalog/catalogtest": {"internal/registrytest", "oci", "oidc", "policy", "server/servertest", "sign", "trustroot"},
 }
 
 // rule returns the allowed imports of pkg: those of the longest listed
