@@ -45,7 +45,11 @@ func TestManifestSizeLimit(t *testing.T) {
 			h := registrytest.StartHostile(t, registrytest.HostileConfig{Attack: registrytest.HugeManifests, ManifestSize: 40 << 20, Chunked: chunked})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			_, err := oci.New().ListKind(ctx, hostileImage(t, h), oci.KindSignature, oci.Lookup{})
+			s, err := oci.NewSession(oci.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = oci.New().ListKind(ctx, hostileImage(t, h), oci.KindSignature, oci.Lookup{Session: s})
 			if !errors.Is(err, oci.ErrLimit) {
 				t.Fatalf("err = %v, want ErrLimit", err)
 			}
@@ -53,6 +57,10 @@ func TestManifestSizeLimit(t *testing.T) {
 			// buffers hold a few MiB more than the client reads.
 			if n := h.BytesServed(); n > 2*oci.MaxManifestSize+16<<20 {
 				t.Errorf("registry served %d MiB for one listing", n>>20)
+			}
+			// A manifest announced too large is not read at all.
+			if n := s.Bytes(); !chunked && n > 64<<10 || n > 2*oci.MaxManifestSize+64<<10 {
+				t.Errorf("read %d KiB of manifests", n>>10)
 			}
 			if !strings.Contains(err.Error(), "4 MiB") {
 				t.Errorf("error %q does not say why", err)
@@ -83,6 +91,23 @@ func TestSessionByteBudget(t *testing.T) {
 				t.Errorf("session read %d bytes, budget 4 MiB", s.Bytes())
 			}
 		})
+	}
+}
+
+// TestSessionBudgetAnnounced: a blob whose announced size exceeds what is
+// left of the budget is refused before any of it is read.
+func TestSessionBudgetAnnounced(t *testing.T) {
+	h := registrytest.StartHostile(t, registrytest.HostileConfig{Attack: registrytest.ManyLayers, Layers: 1, LayerSize: 8 << 20})
+	s, err := oci.NewSession(oci.Limits{MaxBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = oci.New().ListKind(context.Background(), hostileImage(t, h), oci.KindSignature, oci.Lookup{Session: s})
+	if !errors.Is(err, oci.ErrLimit) || !strings.Contains(err.Error(), "more bytes would exceed") {
+		t.Fatalf("err = %v, want ErrLimit for the announced size", err)
+	}
+	if s.Bytes() > 64<<10 {
+		t.Errorf("session read %d bytes of a blob announced too large", s.Bytes())
 	}
 }
 
@@ -219,6 +244,28 @@ func TestIsUnavailable(t *testing.T) {
 		srv.Close()
 		if err == nil || oci.IsUnavailable(err) != want {
 			t.Errorf("status %d: IsUnavailable(%v) = %v, want %v", status, err, !want, want)
+		}
+	}
+}
+
+// TestConfigFilesSession: the config files a policy fetches
+// (fetchConfigFile) are read within the decision's session: its budget
+// cuts off a registry serving more.
+func TestConfigFilesSession(t *testing.T) {
+	host := registrytest.Start(t)
+	tag, _ := registrytest.PushRandom(t, host, "team/app")
+	client := oci.New()
+	got, err := client.ConfigFiles(context.Background(), tag, nil)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("config files %v, %v", got, err)
+	}
+	for _, l := range []oci.Limits{{MaxBytes: 100}, {MaxRequests: 2}} {
+		s, err := oci.NewSession(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.ConfigFiles(context.Background(), tag, s); !errors.Is(err, oci.ErrLimit) {
+			t.Errorf("limits %+v: err = %v, want ErrLimit", l, err)
 		}
 	}
 }

@@ -112,6 +112,40 @@ func TestCUEWorkerKilledAtDeadline(t *testing.T) {
 	}
 }
 
+// TestCUEWorkerSlots: no more CUE worker evaluations run at once than
+// MaxCUEEvaluations; one that finds no free slot by its deadline fails
+// without starting a process.
+func TestCUEWorkerSlots(t *testing.T) {
+	rec := &workerRecorder{}
+	e := newTestEvaluator(t, EvaluatorOptions{Timeout: time.Minute, MaxCUEEvaluations: 1, CUEWorker: rec.start})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- e.EvaluatePolicy(ctx, "slow", &Policy{Type: PolicyTypeCUE, Data: slowCUE}, []byte(`{}`))
+	}()
+	for deadline := time.Now().Add(10 * time.Second); rec.alive() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first evaluation's worker never started")
+		}
+	}
+	short, cancelShort := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	err := e.EvaluatePolicy(short, "second", &Policy{Type: PolicyTypeCUE, Data: `a: 1`}, []byte(`{"a":1}`))
+	cancelShort()
+	if err == nil || !strings.Contains(err.Error(), "no free CUE evaluation slot") {
+		t.Errorf("second evaluation with the slot taken: %v", err)
+	}
+	rec.mu.Lock()
+	started := len(rec.cmds)
+	rec.mu.Unlock()
+	if started != 1 {
+		t.Errorf("%d workers started, want 1", started)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled evaluation: %v", err)
+	}
+}
+
 // TestCUEWorkerFailure: a worker that cannot start or dies mid-request
 // fails the evaluation with why.
 func TestCUEWorkerFailure(t *testing.T) {

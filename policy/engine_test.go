@@ -62,9 +62,16 @@ func (f *fakeEvaluator) EvaluatePolicy(ctx context.Context, name string, p *Poli
 	}
 }
 
+// fakeConfigs serves one config file to reads made within the session
+// testSession, as the request's registry work must be.
 type fakeConfigs struct{}
 
-func (fakeConfigs) ConfigFiles(ctx context.Context, image string, _ *oci.Session) (map[string]json.RawMessage, error) {
+var testSession, _ = oci.NewSession(oci.Limits{})
+
+func (fakeConfigs) ConfigFiles(ctx context.Context, image string, s *oci.Session) (map[string]json.RawMessage, error) {
+	if s != testSession {
+		return nil, errors.New("config files read outside the request's session")
+	}
 	return map[string]json.RawMessage{"linux/amd64": json.RawMessage(`{"architecture":"amd64"}`)}, nil
 }
 
@@ -325,7 +332,7 @@ func TestEngineEvaluate(t *testing.T) {
 				FetchConfigFile: boolPtr(true), IncludeSpec: boolPtr(true), IncludeObjectMeta: boolPtr(true), IncludeTypeMeta: boolPtr(true)})},
 			opts: Options{Evaluator: &fakeEvaluator{}, ConfigFiles: fakeConfigs{}},
 			req: Request{Image: img, Spec: map[string]int{"containers": 1}, ObjectMeta: map[string]string{"name": "pod"},
-				TypeMeta: map[string]string{"kind": "Pod"}},
+				TypeMeta: map[string]string{"kind": "Pod"}, Credentials: RegistryCredentials{Session: testSession}},
 			want: summary{Allowed: true, Policies: map[string][]string{"p": {"pass", "s:pass"}}},
 		},
 		{

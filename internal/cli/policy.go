@@ -335,25 +335,22 @@ func (t *policyTester) run(ctx context.Context, obj *policy.Object, images []str
 // decide decides one image. Only when a matching policy needs the
 // registry is a tag resolved to its digest, as the webhook's mutating
 // half would pin it.
-func (t *policyTester) decide(ctx context.Context, req policy.Request) imageReport {
-	r := imageReport{Image: req.Image, Errors: []string{}, Warnings: []string{}, Policies: []policyReport{}}
+func (t *policyTester) decide(ctx context.Context, req policy.Request) (r imageReport) {
+	r = imageReport{Image: req.Image, Errors: []string{}, Warnings: []string{}, Policies: []policyReport{}}
 	ctx, cancel := context.WithTimeoutCause(ctx, t.timeout, fmt.Errorf("%s: no decision within --timeout %s", req.Image, t.timeout))
 	defer cancel()
-	// timedOut denies an image whose decision ran out of time, saying so.
-	timedOut := func() bool {
-		if ctx.Err() != context.DeadlineExceeded {
-			return false
+	// An image whose decision ran out of time is denied, saying so,
+	// whatever the registry client or checker made of the deadline.
+	defer func() {
+		if ctx.Err() == context.DeadlineExceeded {
+			r.Allowed = false
+			r.Errors = append(r.Errors, context.Cause(ctx).Error())
 		}
-		r.Allowed = false
-		r.Errors = append(r.Errors, context.Cause(ctx).Error())
-		return true
-	}
+	}()
 	if t.engine.NeedsRegistry(req) {
 		res, err := t.client.Resolve(ctx, req.Image)
 		if err != nil {
-			if !timedOut() {
-				r.Errors = append(r.Errors, err.Error())
-			}
+			r.Errors = append(r.Errors, err.Error())
 			return r
 		}
 		if res.Tagged {
@@ -396,7 +393,6 @@ func (t *policyTester) decide(ctx context.Context, req policy.Request) imageRepo
 		}
 		r.Policies = append(r.Policies, pr)
 	}
-	timedOut()
 	return r
 }
 

@@ -8,6 +8,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,8 @@ import (
 	"time"
 
 	"github.com/signetproject/signet/internal/registrytest"
+	"github.com/signetproject/signet/oci"
+	"github.com/signetproject/signet/policy"
 )
 
 // runPolicyTest runs `signet policy test` in process.
@@ -93,5 +97,43 @@ func TestPolicyTestGlobWarnings(t *testing.T) {
 		if got := strings.Contains(stderr, "can never match"); got != warn {
 			t.Errorf("glob %q: warned %v, want %v:\n%s", glob, got, warn, stderr)
 		}
+	}
+}
+
+// blockingChecker gives up when its context ends, with an error that does
+// not say why (as a registry client may).
+type blockingChecker struct{}
+
+func (blockingChecker) VerifySignatures(ctx context.Context, _ string, _ *policy.Authority, _ policy.RegistryCredentials) ([]policy.Signature, error) {
+	<-ctx.Done()
+	return nil, errors.New("gave up")
+}
+
+func (blockingChecker) VerifyAttestations(ctx context.Context, _ string, _ *policy.Authority, _ policy.RegistryCredentials) ([]policy.VerifiedAttestation, error) {
+	<-ctx.Done()
+	return nil, errors.New("gave up")
+}
+
+// TestPolicyTesterTimeoutSaysSo: an image whose decision runs out of time
+// is denied with the time limit as its reason, even when what timed out
+// does not say so.
+func TestPolicyTesterTimeoutSaysSo(t *testing.T) {
+	host := registrytest.Start(t)
+	_, digest := registrytest.PushRandom(t, host, "app")
+	policies, _, err := loadPolicyFiles([]string{writePolicy(t, host+"/**")}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := policy.NewEngine(policies, blockingChecker{}, policy.Options{NoMatch: policy.NoMatchDeny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := &policyTester{engine: engine, client: oci.New(), stderr: io.Discard, timeout: 300 * time.Millisecond}
+	rep := pt.run(context.Background(), nil, []string{digest})
+	if rep.Allowed || len(rep.Images) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if errs := strings.Join(rep.Images[0].Errors, "\n"); !strings.Contains(errs, "no decision within --timeout 300ms") {
+		t.Errorf("errors %q do not say the decision timed out", errs)
 	}
 }
