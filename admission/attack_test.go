@@ -88,6 +88,32 @@ func TestDecisionEndsAtDeadline(t *testing.T) {
 	waitIdle(t, r.wh)
 }
 
+// TestTimedOutDecisionNotCached: a decision cut off by the deadline is a
+// failure to decide, not a verdict, even when the check that gave up does
+// not say why: the next admission of the image decides again.
+func TestTimedOutDecisionNotCached(t *testing.T) {
+	r := newRig(t, policy.NoMatchDeny, nil)
+	r.wh.timeout = 300 * time.Millisecond
+	r.checker.block, r.checker.opaque = make(chan struct{}), true
+	r.checker.returned = make(chan time.Time, 1)
+	obj, _, _ := workloadObject("Pod", podSpec("keyed-signed@sha256:"+strings.Repeat("b", 64)))
+	if resp := r.wh.Validate(context.Background(), request(t, admissionv1.Create, "", "Pod", "checked", obj)); resp.Allowed {
+		t.Fatal("admitted without a decision")
+	}
+	<-r.checker.returned // the abandoned check gave up…
+	waitIdle(t, r.wh)
+	// …and its evaluation, which no request waits for, has ended (a
+	// request joining it would share its failure).
+	time.Sleep(100 * time.Millisecond)
+	close(r.checker.block) // the registry answers again
+	if resp := r.wh.Validate(context.Background(), request(t, admissionv1.Create, "", "Pod", "checked", obj)); !resp.Allowed {
+		t.Errorf("denied after the registry recovered: %s", resp.Result.Message)
+	}
+	if n := r.checker.calls.Load(); n != 2 {
+		t.Errorf("checker calls = %d, want 2 (the timed-out decision must not be cached)", n)
+	}
+}
+
 // TestTagsResolvedOnlyWhenAPolicyMayApply: a tag no policy can match is
 // not resolved (resolving it is registry work any pod creator could
 // trigger), by either webhook.
