@@ -123,9 +123,9 @@ func TestCUEWorkerSlots(t *testing.T) {
 	go func() {
 		done <- e.EvaluatePolicy(ctx, "slow", &Policy{Type: PolicyTypeCUE, Data: slowCUE}, []byte(`{}`))
 	}()
-	for deadline := time.Now().Add(10 * time.Second); rec.alive() == 0; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); len(e.cueSlots) == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("the first evaluation's worker never started")
+			t.Fatal("the first evaluation never took its slot")
 		}
 	}
 	short, cancelShort := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -134,15 +134,15 @@ func TestCUEWorkerSlots(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no free CUE evaluation slot") {
 		t.Errorf("second evaluation with the slot taken: %v", err)
 	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled evaluation: %v", err)
+	}
 	rec.mu.Lock()
 	started := len(rec.cmds)
 	rec.mu.Unlock()
 	if started != 1 {
 		t.Errorf("%d workers started, want 1", started)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled evaluation: %v", err)
 	}
 }
 
