@@ -53,6 +53,7 @@ func TestSigstoreGoSignsAgainstSignet(t *testing.T) {
 	}
 	tufOpts.RepositoryBaseURL = inst.URL + "/tuf"
 	tufOpts.CachePath = t.TempDir()
+	tufOpts.Context = t.Context() // stops its refresh goroutine with the test
 	sgRoot, err := root.NewLiveTrustedRoot(tufOpts)
 	if err != nil {
 		t.Fatalf("sigstore-go's TUF client: trusted root: %v", err)

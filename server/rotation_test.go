@@ -132,7 +132,8 @@ func TestKeyRotation(t *testing.T) {
 		t.Helper()
 		opts := sgtuf.DefaultOptions()
 		opts.Root, opts.RepositoryBaseURL, opts.CachePath = root1, mirror, sgCache
-		opts.CacheValidity = 0 // refresh on every use, as a client after the cache period does
+		opts.CacheValidity = 0     // refresh on every use, as a client after the cache period does
+		opts.Context = t.Context() // stops its refresh goroutine with the test
 		tr, err := root.NewLiveTrustedRoot(opts)
 		if err != nil {
 			t.Fatal(err)

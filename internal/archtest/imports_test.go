@@ -41,8 +41,11 @@ var allowedImports = map[string][]string{
 	"oci":       {"bundle", "keys", "sign", "trustroot", "verify"},
 	"policy":    {"bundle", "keys", "oci", "trustroot", "tuf", "verify"},
 	"report":    {"bundle", "keys", "oci", "policy", "trustroot", "tuf", "verify"},
-	// The policy catalog: policies above the engine that runs them.
-	"policy/catalog": {"policy"},
+
+	// The policy catalog: policies built on policy, and the harness that
+	// tests each against a real signet server, registry and signer.
+	"policy/catalog":             {"policy"},
+	"policy/catalog/catalogtest": {"internal/registrytest", "oci", "oidc", "policy", "server/servertest", "sign", "trustroot"},
 
 	// Adapters: HTTP and Kubernetes on top of the domain.
 	"server":            slices.Concat(domain, []string{"internal/webui"}),
@@ -59,8 +62,6 @@ var allowedImports = map[string][]string{
 	"internal/spiffetest":   nil,
 	"internal/tools":        nil,
 	"internal/webui":        nil,
-	// The catalog's test fixtures: a signet stack to sign and verify with.
-	"policy/catalog/catalogtest": {"internal/registrytest", "oci", "oidc", "policy", "server/servertest", "sign", "trustroot"},
 }
 
 // rule returns the allowed imports of pkg: those of the longest listed
