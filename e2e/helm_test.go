@@ -207,7 +207,7 @@ func TestHelmChart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--no-match=warn") || strings.Contains(args, "--mutate") {
+		if args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--no-match=warn") || !strings.Contains(args, "--mutate=false") {
 			t.Errorf("upgraded webhook args: %s", args)
 		}
 
