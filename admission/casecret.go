@@ -44,6 +44,13 @@ func SyncCASecret(ctx context.Context, client kubernetes.Interface, namespace, n
 			Type:       corev1.SecretTypeOpaque,
 			Data:       map[string][]byte{CACertFile: caPEM, caKeyFile: keyPEM},
 		}
+		// Owned by the webhook configuration it serves, so that removing
+		// the webhook (helm uninstall) garbage-collects its CA too.
+		if vwc, err := client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, WebhookConfigurationName, metav1.GetOptions{}); err == nil {
+			s.OwnerReferences = []metav1.OwnerReference{{
+				APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration", Name: vwc.Name, UID: vwc.UID,
+			}}
+		}
 		_, err = secrets.Create(ctx, s, metav1.CreateOptions{FieldManager: "signet"})
 		if err == nil {
 			return nil

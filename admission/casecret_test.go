@@ -157,3 +157,25 @@ func parsePEMCert(t *testing.T, p []byte) *x509.Certificate {
 	}
 	return parseCert(t, b.Bytes)
 }
+
+// The CA Secret is owned by the validating webhook configuration, so the
+// garbage collector removes it with the webhook (helm uninstall).
+func TestSyncCASecretOwner(t *testing.T) {
+	ctx := context.Background()
+	vwc, _, err := WebhookConfigurations(InstallConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vwc.UID = "vwc-uid"
+	client := fake.NewClientset(vwc)
+	if err := SyncCASecret(ctx, client, "ns", DefaultCASecret, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	s, err := client.CoreV1().Secrets("ns").Get(ctx, DefaultCASecret, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.OwnerReferences) != 1 || s.OwnerReferences[0].UID != "vwc-uid" || s.OwnerReferences[0].Kind != "ValidatingWebhookConfiguration" {
+		t.Errorf("owner references %+v", s.OwnerReferences)
+	}
+}

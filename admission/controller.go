@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -55,17 +56,25 @@ type ControllerOptions struct {
 // Controller watches namespaces, ClusterImagePolicies, TrustRoots and the
 // system namespace's Secrets and ConfigMaps with informers, and rebuilds
 // the policy engine whenever the policies or what they reference change.
-// It is the webhook's EngineSource, NamespaceLister and SecretReader.
+// It also watches every namespace's ServiceAccounts and pull secrets
+// (Secrets of the two docker config types only, reduced to their docker
+// config), so that no admission waits for an API request: client-go's
+// client-side rate limiter made decisions queue, and then fail, under
+// load. It is the webhook's EngineSource, NamespaceLister and
+// SecretReader.
 type Controller struct {
 	client   kubernetes.Interface
 	checkers CheckerFactory
 	opts     ControllerOptions
 
 	typed, system informers.SharedInformerFactory
+	pullTypes     []informers.SharedInformerFactory // one per pull secret type
 	dynamic       dynamicinformer.DynamicSharedInformerFactory
 	namespaces    corelisters.NamespaceLister
 	secrets       corelisters.SecretLister
 	configMaps    corelisters.ConfigMapLister
+	accounts      corelisters.ServiceAccountLister
+	pullSecrets   []corelisters.SecretLister
 	cips, trs     cache.SharedIndexInformer
 	synced        []cache.InformerSynced
 	changed       chan struct{}
@@ -97,14 +106,24 @@ func NewController(client kubernetes.Interface, dyn dynamic.Interface, checkers 
 		opts.Debounce = 100 * time.Millisecond
 	}
 	c := &Controller{client: client, checkers: checkers, opts: opts, changed: make(chan struct{}, 1)}
-	c.typed = informers.NewSharedInformerFactory(client, opts.Resync)
+	c.typed = informers.NewSharedInformerFactoryWithOptions(client, opts.Resync, informers.WithTransform(slimObject))
 	c.system = informers.NewSharedInformerFactoryWithOptions(client, opts.Resync, informers.WithNamespace(opts.SystemNamespace))
 	c.dynamic = dynamicinformer.NewDynamicSharedInformerFactory(dyn, opts.Resync)
 
 	nsInf := c.typed.Core().V1().Namespaces()
+	saInf := c.typed.Core().V1().ServiceAccounts()
 	secInf := c.system.Core().V1().Secrets()
 	cmInf := c.system.Core().V1().ConfigMaps()
-	c.namespaces, c.secrets, c.configMaps = nsInf.Lister(), secInf.Lister(), cmInf.Lister()
+	c.namespaces, c.secrets, c.configMaps, c.accounts = nsInf.Lister(), secInf.Lister(), cmInf.Lister(), saInf.Lister()
+	synced := []cache.InformerSynced{saInf.Informer().HasSynced}
+	for _, t := range pullSecretTypes {
+		f := informers.NewSharedInformerFactoryWithOptions(client, opts.Resync, informers.WithTransform(slimObject),
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "type=" + string(t) }))
+		inf := f.Core().V1().Secrets()
+		c.pullTypes = append(c.pullTypes, f)
+		c.pullSecrets = append(c.pullSecrets, inf.Lister())
+		synced = append(synced, inf.Informer().HasSynced)
+	}
 	c.cips = c.dynamic.ForResource(ClusterImagePolicyResource).Informer()
 	c.trs = c.dynamic.ForResource(TrustRootResource).Informer()
 	onChange := cache.ResourceEventHandlerFuncs{
@@ -117,8 +136,40 @@ func NewController(client kubernetes.Interface, dyn dynamic.Interface, checkers 
 			return nil, fmt.Errorf("new admission controller: %w", err)
 		}
 	}
-	c.synced = []cache.InformerSynced{nsInf.Informer().HasSynced, secInf.Informer().HasSynced, cmInf.Informer().HasSynced, c.cips.HasSynced, c.trs.HasSynced}
+	c.synced = append(synced, nsInf.Informer().HasSynced, secInf.Informer().HasSynced, cmInf.Informer().HasSynced, c.cips.HasSynced, c.trs.HasSynced)
 	return c, nil
+}
+
+// pullSecretTypes are the Secret types the kubelet reads pull credentials
+// from (k8s.io/kubernetes/pkg/credentialprovider/secrets); it ignores
+// others, and so do the informers.
+var pullSecretTypes = []corev1.SecretType{corev1.SecretTypeDockerConfigJson, corev1.SecretTypeDockercfg}
+
+// slimObject keeps of the objects of the cluster-wide informers what the
+// webhook reads: names, labels, a ServiceAccount's imagePullSecrets, a
+// pull secret's docker config. Annotations (kubectl's
+// last-applied-configuration copies a Secret's data) and managed fields
+// are dropped.
+func slimObject(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *corev1.Secret:
+		slim := &corev1.Secret{ObjectMeta: slimMeta(o.ObjectMeta), Type: o.Type, Data: map[string][]byte{}}
+		for _, k := range []string{corev1.DockerConfigJsonKey, corev1.DockerConfigKey} {
+			if v, ok := o.Data[k]; ok {
+				slim.Data[k] = v
+			}
+		}
+		return slim, nil
+	case *corev1.ServiceAccount:
+		return &corev1.ServiceAccount{ObjectMeta: slimMeta(o.ObjectMeta), ImagePullSecrets: o.ImagePullSecrets}, nil
+	case *corev1.Namespace:
+		return &corev1.Namespace{ObjectMeta: slimMeta(o.ObjectMeta)}, nil
+	}
+	return obj, nil
+}
+
+func slimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, Labels: m.Labels}
 }
 
 func (c *Controller) trigger() {
@@ -135,10 +186,16 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.typed.Start(ctx.Done())
 	c.system.Start(ctx.Done())
 	c.dynamic.Start(ctx.Done())
+	for _, f := range c.pullTypes {
+		f.Start(ctx.Done())
+	}
 	defer func() {
 		c.typed.Shutdown()
 		c.system.Shutdown()
 		c.dynamic.Shutdown()
+		for _, f := range c.pullTypes {
+			f.Shutdown()
+		}
 	}()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return fmt.Errorf("admission controller: informers did not sync: %w", ctx.Err())
@@ -189,10 +246,15 @@ func (c *Controller) rebuild(ctx context.Context) {
 		Checkers:        c.checkers,
 		Options:         c.opts.Engine,
 	}
-	eng, cacheable, err := BuildEngine(ctx, c, spec)
+	built, err := BuildEngine(ctx, c, spec)
+	snap := &Snapshot{Err: err}
+	if err == nil {
+		snap.Engine, snap.Cacheable = built.Engine, built.Cacheable
+	}
 	c.mu.Lock()
 	c.generation++
-	c.snapshot = &Snapshot{Engine: eng, Generation: c.generation, Cacheable: cacheable, Err: err}
+	snap.Generation = c.generation
+	c.snapshot = snap
 	gen := c.generation
 	c.mu.Unlock()
 	if c.opts.Metrics != nil {
@@ -202,7 +264,10 @@ func (c *Controller) rebuild(ctx context.Context) {
 		c.opts.Logger.Error("policies did not load; denying every checked object until they do", "generation", gen, "err", err)
 		return
 	}
-	c.opts.Logger.Info("policy engine rebuilt", "generation", gen, "policies", len(spec.Policies), "trustRoots", len(spec.TrustRoots), "cacheable", cacheable)
+	for _, p := range built.Problems {
+		c.opts.Logger.Error("resource cannot be used; the images of the policies that need it are denied", "generation", gen, "err", p)
+	}
+	c.opts.Logger.Info("policy engine rebuilt", "generation", gen, "policies", len(spec.Policies), "trustRoots", len(spec.TrustRoots), "unusable", len(built.Problems), "cacheable", built.Cacheable)
 }
 
 // storeJSON returns the store's objects as JSON, sorted by name, skipping
@@ -260,15 +325,27 @@ func (c *Controller) NamespaceLabels(ctx context.Context, name string) (map[stri
 	return ns.Labels, nil
 }
 
-// Secret implements SecretReader and RefReader: from the informer for the
-// system namespace, from the API server elsewhere (pull secrets live in
-// every namespace; watching them all would copy the cluster's secrets
-// into this process).
-func (c *Controller) Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+// Secret implements SecretReader and RefReader from the informers: any
+// Secret of the system namespace, and elsewhere the pull secrets (Secrets
+// of a docker config type); other Secrets are not found, as the kubelet
+// does not read pull credentials from them.
+func (c *Controller) Secret(_ context.Context, namespace, name string) (*corev1.Secret, error) {
 	if namespace == c.opts.SystemNamespace {
 		return c.secrets.Secrets(namespace).Get(name)
 	}
-	return c.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	for _, l := range c.pullSecrets {
+		s, err := l.Secrets(namespace).Get(name)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(pullSecretTypes, s.Type) {
+			return s, nil
+		}
+	}
+	return nil, apierrors.NewNotFound(corev1.Resource("secrets"), name)
 }
 
 // ConfigMap implements RefReader from the system namespace's informer.
@@ -279,7 +356,7 @@ func (c *Controller) ConfigMap(ctx context.Context, namespace, name string) (*co
 	return c.client.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
 }
 
-// ServiceAccount implements SecretReader with a request to the API server.
-func (c *Controller) ServiceAccount(ctx context.Context, namespace, name string) (*corev1.ServiceAccount, error) {
-	return c.client.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
+// ServiceAccount implements SecretReader from the informer.
+func (c *Controller) ServiceAccount(_ context.Context, namespace, name string) (*corev1.ServiceAccount, error) {
+	return c.accounts.ServiceAccounts(namespace).Get(name)
 }

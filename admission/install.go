@@ -54,9 +54,12 @@ type InstallConfig struct {
 	// certificate. In service mode it may be empty: `signet admission
 	// serve` patches it in at start.
 	CABundle []byte
-	// Mutate adds the MutatingWebhookConfiguration that pins tags to
-	// digests.
-	Mutate bool
+	// UnsafeNoPinning leaves out the MutatingWebhookConfiguration that
+	// pins image tags to the digests they name at admission. Without
+	// pinning, the validating webhook checks what a tag names at
+	// admission and the kubelet pulls what it names when the container
+	// starts: a tag moved in between runs an unchecked image.
+	UnsafeNoPinning bool
 	// TimeoutSeconds is the API server's timeout for a webhook call;
 	// default 10.
 	TimeoutSeconds int32
@@ -86,8 +89,8 @@ func (c *InstallConfig) Validate() error {
 	if u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("install config: webhook URL %q: want https://HOST[:PORT]/PATH without user, query or fragment", c.URL)
 	}
-	if c.Mutate && !strings.HasSuffix(u.Path, ValidatePath) {
-		return fmt.Errorf("install config: webhook URL %q: with the mutating webhook its path must end in %s (the mutating one is then .../mutate)", c.URL, ValidatePath)
+	if !c.UnsafeNoPinning && !strings.HasSuffix(u.Path, ValidatePath) {
+		return fmt.Errorf("install config: webhook URL %q: with tag pinning (the mutating webhook) its path must end in %s (the mutating one is then .../mutate)", c.URL, ValidatePath)
 	}
 	return nil
 }
@@ -135,7 +138,7 @@ func (c *InstallConfig) clientConfig(path string) admissionregistrationv1.Webhoo
 var partOf = map[string]string{"app.kubernetes.io/part-of": "signet", "app.kubernetes.io/component": "admission"}
 
 // WebhookConfigurations returns the ValidatingWebhookConfiguration and,
-// with c.Mutate, the MutatingWebhookConfiguration (else nil). Both fail
+// unless c.UnsafeNoPinning, the MutatingWebhookConfiguration (else nil). Both fail
 // closed (failurePolicy Fail) and only see namespaces labelled
 // IncludeLabel=true.
 func WebhookConfigurations(c InstallConfig) (*admissionregistrationv1.ValidatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfiguration, error) {
@@ -156,7 +159,7 @@ func WebhookConfigurations(c InstallConfig) (*admissionregistrationv1.Validating
 			SideEffects: &none, TimeoutSeconds: &timeout, AdmissionReviewVersions: []string{"v1"},
 		}},
 	}
-	if !c.Mutate {
+	if c.UnsafeNoPinning {
 		return v, nil, nil
 	}
 	never := admissionregistrationv1.NeverReinvocationPolicy

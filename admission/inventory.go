@@ -200,7 +200,10 @@ func ClusterEngine(ctx context.Context, client kubernetes.Interface, dyn dynamic
 	if systemNamespace == "" {
 		systemNamespace = DefaultNamespace
 	}
-	eng, _, err := BuildEngine(ctx, apiRefs{client}, EngineSpec{Policies: cips, TrustRoots: trs, SystemNamespace: systemNamespace,
+	built, err := BuildEngine(ctx, apiRefs{client}, EngineSpec{Policies: cips, TrustRoots: trs, SystemNamespace: systemNamespace,
 		Checkers: checkers, Options: opts})
-	return eng, err
+	if err != nil {
+		return nil, err
+	}
+	return built.Engine, nil
 }

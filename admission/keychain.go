@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -94,11 +95,24 @@ func SecretsKeychain(ctx context.Context, r SecretReader, namespace string, name
 		}
 		entries, err := ParseDockerConfigSecret(s)
 		if err != nil {
-			return nil, err
+			return nil, badPullSecret{err}
 		}
 		kc = append(kc, entries...)
 	}
 	return kc, nil
+}
+
+// badPullSecret is the error of a pull secret that exists but holds no
+// docker config: a mistake in the cluster, not a failure to read it.
+type badPullSecret struct{ err error }
+
+func (e badPullSecret) Error() string { return e.err.Error() }
+func (e badPullSecret) Unwrap() error { return e.err }
+
+// isBadPullSecret reports whether err is about a pull secret's content.
+func isBadPullSecret(err error) bool {
+	var b badPullSecret
+	return errors.As(err, &b)
 }
 
 // lazyKeychain builds a keychain the first time credentials are asked

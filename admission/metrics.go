@@ -12,6 +12,10 @@ const (
 	ReasonPolicy    = "policy"    // the policies did not load into an engine
 	ReasonResolve   = "resolve"   // a tag could not be resolved to a digest
 	ReasonTimeout   = "timeout"   // the request's deadline passed
+	// ReasonUnavailable: an image's signatures, or the registry
+	// credentials to read them, could not be read (registry unreachable,
+	// failing or throttling); such denials are never cached.
+	ReasonUnavailable = "unavailable"
 )
 
 // Metrics are the webhook's Prometheus metrics.
@@ -28,6 +32,9 @@ type Metrics struct {
 	EvaluationSeconds prometheus.Histogram
 	// PolicyGeneration is the generation of the engine in use.
 	PolicyGeneration prometheus.Gauge
+	// RegistryRequests observes the registry requests of each image
+	// decision (all its policies and authorities).
+	RegistryRequests prometheus.Histogram
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -54,8 +61,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "signet_admission_policy_generation",
 			Help: "Generation of the policy engine in use; it grows on every policy change.",
 		}),
+		RegistryRequests: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "signet_admission_registry_requests",
+			Help:    "Registry requests of one image decision, over all its policies and authorities.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.Requests, m.InternalErrors, m.Cache, m.EvaluationSeconds, m.PolicyGeneration} {
+	for _, c := range []prometheus.Collector{m.Requests, m.InternalErrors, m.Cache, m.EvaluationSeconds, m.PolicyGeneration, m.RegistryRequests} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -8,8 +8,10 @@ import (
 	"encoding/pem"
 	"flag"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +29,7 @@ import (
 	"github.com/signetproject/signet/policy"
 )
 
-var update = flag.Bool("update", false, "rewrite ../deploy/ from the Go values")
+var update = flag.Bool("update", false, "rewrite the chart's generated templates from the Go values")
 
 func TestCacheTTLAndGenerations(t *testing.T) {
 	now := time.Unix(1000, 0)
@@ -288,12 +290,13 @@ func TestBuildEngine(t *testing.T) {
 	}
 	f := &recordingFactory{}
 	spec.Checkers = f
-	eng, cacheable, err := BuildEngine(context.Background(), refs, spec)
+	built, err := BuildEngine(context.Background(), refs, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cacheable {
-		t.Error("not cacheable")
+	eng := built.Engine
+	if !built.Cacheable || len(built.Problems) != 0 {
+		t.Errorf("cacheable %v, problems %v", built.Cacheable, built.Problems)
 	}
 	if len(f.trustRoots) != 1 || f.trustRoots[0].Metadata.Name != "tr" {
 		t.Errorf("trust roots %+v", f.trustRoots)
@@ -306,35 +309,84 @@ func TestBuildEngine(t *testing.T) {
 		t.Errorf("v1beta1 policy: %+v", d)
 	}
 
-	// Broken references and policies fail the whole build (fail closed).
-	for name, mutate := range map[string]func(*EngineSpec){
-		"missing secret": func(s *EngineSpec) {
-			s.Policies = [][]byte{cip(policy.V1beta1, "b", `{"key":{"secretRef":{"name":"nope"}}}`)}
-		},
-		"other namespace": func(s *EngineSpec) {
-			s.Policies = [][]byte{cip(policy.V1beta1, "b", `{"key":{"secretRef":{"name":"release-key","namespace":"x"}}}`)}
-		},
-		"invalid policy": func(s *EngineSpec) { s.Policies = [][]byte{cip(policy.V1beta1, "b", `{"static":{"action":"maybe"}}`)} },
-		"unknown field": func(s *EngineSpec) {
-			s.Policies = [][]byte{cip(policy.V1beta1, "b", `{"static":{"action":"pass"},"bogus":1}`)}
-		},
-		"bad trust root": func(s *EngineSpec) {
-			s.TrustRoots = [][]byte{[]byte(`{"apiVersion":"policy.sigstore.dev/v1alpha1","kind":"TrustRoot","metadata":{"name":"t"},"spec":{}}`)}
-		},
+	// A broken resource fails the images of the policies that need it,
+	// and nothing else: "alpha" still admits its images.
+	for name, tt := range map[string]struct {
+		mutate func(*EngineSpec)
+		want   string // in the denial of a "**zzz**" image
+	}{
+		"missing secret": {func(s *EngineSpec) {
+			s.Policies = append(s.Policies, cip(policy.V1beta1, "zzz", `{"key":{"secretRef":{"name":"nope"}}}`))
+		}, `policy cannot be used: ClusterImagePolicy "zzz": spec.authorities[0].key: secretRef: read secret signet-system/nope`},
+		"secret without keys": {func(s *EngineSpec) {
+			s.Policies = append(s.Policies, cip(policy.V1beta1, "zzz", `{"key":{"secretRef":{"name":"empty"}}}`))
+		}, "has 0 data entries, want exactly one"},
+		"secret with a bad key": {func(s *EngineSpec) {
+			s.Policies = append(s.Policies, cip(policy.V1beta1, "zzz", `{"key":{"secretRef":{"name":"garbage"}}}`))
+		}, `ClusterImagePolicy "zzz" is invalid`},
+		"missing config map": {func(s *EngineSpec) {
+			s.Policies = append(s.Policies, cip(policy.V1beta1, "zzz", `{"static":{"action":"pass"},"attestations":[]}`))
+			s.Policies[len(s.Policies)-1] = []byte(strings.Replace(string(s.Policies[len(s.Policies)-1]), `"authorities"`, `"policy":{"type":"cue","configMapRef":{"name":"gone","key":"k"}},"authorities"`, 1))
+		}, "configMapRef: read config map signet-system/gone"},
+		"other namespace": {func(s *EngineSpec) {
+			s.Policies = append(s.Policies, cip(policy.V1beta1, "zzz", `{"key":{"secretRef":{"name":"release-key","namespace":"x"}}}`))
+		}, `references must name the system namespace`},
+		"invalid policy": {func(s *EngineSpec) {
+			s.Policies = append(s.Policies, cip(policy.V1beta1, "zzz", `{"static":{"action":"maybe"}}`))
+		}, `ClusterImagePolicy "zzz" is invalid`},
+		"unknown field": {func(s *EngineSpec) {
+			s.Policies = append(s.Policies, cip(policy.V1beta1, "zzz", `{"static":{"action":"pass"},"bogus":1}`))
+		}, "bogus"},
+		"invalid trust root named by the policy": {func(s *EngineSpec) {
+			s.TrustRoots = append(s.TrustRoots, []byte(`{"apiVersion":"policy.sigstore.dev/v1alpha1","kind":"TrustRoot","metadata":{"name":"t"},"spec":{}}`))
+			s.Checkers = CheckerFactoryFunc(func(trs []*policy.TrustRoot) (policy.AuthorityChecker, error) {
+				return policy.NewRegistryChecker(nil, nil, nil, policy.WithTrustRoots(trs)), nil
+			})
+			s.Policies = append(s.Policies, cip(policy.V1beta1, "zzz", `{"keyless":{"trustRootRef":"t","identities":[{"issuer":"i","subject":"s"}]}}`))
+		}, `policy cannot be used: ClusterImagePolicy "zzz": spec.authorities[0]: TrustRoot "t" is invalid`},
 	} {
-		s := spec
-		mutate(&s)
-		if _, _, err := BuildEngine(context.Background(), refs, s); err == nil {
-			t.Errorf("%s: built", name)
-		}
+		t.Run(name, func(t *testing.T) {
+			s := spec
+			s.Policies = slices.Clone(spec.Policies)
+			s.TrustRoots = slices.Clone(spec.TrustRoots)
+			s.Checkers = &recordingFactory{}
+			refs := refs
+			refs.secrets = maps.Clone(refs.secrets)
+			refs.secrets["signet-system/empty"] = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "empty"}}
+			refs.secrets["signet-system/garbage"] = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "garbage"}, Data: map[string][]byte{"k": []byte("not a key")}}
+			tt.mutate(&s)
+			built, err := BuildEngine(context.Background(), refs, s)
+			if err != nil {
+				t.Fatalf("one broken resource failed the build: %v", err)
+			}
+			if d := built.Engine.Evaluate(context.Background(), policy.Request{Image: "alpha@sha256:" + strings.Repeat("0", 64)}); !d.Allowed {
+				t.Errorf("an image of another policy was denied: %v", d.Denials)
+			}
+			d := built.Engine.Evaluate(context.Background(), policy.Request{Image: "zzz@sha256:" + strings.Repeat("0", 64)})
+			if d.Allowed || len(d.Denials) != 1 || !strings.Contains(d.Denials[0].String(), tt.want) {
+				t.Errorf("image of the broken policy: allowed %v, denials %v, want %q", d.Allowed, d.Denials, tt.want)
+			}
+		})
+	}
+	// What a policy applies to must be known: otherwise every image is
+	// denied (fail closed).
+	s := spec
+	s.Policies = [][]byte{cip(policy.V1beta1, "zzz", `{"static":{"action":"pass"}}`)}
+	s.Policies[0] = []byte(strings.Replace(string(s.Policies[0]), `"glob":"**zzz**"`, `"glob":"[b"`, 1))
+	if _, err := BuildEngine(context.Background(), refs, s); err == nil {
+		t.Error("a policy with an invalid glob built")
+	}
+	s.Policies = [][]byte{[]byte(`{"apiVersion":"policy.sigstore.dev/v1beta1","kind":"ClusterImagePolicy","metadata":{"name":"x"},"spec":{"images":"all"}}`)}
+	if _, err := BuildEngine(context.Background(), refs, s); err == nil {
+		t.Error("a policy whose images do not decode built")
 	}
 
 	// A policy that sees the object makes decisions uncacheable.
-	s := spec
+	s = spec
 	s.Policies = [][]byte{[]byte(`{"apiVersion":"policy.sigstore.dev/v1beta1","kind":"ClusterImagePolicy","metadata":{"name":"p"},
 		"spec":{"images":[{"glob":"**"}],"authorities":[{"static":{"action":"pass"}}],"policy":{"type":"cue","data":"x: 1","includeSpec":true}}}`)}
-	if _, cacheable, err := BuildEngine(context.Background(), refs, s); err != nil || cacheable {
-		t.Errorf("includeSpec: cacheable %v, err %v", cacheable, err)
+	if built, err := BuildEngine(context.Background(), refs, s); err != nil || built.Cacheable {
+		t.Errorf("includeSpec: built %+v, err %v", built, err)
 	}
 }
 
@@ -380,7 +432,7 @@ func TestEnsureServingCert(t *testing.T) {
 func TestInstallConfigValidate(t *testing.T) {
 	for _, c := range []InstallConfig{
 		{URL: "http://127.0.0.1:8443/validate"},
-		{URL: "https://127.0.0.1:8443/check", Mutate: true},
+		{URL: "https://127.0.0.1:8443/check"}, // pinning needs .../validate and .../mutate
 		{URL: "https://u:p@127.0.0.1/validate"},
 		{TimeoutSeconds: 31},
 	} {
@@ -388,9 +440,19 @@ func TestInstallConfigValidate(t *testing.T) {
 			t.Errorf("%+v accepted", c)
 		}
 	}
-	v, m, err := WebhookConfigurations(InstallConfig{URL: "https://127.0.0.1:8443/validate", Mutate: true, CABundle: []byte("CA")})
+	if err := (&InstallConfig{URL: "https://127.0.0.1:8443/check", UnsafeNoPinning: true}).Validate(); err != nil {
+		t.Errorf("a URL without pinning: %v", err)
+	}
+	// Pinning is the default: the zero config has both webhooks.
+	v, m, err := WebhookConfigurations(InstallConfig{URL: "https://127.0.0.1:8443/validate", CABundle: []byte("CA")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if m == nil {
+		t.Fatal("no mutating webhook (tag pinning) by default")
+	}
+	if _, m, err := WebhookConfigurations(InstallConfig{URL: "https://127.0.0.1:8443/validate", UnsafeNoPinning: true}); err != nil || m != nil {
+		t.Errorf("UnsafeNoPinning: mutating webhook %v, %v", m, err)
 	}
 	if *v.Webhooks[0].ClientConfig.URL != "https://127.0.0.1:8443/validate" || *m.Webhooks[0].ClientConfig.URL != "https://127.0.0.1:8443/mutate" {
 		t.Errorf("urls %s %s", *v.Webhooks[0].ClientConfig.URL, *m.Webhooks[0].ClientConfig.URL)
@@ -418,47 +480,6 @@ func TestInstallConfigValidate(t *testing.T) {
 	}
 }
 
-// TestDeployManifests checks ../deploy/ against the Go values; run with
-// -update to rewrite it.
-func TestDeployManifests(t *testing.T) {
-	files := map[string]InstallConfig{
-		"admission.yaml":        {},
-		"admission-mutate.yaml": {Mutate: true},
-	}
-	for file, cfg := range files {
-		objs, err := ManifestObjects(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		b.WriteString("# Generated by `go test ./admission -run TestDeployManifests -update` from the Go values in\n" +
-			"# admission/install.go and admission/crd.go. Do not edit.\n" +
-			"# `signet admission serve` (in the Service's pods) patches caBundle at start.\n")
-		for _, o := range objs {
-			y, err := yaml.Marshal(o.Object)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.WriteString("---\n")
-			b.Write(y)
-		}
-		path := filepath.Join("..", "deploy", file)
-		if *update {
-			if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run go test ./admission -run TestDeployManifests -update)", err)
-		}
-		if diff := cmp.Diff(b.String(), string(got)); diff != "" {
-			t.Errorf("%s is stale; run go test ./admission -run TestDeployManifests -update (-want +got):\n%s", path, diff)
-		}
-	}
-}
-
 func TestCRDSchemaCoversPolicyTypes(t *testing.T) {
 	crds := CRDs()
 	cip := crds[0].Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
@@ -481,5 +502,57 @@ func TestCRDSchemaCoversPolicyTypes(t *testing.T) {
 	tr := crds[1].Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
 	if tr.Properties["remote"].Properties["root"].Format != "byte" {
 		t.Errorf("TrustRoot remote.root schema %+v", tr.Properties["remote"].Properties["root"])
+	}
+}
+
+// TestChartGeneratedTemplates checks the parts of charts/signet that come
+// from the Go values (CRDs, the webhook's ClusterRole and rules), so that
+// the chart and `signet admission install` never disagree; run with
+// -update to rewrite them.
+func TestChartGeneratedTemplates(t *testing.T) {
+	const header = "{{- /* Generated by `go test ./admission -run TestChartGeneratedTemplates -update` from\n" +
+		"admission/crd.go and admission/install.go. Do not edit. */}}\n"
+	toYAML := func(v any) string {
+		t.Helper()
+		u, err := toUnstructured(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := yaml.Marshal(u.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(y)
+	}
+	var crds strings.Builder
+	crds.WriteString(header + "{{- if and .Values.admission.enabled .Values.admission.installCRDs }}\n")
+	for _, crd := range CRDs() {
+		crds.WriteString("---\n" + toYAML(crd))
+	}
+	crds.WriteString("{{- end }}\n")
+	rulesYAML, err := yaml.Marshal(workloadRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"admission-crds.yaml":        crds.String(),
+		"admission-clusterrole.yaml": header + "{{- if .Values.admission.enabled }}\n---\n" + toYAML(clusterRole()) + "{{- end }}\n",
+		"_admission_rules.tpl":       header + "{{- define \"signet.admission.rules\" -}}\n" + string(rulesYAML) + "{{- end -}}\n",
+	}
+	for file, want := range files {
+		path := filepath.Join("..", "charts", "signet", "templates", file)
+		if *update {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test ./admission -run TestChartGeneratedTemplates -update)", err)
+		}
+		if diff := cmp.Diff(want, string(got)); diff != "" {
+			t.Errorf("%s is stale; run go test ./admission -run TestChartGeneratedTemplates -update (-want +got):\n%s", path, diff)
+		}
 	}
 }

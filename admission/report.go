@@ -204,7 +204,7 @@ func (inv *Inventory) Report(ctx context.Context, query *report.PackageQuery) (*
 		rr := &requestResolver{resolver: inv.webhook.resolver, cache: inv.webhook.cache, namespace: namespace,
 			// Pods without an imageID have not pulled yet; their tags
 			// resolve with the webhook's own credentials.
-			keychain: func(context.Context) (authn.Keychain, error) { return authn.DefaultKeychain, nil }}
+			keychain: &lazyKeychain{build: func() (authn.Keychain, error) { return authn.DefaultKeychain, nil }}}
 		res, err := rr.resolve(ctx, image)
 		return res.Digest, err
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/signetproject/signet/oci"
 )
 
 // Resolver resolves an image tag to the digest it points at now.
@@ -19,16 +22,21 @@ type Resolver interface {
 
 // RemoteResolver resolves tags against their registries with
 // go-containerregistry: a HEAD request for the manifest, then a GET when
-// the registry does not answer HEAD with a digest.
+// the registry does not answer HEAD with a digest. Requests are held to
+// the limits of every signet registry client (oci.LimitTransport): a
+// manifest of at most 4 MiB, at most oci.MaxRedirects redirects.
 type RemoteResolver struct {
-	// Options are extra remote options (transport, user agent…); the
-	// context and keychain are added per call.
+	// Options are extra remote options (user agent…); the context,
+	// keychain and transport are set per call.
 	Options []remote.Option
+	// Transport is the HTTP transport under the limits; default
+	// remote.DefaultTransport.
+	Transport http.RoundTripper
 }
 
 // Resolve implements Resolver.
 func (r *RemoteResolver) Resolve(ctx context.Context, ref name.Tag, keychain authn.Keychain) (v1.Hash, error) {
-	opts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(keychain)}, r.Options...)
+	opts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(keychain), remote.WithTransport(oci.LimitTransport(r.Transport, nil))}, r.Options...)
 	desc, headErr := remote.Head(ref, opts...)
 	if headErr == nil {
 		return desc.Digest, nil
@@ -53,21 +61,25 @@ type resolvedImage struct {
 }
 
 // requestResolver resolves each tag at most once per admission request,
-// and at most once per TagTTL in a namespace when it has a cache, and
-// builds the pull-secret keychain only when a tag needs resolving.
+// and at most once per TagTTL in a namespace when it has a cache; distinct
+// tags concurrently. The pod's keychain is built only when a tag needs
+// resolving.
 type requestResolver struct {
 	resolver Resolver
-	keychain func(context.Context) (authn.Keychain, error)
+	keychain *lazyKeychain
 	// cache, when set, holds recent resolutions in namespace.
 	cache     *DecisionCache
 	namespace string
 
 	mu       sync.Mutex
-	kc       authn.Keychain
-	kcErr    error
-	kcDone   bool
-	resolved map[string]resolvedImage
-	lookups  int // registry round trips, for tests
+	resolved map[string]*resolution
+}
+
+// resolution is one tag's resolution, done once for a request.
+type resolution struct {
+	done chan struct{}
+	res  resolvedImage
+	err  error
 }
 
 // resolve pins image to a digest. References that carry a digest are
@@ -85,41 +97,43 @@ func (r *requestResolver) resolve(ctx context.Context, image string) (resolvedIm
 		return resolvedImage{}, fmt.Errorf("parse image reference %q: neither tag nor digest", image)
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if got, ok := r.resolved[image]; ok {
-		return got, nil
+	if e, ok := r.resolved[image]; ok {
+		r.mu.Unlock()
+		select {
+		case <-e.done:
+			return e.res, e.err
+		case <-ctx.Done():
+			return resolvedImage{}, fmt.Errorf("resolve %s: %w", image, ctx.Err())
+		}
 	}
+	if r.resolved == nil {
+		r.resolved = map[string]*resolution{}
+	}
+	e := &resolution{done: make(chan struct{})}
+	r.resolved[image] = e
+	r.mu.Unlock()
+	defer close(e.done)
+	e.res, e.err = r.lookup(ctx, image, tag)
+	return e.res, e.err
+}
+
+func (r *requestResolver) lookup(ctx context.Context, image string, tag name.Tag) (resolvedImage, error) {
 	if r.cache != nil {
 		if got, ok := r.cache.tag(r.namespace, image); ok {
-			r.remember(image, got)
 			return got, nil
 		}
 	}
-	if !r.kcDone {
-		r.kc, r.kcErr = r.keychain(ctx)
-		r.kcDone = true
+	kc, err := r.keychain.get()
+	if err != nil {
+		return resolvedImage{}, fmt.Errorf("registry credentials for %s: %w", image, err)
 	}
-	if r.kcErr != nil {
-		return resolvedImage{}, fmt.Errorf("registry credentials for %s: %w", image, r.kcErr)
-	}
-	r.lookups++
-	h, err := r.resolver.Resolve(ctx, tag, r.kc)
+	h, err := r.resolver.Resolve(ctx, tag, kc)
 	if err != nil {
 		return resolvedImage{}, err
 	}
-	d := tag.Context().Digest(h.String())
-	res := resolvedImage{Digest: d, Resolved: true}
-	r.remember(image, res)
+	res := resolvedImage{Digest: tag.Context().Digest(h.String()), Resolved: true}
 	if r.cache != nil {
 		r.cache.putTag(r.namespace, image, res)
 	}
 	return res, nil
-}
-
-// remember keeps a resolution for the rest of the request; r.mu is held.
-func (r *requestResolver) remember(image string, res resolvedImage) {
-	if r.resolved == nil {
-		r.resolved = map[string]resolvedImage{}
-	}
-	r.resolved[image] = res
 }

@@ -195,6 +195,9 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("admission webhook shutdown", "err", err)
 	}
+	if err := wh.Wait(shutdownCtx); err != nil {
+		log.Warn("admission webhook shutdown", "err", err)
+	}
 	wg.Wait()
 	close(errs)
 	var all []error

@@ -51,10 +51,12 @@ func (f fakeNamespaces) NamespaceLabels(_ context.Context, n string) (map[string
 	return l, nil
 }
 
-// fakeSecrets is a SecretReader with no secrets and no service accounts.
+// fakeSecrets is a SecretReader over maps; saErr, when set, fails every
+// service account read (an API server throttling the webhook).
 type fakeSecrets struct {
 	secrets map[string]*corev1.Secret
 	sas     map[string]*corev1.ServiceAccount
+	saErr   error
 }
 
 func (f fakeSecrets) Secret(_ context.Context, ns, n string) (*corev1.Secret, error) {
@@ -65,6 +67,9 @@ func (f fakeSecrets) Secret(_ context.Context, ns, n string) (*corev1.Secret, er
 }
 
 func (f fakeSecrets) ServiceAccount(_ context.Context, ns, n string) (*corev1.ServiceAccount, error) {
+	if f.saErr != nil {
+		return nil, f.saErr
+	}
 	if s, ok := f.sas[ns+"/"+n]; ok {
 		return s, nil
 	}
@@ -72,11 +77,28 @@ func (f fakeSecrets) ServiceAccount(_ context.Context, ns, n string) (*corev1.Se
 }
 
 // fakeResolver resolves every tag to the SHA-256 of its name, or fails
-// for repositories containing "unresolvable".
-type fakeResolver struct{ calls atomic.Int64 }
+// for repositories containing "unresolvable". With delay set it takes
+// that long first, giving up at ctx's end unless ignoreCtx (a registry
+// client that does not honour its context).
+type fakeResolver struct {
+	calls     atomic.Int64
+	delay     time.Duration
+	ignoreCtx bool
+}
 
-func (f *fakeResolver) Resolve(_ context.Context, ref name.Tag, _ authn.Keychain) (v1.Hash, error) {
+func (f *fakeResolver) Resolve(ctx context.Context, ref name.Tag, _ authn.Keychain) (v1.Hash, error) {
 	f.calls.Add(1)
+	if f.delay > 0 {
+		if f.ignoreCtx {
+			time.Sleep(f.delay)
+		} else {
+			select {
+			case <-time.After(f.delay):
+			case <-ctx.Done():
+				return v1.Hash{}, ctx.Err()
+			}
+		}
+	}
 	if strings.Contains(ref.String(), "unresolvable") {
 		return v1.Hash{}, errors.New("registry is down")
 	}
@@ -88,15 +110,31 @@ func fakeDigest(s string) v1.Hash {
 }
 
 // testChecker passes images whose reference contains "signed" and counts
-// its calls; with block set it waits for release (or ctx) first.
+// its calls; images containing "flaky" fail with ErrUnavailable (a
+// registry that cannot be read). It reads the registry credentials as a
+// registry client would. With block set it waits for release (or ctx)
+// first; returned then gets the time it gave up.
 type testChecker struct {
-	calls   atomic.Int64
-	block   chan struct{}
-	started chan struct{}
+	calls    atomic.Int64
+	block    chan struct{}
+	started  chan struct{}
+	returned chan time.Time
+	// opaque: giving up at ctx's end fails with an error that does not
+	// say why (as a registry client may).
+	opaque bool
 }
 
-func (c *testChecker) VerifySignatures(ctx context.Context, image string, _ *policy.Authority, _ policy.RegistryCredentials) ([]policy.Signature, error) {
+func (c *testChecker) VerifySignatures(ctx context.Context, image string, _ *policy.Authority, creds policy.RegistryCredentials) ([]policy.Signature, error) {
 	c.calls.Add(1)
+	if creds.Keychain != nil {
+		ref, err := name.ParseReference(image)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := creds.Keychain.Resolve(ref.Context()); err != nil {
+			return nil, err
+		}
+	}
 	if c.block != nil {
 		if c.started != nil {
 			c.started <- struct{}{}
@@ -104,8 +142,17 @@ func (c *testChecker) VerifySignatures(ctx context.Context, image string, _ *pol
 		select {
 		case <-c.block:
 		case <-ctx.Done():
+			if c.returned != nil {
+				c.returned <- time.Now()
+			}
+			if c.opaque {
+				return nil, errors.New("gave up")
+			}
 			return nil, ctx.Err()
 		}
+	}
+	if strings.Contains(image, "flaky") {
+		return nil, fmt.Errorf("list signatures: %w: registry unreachable", policy.ErrUnavailable)
 	}
 	if strings.Contains(image, "signed") {
 		return []policy.Signature{{ID: "sig", Subject: "test"}}, nil

@@ -76,7 +76,7 @@ func TestAdmissionSelfManagedCerts(t *testing.T) {
 
 	// `signet admission install --webhook-url` insists on --ca-bundle-from,
 	// so the configurations without a caBundle come from the library.
-	if err := admission.Install(ctx, k.client, k.dyn, admission.InstallConfig{URL: "https://" + addr + admission.ValidatePath, Mutate: true}, nil); err != nil {
+	if err := admission.Install(ctx, k.client, k.dyn, admission.InstallConfig{URL: "https://" + addr + admission.ValidatePath}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if b := admissionCABundles(ctx, t, k); len(b.validate) != 0 || len(b.mutate) != 0 {
@@ -278,22 +278,28 @@ func TestAdmissionServiceMode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	for _, file := range []string{"admission.yaml", "admission-mutate.yaml"} {
+	// deploy/ is the Helm chart's output (scripts/deploy-render.sh).
+	admissionObjects := []string{
+		"Namespace signet-system",
+		"CustomResourceDefinition clusterimagepolicies.policy.sigstore.dev", "CustomResourceDefinition trustroots.policy.sigstore.dev",
+		"ServiceAccount signet-admission", "ClusterRole signet-admission", "ClusterRoleBinding signet-admission",
+		"Role signet-admission-ca", "RoleBinding signet-admission-ca", "Service signet-admission", "Deployment signet-admission",
+		"PodDisruptionBudget signet-admission", "ValidatingWebhookConfiguration signet-admission", "MutatingWebhookConfiguration signet-admission",
+	}
+	for file, want := range map[string][]string{
+		"admission.yaml": admissionObjects,
+		"signet.yaml": append(slices.Clone(admissionObjects), "ConfigMap signet-server", "ServiceAccount signet-server",
+			"Role signet-server-keys", "RoleBinding signet-server-keys", "PersistentVolumeClaim signet-server-data",
+			"Service signet-server", "Deployment signet-server"),
+	} {
 		t.Run("apply deploy/"+file, func(t *testing.T) {
 			applied := admissionApplyFile(ctx, t, k, filepath.Join("..", "deploy", file))
-			want := []string{
-				"CustomResourceDefinition clusterimagepolicies.policy.sigstore.dev", "CustomResourceDefinition trustroots.policy.sigstore.dev",
-				"Namespace signet-system", "ServiceAccount signet-admission", "ClusterRole signet-admission",
-				"ClusterRoleBinding signet-admission", "Role signet-admission-ca", "RoleBinding signet-admission-ca",
-				"Service signet-admission", "ValidatingWebhookConfiguration signet-admission",
-			}
-			if file == "admission-mutate.yaml" {
-				want = append(want, "MutatingWebhookConfiguration signet-admission")
-			}
+			slices.Sort(applied)
+			slices.Sort(want)
 			if !slices.Equal(applied, want) {
 				t.Errorf("applied %q\nwant %q", applied, want)
 			}
-			admissionCheckServiceMode(ctx, t, k, admission.DefaultNamespace, admission.DefaultServiceName, file == "admission-mutate.yaml")
+			admissionCheckServiceMode(ctx, t, k, admission.DefaultNamespace, admission.DefaultServiceName, true)
 		})
 	}
 
@@ -414,7 +420,7 @@ func TestAdmissionServiceMode(t *testing.T) {
 			"--namespace", namespace, "--service", service).CombinedOutput(); err != nil {
 			t.Fatalf("signet admission install again: %v\n%s", err, out)
 		}
-		admissionApplyFile(ctx, t, k, filepath.Join("..", "deploy", "admission-mutate.yaml"))
+		admissionApplyFile(ctx, t, k, filepath.Join("..", "deploy", "admission.yaml"))
 		if b := admissionCABundles(ctx, t, k); !bytes.Equal(b.validate, ca) || !bytes.Equal(b.mutate, ca) {
 			t.Errorf("caBundles lost on re-install:\nvalidating: %s\nmutating: %s", b.validate, b.mutate)
 		}
@@ -445,30 +451,8 @@ func admissionApplyFile(ctx context.Context, t *testing.T, k *admissionCluster, 
 			continue // the comment-only header
 		}
 		u := &unstructured.Unstructured{Object: obj}
-		// Discovery each time: the CRDs applied first add resources.
-		groups, err := restmapper.GetAPIGroupResources(k.client.Discovery())
-		if err != nil {
+		if err := applyUnstructured(ctx, k, u, false); err != nil {
 			t.Fatal(err)
-		}
-		gvk := u.GroupVersionKind()
-		mapping, err := restmapper.NewDiscoveryRESTMapper(groups).RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			t.Fatalf("%s %s: %v", u.GetKind(), u.GetName(), err)
-		}
-		ri := k.dyn.Resource(mapping.Resource)
-		body, err := u.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		force := true
-		opts := metav1.PatchOptions{FieldManager: "e2e-deploy", Force: &force, FieldValidation: metav1.FieldValidationStrict}
-		if mapping.Scope.Name() == "namespace" {
-			_, err = ri.Namespace(u.GetNamespace()).Patch(ctx, u.GetName(), types.ApplyPatchType, body, opts)
-		} else {
-			_, err = ri.Patch(ctx, u.GetName(), types.ApplyPatchType, body, opts)
-		}
-		if err != nil {
-			t.Fatalf("apply %s %s: %v", u.GetKind(), u.GetName(), err)
 		}
 		applied = append(applied, u.GetKind()+" "+u.GetName())
 		if u.GetKind() == "CustomResourceDefinition" {
@@ -476,6 +460,40 @@ func admissionApplyFile(ctx context.Context, t *testing.T, k *admissionCluster, 
 		}
 	}
 	return applied
+}
+
+// applyUnstructured server-side applies u (as a dry run when dryRun is
+// set), validating fields strictly as `kubectl apply --server-side` does.
+func applyUnstructured(ctx context.Context, k *admissionCluster, u *unstructured.Unstructured, dryRun bool) error {
+	// Discovery each time: CRDs applied before add resources.
+	groups, err := restmapper.GetAPIGroupResources(k.client.Discovery())
+	if err != nil {
+		return err
+	}
+	gvk := u.GroupVersionKind()
+	mapping, err := restmapper.NewDiscoveryRESTMapper(groups).RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	ri := k.dyn.Resource(mapping.Resource)
+	body, err := u.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	force := true
+	opts := metav1.PatchOptions{FieldManager: "e2e-deploy", Force: &force, FieldValidation: metav1.FieldValidationStrict}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	if mapping.Scope.Name() == "namespace" {
+		_, err = ri.Namespace(u.GetNamespace()).Patch(ctx, u.GetName(), types.ApplyPatchType, body, opts)
+	} else {
+		_, err = ri.Patch(ctx, u.GetName(), types.ApplyPatchType, body, opts)
+	}
+	if err != nil {
+		return fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	return nil
 }
 
 // admissionWaitEstablished polls a CRD until the API server reports it
@@ -565,7 +583,7 @@ func admissionCheckServiceMode(ctx context.Context, t *testing.T, k *admissionCl
 	svc, err := k.client.CoreV1().Services(namespace).Get(ctx, service, metav1.GetOptions{})
 	if err != nil {
 		t.Errorf("service: %v", err)
-	} else if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 443 || svc.Spec.Ports[0].TargetPort.IntValue() != 8443 || net.ParseIP(svc.Spec.ClusterIP) == nil {
+	} else if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 443 || (svc.Spec.Ports[0].TargetPort.IntValue() != 8443 && svc.Spec.Ports[0].TargetPort.String() != "https") || net.ParseIP(svc.Spec.ClusterIP) == nil {
 		t.Errorf("service %s/%s: ports %+v, clusterIP %q", namespace, service, svc.Spec.Ports, svc.Spec.ClusterIP)
 	}
 	role, err := k.client.RbacV1().ClusterRoles().Get(ctx, "signet-admission", metav1.GetOptions{})

@@ -81,8 +81,10 @@ func TestAdmissionWebhook(t *testing.T) {
 	tagged, digestRef := registrytest.PushRandom(t, registrytest.Start(t), "good/app")
 	_, imgDigest, _ := strings.Cut(digestRef, "@")
 
-	// Install first (the CA is created in certDir), then serve.
-	out, err := exec.Command(bin, "admission", "install", "--kubeconfig", k.kubeconfig,
+	// Install first (the CA is created in certDir), then serve. Without
+	// tag pinning first, so that tags reach the validating webhook; the
+	// signed-image checks install pinning, the default, later.
+	out, err := exec.Command(bin, "admission", "install", "--kubeconfig", k.kubeconfig, "--mutate=false",
 		"--webhook-url", "https://"+addr+"/validate", "--ca-bundle-from", certDir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("signet admission install: %v\n%s", err, out)
@@ -200,9 +202,8 @@ func TestAdmissionWebhook(t *testing.T) {
 		if err := createPod("adm-checked", pod("tagged", tagged), false); err != nil {
 			t.Fatal(err)
 		}
-		want := "is not pinned to a digest"
-		if w := k.warnings.all(); !strings.Contains(w, want) || !strings.Contains(w, imgDigest) {
-			t.Errorf("warnings %q lack %q and %s", w, want, imgDigest)
+		if w := k.warnings.all(); !strings.Contains(w, "is not pinned to a digest") || !strings.Contains(w, "the kubelet pulls whatever the tag names") || !strings.Contains(w, imgDigest) {
+			t.Errorf("warnings %q do not say the tag is unpinned, what was checked (%s) and what the kubelet pulls", w, imgDigest)
 		}
 	})
 	t.Run("unlabelled namespace not checked", func(t *testing.T) {
@@ -300,6 +301,13 @@ type admissionCluster struct {
 // them in a temp dir and stops them when the test ends.
 func admissionK8sUp(t *testing.T) *admissionCluster {
 	t.Helper()
+	return admissionK8sUpWith(t, "")
+}
+
+// admissionK8sUpWith is admissionK8sUp with extra kube-apiserver flags
+// (space-separated).
+func admissionK8sUpWith(t *testing.T, apiserverFlags string) *admissionCluster {
+	t.Helper()
 	shared := os.Getenv("SIGNET_SHARED")
 	if shared == "" {
 		shared = filepath.Join("..", "..", "shared")
@@ -325,7 +333,8 @@ func admissionK8sUp(t *testing.T) *admissionCluster {
 	up.Env = append(os.Environ(),
 		fmt.Sprintf("SIGNET_E2E_ETCD_PORT=%d", freeport.Get(t)),
 		fmt.Sprintf("SIGNET_E2E_ETCD_PEER_PORT=%d", freeport.Get(t)),
-		fmt.Sprintf("SIGNET_E2E_APISERVER_PORT=%d", freeport.Get(t)))
+		fmt.Sprintf("SIGNET_E2E_APISERVER_PORT=%d", freeport.Get(t)),
+		"SIGNET_E2E_APISERVER_FLAGS="+apiserverFlags)
 	if out, err := up.CombinedOutput(); err != nil {
 		t.Fatalf("k8s-up.sh: %v\n%s", err, out)
 	}

@@ -154,8 +154,8 @@ func BenchmarkReport(b *testing.B) {
 			for _, d := range refs[:cosignImages] {
 				ref := strings.Replace(d.String(), reg, host, 1)
 				for _, args := range [][]string{
-					append([]string{"verify", "--trusted-root", tr.trustedRoot, "--insecure-ignore-sct", ref}, identity...),
-					append([]string{"verify-attestation", "--type", "vuln", "--trusted-root", tr.trustedRoot, "--insecure-ignore-sct", ref}, identity...),
+					append([]string{"verify", "--trusted-root", tr.trustedRoot, ref}, identity...),
+					append([]string{"verify-attestation", "--type", "vuln", "--trusted-root", tr.trustedRoot, ref}, identity...),
 				} {
 					if res := runCosign(b, env.cosignV3, nil, args...); res.err != nil {
 						b.Fatalf("%v\n%s", res.err, res.out)

@@ -139,16 +139,21 @@ func (c *Client) ListKind(ctx context.Context, subject name.Digest, kind Kind, l
 
 // list implements List (kind "", the zero Lookup) and ListKind.
 func (c *Client) list(ctx context.Context, subject name.Digest, kind Kind, l Lookup) (*Attached, error) {
-	p, err := c.puller(ctx, c.keychainFor(l))
+	s := l.Session
+	if s == nil {
+		s = defaultSession()
+	}
+	p, err := c.puller(ctx, c.keychainFor(l), s)
 	if err != nil {
 		return nil, err
 	}
+	r := &reader{p: p, s: s}
 	// found[0] holds the referrers, found[1:] the legacy tags, so that the
 	// order does not depend on which lookup answers first.
 	found := make([][]*Attachment, 1+len(legacyTags))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		found[0], err = c.referrers(gctx, p, subject, kind)
+		found[0], err = r.referrers(gctx, subject, kind)
 		return err
 	})
 	for i, t := range legacyTags {
@@ -156,7 +161,7 @@ func (c *Client) list(ctx context.Context, subject name.Digest, kind Kind, l Loo
 			continue
 		}
 		g.Go(func() (err error) {
-			found[i+1], err = c.legacy(gctx, p, subject, l.TagPrefix, t.suffix, t.kind)
+			found[i+1], err = r.legacy(gctx, subject, l.TagPrefix, t.suffix, t.kind)
 			return err
 		})
 	}
@@ -176,12 +181,12 @@ func (c *Client) list(ctx context.Context, subject name.Digest, kind Kind, l Loo
 
 // legacy reads the layers of the image tagged
 // <prefix>sha256-<hex><suffix>.
-func (c *Client) legacy(ctx context.Context, p *remote.Puller, subject name.Digest, prefix, suffix string, kind Kind) ([]*Attachment, error) {
+func (r *reader) legacy(ctx context.Context, subject name.Digest, prefix, suffix string, kind Kind) ([]*Attachment, error) {
 	tag, err := digestTag(subject, prefix, suffix)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := p.Get(ctx, tag)
+	desc, err := r.get(ctx, tag)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, nil
@@ -212,7 +217,7 @@ func (c *Client) legacy(ctx context.Context, p *remote.Puller, subject name.Dige
 			a.Err = fmt.Errorf("layer %d: %w", i, err)
 			continue
 		}
-		payload, err := fetchBlob(ctx, p, subject.Context(), d)
+		payload, err := r.blob(ctx, subject.Context(), d)
 		if errors.Is(err, errMalformed) {
 			a.Err = fmt.Errorf("layer %d: %w", i, err)
 			continue
@@ -260,7 +265,7 @@ func (c *Client) appendLayer(ctx context.Context, subject name.Digest, suffix st
 	if err != nil {
 		return err
 	}
-	ropts := c.remote(ctx, c.keychain)
+	ropts := c.remote(ctx, c.keychain, nil)
 	base, err := remote.Image(tag, ropts...)
 	switch {
 	case isNotFound(err):

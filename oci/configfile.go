@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -12,21 +13,34 @@ import (
 // image index lists, keyed by platform ("linux/amd64", "linux/arm/v7"),
 // as policy-controller gives them to policies with fetchConfigFile: each
 // config decoded and re-encoded as go-containerregistry's v1.ConfigFile.
-// image is a digest reference or a tag (read as it is now).
-func (c *Client) ConfigFiles(ctx context.Context, image string) (map[string]json.RawMessage, error) {
+// image is a digest reference or a tag (read as it is now). Every read
+// draws on s, the decision's registry budget (nil: a session of its own
+// with the default limits), as signature listings do: a registry serving
+// huge indexes or config blobs is cut off there.
+func (c *Client) ConfigFiles(ctx context.Context, image string, s *Session) (map[string]json.RawMessage, error) {
+	if s == nil {
+		s = defaultSession()
+	}
 	ref, err := c.ParseReference(image)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.ResolveReference(ctx, ref)
+	p, err := c.puller(ctx, c.keychain, s)
 	if err != nil {
 		return nil, err
 	}
-	digests, err := c.Manifests(ctx, res.Digest)
+	desc, err := p.Head(ctx, ref)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("resolve %s: %w", ref, classify(err))
 	}
-	p, err := c.puller(ctx, c.keychain)
+	d, ok := ref.(name.Digest)
+	switch {
+	case !ok:
+		d = ref.Context().Digest(desc.Digest.String())
+	case desc.Digest.String() != d.DigestStr():
+		return nil, fmt.Errorf("resolve %s: registry returned digest %s", ref, desc.Digest)
+	}
+	digests, err := manifests(ctx, p, d)
 	if err != nil {
 		return nil, err
 	}

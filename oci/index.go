@@ -20,10 +20,14 @@ const (
 // nested indexes included: what `cosign sign --recursive` signs. A plain
 // image returns just itself.
 func (c *Client) Manifests(ctx context.Context, image name.Digest) ([]name.Digest, error) {
-	p, err := c.puller(ctx, c.keychain)
+	p, err := c.puller(ctx, c.keychain, nil)
 	if err != nil {
 		return nil, err
 	}
+	return manifests(ctx, p, image)
+}
+
+func manifests(ctx context.Context, p *remote.Puller, image name.Digest) ([]name.Digest, error) {
 	out := []name.Digest{image}
 	if err := walkIndex(ctx, p, image, 0, &out); err != nil {
 		return nil, err

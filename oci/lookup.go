@@ -27,6 +27,11 @@ type Lookup struct {
 	// cosign as here. Validate it first (ValidateTagPrefix); an invalid
 	// prefix fails the listing.
 	TagPrefix string
+	// Session, when set, is the decision this listing serves: its budget
+	// bounds the listing's reads, and what another listing of the session
+	// already read is not read again. Nil means a session of its own with
+	// the default limits.
+	Session *Session
 }
 
 // keychainFor returns the credentials for reads that follow l.

@@ -45,7 +45,7 @@ const maxReferrers = 1000
 // API, go-containerregistry adds the manifest to the fallback tag index
 // "sha256-<hex>". It returns the referrer manifest's digest.
 func (c *Client) AttachBundle(ctx context.Context, subject name.Digest, b *bundle.Bundle, predicateType string, now time.Time) (name.Digest, error) {
-	ropts := c.remote(ctx, c.keychain)
+	ropts := c.remote(ctx, c.keychain, nil)
 	desc, err := remote.Head(subject, ropts...)
 	if err != nil {
 		return name.Digest{}, fmt.Errorf("attach bundle: look up %s: %w", subject, classify(err))
@@ -202,14 +202,10 @@ const referrerReads = 4
 // referrers lists the manifests referring to subject (through the
 // referrers API or the fallback tag) and reads each one. When want is
 // set, the bundles of referrers of other kinds are not downloaded.
-func (c *Client) referrers(ctx context.Context, p *remote.Puller, subject name.Digest, want Kind) ([]*Attachment, error) {
-	idx, err := remote.Referrers(subject, remote.WithContext(ctx), remote.Reuse(p))
+func (r *reader) referrers(ctx context.Context, subject name.Digest, want Kind) ([]*Attachment, error) {
+	im, err := r.referrersIndex(ctx, subject)
 	if err != nil {
-		return nil, fmt.Errorf("list referrers of %s: %w", subject, classify(err))
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
+		return nil, err
 	}
 	if len(im.Manifests) > maxReferrers {
 		return nil, fmt.Errorf("list referrers of %s: %d referrers, at most %d are read", subject, len(im.Manifests), maxReferrers)
@@ -219,7 +215,7 @@ func (c *Client) referrers(ctx context.Context, p *remote.Puller, subject name.D
 	g.SetLimit(referrerReads)
 	for i, d := range im.Manifests {
 		g.Go(func() (err error) {
-			out[i], err = readReferrer(gctx, p, subject, d, want)
+			out[i], err = r.readReferrer(gctx, subject, d, want)
 			return err
 		})
 	}
@@ -233,11 +229,11 @@ func (c *Client) referrers(ctx context.Context, p *remote.Puller, subject name.D
 // referrer of the wanted kind (any kind when want is ""), the bundle.
 // Malformed referrers are returned with Err set; registry errors are
 // returned.
-func readReferrer(ctx context.Context, p *remote.Puller, subject name.Digest, d v1.Descriptor, want Kind) (*Attachment, error) {
+func (r *reader) readReferrer(ctx context.Context, subject name.Digest, d v1.Descriptor, want Kind) (*Attachment, error) {
 	ref := subject.Context().Digest(d.Digest.String())
 	a := &Attachment{Layout: LayoutReferrers, Kind: KindOther, Ref: ref.String(), Digest: d.Digest,
 		ArtifactType: d.ArtifactType, Annotations: d.Annotations, subject: subject}
-	raw, err := fetchManifest(ctx, p, ref)
+	raw, err := r.manifest(ctx, ref)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			a.Err = err
@@ -249,14 +245,14 @@ func readReferrer(ctx context.Context, p *remote.Puller, subject name.Digest, d 
 	if err != nil {
 		return nil, err
 	}
-	r, err := ParseReferrerManifest(raw, h)
+	ref2, err := ParseReferrerManifest(raw, h)
 	if err != nil {
 		a.Err = err
 		return a, nil
 	}
-	a.ArtifactType, a.Annotations = r.ArtifactType, r.Annotations
-	a.PredicateType = r.Annotations[AnnotationBundlePredicateType]
-	if !strings.HasPrefix(r.ArtifactType, "application/vnd.dev.sigstore.bundle") {
+	a.ArtifactType, a.Annotations = ref2.ArtifactType, ref2.Annotations
+	a.PredicateType = ref2.Annotations[AnnotationBundlePredicateType]
+	if !strings.HasPrefix(ref2.ArtifactType, "application/vnd.dev.sigstore.bundle") {
 		return a, nil // an SBOM, a cosign OCI 1.1 experiment, …: listed only
 	}
 	a.Kind = KindAttestation
@@ -266,11 +262,11 @@ func readReferrer(ctx context.Context, p *remote.Puller, subject name.Digest, d 
 	if want != "" && a.Kind != want {
 		return a, nil // not wanted: the caller drops it
 	}
-	if len(r.Layers) != 1 || !strings.HasPrefix(string(r.Layers[0].MediaType), "application/vnd.dev.sigstore.bundle") {
+	if len(ref2.Layers) != 1 || !strings.HasPrefix(string(ref2.Layers[0].MediaType), "application/vnd.dev.sigstore.bundle") {
 		a.Err = errors.New("bundle referrer: want exactly one bundle layer")
 		return a, nil
 	}
-	data, err := fetchBlob(ctx, p, subject.Context(), r.Layers[0])
+	data, err := r.blob(ctx, subject.Context(), ref2.Layers[0])
 	if errors.Is(err, errMalformed) {
 		a.Err = err
 		return a, nil
@@ -283,10 +279,45 @@ func readReferrer(ctx context.Context, p *remote.Puller, subject name.Digest, d 
 	return a, nil
 }
 
-// fetchManifest reads a manifest by digest (go-containerregistry checks
-// the digest).
-func fetchManifest(ctx context.Context, p *remote.Puller, ref name.Digest) ([]byte, error) {
-	desc, err := p.Get(ctx, ref)
+// reader reads the manifests, referrers indexes and blobs of one listing
+// through its Puller, each once per session.
+type reader struct {
+	p *remote.Puller
+	s *Session
+}
+
+// get reads the manifest ref names (go-containerregistry checks a
+// digest reference's digest).
+func (r *reader) get(ctx context.Context, ref name.Reference) (*remote.Descriptor, error) {
+	v, err := r.s.do(ctx, "manifest "+ref.String(), func() (any, error) { return r.p.Get(ctx, ref) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*remote.Descriptor), nil
+}
+
+// referrersIndex reads the referrers of subject.
+func (r *reader) referrersIndex(ctx context.Context, subject name.Digest) (*v1.IndexManifest, error) {
+	v, err := r.s.do(ctx, "referrers "+subject.String(), func() (any, error) {
+		idx, err := remote.Referrers(subject, remote.WithContext(ctx), remote.Reuse(r.p))
+		if err != nil {
+			return nil, fmt.Errorf("list referrers of %s: %w", subject, classify(err))
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
+		}
+		return im, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*v1.IndexManifest), nil
+}
+
+// manifest reads a manifest by digest.
+func (r *reader) manifest(ctx context.Context, ref name.Digest) ([]byte, error) {
+	desc, err := r.get(ctx, ref)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, fmt.Errorf("manifest %s: %w", ref, ErrNotFound)
@@ -300,28 +331,39 @@ func fetchManifest(ctx context.Context, p *remote.Puller, ref name.Digest) ([]by
 // unreachable: it is reported on the attachment, not fatal to a listing.
 var errMalformed = errors.New("malformed attachment")
 
-// fetchBlob reads a blob of at most maxPayloadSize bytes and checks its
-// digest and size.
-func fetchBlob(ctx context.Context, p *remote.Puller, repo name.Repository, d v1.Descriptor) ([]byte, error) {
+// blob reads a blob of at most maxPayloadSize bytes and checks its digest
+// and size.
+func (r *reader) blob(ctx context.Context, repo name.Repository, d v1.Descriptor) ([]byte, error) {
 	if d.Size > maxPayloadSize {
 		return nil, fmt.Errorf("%w: blob %s: %d bytes is too large", errMalformed, d.Digest, d.Size)
 	}
-	l, err := p.Layer(ctx, repo.Digest(d.Digest.String()))
+	ref := repo.Digest(d.Digest.String())
+	v, err := r.s.do(ctx, fmt.Sprintf("blob %s %d", ref, d.Size), func() (any, error) {
+		l, err := r.p.Layer(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, classify(err))
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, classify(err))
+		}
+		defer rc.Close()
+		// A descriptor's size is the registry's claim: read no more, into
+		// a buffer of that size (no growing copies).
+		data := make([]byte, d.Size+1)
+		n, err := io.ReadFull(rc, data)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, err)
+		}
+		data = data[:n]
+		h, _, _ := v1.SHA256(bytes.NewReader(data))
+		if h != d.Digest || int64(len(data)) != d.Size {
+			return nil, fmt.Errorf("%w: blob %s: content does not match its descriptor", errMalformed, d.Digest)
+		}
+		return data, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, classify(err))
+		return nil, err
 	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, classify(err))
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxPayloadSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, err)
-	}
-	h, _, _ := v1.SHA256(bytes.NewReader(data))
-	if h != d.Digest || int64(len(data)) != d.Size {
-		return nil, fmt.Errorf("%w: blob %s: content does not match its descriptor", errMalformed, d.Digest)
-	}
-	return data, nil
+	return v.([]byte), nil
 }

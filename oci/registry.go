@@ -77,20 +77,19 @@ func New(opts ...Option) *Client {
 }
 
 // remote returns the go-containerregistry options of one operation,
-// authenticating with kc: c.keychain, or c.keychainFor a Lookup.
-func (c *Client) remote(ctx context.Context, kc authn.Keychain) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
-	if c.transport != nil {
-		opts = append(opts, remote.WithTransport(c.transport))
-	}
+// authenticating with kc: c.keychain, or c.keychainFor a Lookup. Every
+// request is held to MaxManifestSize and MaxRedirects, and to the
+// session's budget when s is not nil.
+func (c *Client) remote(ctx context.Context, kc authn.Keychain, s *Session) []remote.Option {
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(LimitTransport(c.transport, s))}
 	if c.userAgent != "" {
 		opts = append(opts, remote.WithUserAgent(c.userAgent))
 	}
 	return opts
 }
 
-// puller returns a go-containerregistry Puller, authenticating with kc,
-// for the reads of one operation (a List, a Manifests walk). Each
+// puller returns a go-containerregistry Puller, authenticating with kc
+// and drawing on s's budget (nil: none), for the reads of one operation (a List, a Manifests walk). Each
 // remote.Get, remote.Image… call builds a new authenticated transport,
 // which costs a ping of the registry (GET /v2/) and, on registries with
 // token auth, a token exchange; a Puller does that once per repository
@@ -103,8 +102,8 @@ func (c *Client) remote(ctx context.Context, kc authn.Keychain) []remote.Option 
 // as it lives (a long-running webhook would never re-read them), shares
 // one limit on concurrent blob downloads among all its callers, and keeps
 // a transport for every repository it has seen.
-func (c *Client) puller(ctx context.Context, kc authn.Keychain) (*remote.Puller, error) {
-	p, err := remote.NewPuller(c.remote(ctx, kc)...)
+func (c *Client) puller(ctx context.Context, kc authn.Keychain, s *Session) (*remote.Puller, error) {
+	p, err := remote.NewPuller(c.remote(ctx, kc, s)...)
 	if err != nil {
 		return nil, fmt.Errorf("registry client: %w", err)
 	}
@@ -144,7 +143,7 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*Resolved, error) {
 
 // ResolveReference is Resolve for a parsed reference.
 func (c *Client) ResolveReference(ctx context.Context, r name.Reference) (*Resolved, error) {
-	desc, err := remote.Head(r, c.remote(ctx, c.keychain)...)
+	desc, err := remote.Head(r, c.remote(ctx, c.keychain, nil)...)
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", r, classify(err))
 	}
@@ -203,6 +202,25 @@ func classify(err error) error {
 		return &classified{fmt.Errorf("%w: %v", ErrUnreachable, op), err}
 	}
 	return err
+}
+
+// IsUnavailable reports whether err says the registry could not be read
+// (no connection, a server error or throttling, a deadline) rather than
+// anything about what it holds: asking again later may succeed. Errors
+// wrapping ErrLimit, ErrNotFound or ErrUnauthorized are not.
+func IsUnavailable(err error) bool {
+	switch {
+	case err == nil, errors.Is(err, ErrLimit), errors.Is(err, ErrNotFound), errors.Is(err, ErrUnauthorized):
+		return false
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, ErrUnreachable):
+		return true
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		return terr.StatusCode >= 500 || terr.StatusCode == http.StatusTooManyRequests
+	}
+	var op *net.OpError
+	return errors.As(err, &op)
 }
 
 // classified is a short message in front of the original error.

@@ -142,6 +142,7 @@ func (c *RegistryChecker) AuthorityVerification(ctx context.Context, image strin
 	if err != nil {
 		return nil, err
 	}
+	lookup.Session = creds.Session
 	pol, opts, err := c.policyFor(ctx, a)
 	if err != nil {
 		return nil, err
@@ -165,6 +166,9 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 	subject, v, pol := av.Subject, av.Verifier, av.Policy
 	attached, err := c.lister.ListKind(ctx, subject, kind, av.Lookup)
 	if err != nil {
+		if oci.IsUnavailable(err) {
+			return nil, fmt.Errorf("list signatures of %s: %w: %w", subject, ErrUnavailable, err)
+		}
 		return nil, fmt.Errorf("list signatures of %s: %w", subject, err)
 	}
 	candidates := attached.Filter(kind)
@@ -186,9 +190,21 @@ func (c *RegistryChecker) check(ctx context.Context, image string, a *Authority,
 		out = append(out, checked{sig: signatureOf(att, got), got: got})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no matching %ss: %s", kind, strings.Join(reasons, "; "))
+		return nil, fmt.Errorf("no matching %ss: %s", kind, firstReasons(reasons))
 	}
 	return out, nil
+}
+
+// maxReasons is how many reasons an error lists: a registry decides how
+// many signatures fail, and an admission denial should stay readable.
+const maxReasons = 5
+
+// firstReasons joins the first maxReasons reasons and counts the others.
+func firstReasons(reasons []string) string {
+	if len(reasons) <= maxReasons {
+		return strings.Join(reasons, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(reasons[:maxReasons], "; "), len(reasons)-maxReasons)
 }
 
 // RegistryCredentials are the registry credentials of one admitted
@@ -206,6 +222,10 @@ type RegistryCredentials struct {
 	// Keychain for that authority. Nil where there is no cluster (signet
 	// policy test): such authorities then fail.
 	PullSecrets func(ctx context.Context, names []string) (authn.Keychain, error)
+	// Session, when set, is the decision's registry session: one byte and
+	// request budget for all its authorities, each manifest and blob read
+	// once (see oci.Session). Nil means a session per listing.
+	Session *oci.Session
 }
 
 // signatureSource returns the repository an authority's sources put the

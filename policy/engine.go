@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/signetproject/signet/oci"
 )
 
 // AuthorityChecker verifies an image's signatures or attestations for one
@@ -41,7 +43,9 @@ type PolicyEvaluator interface {
 // ("linux/amd64", "linux/arm/v7"), for CIP-level policies that set
 // fetchConfigFile.
 type ConfigFileFetcher interface {
-	ConfigFiles(ctx context.Context, image string) (map[string]json.RawMessage, error)
+	// s is the decision's registry session (Request.Credentials.Session),
+	// nil when it has none.
+	ConfigFiles(ctx context.Context, image string, s *oci.Session) (map[string]json.RawMessage, error)
 }
 
 // Signature is a verified signature, in the shape CIP-level policies see
@@ -120,6 +124,12 @@ type Options struct {
 	// MaxConcurrentChecks bounds the AuthorityChecker calls in flight
 	// during one Evaluate; default 8.
 	MaxConcurrentChecks int
+	// Unusable names policies, among those given to NewEngine, that apply
+	// to images but cannot be evaluated, and why: a Secret, ConfigMap or
+	// TrustRoot they reference is missing or broken. Each fails every
+	// image it matches with its error; the other policies are unaffected.
+	// Only their globs and match clauses need to be valid.
+	Unusable map[string]error
 }
 
 // Validate reports an unknown NoMatch value or a negative concurrency.
@@ -135,10 +145,18 @@ func (o *Options) Validate() error {
 	return nil
 }
 
+// ErrUnavailable is wrapped by authority errors that say nothing about
+// the image: its signatures could not be read (registry unreachable or
+// failing, registry credentials that could not be read, a deadline). A
+// Decision failed by one is Unavailable: a failure to decide, not a
+// verdict to remember.
+var ErrUnavailable = errors.New("signatures could not be read")
+
 // Engine decides whether images are admitted under a set of
 // ClusterImagePolicies. It is safe for concurrent use.
 type Engine struct {
 	policies []*ClusterImagePolicy // defaulted, validated, sorted by name
+	globs    map[string][]*Glob    // by policy name
 	checker  AuthorityChecker
 	opts     Options
 }
@@ -159,8 +177,7 @@ func NewEngine(policies []*ClusterImagePolicy, checker AuthorityChecker, opts Op
 	if opts.MaxConcurrentChecks == 0 {
 		opts.MaxConcurrentChecks = 8
 	}
-	e := &Engine{checker: checker, opts: opts}
-	seen := map[string]bool{}
+	e := &Engine{checker: checker, opts: opts, globs: map[string][]*Glob{}}
 	for i, p := range policies {
 		if p == nil {
 			return nil, fmt.Errorf("new policy engine: policy %d is nil", i)
@@ -170,13 +187,30 @@ func NewEngine(policies []*ClusterImagePolicy, checker AuthorityChecker, opts Op
 			return nil, fmt.Errorf("new policy engine: policy %q: %w", p.Metadata.Name, err)
 		}
 		c.SetDefaults()
-		if err := c.Validate(ValidateOptions{AllowEmptyAuthorities: true}).Err(); err != nil {
-			return nil, fmt.Errorf("new policy engine: policy %q is invalid: %w", c.Metadata.Name, err)
+		name := c.Metadata.Name
+		if _, ok := e.globs[name]; ok {
+			return nil, fmt.Errorf("new policy engine: two policies named %q", name)
 		}
-		if seen[c.Metadata.Name] {
-			return nil, fmt.Errorf("new policy engine: two policies named %q", c.Metadata.Name)
+		if _, unusable := opts.Unusable[name]; unusable {
+			// Only what decides whether it applies must be sound.
+			var f findings
+			scope := ClusterImagePolicySpec{Images: c.Spec.Images, Match: c.Spec.Match}
+			scope.validate(&f, "spec", ValidateOptions{AllowEmptyAuthorities: true})
+			if err := f.list.Err(); err != nil {
+				return nil, fmt.Errorf("new policy engine: policy %q is invalid: %w", name, err)
+			}
+		} else if err := c.Validate(ValidateOptions{AllowEmptyAuthorities: true}).Err(); err != nil {
+			return nil, fmt.Errorf("new policy engine: policy %q is invalid: %w", name, err)
 		}
-		seen[c.Metadata.Name] = true
+		globs := make([]*Glob, 0, len(c.Spec.Images))
+		for _, img := range c.Spec.Images {
+			g, err := CompileGlob(img.Glob)
+			if err != nil {
+				return nil, fmt.Errorf("new policy engine: policy %q: %w", name, err)
+			}
+			globs = append(globs, g)
+		}
+		e.globs[name] = globs
 		e.policies = append(e.policies, c)
 	}
 	slices.SortFunc(e.policies, func(a, b *ClusterImagePolicy) int { return cmp.Compare(a.Metadata.Name, b.Metadata.Name) })
@@ -220,6 +254,11 @@ type Decision struct {
 	// Denials and Warnings say why, in policy-controller's words.
 	Denials  []Violation
 	Warnings []Violation
+	// Unavailable is true when a policy failed for want of the image's
+	// signatures (see ErrUnavailable) rather than because of them: the
+	// decision may differ once the registry answers, so it is no verdict
+	// to cache, and a denial is a failure to decide.
+	Unavailable bool
 }
 
 // Violation is one reason an image is denied or warned about. In an
@@ -275,6 +314,18 @@ func (r *PolicyResult) Reasons() []error {
 	return out
 }
 
+// unavailable reports whether the failed policy might have passed had the
+// signatures been readable: an error it failed with wraps ErrUnavailable
+// or a context error.
+func (r *PolicyResult) unavailable() bool {
+	if r.Passed {
+		return false
+	}
+	return slices.ContainsFunc(r.Reasons(), func(err error) bool {
+		return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+	})
+}
+
 func (r *PolicyResult) anyAuthorityPassed() bool {
 	return slices.ContainsFunc(r.Authorities, func(a AuthorityResult) bool { return a.Passed })
 }
@@ -313,26 +364,14 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) Decision {
 		}
 	}
 	if len(matched) == 0 && len(d.Denials) == 0 {
-		d.NoMatch = true
-		v := Violation{Message: "no matching policies", Details: req.Image}
-		switch e.opts.NoMatch {
-		case NoMatchAllow:
-		case NoMatchWarn:
-			d.Warnings = append(d.Warnings, v)
-		default:
-			d.Denials = append(d.Denials, v)
-		}
+		return e.Unmatched(req.Image)
 	}
 
 	sem := make(chan struct{}, e.opts.MaxConcurrentChecks)
 	d.Policies = make([]PolicyResult, len(matched))
 	var wg sync.WaitGroup
 	for i, p := range matched {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.Policies[i] = e.evaluatePolicy(ctx, p, req, sem)
-		}()
+		wg.Go(func() { d.Policies[i] = e.evaluatePolicy(ctx, p, req, sem) })
 	}
 	wg.Wait()
 
@@ -340,6 +379,7 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) Decision {
 		if r.Passed {
 			continue
 		}
+		d.Unavailable = d.Unavailable || r.unavailable()
 		details := []string{req.Image}
 		for _, err := range r.Reasons() {
 			details = append(details, err.Error())
@@ -355,6 +395,44 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) Decision {
 	return d
 }
 
+// Unmatched returns the decision on an image no policy matches, as
+// Options.NoMatch says.
+func (e *Engine) Unmatched(image string) Decision {
+	d := Decision{Image: image, NoMatch: true}
+	v := Violation{Message: "no matching policies", Details: image}
+	switch e.opts.NoMatch {
+	case NoMatchAllow:
+	case NoMatchWarn:
+		d.Warnings = append(d.Warnings, v)
+	default:
+		d.Denials = append(d.Denials, v)
+	}
+	d.Allowed = len(d.Denials) == 0
+	return d
+}
+
+// MayApply reports whether some policy may apply to an image of the
+// repository (a normalised name, "index.docker.io/library/nginx"), in
+// resource (nil: any), whatever its digest. When it returns false, every
+// digest of repo gets Unmatched's decision, so a tag of repo need not be
+// resolved to decide. A policy whose match clause cannot be evaluated may
+// apply.
+func (e *Engine) MayApply(repo string, resource *Resource) bool {
+	for _, p := range e.policies {
+		if resource != nil {
+			if ok, err := p.MatchesResource(*resource); err == nil && !ok {
+				continue
+			}
+		}
+		for _, g := range e.globs[p.Metadata.Name] {
+			if g.MatchesAnyDigest(repo) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (e *Engine) matches(p *ClusterImagePolicy, req Request) (bool, error) {
 	if req.Resource != nil {
 		ok, err := p.MatchesResource(*req.Resource)
@@ -362,18 +440,30 @@ func (e *Engine) matches(p *ClusterImagePolicy, req Request) (bool, error) {
 			return false, err
 		}
 	}
-	return p.MatchesImage(req.Image)
+	var lastErr error
+	for _, g := range e.globs[p.Metadata.Name] {
+		ok, err := g.Match(req.Image)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, lastErr
 }
 
 func (e *Engine) evaluatePolicy(ctx context.Context, p *ClusterImagePolicy, req Request, sem chan struct{}) PolicyResult {
+	if err, ok := e.opts.Unusable[p.Metadata.Name]; ok {
+		return PolicyResult{Name: p.Metadata.Name, Mode: p.Spec.Mode, Err: fmt.Errorf("policy cannot be used: %w", err)}
+	}
 	r := PolicyResult{Name: p.Metadata.Name, Mode: p.Spec.Mode, Authorities: make([]AuthorityResult, len(p.Spec.Authorities))}
 	var wg sync.WaitGroup
 	for i := range p.Spec.Authorities {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			r.Authorities[i] = e.evaluateAuthority(ctx, &p.Spec.Authorities[i], req.Image, req.Credentials, sem)
-		}()
+		})
 	}
 	wg.Wait()
 
@@ -408,7 +498,7 @@ func (e *Engine) evaluateCIPPolicy(ctx context.Context, p *ClusterImagePolicy, r
 		if e.opts.ConfigFiles == nil {
 			return errors.New("policy needs the image config file (fetchConfigFile) but no config file fetcher is configured")
 		}
-		cfg, err := e.opts.ConfigFiles.ConfigFiles(ctx, req.Image)
+		cfg, err := e.opts.ConfigFiles.ConfigFiles(ctx, req.Image, req.Credentials.Session)
 		if err != nil {
 			return fmt.Errorf("fetch config files for %s: %w", req.Image, err)
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/signetproject/signet/oci"
 )
 
 // fakeChecker answers by authority name.
@@ -60,9 +62,16 @@ func (f *fakeEvaluator) EvaluatePolicy(ctx context.Context, name string, p *Poli
 	}
 }
 
+// fakeConfigs serves one config file to reads made within the session
+// testSession, as the request's registry work must be.
 type fakeConfigs struct{}
 
-func (fakeConfigs) ConfigFiles(ctx context.Context, image string) (map[string]json.RawMessage, error) {
+var testSession, _ = oci.NewSession(oci.Limits{})
+
+func (fakeConfigs) ConfigFiles(ctx context.Context, image string, s *oci.Session) (map[string]json.RawMessage, error) {
+	if s != testSession {
+		return nil, errors.New("config files read outside the request's session")
+	}
 	return map[string]json.RawMessage{"linux/amd64": json.RawMessage(`{"architecture":"amd64"}`)}, nil
 }
 
@@ -323,7 +332,7 @@ func TestEngineEvaluate(t *testing.T) {
 				FetchConfigFile: boolPtr(true), IncludeSpec: boolPtr(true), IncludeObjectMeta: boolPtr(true), IncludeTypeMeta: boolPtr(true)})},
 			opts: Options{Evaluator: &fakeEvaluator{}, ConfigFiles: fakeConfigs{}},
 			req: Request{Image: img, Spec: map[string]int{"containers": 1}, ObjectMeta: map[string]string{"name": "pod"},
-				TypeMeta: map[string]string{"kind": "Pod"}},
+				TypeMeta: map[string]string{"kind": "Pod"}, Credentials: RegistryCredentials{Session: testSession}},
 			want: summary{Allowed: true, Policies: map[string][]string{"p": {"pass", "s:pass"}}},
 		},
 		{
@@ -463,5 +472,100 @@ func TestEngineCancellationAndConcurrencyBound(t *testing.T) {
 		if a.Passed || !errors.Is(a.Err, context.Canceled) {
 			t.Errorf("authority %s: passed=%t err=%v, want a context.Canceled failure", a.Name, a.Passed, a.Err)
 		}
+	}
+}
+
+// TestEngineUnusablePolicies: a policy that cannot be used (a Secret it
+// references is missing) fails the images it matches, and only those.
+func TestEngineUnusablePolicies(t *testing.T) {
+	checker := &fakeChecker{sigs: map[string][]Signature{"good": {{ID: "sig"}}}}
+	broken := cip("broken", "ghcr.io/org/**", Authority{Name: "k", Key: &KeyRef{SecretRef: &SecretReference{Name: "gone"}}})
+	unusable := map[string]error{"broken": errors.New(`secretRef: secret signet-system/gone not found`)}
+	e, err := NewEngine([]*ClusterImagePolicy{broken, cip("fine", "**", keyAuth("good"))}, checker, Options{Unusable: unusable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.Evaluate(context.Background(), Request{Image: img})
+	want := []string{"failed policy: broken: " + img + " policy cannot be used: secretRef: secret signet-system/gone not found"}
+	if diff := cmp.Diff(want, summarise(d).Denials); diff != "" {
+		t.Errorf("denials (-want +got):\n%s", diff)
+	}
+	other := "quay.io/x/app@sha256:5504f2a95018e3d8a52d80d9e1a128c6ea337581808ff9fe96f5628ce2336350"
+	if d := e.Evaluate(context.Background(), Request{Image: other}); !d.Allowed {
+		t.Errorf("an image the broken policy does not match was denied: %v", d.Denials)
+	}
+
+	// Its globs must still be valid: they decide what it denies.
+	bad := cip("broken", "ghcr.io/[", Authority{Name: "k"})
+	if _, err := NewEngine([]*ClusterImagePolicy{bad}, checker, Options{Unusable: unusable}); err == nil {
+		t.Error("unusable policy with an invalid glob accepted")
+	}
+	// Without the mark, the same policy makes the engine fail.
+	if _, err := NewEngine([]*ClusterImagePolicy{cip("broken", "**", Authority{Name: "k"})}, checker, Options{}); err == nil {
+		t.Error("invalid policy accepted")
+	}
+}
+
+// TestEngineUnavailable: a policy failed because the signatures could not
+// be read marks the decision Unavailable; a failure on what was read, or a
+// policy that passed anyway, does not.
+func TestEngineUnavailable(t *testing.T) {
+	down := fmt.Errorf("list signatures: %w: registry unreachable", ErrUnavailable)
+	checker := &fakeChecker{
+		sigs: map[string][]Signature{"good": {{ID: "sig"}}},
+		errs: map[string]error{"down": down, "bad": errors.New("no matching signatures"), "late": context.DeadlineExceeded},
+	}
+	for _, tt := range []struct {
+		name        string
+		policies    []*ClusterImagePolicy
+		unavailable bool
+	}{
+		{"registry down", []*ClusterImagePolicy{cip("p", "**", keyAuth("down"))}, true},
+		{"deadline", []*ClusterImagePolicy{cip("p", "**", keyAuth("late"))}, true},
+		{"bad signatures", []*ClusterImagePolicy{cip("p", "**", keyAuth("bad"))}, false},
+		{"down but another authority passed", []*ClusterImagePolicy{cip("p", "**", keyAuth("down"), keyAuth("good"))}, false},
+		{"down and bad", []*ClusterImagePolicy{cip("p", "**", keyAuth("down"), keyAuth("bad"))}, true},
+		{"another policy down", []*ClusterImagePolicy{cip("p", "**", keyAuth("bad")), cip("q", "**", keyAuth("down"))}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := NewEngine(tt.policies, checker, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := e.Evaluate(context.Background(), Request{Image: img}); d.Unavailable != tt.unavailable {
+				t.Errorf("Unavailable = %v, want %v (%v)", d.Unavailable, tt.unavailable, d.Denials)
+			}
+		})
+	}
+}
+
+// TestEngineMayApply: whether a tag's repository needs resolving.
+func TestEngineMayApply(t *testing.T) {
+	checker := &fakeChecker{}
+	pods := cip("pods-only", "quay.io/pods/**", static("s", "pass"))
+	pods.Spec.Match = []MatchResource{{Resource: "pods", Version: "v1"}}
+	e, err := NewEngine([]*ClusterImagePolicy{cip("org", "ghcr.io/org/*", static("s", "pass")), cip("hub", "docker.io/library/*", static("s", "pass")), pods}, checker, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployments := &Resource{Group: "apps", Version: "v1", Resource: "deployments"}
+	for _, tt := range []struct {
+		repo     string
+		resource *Resource
+		want     bool
+	}{
+		{"ghcr.io/org/app", nil, true},
+		{"ghcr.io/org/team/app", nil, false},
+		{"ghcr.io/other/app", nil, false},
+		{"index.docker.io/library/nginx", nil, true},
+		{"quay.io/pods/app", &Resource{Version: "v1", Resource: "pods"}, true},
+		{"quay.io/pods/app", deployments, false},
+	} {
+		if got := e.MayApply(tt.repo, tt.resource); got != tt.want {
+			t.Errorf("MayApply(%q, %v) = %v, want %v", tt.repo, tt.resource, got, tt.want)
+		}
+	}
+	if d := e.Unmatched("ghcr.io/other/app:v1"); d.Allowed || !d.NoMatch || len(d.Denials) != 1 {
+		t.Errorf("Unmatched = %+v", d)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"sync"
 	"time"
 )
@@ -27,6 +28,8 @@ const (
 	// DefaultMaxCUEEvaluations bounds the CUE evaluations running at once,
 	// including ones abandoned at their deadline (see [Evaluator]).
 	DefaultMaxCUEEvaluations = 16
+	// maxIdleCUEWorkers is how many idle CUE worker processes are kept.
+	maxIdleCUEWorkers = 4
 )
 
 // ConfigMapGetter returns the data of a ConfigMap, for policies given by
@@ -68,6 +71,14 @@ type EvaluatorOptions struct {
 	ConfigMaps ConfigMapGetter
 	// HTTPClient fetches remote (url) policies; default a new http.Client.
 	HTTPClient HTTPDoer
+	// CUEWorker, when set, makes the command of a CUE worker process: one
+	// that runs ServeCUEWorker on its stdin and stdout, such as `signet
+	// policy cue-worker`. CUE evaluations then run in worker processes, at
+	// most MaxCUEEvaluations at once, and one still running at its
+	// deadline is killed with its process. Without it, CUE runs in this
+	// process, where an evaluation abandoned at its deadline runs on (it
+	// cannot be interrupted) holding one of the MaxCUEEvaluations slots.
+	CUEWorker func() *exec.Cmd
 	// UnsafeRegoBuiltins lets Rego policies call http.send,
 	// net.lookup_ip_addr and opa.runtime, as policy-controller does. They
 	// are off by default: they let a policy make network requests from
@@ -116,12 +127,15 @@ func (o *EvaluatorOptions) Validate() error {
 // Rego evaluation stops at the deadline. CUE evaluation cannot be
 // interrupted: at the deadline EvaluatePolicy returns, and the evaluation
 // goes on in its goroutine, holding one of MaxCUEEvaluations slots, until
-// it finishes; when all slots are held, CUE policies fail at their deadline.
+// it finishes; when all slots are held, CUE policies fail at their
+// deadline. With EvaluatorOptions.CUEWorker, CUE runs in worker processes
+// instead, and an evaluation at its deadline is killed.
 type Evaluator struct {
 	opts     EvaluatorOptions
 	compiled *lru[*compiledPolicy]
 	remote   *lru[string]
 	cueSlots chan struct{}
+	workers  *cueWorkers // nil: CUE runs in this process
 }
 
 var _ PolicyEvaluator = (*Evaluator)(nil)
@@ -149,12 +163,16 @@ func NewEvaluator(opts EvaluatorOptions) (*Evaluator, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{}
 	}
-	return &Evaluator{
+	e := &Evaluator{
 		opts:     opts,
 		compiled: newLRU[*compiledPolicy](opts.CacheSize),
 		remote:   newLRU[string](opts.CacheSize),
 		cueSlots: make(chan struct{}, opts.MaxCUEEvaluations),
-	}, nil
+	}
+	if opts.CUEWorker != nil {
+		e.workers = &cueWorkers{newCmd: opts.CUEWorker, maxIdle: min(opts.MaxCUEEvaluations, maxIdleCUEWorkers)}
+	}
+	return e, nil
 }
 
 // EvaluatePolicy resolves the policy's text (inline, configMapRef or url)

@@ -35,8 +35,12 @@ type cueInstance struct {
 }
 
 // evaluateCUE evaluates a CUE policy as cosign's evaluateCue does, in a
-// goroutine holding a slot of e.cueSlots, and gives up at ctx's deadline.
+// goroutine holding a slot of e.cueSlots, and gives up at ctx's deadline;
+// or in a worker process (see evaluateCUEWorker).
 func (e *Evaluator) evaluateCUE(ctx context.Context, src string, input []byte) error {
+	if e.workers != nil {
+		return e.evaluateCUEWorker(ctx, src, input)
+	}
 	c := e.compiledFor(PolicyTypeCUE, src, func() (*compiledPolicy, bool) {
 		return &compiledPolicy{cue: &cuePolicy{src: src, maxIdle: e.opts.MaxCUEEvaluations}}, true
 	})

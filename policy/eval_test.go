@@ -129,6 +129,7 @@ func newTestEvaluator(t testing.TB, opts EvaluatorOptions) *Evaluator {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		defer e.Close()
 		// Let abandoned CUE evaluations finish before the next test.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -314,6 +315,10 @@ func TestEvaluatePolicyCosignCases(t *testing.T) {
 			}`,
 	}}
 	runEvalCases(t, newTestEvaluator(t, EvaluatorOptions{}), cases)
+	// CUE worker processes give the same results, errors included.
+	t.Run("cue-worker", func(t *testing.T) {
+		runEvalCases(t, newTestEvaluator(t, EvaluatorOptions{CUEWorker: testCUEWorker}), cases)
+	})
 }
 
 // TestEvaluatePolicyWebhookCases ports the policies of policy-controller's

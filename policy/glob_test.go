@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -84,6 +85,17 @@ func TestMatchGlob(t *testing.T) {
 		{image: "ghcr.io/org/app", glob: "ghcr.io/org/ap?", wantMatch: false, wantErr: true}, // "?" is not glob syntax here
 		{image: "ghcr.io/org/app", glob: "***", wantMatch: true},
 		{image: "", glob: "**", wantMatch: false, wantErr: true},
+
+		// A glob naming docker.io names Docker Hub, as references do; the
+		// webhook matches normalised references (index.docker.io/…).
+		{image: "index.docker.io/library/nginx@sha256:5504f2a95018e3d8a52d80d9e1a128c6ea337581808ff9fe96f5628ce2336350", glob: "docker.io/**", wantMatch: true},
+		{image: "index.docker.io/library/nginx@sha256:5504f2a95018e3d8a52d80d9e1a128c6ea337581808ff9fe96f5628ce2336350", glob: "docker.io/library/*", wantMatch: true},
+		{image: "docker.io/library/nginx@sha256:5504f2a95018e3d8a52d80d9e1a128c6ea337581808ff9fe96f5628ce2336350", glob: "docker.io/library/*", wantMatch: true},
+		{image: "nginx:1.27", glob: "docker.io/library/*", wantMatch: true},
+		{image: "index.docker.io/myuser/app:v1", glob: "docker.io/myuser/**", wantMatch: true},
+		{image: "index.docker.io/library/nginx:1.27", glob: "docker.io/other/*", wantMatch: false},
+		{image: "ghcr.io/docker.io/app:v1", glob: "docker.io/**", wantMatch: false},
+		{image: "registry-1.docker.io/library/nginx:1", glob: "docker.io/**", wantMatch: false}, // go-containerregistry keeps this host
 	} {
 		t.Run(c.image+"|"+c.glob, func(t *testing.T) {
 			match, err := MatchGlob(c.glob, c.image)
@@ -114,6 +126,78 @@ func TestValidateGlob(t *testing.T) {
 		}
 		if got != c.wantErr {
 			t.Errorf("ValidateGlob(%q) = %q, want %q", c.glob, got, c.wantErr)
+		}
+	}
+}
+
+// TestMatchesAnyDigest checks which globs a tag's repository may match
+// once resolved, and that the answer never misses a digest Match matches.
+func TestMatchesAnyDigest(t *testing.T) {
+	const hex64 = "5504f2a95018e3d8a52d80d9e1a128c6ea337581808ff9fe96f5628ce2336350"
+	for _, c := range []struct {
+		glob, repo string
+		want       bool
+	}{
+		{"ghcr.io/org/**", "ghcr.io/org/app", true},
+		{"ghcr.io/org/*", "ghcr.io/org/app", true},
+		{"ghcr.io/org/*", "ghcr.io/org/team/app", false},
+		{"ghcr.io/other/**", "ghcr.io/org/app", false},
+		{"ghcr.io/org/app:*", "ghcr.io/org/app", false}, // a digest reference has no tag
+		{"ghcr.io/org/app@**", "ghcr.io/org/app", true},
+		{"ghcr.io/org/app@sha256:55*", "ghcr.io/org/app", true},
+		{"ghcr.io/org/app@sha256:zz*", "ghcr.io/org/app", false},
+		{"ghcr.io/org/app@sha256:" + hex64, "ghcr.io/org/app", true},
+		{"ghcr.io/org/app@sha256:" + hex64 + "0", "ghcr.io/org/app", false},
+		{"ghcr.io/org/app*0", "ghcr.io/org/app", true},
+		{"ghcr.io/org/app*g", "ghcr.io/org/app", false},
+		{"**", "ghcr.io/org/app", true},
+		{"*", "index.docker.io/library/nginx", true},
+		{"*/*", "index.docker.io/library/nginx", true},
+		{"docker.io/library/*", "index.docker.io/library/nginx", true},
+		{"index.docker.io/library/nginx:*", "index.docker.io/library/nginx", false},
+	} {
+		g, err := CompileGlob(c.glob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := g.MatchesAnyDigest(c.repo); got != c.want {
+			t.Errorf("CompileGlob(%q).MatchesAnyDigest(%q) = %v, want %v", c.glob, c.repo, got, c.want)
+		}
+		for _, h := range []string{hex64, strings.Repeat("0", 64), strings.Repeat("f", 63) + "0"} {
+			if ok, _ := g.Match(c.repo + "@sha256:" + h); ok && !g.MatchesAnyDigest(c.repo) {
+				t.Errorf("glob %q matches %s@sha256:%s but MatchesAnyDigest says none", c.glob, c.repo, h)
+			}
+		}
+	}
+}
+
+func TestGlobNeverMatches(t *testing.T) {
+	for _, c := range []struct {
+		glob  string
+		never bool
+	}{
+		{"nginx", true},
+		{"nginx*", true},
+		{"nginx:1.27", true},
+		{"library/nginx*", true},
+		{"myorg/**", true},
+		{"**", false},
+		{"*", false},
+		{"*/*", false},
+		{"*/**", false},
+		{"inde**", false},
+		{"ghcr.io/**", false},
+		{"docker.io/**", false},
+		{"localhost/app*", false},
+		{"localhost:5000/*", false},
+		{"10.0.0.1:5000/app:*", false},
+	} {
+		g, err := CompileGlob(c.glob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := g.NeverMatches(); (got != "") != c.never {
+			t.Errorf("CompileGlob(%q).NeverMatches() = %q, want never=%v", c.glob, got, c.never)
 		}
 	}
 }

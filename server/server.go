@@ -65,6 +65,12 @@ type Options struct {
 	// TUFRefreshInterval is how often the server rereads TUFRepo and renews
 	// snapshot and timestamp; zero means 10 seconds.
 	TUFRefreshInterval time.Duration
+	// KeysFrom, when set, is a directory holding the server's complete key
+	// material as `signet server init-keys --secret` stores it (a mounted
+	// Secret). It is copied into DataDir before the keys are loaded, and a
+	// start that would have to create any key material is refused, so
+	// replicas sharing the Secret never diverge.
+	KeysFrom string
 }
 
 // Server is a configured signet server.
@@ -111,7 +117,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	m, err := loadMaterial(opts.DataDir, opts.InsecureDevIssuer, time.Now())
+	m, err := loadSharedMaterial(opts.DataDir, opts.KeysFrom, opts.InsecureDevIssuer, time.Now())
 	if err != nil {
 		return nil, err
 	}

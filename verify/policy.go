@@ -98,6 +98,7 @@ type Identity struct {
 	GitHubWorkflowRef        string
 	GitHubWorkflowTrigger    string
 	GitHubWorkflowSHA        string
+	GitHubWorkflowName       string
 
 	san, issuer *regexp.Regexp
 }
@@ -143,6 +144,7 @@ func (id *Identity) matches(c *Certificate) error {
 		{"GitHub workflow ref", id.GitHubWorkflowRef, c.GitHubWorkflowRef},
 		{"GitHub workflow trigger", id.GitHubWorkflowTrigger, c.GitHubWorkflowTrigger},
 		{"GitHub workflow SHA", id.GitHubWorkflowSHA, c.GitHubWorkflowSHA},
+		{"GitHub workflow name", id.GitHubWorkflowName, c.GitHubWorkflowName},
 	} {
 		if f.want != "" && f.got != f.want {
 			return fmt.Errorf("%s %q, want %q", f.name, f.got, f.want)

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"crypto/ecdsa"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,5 +153,90 @@ func TestKeyBasedBlob(t *testing.T) {
 	}
 	if out, err := run(t, env, bin, "verify-blob", artifact, "--bundle", bundlePath, "--key", otherPrefix+".pub"); err == nil {
 		t.Errorf("verify-blob accepted another key:\n%s", out)
+	}
+}
+
+// TestSignBlobCosignFlags checks cosign's everyday sign-blob flags:
+// --output-signature and --output-certificate hold exactly the bundle's
+// signature and certificate; --tlog-upload=false signs with a key without
+// a log entry, which verify-blob accepts only with --insecure-ignore-tlog;
+// keyless signing refuses it; --yes is accepted.
+func TestSignBlobCosignFlags(t *testing.T) {
+	bin := buildSignet(t)
+	url := startServer(t, bin)
+	dir := t.TempDir()
+	env := []string{"SIGNET_SERVER=" + url, "SIGSTORE_ID_TOKEN=", "COSIGN_PASSWORD=pw"}
+	artifact := filepath.Join(dir, "a.txt")
+	if err := os.WriteFile(artifact, []byte("artifact"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bundlePath, sigPath, certPath := filepath.Join(dir, "a.json"), filepath.Join(dir, "a.sig"), filepath.Join(dir, "a.pem")
+	if out, err := run(t, env, bin, "sign-blob", artifact, "--yes", "--bundle", bundlePath, "--output-signature", sigPath,
+		"--output-certificate", certPath, "--dev-identity", "alice@example.com"); err != nil {
+		t.Fatalf("sign-blob: %v\n%s", err, out)
+	}
+	var b struct {
+		VerificationMaterial struct {
+			Certificate struct{ RawBytes []byte } `json:"certificate"`
+		} `json:"verificationMaterial"`
+		MessageSignature struct{ Signature []byte } `json:"messageSignature"`
+	}
+	data, _ := os.ReadFile(bundlePath)
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	sigB64, _ := os.ReadFile(sigPath)
+	sig, err := base64.StdEncoding.DecodeString(string(sigB64))
+	if err != nil || !bytes.Equal(sig, b.MessageSignature.Signature) {
+		t.Errorf("--output-signature holds %q, want the bundle's signature in base64 (%v)", sigB64, err)
+	}
+	certPEM, _ := os.ReadFile(certPath)
+	block, _ := pem.Decode(certPEM)
+	if block == nil || block.Type != "CERTIFICATE" || !bytes.Equal(block.Bytes, b.VerificationMaterial.Certificate.RawBytes) {
+		t.Fatalf("--output-certificate does not hold the bundle's certificate:\n%s", certPEM)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("artifact"))
+	if !ecdsa.VerifyASN1(cert.PublicKey.(*ecdsa.PublicKey), sum[:], sig) {
+		t.Error("the written signature does not verify with the written certificate")
+	}
+
+	// Keys without the log.
+	prefix := filepath.Join(dir, "k")
+	if out, err := run(t, env, bin, "generate-key-pair", "--output-key-prefix", prefix); err != nil {
+		t.Fatalf("generate-key-pair: %v\n%s", err, out)
+	}
+	noLog := filepath.Join(dir, "nolog.json")
+	if out, err := run(t, env, bin, "sign-blob", artifact, "--key", prefix+".key", "--tlog-upload=false", "--bundle", noLog); err != nil {
+		t.Fatalf("sign-blob --tlog-upload=false: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(noLog); bytes.Contains(data, []byte("tlogEntries")) {
+		t.Errorf("--tlog-upload=false bundle has log entries:\n%s", data)
+	}
+	if out, err := run(t, env, bin, "verify-blob", artifact, "--bundle", noLog, "--key", prefix+".pub"); err == nil {
+		t.Errorf("verify-blob accepted a bundle without log entries:\n%s", out)
+	}
+	// Offline: no server to ask for trust material.
+	offline := []string{"SIGNET_SERVER=http://127.0.0.1:1", "COSIGN_PASSWORD=pw"}
+	if out, err := run(t, offline, bin, "verify-blob", artifact, "--bundle", noLog, "--key", prefix+".pub", "--insecure-ignore-tlog"); err != nil || !strings.Contains(out, "Verified OK") {
+		t.Errorf("verify-blob --insecure-ignore-tlog: %v\n%s", err, out)
+	}
+	if out, err := run(t, offline, bin, "verify-blob", filepath.Join(dir, "a.sig"), "--bundle", noLog, "--key", prefix+".pub", "--insecure-ignore-tlog"); err == nil {
+		t.Errorf("verify-blob --insecure-ignore-tlog accepted another artifact:\n%s", out)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sign-blob", artifact, "--tlog-upload=false", "--bundle", filepath.Join(dir, "x.json"), "--dev-identity", "a@example.com"}, "--tlog-upload=false needs --key"},
+		{[]string{"sign-blob", artifact, "--key", prefix + ".key", "--output-certificate", certPath + "2", "--output-signature", sigPath + "2"}, "there is no certificate"},
+		{[]string{"sign-blob", artifact}, "bundle output-signature"},
+	} {
+		if out, err := run(t, env, bin, tt.args...); err == nil || !strings.Contains(out, tt.want) {
+			t.Errorf("%v: %v, want an error mentioning %q:\n%s", tt.args, err, tt.want, out)
+		}
 	}
 }

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"os"
 
+	// Root certificates for machines (and signet's own container image)
+	// that have none; the system's roots win wherever they exist.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/signetproject/signet/internal/cli"
 )
 

@@ -85,7 +85,7 @@ func newAdmissionServeCmd(checkers admission.CheckerFactory, evaluator policy.Po
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the validating (and optionally mutating) admission webhook over TLS",
-		Long: `Serve the admission webhook over TLS at /validate (and /mutate with --mutate),
+		Long: `Serve the admission webhook over TLS at /validate and /mutate (tag pinning),
 with Prometheus metrics at /metrics, health at /healthz and /readyz, and the
 report of the images the cluster's pods run at /report (see "signet report").
 
@@ -96,12 +96,22 @@ interfaces, shares one CA between its replicas through the Secret --ca-secret in
 its namespace and writes that CA into the caBundle of the webhook configurations
 itself.`,
 		Example: `  signet admission serve --kubeconfig ~/.kube/config --addr 127.0.0.1:8443 --cert-dir ./webhook-certs
-  signet admission serve --mutate --no-match warn   # in a cluster`,
+  signet admission serve --no-match warn   # in a cluster`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := newLogger(logFormat)
 			if err != nil {
 				return err
+			}
+			if evaluator == nil {
+				// CUE runs in worker processes that are killed at the
+				// decision's deadline.
+				eval, err := policy.NewEvaluator(policy.EvaluatorOptions{CUEWorker: cueWorker})
+				if err != nil {
+					return err
+				}
+				defer eval.Close()
+				evaluator = eval
 			}
 			engine, err := admission.EngineOptions(policy.NoMatchPolicy(noMatch), evaluator)
 			if err != nil {
@@ -151,7 +161,7 @@ itself.`,
 	f.StringVar(&certDir, "cert-dir", "signet-admission-certs", "directory for the webhook CA and serving certificate (created on first start)")
 	f.StringSliceVar(&hosts, "tls-san", nil, "DNS names or IPs for the serving certificate (default: the --addr IP, or the Service's DNS names in a cluster)")
 	f.StringVar(&noMatch, "no-match", string(policy.NoMatchDeny), "what to do with images no policy matches: allow, warn or deny")
-	f.BoolVar(&mutate, "mutate", false, "also serve the mutating webhook that pins image tags to digests at /mutate")
+	f.BoolVar(&mutate, "mutate", true, "serve the mutating webhook that pins image tags to digests at /mutate (install configures it by default)")
 	f.BoolVar(&patchCABundle, "patch-ca-bundle", false, "write the CA into the webhook configurations' caBundle at start (default: true in a cluster)")
 	f.StringVar(&namespace, "namespace", "", "system namespace holding the Secrets and ConfigMaps policies reference (default $POD_NAMESPACE or "+admission.DefaultNamespace+")")
 	f.StringVar(&service, "service", admission.DefaultServiceName, "the webhook's Service name, for the certificate's DNS names in a cluster")
@@ -207,14 +217,17 @@ func newAdmissionInstallCmd() *cobra.Command {
 		Use:   "install",
 		Short: "Install the policy CRDs and the admission webhook configurations",
 		Long: `Install (server-side apply) the ClusterImagePolicy (v1alpha1, v1beta1) and
-TrustRoot CRDs and the ValidatingWebhookConfiguration (and, with --mutate, the
-MutatingWebhookConfiguration) named ` + admission.WebhookConfigurationName + `. The webhooks fail closed
-(failurePolicy Fail) and only see namespaces labelled ` + admission.IncludeLabel + `=true.
+TrustRoot CRDs and the Validating- and MutatingWebhookConfiguration named
+` + admission.WebhookConfigurationName + `. The mutating webhook pins image tags to the digests they name
+at admission, so that the kubelet runs what was checked; --mutate=false leaves it
+out, and then a tag moved after admission runs an unchecked image. The webhooks fail
+closed (failurePolicy Fail) and only see namespaces labelled ` + admission.IncludeLabel + `=true.
 
 With --webhook-url the API server calls a webhook outside the cluster at that
 URL (the mutating one at the same URL ending in /mutate). Without it, the
 webhook is the Service --service in --namespace, and install also creates the
-namespace, service account, RBAC and Service (deploy/admission.yaml is the same).
+namespace, service account, RBAC and Service; the webhook's Deployment comes
+from the Helm chart (charts/signet) or deploy/admission.yaml, rendered from it.
 
 --ca-bundle-from names the --cert-dir of "signet admission serve"; its CA is
 created there if missing. In a cluster the webhook patches the caBundle itself.`,
@@ -227,7 +240,10 @@ created there if missing. In a cluster the webhook patches the caBundle itself.`
 			if kubeconfig == "" {
 				return errors.New("--kubeconfig (or $KUBECONFIG) is required")
 			}
-			cfg := admission.InstallConfig{URL: webhookURL, Namespace: namespace, Service: service, Mutate: mutate, TimeoutSeconds: timeoutSeconds}
+			cfg := admission.InstallConfig{URL: webhookURL, Namespace: namespace, Service: service, UnsafeNoPinning: !mutate, TimeoutSeconds: timeoutSeconds}
+			if !mutate {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: --mutate=false: image tags are not pinned to digests; a tag moved after admission runs an image no policy checked")
+			}
 			if caBundleFrom != "" {
 				ca, err := admission.EnsureCA(caBundleFrom)
 				if err != nil {
@@ -253,7 +269,7 @@ created there if missing. In a cluster the webhook patches the caBundle itself.`
 	f.StringVar(&caBundleFrom, "ca-bundle-from", "", "certificate directory of \"signet admission serve\" whose CA goes into caBundle")
 	f.StringVar(&namespace, "namespace", admission.DefaultNamespace, "namespace of the webhook's Service (service mode)")
 	f.StringVar(&service, "service", admission.DefaultServiceName, "name of the webhook's Service (service mode)")
-	f.BoolVar(&mutate, "mutate", false, "also install the mutating webhook that pins image tags to digests")
+	f.BoolVar(&mutate, "mutate", true, "install the mutating webhook that pins image tags to the digests checked (--mutate=false: the kubelet may run another image than the one checked)")
 	f.Int32Var(&timeoutSeconds, "timeout-seconds", 10, "API server timeout for a webhook call (1-30)")
 	return cmd
 }

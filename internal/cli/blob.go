@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -29,12 +31,15 @@ import (
 type signRequest struct {
 	artifact      string
 	bundleOut     string
+	sigOut        string // sign-blob --output-signature
+	certOut       string // sign-blob --output-certificate
 	server        string
 	signingConfig string
 	tokens        tokenFlags
 	keyPath       string
 	inToto        bool
 	rekorVersion  uint32
+	tlogUpload    bool
 }
 
 func (r signRequest) run(ctx context.Context, stderr io.Writer) error {
@@ -50,14 +55,43 @@ func (r signRequest) run(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(b)
-	if err != nil {
-		return err
+	if r.bundleOut != "" {
+		out, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(b)
+		if err != nil {
+			return err
+		}
+		if err := keys.WriteFileAtomic(r.bundleOut, out, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "Wrote bundle to %s\n", r.bundleOut)
 	}
-	if err := keys.WriteFileAtomic(r.bundleOut, out, 0o644); err != nil {
-		return err
+	return r.writeParts(b, stderr)
+}
+
+// writeParts writes the signature (base64, as cosign does) and the
+// certificate (PEM) on their own, for --output-signature and
+// --output-certificate.
+func (r signRequest) writeParts(b *protobundle.Bundle, stderr io.Writer) error {
+	if r.sigOut != "" {
+		sig := b.GetMessageSignature().GetSignature()
+		if env := b.GetDsseEnvelope(); env != nil && len(env.GetSignatures()) > 0 {
+			sig = env.GetSignatures()[0].GetSig()
+		}
+		if err := keys.WriteFileAtomic(r.sigOut, []byte(base64.StdEncoding.EncodeToString(sig)), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "Wrote signature to %s\n", r.sigOut)
 	}
-	fmt.Fprintf(stderr, "Wrote bundle to %s\n", r.bundleOut)
+	if r.certOut != "" {
+		der := b.GetVerificationMaterial().GetCertificate().GetRawBytes()
+		if der == nil {
+			return errors.New("--output-certificate: signed with a key, so there is no certificate")
+		}
+		if err := keys.WriteFileAtomic(r.certOut, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "Wrote certificate to %s\n", r.certOut)
+	}
 	return nil
 }
 
@@ -72,6 +106,14 @@ func (r signRequest) options(ctx context.Context, stderr io.Writer) (sign.Option
 		return sign.Options{}, err
 	}
 	opts := sign.Options{Logs: svc.Logs, TSAs: svc.TSAs}
+	if !r.tlogUpload {
+		if r.keyPath == "" {
+			return sign.Options{}, errors.New("--tlog-upload=false needs --key: a keyless certificate is valid for minutes, " +
+				"and verifiers accept it only with a log entry that proves when it was used")
+		}
+		fmt.Fprintln(stderr, "WARNING: --tlog-upload=false: the signature is not logged; verifiers need --insecure-ignore-tlog to accept it")
+		opts.Logs, opts.UnsafeNoTlog = nil, true
+	}
 	if r.keyPath != "" {
 		if opts.Key, err = loadPrivateKey(r.keyPath); err != nil {
 			return sign.Options{}, err
@@ -133,18 +175,24 @@ func loadPrivateKey(path string) (crypto.Signer, error) {
 func newSignBlobCmd() *cobra.Command {
 	var r signRequest
 	cmd := &cobra.Command{
-		Use:   "sign-blob FILE --bundle OUT",
+		Use:   "sign-blob FILE (--bundle OUT | --output-signature SIG)",
 		Short: "Sign a file into a Sigstore bundle (keyless or with a key)",
 		Long: `Sign a file and write a Sigstore bundle (v0.3).
 
 Keyless (default): an ephemeral key, a certificate from the CA for your OIDC
 identity, a transparency log entry and a timestamp, all from the services in the
-signing config (--server URL fetches it from a signet server).
+signing config (--server URL fetches it from a signet server; cosign's --fulcio-url,
+--rekor-url and --timestamp-server-url are what a signing config lists).
 
 ` + tokenSourcesHelp + `
 
 With --key: sign with a private key (cosign's encrypted format or PKCS#8 PEM; the
-password comes from COSIGN_PASSWORD / SIGNET_PASSWORD or a prompt).`,
+password comes from COSIGN_PASSWORD / SIGNET_PASSWORD or a prompt);
+--tlog-upload=false then skips the transparency log.
+
+--output-signature and --output-certificate write the signature and certificate on
+their own, as cosign does; signet verifies bundles only (verify-blob --bundle), so keep
+the bundle where you can.`,
 		Example: `  signet sign-blob release.tar.gz --bundle release.sigstore.json --server http://127.0.0.1:8080
   signet sign-blob statement.json --in-toto --bundle att.sigstore.json --key cosign.key --server $SIGNET_SERVER`,
 		Args: cobra.ExactArgs(1),
@@ -154,15 +202,25 @@ password comes from COSIGN_PASSWORD / SIGNET_PASSWORD or a prompt).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&r.bundleOut, "bundle", "", "write the bundle to this file (required)")
+	f.StringVar(&r.bundleOut, "bundle", "", "write the Sigstore bundle to this file")
+	f.StringVar(&r.sigOut, "output-signature", "", "also write the signature (base64) to this file, as cosign does")
+	f.StringVar(&r.certOut, "output-certificate", "", "also write the signing certificate (PEM) to this file (keyless only)")
 	f.StringVar(&r.server, "server", defaultServer(), "signet server URL whose signing config to use (env SIGNET_SERVER)")
 	f.StringVar(&r.signingConfig, "signing-config", "", "signing_config.json to use instead of the server's")
 	f.StringVar(&r.keyPath, "key", "", "sign with this private key instead of keyless")
 	f.BoolVar(&r.inToto, "in-toto", false, "FILE is an in-toto statement: sign it as a DSSE envelope")
 	r.tokens.add(cmd)
 	f.Uint32Var(&r.rekorVersion, "rekor-version", 2, "transparency log API: 2 (Rekor v2) or 1 (Rekor v1, for older verifiers)")
-	_ = cmd.MarkFlagRequired("bundle")
+	addUploadFlags(cmd, &r)
+	cmd.MarkFlagsOneRequired("bundle", "output-signature")
 	return cmd
+}
+
+// addUploadFlags adds cosign's --tlog-upload and --yes to a signing command.
+func addUploadFlags(cmd *cobra.Command, r *signRequest) {
+	f := cmd.Flags()
+	f.BoolVar(&r.tlogUpload, "tlog-upload", true, "record the signature in the transparency log; false only with --key (verifiers then need --insecure-ignore-tlog)")
+	f.BoolP("yes", "y", false, "accepted for cosign's scripts; signet never asks before it logs (the log is public: what you sign is published)")
 }
 
 // verifyRequest is everything verify-blob and conformance verify-bundle need.
@@ -179,7 +237,10 @@ type verifyRequest struct {
 	// Without either, SCTs are checked when the trusted root lists CT logs,
 	// as sigstore-go does (conformance verify-bundle).
 	requireSCT, ignoreSCT bool
-	tuf                   tufFlags
+	// ignoreTlog (--insecure-ignore-tlog) accepts bundles without log
+	// entries, as cosign verify-blob does for --tlog-upload=false.
+	ignoreTlog bool
+	tuf        tufFlags
 }
 
 // trust returns the trusted root: through TUF (--tuf-mirror/--tuf-root),
@@ -211,9 +272,14 @@ func (r *verifyRequest) addSCTFlag(cmd *cobra.Command) {
 }
 
 func (r verifyRequest) run(stdout io.Writer) error {
-	tr, err := r.trust()
-	if err != nil {
-		return err
+	// A key without log entries needs no trust material (as cosign
+	// verify-blob --key --insecure-ignore-tlog): no server to ask.
+	tr := &trustroot.TrustedRoot{}
+	if !r.ignoreTlog || r.keyPath == "" || r.trustedRoot != "" || r.tuf.mirror != "" {
+		var err error
+		if tr, err = r.trust(); err != nil {
+			return err
+		}
 	}
 	b, err := bundle.ReadFile(r.bundlePath)
 	if err != nil {
@@ -230,7 +296,11 @@ func (r verifyRequest) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	v, err := verify.New(tr, r.options(verify.DefaultOptions()))
+	opts := verify.DefaultOptions()
+	if r.ignoreTlog {
+		opts = ignoreTlogOptions(policy.Key != nil)
+	}
+	v, err := verify.New(tr, r.options(opts))
 	if err != nil {
 		return err
 	}
@@ -240,6 +310,17 @@ func (r verifyRequest) run(stdout io.Writer) error {
 	}
 	printResult(stdout, res)
 	return nil
+}
+
+// ignoreTlogOptions are the verification options of --insecure-ignore-tlog.
+func ignoreTlogOptions(key bool) verify.Options {
+	if key {
+		// As cosign: a key has no validity window, so without log entries
+		// the signature is checked at the current time.
+		return verify.Options{UseCurrentTime: true}
+	}
+	// A certificate still needs a verified time inside its validity.
+	return verify.Options{ObserverTimestampThreshold: 1}
 }
 
 // policy builds the verification policy from --key or the identity flags.
@@ -306,6 +387,7 @@ func addIdentityFlags(cmd *cobra.Command, id *verify.Identity) {
 	f.StringVar(&id.GitHubWorkflowRef, "certificate-github-workflow-ref", "", "required git ref (refs/heads/main)")
 	f.StringVar(&id.GitHubWorkflowTrigger, "certificate-github-workflow-trigger", "", "required workflow trigger (push, …)")
 	f.StringVar(&id.GitHubWorkflowSHA, "certificate-github-workflow-sha", "", "required commit SHA")
+	f.StringVar(&id.GitHubWorkflowName, "certificate-github-workflow-name", "", "required workflow name")
 }
 
 func newVerifyBlobCmd() *cobra.Command {
@@ -318,7 +400,12 @@ the expected identity (or key), against a trusted root: signature, certificate c
 the signing time, RFC 3161 timestamps and transparency log entries, then identity.
 
 Exit status 0 only when everything verifies; otherwise one line says which check
-failed and why.`,
+failed and why.
+
+Unlike cosign, signet verifies bundles only: there is no --signature/--certificate
+pair (cosign sign-blob --bundle, and signet sign-blob, write bundles), and the trust
+material is a trusted root (--trusted-root, --server or TUF), not --certificate-chain
+or --rekor-url.`,
 		Example: `  signet verify-blob release.tar.gz --bundle release.sigstore.json --server http://127.0.0.1:8080 \
     --certificate-identity alice@example.com --certificate-oidc-issuer http://127.0.0.1:8080/oidc
   signet verify-blob sha256:6ae8a7… --bundle b.json --trusted-root trusted_root.json --key cosign.pub`,
@@ -339,6 +426,7 @@ failed and why.`,
 	f.StringVar(&r.trustedRoot, "trusted-root", "", "trusted_root.json to verify against")
 	f.StringVar(&r.server, "server", defaultServer(), "signet server whose trusted root to fetch when --trusted-root is not given")
 	f.StringVar(&r.keyPath, "key", "", "public key (PEM) for key-signed bundles")
+	f.BoolVar(&r.ignoreTlog, "insecure-ignore-tlog", false, "accept bundles without transparency log entries (signed with --tlog-upload=false); with --key checked at the current time")
 	addIdentityFlags(cmd, &r.identity)
 	r.addSCTFlag(cmd)
 	r.tuf.add(cmd)

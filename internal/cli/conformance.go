@@ -37,7 +37,7 @@ func newConformanceSignCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r.artifact = args[0]
-			r.rekorVersion = 2
+			r.rekorVersion, r.tlogUpload = 2, true
 			if r.signingConfig == "" {
 				return errors.New("--signing-config is required: the public-good instances (and --staging) are not reachable from here")
 			}

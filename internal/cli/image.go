@@ -73,6 +73,7 @@ func addSignFlags(cmd *cobra.Command, r *signRequest, layout *string) {
 	f.StringVar(&r.keyPath, "key", "", "sign with this private key instead of keyless")
 	r.tokens.add(cmd)
 	f.Uint32Var(&r.rekorVersion, "rekor-version", 0, "transparency log API: 2 or 1 (default: 2 for referrers, 1 for legacy, which cosign v2 verifies)")
+	addUploadFlags(cmd, r)
 }
 
 func parseLayout(s string) (oci.Layout, error) {

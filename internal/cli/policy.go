@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,8 +22,27 @@ func newPolicyCmd() *cobra.Command {
 		Use:   "policy",
 		Short: "Work with ClusterImagePolicy files (policy-controller compatible)",
 	}
-	cmd.AddCommand(newPolicyTestCmd(), newPolicyCatalogCmd())
+	cmd.AddCommand(newPolicyTestCmd(), newPolicyCatalogCmd(), &cobra.Command{
+		Use:    "cue-worker",
+		Short:  "Evaluate CUE policies sent on stdin (the child processes policy evaluation runs CUE in)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return policy.ServeCUEWorker(cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	})
 	return cmd
+}
+
+// cueWorker makes the command of a CUE worker process: this binary's
+// `signet policy cue-worker`. CUE cannot be interrupted in process; a
+// worker evaluating past its deadline is killed.
+var cueWorker = func() *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return exec.Command(exe, "policy", "cue-worker")
 }
 
 func newPolicyTestCmd() *cobra.Command {
@@ -32,6 +53,7 @@ func newPolicyTestCmd() *cobra.Command {
 		trustedRoot string
 		server      string
 		noMatch     string
+		timeout     time.Duration
 		img         imageFlags
 	)
 	cmd := &cobra.Command{
@@ -66,6 +88,8 @@ static authorities are decided without a registry, trust root or network.
 				return fmt.Errorf("give IMAGE arguments or --resource FILE, not both")
 			case output != "text" && output != "json":
 				return fmt.Errorf("--output %q: want text or json", output)
+			case timeout <= 0:
+				return fmt.Errorf("--timeout %s: must be positive", timeout)
 			}
 			var obj *policy.Object
 			if resource != "" {
@@ -106,7 +130,7 @@ static authorities are decided without a registry, trust root or network.
 			if err != nil {
 				return err
 			}
-			t := &policyTester{engine: engine, client: client, stderr: cmd.ErrOrStderr()}
+			t := &policyTester{engine: engine, client: client, stderr: cmd.ErrOrStderr(), timeout: timeout}
 			rep := t.run(cmd.Context(), obj, args)
 			if output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -131,6 +155,7 @@ static authorities are decided without a registry, trust root or network.
 	f.StringVar(&trustedRoot, "trusted-root", "", "trusted_root.json for keyless authorities")
 	f.StringVar(&server, "server", defaultServer(), "signet server whose trusted root to use when --trusted-root is not given")
 	f.StringVar(&noMatch, "no-match", "deny", "images no policy matches: allow, warn or deny")
+	f.DurationVar(&timeout, "timeout", time.Minute, "time limit for deciding on one image, its tag's resolution included (a registry that never answers denies it)")
 	img.add(cmd)
 	return cmd
 }
@@ -151,6 +176,11 @@ func loadPolicyFiles(files []string, stderr io.Writer) ([]*policy.ClusterImagePo
 		}
 		for _, w := range warnings {
 			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
+		for _, c := range docs.Policies {
+			for _, w := range c.GlobWarnings() {
+				fmt.Fprintf(stderr, "%s: warning: %s %q: %s\n", f, policy.KindClusterImagePolicy, c.Metadata.Name, w)
+			}
 		}
 		policies = append(policies, docs.Policies...)
 		trustRoots = append(trustRoots, docs.TrustRoots...)
@@ -203,7 +233,7 @@ func (l *lazyChecker) VerifyAttestations(ctx context.Context, image string, a *p
 // does: CUE and Rego policies given inline or by https URL (ConfigMap
 // references need a cluster), config files read from the registry.
 func policyEngineOptions(nm policy.NoMatchPolicy, client *oci.Client) (policy.Options, error) {
-	eval, err := policy.NewEvaluator(policy.EvaluatorOptions{})
+	eval, err := policy.NewEvaluator(policy.EvaluatorOptions{CUEWorker: cueWorker})
 	if err != nil {
 		return policy.Options{}, err
 	}
@@ -273,6 +303,9 @@ type policyTester struct {
 	engine *policy.Engine
 	client *oci.Client
 	stderr io.Writer
+	// timeout limits the work on one image, its tag's resolution
+	// included.
+	timeout time.Duration
 }
 
 // run decides the images given, or those of obj.
@@ -302,8 +335,18 @@ func (t *policyTester) run(ctx context.Context, obj *policy.Object, images []str
 // decide decides one image. Only when a matching policy needs the
 // registry is a tag resolved to its digest, as the webhook's mutating
 // half would pin it.
-func (t *policyTester) decide(ctx context.Context, req policy.Request) imageReport {
-	r := imageReport{Image: req.Image, Errors: []string{}, Warnings: []string{}, Policies: []policyReport{}}
+func (t *policyTester) decide(ctx context.Context, req policy.Request) (r imageReport) {
+	r = imageReport{Image: req.Image, Errors: []string{}, Warnings: []string{}, Policies: []policyReport{}}
+	ctx, cancel := context.WithTimeoutCause(ctx, t.timeout, fmt.Errorf("%s: no decision within --timeout %s", req.Image, t.timeout))
+	defer cancel()
+	// An image whose decision ran out of time is denied, saying so,
+	// whatever the registry client or checker made of the deadline.
+	defer func() {
+		if ctx.Err() == context.DeadlineExceeded {
+			r.Allowed = false
+			r.Errors = append(r.Errors, context.Cause(ctx).Error())
+		}
+	}()
 	if t.engine.NeedsRegistry(req) {
 		res, err := t.client.Resolve(ctx, req.Image)
 		if err != nil {
@@ -316,6 +359,13 @@ func (t *policyTester) decide(ctx context.Context, req policy.Request) imageRepo
 		req.Image = res.Digest.String()
 		r.Digest = req.Image
 	}
+	// One image's registry work is bounded as in the webhook.
+	session, err := oci.NewSession(oci.Limits{})
+	if err != nil {
+		r.Errors = append(r.Errors, err.Error())
+		return r
+	}
+	req.Credentials.Session = session
 	d := t.engine.Evaluate(ctx, req)
 	r.Allowed, r.NoMatch = d.Allowed, d.NoMatch
 	for _, v := range d.Denials {
