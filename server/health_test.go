@@ -330,3 +330,23 @@ func verifyDevToken(srv *server.Server, tok string) error {
 	_, _, err = v.Verify(context.Background(), tok)
 	return err
 }
+
+// TestTUFRefreshLogsOnce starts a server whose TUF repository is not there
+// yet (as `make run` before the tour's `signet tuf init`): the refresh
+// says so once, as a warning, not at every interval.
+func TestTUFRefreshLogsOnce(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	servertest.Start(t, func(o *server.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+		o.TUFRepo = filepath.Join(t.TempDir(), "not-yet")
+		o.TUFRefreshInterval = 5 * time.Millisecond
+	})
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	got := logs.String()
+	mu.Unlock()
+	if n := strings.Count(got, "TUF repository"); n != 1 || !strings.Contains(got, "level=WARN msg=\"TUF repository not there") {
+		t.Errorf("%d TUF log lines in 40 refreshes, want one warning:\n%s", n, got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -248,13 +249,24 @@ func (s *Server) refreshTUF(interval time.Duration) func() {
 		defer close(done)
 		t := time.NewTicker(interval)
 		defer t.Stop()
+		var last string // the failure last logged: each is logged once, not every interval
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
-				if err := s.tuf.Refresh(); err != nil {
-					s.logger.Error("TUF repository refresh failed; serving the previous metadata", "err", err)
+				err := s.tuf.Refresh()
+				switch {
+				case err == nil && last != "":
+					s.logger.Info("TUF repository refreshed again")
+					last = ""
+				case err != nil && err.Error() != last:
+					last = err.Error()
+					if errors.Is(err, fs.ErrNotExist) {
+						s.logger.Warn("TUF repository not there (create it with `signet tuf init`); serving the metadata read before, if any", "err", err)
+					} else {
+						s.logger.Error("TUF repository refresh failed; serving the previous metadata", "err", err)
+					}
 				}
 			}
 		}
