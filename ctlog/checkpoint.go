@@ -33,15 +33,25 @@ func VerifierKey(origin string, pub crypto.PublicKey) (string, error) {
 }
 
 func newCheckpointSigner(origin string, key crypto.Signer) (*checkpointSigner, note.Verifier, error) {
-	vkey, err := VerifierKey(origin, key.Public())
+	v, err := newCheckpointVerifier(origin, key.Public())
 	if err != nil {
-		return nil, nil, fmt.Errorf("checkpoint verifier key for origin %q: %w", origin, err)
+		return nil, nil, err
+	}
+	return &checkpointSigner{origin: v.Name(), keyHash: v.KeyHash(), key: key, now: time.Now}, v, nil
+}
+
+// newCheckpointVerifier returns the verifier of the checkpoints pub signs
+// for origin.
+func newCheckpointVerifier(origin string, pub crypto.PublicKey) (note.Verifier, error) {
+	vkey, err := VerifierKey(origin, pub)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint verifier key for origin %q: %w", origin, err)
 	}
 	v, err := fnote.NewRFC6962Verifier(vkey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("checkpoint verifier: %w", err)
+		return nil, fmt.Errorf("checkpoint verifier: %w", err)
 	}
-	return &checkpointSigner{origin: v.Name(), keyHash: v.KeyHash(), key: key, now: time.Now}, v, nil
+	return v, nil
 }
 
 // Name implements note.Signer.

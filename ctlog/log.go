@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
 )
 
@@ -46,6 +47,9 @@ type Options struct {
 	// integrated entries above which AddPreChain fails with
 	// tessera.ErrPushback.
 	PushbackMaxOutstanding uint
+	// RetiredKeys are keys the log rotated out: checkpoints they signed
+	// are the log's own.
+	RetiredKeys []crypto.PublicKey
 }
 
 // DefaultOptions returns options for a CT log serving one CA.
@@ -77,20 +81,19 @@ type Log struct {
 	issuers  IssuerStore
 	now      func() time.Time
 
-	add      func(context.Context, *ctonly.Entry) tessera.IndexFuture
-	reader   tessera.LogReader
-	shutdown func(context.Context) error
-	cancel   context.CancelFunc
+	add   func(context.Context, *ctonly.Entry) tessera.IndexFuture
+	store *tlog.Guarded
 
 	storedMu sync.Mutex
 	stored   map[[32]byte]bool // issuers known to be in the issuer store
-
-	closeOnce sync.Once
-	closeErr  error
 }
 
-// New opens the CT log kept by driver (Tessera's POSIX or MySQL driver)
-// and issuers. origin is the log's static-ct-api origin (its submission
+// New opens the CT log kept by driver ([tlog.NewPOSIXDriver] or
+// [tlog.NewMySQLDriver]; other drivers are refused) and issuers. As the
+// transparency logs do, it signs checkpoints through tlog's consistency
+// guard ([tlog.OpenGuarded]): it never signs a checkpoint inconsistent with
+// one it signed before, and it refuses to open (with an error wrapping
+// [tlog.ErrIntegrity]) when its stored state disagrees with the last one. origin is the log's static-ct-api origin (its submission
 // prefix without scheme, e.g. "signet.example.com/ct"); key signs SCTs and
 // checkpoints and must be an ECDSA P-256 key; roots are the certificates
 // accepted chains must end in. Background work runs until Close.
@@ -122,22 +125,38 @@ func New(ctx context.Context, driver tessera.Driver, issuers IssuerStore, origin
 	if cps.origin != origin {
 		return nil, fmt.Errorf("ctlog: origin %q must be lower case, without scheme or trailing slash", origin)
 	}
+	var retired []note.Verifier
+	for i, k := range opts.RetiredKeys {
+		v, err := newCheckpointVerifier(origin, k)
+		if err != nil {
+			return nil, fmt.Errorf("ctlog: retired key %d: %w", i, err)
+		}
+		retired = append(retired, v)
+	}
 	ao := tessera.NewAppendOptions().
-		WithCheckpointSigner(cps).
 		WithCTLayout().
 		WithBatching(opts.BatchMaxSize, opts.BatchMaxAge).
 		WithCheckpointInterval(opts.CheckpointInterval).
 		WithPushback(opts.PushbackMaxOutstanding)
-	bg, cancel := context.WithCancel(ctx)
-	appender, shutdown, reader, err := tessera.NewAppender(bg, driver, ao)
+	store, err := tlog.OpenGuarded(ctx, driver, tlog.GuardConfig{
+		Signer:             cps,
+		Verifier:           verifier,
+		Retired:            retired,
+		Append:             ao,
+		CheckpointInterval: opts.CheckpointInterval,
+		Leaves:             dataTileLeaves,
+		CanSign: func() error {
+			_, err := sign(key, []byte("signet readiness probe: not a tree head"))
+			return err
+		},
+	})
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("ctlog: open appender: %w", err)
+		return nil, fmt.Errorf("ctlog: open: %w", err)
 	}
 	return &Log{
 		origin: origin, key: key, logID: id, verifier: verifier, roots: roots, issuers: issuers, now: time.Now,
-		add: tessera.NewCertificateTransparencyAppender(appender), reader: reader,
-		shutdown: shutdown, cancel: cancel, stored: map[[32]byte]bool{},
+		add: tessera.NewCertificateTransparencyAppender(store.Appender()), store: store,
+		stored: map[[32]byte]bool{},
 	}, nil
 }
 
@@ -155,14 +174,24 @@ func LogID(pub crypto.PublicKey) ([32]byte, error) {
 // Close waits until every sequenced entry is integrated and covered by a
 // checkpoint (bounded by ctx), then stops the background work.
 func (l *Log) Close(ctx context.Context) error {
-	l.closeOnce.Do(func() {
-		if err := l.shutdown(ctx); err != nil {
-			l.closeErr = fmt.Errorf("close ctlog: %w", err)
-		}
-		l.cancel()
-	})
-	return l.closeErr
+	if err := l.store.Close(ctx); err != nil {
+		return fmt.Errorf("close ctlog: %w", err)
+	}
+	return nil
 }
+
+// Health returns nil while the log is sound, or an error wrapping
+// [tlog.ErrIntegrity] once it found stored state that disagrees with a
+// checkpoint it signed (it then refuses to sign and to log until repaired
+// and restarted), as [tlog.Log.Health] does.
+func (l *Log) Health(ctx context.Context) error { return l.store.Health(ctx) }
+
+// Ready returns nil when the log can append, as [tlog.Log.Ready] does.
+func (l *Log) Ready(ctx context.Context) error { return l.store.Ready(ctx) }
+
+// IntegrityFailures counts the integrity failures the log found, for a
+// metric.
+func (l *Log) IntegrityFailures() uint64 { return l.store.IntegrityFailures() }
 
 // Origin returns the log's checkpoint origin.
 func (l *Log) Origin() string { return l.origin }
@@ -200,6 +229,10 @@ func (l *Log) AddPreChain(ctx context.Context, chain []*x509.Certificate) ([]byt
 			return nil, err
 		}
 		fingerprints = append(fingerprints, fp)
+	}
+	if err := l.store.Failure(); err != nil {
+		// No checkpoint will commit to the entry: promise none.
+		return nil, fmt.Errorf("ctlog: %w", err)
 	}
 	issuerKeyHash := sha256.Sum256(chain[1].RawSubjectPublicKeyInfo)
 	entry := &ctonly.Entry{
@@ -312,19 +345,25 @@ func leafIndexExtension(idx uint64) []byte {
 }
 
 // ReadCheckpoint returns the latest signed checkpoint (static-ct-api
-// /checkpoint); before the first one its error wraps os.ErrNotExist.
+// /checkpoint) once it verifies with the log's key (otherwise the error
+// wraps [tlog.ErrIntegrity]); before the first one its error wraps
+// os.ErrNotExist.
 func (l *Log) ReadCheckpoint(ctx context.Context) ([]byte, error) {
-	return l.reader.ReadCheckpoint(ctx)
+	return l.store.ReadCheckpoint(ctx)
 }
 
-// ReadTile returns a Merkle tree tile (/tile/<L>/<N>[.p/<W>]).
+// ReadTile returns a Merkle tree tile (/tile/<L>/<N>[.p/<W>]), checked
+// against the latest checkpoint: a tile it does not commit to is missing
+// (the error wraps os.ErrNotExist), and one whose size or hashes are wrong
+// is an error wrapping [tlog.ErrIntegrity].
 func (l *Log) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
-	return l.reader.ReadTile(ctx, level, index, p)
+	return l.store.ReadTile(ctx, level, index, p)
 }
 
-// ReadEntryBundle returns a data tile (/tile/data/<N>[.p/<W>]).
+// ReadEntryBundle returns a data tile (/tile/data/<N>[.p/<W>]), checked
+// against the latest checkpoint as [Log.ReadTile] checks tiles.
 func (l *Log) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
-	return l.reader.ReadEntryBundle(ctx, index, p)
+	return l.store.ReadEntryBundle(ctx, index, p)
 }
 
 // Issuer returns the issuer certificate with the given SHA-256

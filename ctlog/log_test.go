@@ -25,12 +25,12 @@ import (
 	fnote "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"github.com/transparency-dev/tessera/storage/posix"
 
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/tlog"
 )
 
 const origin = "signet.test/ct"
@@ -65,8 +65,18 @@ func newFixture(t testing.TB) fixture {
 
 func openLog(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certificate) *ctlog.Log {
 	t.Helper()
+	l, err := tryOpenLog(t, dir, key, roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// tryOpenLog opens the log in dir, to be closed when the test ends.
+func tryOpenLog(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certificate) (*ctlog.Log, error) {
+	t.Helper()
 	ctx := context.Background()
-	driver, err := posix.New(ctx, posix.Config{Path: dir})
+	driver, err := tlog.NewPOSIXDriver(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,10 +85,10 @@ func openLog(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certific
 	opts.CheckpointInterval = 100 * time.Millisecond
 	l, err := ctlog.New(ctx, driver, ctlog.NewDirIssuers(dir), origin, key, roots, opts)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
-	return l
+	return l, nil
 }
 
 func identity(i int) oidc.Identity {
@@ -333,7 +343,7 @@ func TestNewRejectsBadKeysAndOrigins(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			driver, err := posix.New(t.Context(), posix.Config{Path: filepath.Join(dir, "log")})
+			driver, err := tlog.NewPOSIXDriver(t.Context(), filepath.Join(dir, "log"))
 			if err != nil {
 				t.Fatal(err)
 			}

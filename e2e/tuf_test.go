@@ -20,13 +20,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/transparency-dev/tessera/storage/posix"
-
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/internal/freeport"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/tlog"
 )
 
 // tufServer is a signet server publishing its trust material through TUF:
@@ -202,7 +201,7 @@ func TestCosignRejectsBadSCTs(t *testing.T) {
 func newScratchCTLog(t *testing.T, key crypto.Signer, chain []*x509.Certificate) *ctlog.Log {
 	t.Helper()
 	d := t.TempDir()
-	driver, err := posix.New(t.Context(), posix.Config{Path: d})
+	driver, err := tlog.NewPOSIXDriver(t.Context(), d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/tlog"
 )
 
 // maxRequestBody bounds CA request bodies: an ID token (≤ 64 KiB) plus a
@@ -70,6 +71,8 @@ func classify(err error) *apiError {
 		return &apiError{status: http.StatusServiceUnavailable, code: grpcUnavailable, reason: "issuer_unavailable", message: err.Error()}
 	case errors.Is(err, tessera.ErrPushback):
 		return &apiError{status: http.StatusServiceUnavailable, code: grpcUnavailable, reason: "ct_log_overloaded", message: "the certificate transparency log is overloaded; retry later"}
+	case errors.Is(err, tlog.ErrIntegrity):
+		return integrityError("certificate transparency log", err)
 	case errors.Is(err, ca.ErrBadRequest):
 		return &apiError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "bad_request", message: err.Error()}
 	default:

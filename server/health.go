@@ -28,15 +28,16 @@ type readiness struct {
 	body   map[string]any
 }
 
-// handleHealth is the liveness probe: 503 when a transparency log found its
-// stored state disagreeing with a checkpoint it signed, or its published
-// checkpoint does not verify — states only an operator can repair, in
-// which the logs refuse to append.
+// handleHealth is the liveness probe: 503 when a transparency log (the
+// Rekor v2 or v1 log, or the CT log) found its stored state disagreeing
+// with a checkpoint it signed, or its published checkpoint does not
+// verify — states only an operator can repair, in which the logs refuse
+// to append.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), probeTimeout)
 	defer cancel()
 	failed := map[string]string{}
-	for name, err := range map[string]error{"log": s.log.Health(ctx), "rekorV1Log": s.v1log.Health(ctx)} {
+	for name, err := range map[string]error{"log": s.log.Health(ctx), "rekorV1Log": s.v1log.Health(ctx), "ctLog": s.ct.Health(ctx)} {
 		if err != nil {
 			failed[name] = err.Error()
 		}
@@ -82,6 +83,7 @@ func (s *Server) checkReady(ctx context.Context) (int, map[string]any) {
 	}
 	report("log", s.log.Ready(ctx))
 	report("rekorV1Log", s.v1log.Ready(ctx))
+	report("ctLog", s.ct.Ready(ctx))
 	for name, key := range s.probeKeys {
 		report(name+"Key", probeSign(key))
 	}

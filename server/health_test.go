@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -156,6 +157,42 @@ func TestCorruptCheckpointIsUnhealthy(t *testing.T) {
 	// log's integrity failure, not with a 500.
 	if code, msg := appendEntry(t, inst.URL); code != http.StatusServiceUnavailable || !strings.Contains(msg, "transparency log integrity failure") {
 		t.Fatalf("append over a corrupt checkpoint = %d %q", code, msg)
+	}
+}
+
+// TestCTLogFailureIsUnhealthy overwrites the CT log's published
+// checkpoint of a running server: /healthz, /readyz and the metrics name
+// the CT log's integrity failure, and /ct/checkpoint does not serve it.
+func TestCTLogFailureIsUnhealthy(t *testing.T) {
+	dir := t.TempDir()
+	inst := startDamageable(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "ct", "checkpoint"), []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, body := getJSON(t, inst.URL+"/healthz")
+	if errs, _ := body["errors"].(map[string]any); code != 503 || !strings.Contains(fmt.Sprint(errs["ctLog"]), "published checkpoint") || errs["log"] != nil {
+		t.Fatalf("healthz with a corrupt CT checkpoint = %d %v", code, body)
+	}
+	code, body = getJSON(t, inst.URL+"/readyz")
+	if components, _ := body["components"].(map[string]any); code != 503 || !strings.Contains(fmt.Sprint(components["ctLog"]), "integrity") || components["log"] != "ok" {
+		t.Fatalf("readyz with a corrupt CT checkpoint = %d %v", code, body)
+	}
+	resp, err := http.Get(inst.URL + "/ct/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || bytes.Contains(got, []byte("garbage")) {
+		t.Fatalf("GET /ct/checkpoint = %d %q", resp.StatusCode, got)
+	}
+	if resp, err = http.Get(inst.URL + "/metrics"); err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `signet_log_integrity_failures_total{log="ct"} 1`) {
+		t.Errorf("metrics lack the CT log's integrity failure:\n%s", grepLines(string(metrics), "integrity"))
 	}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/json"
@@ -203,6 +204,23 @@ func (h *history) retiredLogKeys() ([]ed25519.PublicKey, error) {
 			return nil, fmt.Errorf("%s: retired %d: tlog key is %T", historyFile, i, pub)
 		}
 		pubs = append(pubs, ed)
+	}
+	return pubs, nil
+}
+
+// retiredCTKeys returns the CT log keys that h records as rotated out,
+// oldest first.
+func (h *history) retiredCTKeys() ([]crypto.PublicKey, error) {
+	var pubs []crypto.PublicKey
+	for i, r := range h.Retired {
+		if r.Kind != RotateCT {
+			continue
+		}
+		pub, err := keys.LoadPublicKey([]byte(r.PublicKey))
+		if err != nil {
+			return nil, fmt.Errorf("%s: retired %d: %w", historyFile, i, err)
+		}
+		pubs = append(pubs, pub)
 	}
 	return pubs, nil
 }

@@ -233,6 +233,7 @@ func New(opts Options) (*Server, error) {
 	s.metrics.registry.MustRegister(
 		integrityMetric("log", s.log.IntegrityFailures),
 		integrityMetric("rekor-v1", s.v1log.IntegrityFailures),
+		integrityMetric("ct", s.ct.IntegrityFailures),
 	)
 	s.handler = s.routes()
 	return s, nil
@@ -386,11 +387,18 @@ const ctMySQLDatabaseSuffix = "_ct"
 // "<hostname>/ct", accepting chains to the CA's root.
 func openCTLog(ctx context.Context, opts Options, hostname string, key crypto.Signer, roots []*x509.Certificate) (*ctlog.Log, io.Closer, error) {
 	ctOpts := ctlog.DefaultOptions()
+	// Checkpoints signed before a rotation of the CT log's key are its own.
+	h, err := loadHistory(opts.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ctOpts.RetiredKeys, err = h.retiredCTKeys(); err != nil {
+		return nil, nil, err
+	}
 	var (
 		driver  tessera.Driver
 		issuers ctlog.IssuerStore
 		db      *sql.DB
-		err     error
 	)
 	if opts.LogStorage == "" {
 		dir := filepath.Join(opts.DataDir, "ct")

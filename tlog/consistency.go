@@ -30,6 +30,27 @@ var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildre
 // does.
 type bundleFetcher func(ctx context.Context, index uint64, p uint8) ([]byte, error)
 
+// LeafHashes parses a log's entry bundle (a static-ct-api data tile, say):
+// it returns the bytes of the bundle's first n entries and their RFC 6962
+// leaf hashes, or an error if the bundle does not hold n well-formed
+// entries. A bundle may hold more than n entries: Tessera's MySQL driver
+// returns a bundle as stored, which may have grown past the width asked
+// for.
+type LeafHashes func(bundle []byte, n int) (data []byte, hashes [][]byte, err error)
+
+// entryBundleLeaves is [LeafHashes] for tlog-tiles entry bundles.
+func entryBundleLeaves(raw []byte, n int) ([]byte, [][]byte, error) {
+	data, err := bundlePrefix(raw, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	hashes, err := bundleLeafHashes(data, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, hashes, nil
+}
+
 // root returns the root hash of the tree of size leaves as the tiles give
 // it.
 func (p *prover) root(ctx context.Context, size uint64) ([]byte, error) {
@@ -102,7 +123,7 @@ func (p *prover) spanRoot(ctx context.Context, level uint, start uint64, hashes 
 // tiles, a consistency proof from the tiles, and the entry bundles of the
 // leaves from oldSize on (with the whole bundle holding leaf oldSize, which
 // Tessera rewrites when it appends). A disagreement wraps [ErrIntegrity].
-func (p *prover) checkTree(ctx context.Context, bundles bundleFetcher, oldSize uint64, oldRoot []byte, size uint64, root []byte) error {
+func (p *prover) checkTree(ctx context.Context, bundles bundleFetcher, leaves LeafHashes, oldSize uint64, oldRoot []byte, size uint64, root []byte) error {
 	if size < oldSize {
 		return fmt.Errorf("tree size %d is smaller than the %d of a checkpoint the log signed (rolled back?): %w", size, oldSize, ErrIntegrity)
 	}
@@ -136,7 +157,7 @@ func (p *prover) checkTree(ctx context.Context, bundles bundleFetcher, oldSize u
 		first = size - 1
 	}
 	for i := first / layout.EntryBundleWidth; i*layout.EntryBundleWidth < size; i++ {
-		if err := p.checkBundle(ctx, bundles, i, size, root); err != nil {
+		if err := p.checkBundle(ctx, bundles, leaves, i, size, root); err != nil {
 			return err
 		}
 	}
@@ -145,14 +166,14 @@ func (p *prover) checkTree(ctx context.Context, bundles bundleFetcher, oldSize u
 
 // checkBundle checks that the entry bundle at index holds the tree's leaves
 // for the tree of size leaves and root.
-func (p *prover) checkBundle(ctx context.Context, bundles bundleFetcher, index, size uint64, root []byte) error {
+func (p *prover) checkBundle(ctx context.Context, bundles bundleFetcher, leaves LeafHashes, index, size uint64, root []byte) error {
 	w := layout.PartialTileSize(0, index, size)
 	path := layout.EntriesPath(index, w)
 	raw, err := bundles(ctx, index, w)
 	if err != nil {
 		return missingIsIntegrity(fmt.Errorf("read entry bundle %s: %w", path, err))
 	}
-	hashes, err := bundleLeafHashes(raw, w)
+	_, hashes, err := leaves(raw, widthOrFull(w))
 	if err != nil {
 		return fmt.Errorf("entry bundle %s: %v: %w", path, err, ErrIntegrity)
 	}
@@ -166,15 +187,13 @@ func (p *prover) checkBundle(ctx context.Context, bundles bundleFetcher, index, 
 	return nil
 }
 
-// bundleLeafHashes parses an entry bundle of width w (0: full) and returns
-// the leaf hashes of its first w entries. Tessera's MySQL driver returns a
-// bundle as stored, which may have grown past the width asked for.
-func bundleLeafHashes(raw []byte, w uint8) ([][]byte, error) {
+// bundleLeafHashes parses a tlog-tiles entry bundle and returns the leaf
+// hashes of its first n entries.
+func bundleLeafHashes(raw []byte, n int) ([][]byte, error) {
 	var b api.EntryBundle
 	if err := b.UnmarshalText(raw); err != nil {
 		return nil, err
 	}
-	n := widthOrFull(w)
 	if len(b.Entries) < n {
 		return nil, fmt.Errorf("holds %d entries, want %d", len(b.Entries), n)
 	}

@@ -42,6 +42,7 @@ type guard struct {
 	last      *f_log.Checkpoint // last checkpoint signed; nil before the first
 	prover    *prover           // set by attach
 	bundles   bundleFetcher     // set by attach
+	leaves    LeafHashes        // set by attach
 	opened    bool
 	badRecord error // why the record last read did not verify
 
@@ -98,10 +99,10 @@ func parseSignedBy(raw []byte, origin string, verifiers []note.Verifier) (*f_log
 }
 
 // attach gives the guard the log's readers, once Tessera's appender exists.
-func (g *guard) attach(p *prover, bundles bundleFetcher) {
+func (g *guard) attach(p *prover, bundles bundleFetcher, leaves LeafHashes) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.prover, g.bundles = p, bundles
+	g.prover, g.bundles, g.leaves = p, bundles, leaves
 }
 
 // open checks, before the log accepts appends, that Tessera's published
@@ -128,7 +129,7 @@ func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) (
 		switch {
 		case g.last == nil || cp.Size > g.last.Size:
 			if g.last != nil {
-				if err := g.prover.checkTree(ctx, g.bundles, g.last.Size, g.last.Hash, cp.Size, cp.Hash); err != nil {
+				if err := g.prover.checkTree(ctx, g.bundles, g.leaves, g.last.Size, g.last.Hash, cp.Size, cp.Hash); err != nil {
 					return g.fail(fmt.Errorf("%s: the published checkpoint (size %d): %w", where, cp.Size, err))
 				}
 			}
@@ -161,7 +162,7 @@ func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) (
 	if size == 0 && len(root) == 0 {
 		root = rfc6962.DefaultHasher.EmptyRoot() // before Tessera's first write
 	}
-	if err := g.prover.checkTree(ctx, g.bundles, oldSize, oldRoot, size, root); err != nil {
+	if err := g.prover.checkTree(ctx, g.bundles, g.leaves, oldSize, oldRoot, size, root); err != nil {
 		if errors.Is(err, ErrIntegrity) {
 			return g.fail(fmt.Errorf("%s: tree state (size %d): %w", where, size, err))
 		}
@@ -237,7 +238,7 @@ func (g *guard) sign(msg []byte) ([]byte, error) {
 		if cp.Size != 0 || !bytes.Equal(cp.Hash, rfc6962.DefaultHasher.EmptyRoot()) {
 			return nil, fmt.Errorf("refusing to sign tree size %d before the log's readers exist", cp.Size)
 		}
-	} else if err := g.prover.checkTree(ctx, g.bundles, oldSize, oldRoot, cp.Size, cp.Hash); err != nil {
+	} else if err := g.prover.checkTree(ctx, g.bundles, g.leaves, oldSize, oldRoot, cp.Size, cp.Hash); err != nil {
 		return nil, g.fail(fmt.Errorf("%s: refusing to sign tree size %d: %w", g.record.where(), cp.Size, err))
 	}
 	sig, err := g.signer.Sign(msg)
@@ -302,9 +303,9 @@ func (s guardedSigner) KeyHash() uint32 { return s.g.signer.KeyHash() }
 func (s guardedSigner) Sign(msg []byte) ([]byte, error) { return s.g.sign(msg) }
 
 // openAppender opens Tessera's appender on driver with checkpoints signed
-// through a guard, checks the stored state and returns both. On error
-// everything opened is shut down.
-func openAppender(ctx context.Context, driver tessera.Driver, signer note.Signer, verifiers []note.Verifier, origin string, ao *tessera.AppendOptions) (*guard, *tessera.Appender, func(context.Context) error, tessera.LogReader, *prover, error) {
+// through a guard, checks the stored state (reading entry bundles with
+// leaves) and returns both. On error everything opened is shut down.
+func openAppender(ctx context.Context, driver tessera.Driver, signer note.Signer, verifiers []note.Verifier, origin string, ao *tessera.AppendOptions, leaves LeafHashes) (*guard, *tessera.Appender, func(context.Context) error, tessera.LogReader, *prover, error) {
 	g, err := newGuard(ctx, signer, verifiers, origin, driver)
 	if err != nil {
 		return nil, nil, nil, nil, nil, err
@@ -314,7 +315,7 @@ func openAppender(ctx context.Context, driver tessera.Driver, signer note.Signer
 		return nil, nil, nil, nil, nil, err
 	}
 	p := newProver(reader.ReadTile)
-	g.attach(p, reader.ReadEntryBundle)
+	g.attach(p, reader.ReadEntryBundle, leaves)
 	if err := g.open(ctx, reader.ReadCheckpoint); err != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()

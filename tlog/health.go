@@ -22,7 +22,10 @@ type healthProbe struct {
 	reader tessera.LogReader
 	parse  func([]byte) (*f_log.Checkpoint, error)
 	stall  time.Duration // how long publication may lag integration
-	now    func() time.Time
+	// canSign reports whether the checkpoint key signs; nil: it signs a
+	// probe message with the guard's signer.
+	canSign func() error
+	now     func() time.Time
 
 	mu       sync.Mutex
 	lagSize  uint64    // published size when integration was first seen ahead
@@ -72,7 +75,7 @@ func (h *healthProbe) ready(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.guard.signer.Sign([]byte("signet readiness probe: not a checkpoint\n")); err != nil {
+	if err := h.signs(); err != nil {
 		return fmt.Errorf("checkpoint key cannot sign: %w", err)
 	}
 	integrated, err := h.reader.IntegratedSize(ctx)
@@ -98,6 +101,15 @@ func (h *healthProbe) ready(ctx context.Context) error {
 		return fmt.Errorf("no checkpoint published for %s: %d entries integrated, the published checkpoint commits to %d", d.Round(time.Second), integrated, published)
 	}
 	return nil
+}
+
+// signs reports whether the checkpoint key can sign.
+func (h *healthProbe) signs() error {
+	if h.canSign != nil {
+		return h.canSign()
+	}
+	_, err := h.guard.signer.Sign([]byte("signet readiness probe: not a checkpoint\n"))
+	return err
 }
 
 // Health returns nil while the log is sound, or an error wrapping

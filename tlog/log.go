@@ -178,7 +178,7 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 	}
 
 	bg, cancel := context.WithCancel(ctx)
-	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, signer, verifiers, origin, opts.appendOptions())
+	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, signer, verifiers, origin, opts.appendOptions(), entryBundleLeaves)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("open tlog: %w", err)
@@ -200,7 +200,7 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 		cancel:    cancel,
 	}
 	l.health = newHealthProbe(g, reader, l.parseCheckpoint, opts.CheckpointInterval)
-	l.served = newServed(prover, reader.ReadTile, reader.ReadEntryBundle)
+	l.served = newServed(prover, reader.ReadTile, reader.ReadEntryBundle, entryBundleLeaves)
 	g.setOnFail(l.stopOnIntegrityFailure)
 	return l, nil
 }

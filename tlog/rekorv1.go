@@ -111,7 +111,7 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 		return nil, fmt.Errorf("open v1 log: %w", err)
 	}
 	bg, cancel := context.WithCancel(ctx)
-	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, treeNoteSigner{s}, []note.Verifier{treeNoteVerifier{s}}, treeNoteSigner{s}.Name(), opts.appendOptions())
+	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, treeNoteSigner{s}, []note.Verifier{treeNoteVerifier{s}}, treeNoteSigner{s}.Name(), opts.appendOptions(), entryBundleLeaves)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("open v1 log: %w", err)

@@ -26,6 +26,7 @@ type served struct {
 	prover  *prover
 	tiles   tileFetcher
 	bundles bundleFetcher
+	leaves  LeafHashes
 
 	mu        sync.Mutex
 	cur, prev map[servedKey][sha256.Size]byte // two generations: a cheap LRU
@@ -39,8 +40,8 @@ type servedKey struct {
 	width uint8
 }
 
-func newServed(p *prover, tiles tileFetcher, bundles bundleFetcher) *served {
-	return &served{prover: p, tiles: tiles, bundles: bundles, cur: map[servedKey][sha256.Size]byte{}, prev: map[servedKey][sha256.Size]byte{}}
+func newServed(p *prover, tiles tileFetcher, bundles bundleFetcher, leaves LeafHashes) *served {
+	return &served{prover: p, tiles: tiles, bundles: bundles, leaves: leaves, cur: map[servedKey][sha256.Size]byte{}, prev: map[servedKey][sha256.Size]byte{}}
 }
 
 // known reports whether data was checked before for key.
@@ -128,18 +129,13 @@ func (s *served) bundle(ctx context.Context, cp *f_log.Checkpoint, index uint64,
 	if err != nil {
 		return nil, err
 	}
-	n := widthOrFull(p)
-	data, err := bundlePrefix(raw, n)
+	data, hashes, err := s.leaves(raw, widthOrFull(p))
 	if err != nil {
 		return nil, fmt.Errorf("stored entry bundle: %v: %w", err, ErrIntegrity)
 	}
 	key := servedKey{-1, index, p}
 	if s.known(key, data) {
 		return data, nil
-	}
-	hashes, err := bundleLeafHashes(data, p)
-	if err != nil {
-		return nil, fmt.Errorf("stored entry bundle: %v: %w", err, ErrIntegrity)
 	}
 	root, err := s.prover.spanRoot(ctx, 0, index*layout.EntryBundleWidth, hashes, cp.Size)
 	if err != nil {

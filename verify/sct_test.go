@@ -13,12 +13,11 @@ import (
 	ct "github.com/google/certificate-transparency-go"
 	"github.com/google/certificate-transparency-go/tls"
 
-	"github.com/transparency-dev/tessera/storage/posix"
-
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oidc"
+	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/trustroot"
 )
 
@@ -56,7 +55,7 @@ func TestSCTsFromSignetCTLog(t *testing.T) {
 	}
 	openLog := func(name string) *ctlog.Log {
 		dir := t.TempDir()
-		driver, err := posix.New(t.Context(), posix.Config{Path: dir})
+		driver, err := tlog.NewPOSIXDriver(t.Context(), dir)
 		if err != nil {
 			t.Fatal(err)
 		}

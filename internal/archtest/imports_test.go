@@ -21,6 +21,9 @@ var domain = []string{"bundle", "ca", "ctlog", "idtoken", "keys", "oci", "oidc",
 // domain packages below them — policy does not reach into tlog for a
 // helper, verify into oci, nothing into the adapters (server, admission,
 // internal/cli) — so each domain package's dependencies stay its own.
+// One domain package builds on another's machinery rather than a helper:
+// the CT log (ctlog) signs through tlog's consistency guard, so that no
+// signet log signs a checkpoint inconsistent with one it published.
 // A package may also import its own subpackages. A new package must be
 // placed here.
 var allowedImports = map[string][]string{
@@ -31,10 +34,10 @@ var allowedImports = map[string][]string{
 	"trustroot": nil,
 	"tsa":       nil,
 	"ca":        {"keys", "oidc", "trustroot"},
-	"ctlog":     {"keys", "trustroot"},
 	"idtoken":   {"keys", "oidc", "trustroot"},
 	"tuf":       {"keys", "trustroot"},
 	"tlog":      {"bundle", "keys", "trustroot"},
+	"ctlog":     {"keys", "tlog", "trustroot"},
 	"verify":    {"bundle", "keys", "trustroot"},
 	"sign":      {"bundle", "keys", "trustroot"},
 	"search":    {"bundle", "keys", "tlog", "trustroot", "verify"},
