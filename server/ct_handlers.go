@@ -4,8 +4,6 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
-
-	"github.com/transparency-dev/tessera/api/layout"
 )
 
 // The CT log's static-ct-api monitoring API lives under /ct: /ct/checkpoint,
@@ -18,28 +16,7 @@ func (s *Server) handleCTCheckpoint(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCTTile(w http.ResponseWriter, r *http.Request) {
-	rest := strings.TrimPrefix(r.URL.Path, "/ct/tile/")
-	var (
-		data []byte
-		err  error
-	)
-	if idx, ok := strings.CutPrefix(rest, "data/"); ok {
-		index, p, perr := layout.ParseTileIndexPartial(idx)
-		if perr != nil {
-			s.writeError(w, r, badRequest("bad_path", "bad data tile path %q: %v", capped(r.URL.Path), perr))
-			return
-		}
-		data, err = s.ct.ReadEntryBundle(r.Context(), index, p)
-	} else {
-		level, idx, _ := strings.Cut(rest, "/")
-		l, index, p, perr := layout.ParseTileLevelIndexPartial(level, idx)
-		if perr != nil {
-			s.writeError(w, r, badRequest("bad_path", "bad tile path %q: %v", capped(r.URL.Path), perr))
-			return
-		}
-		data, err = s.ct.ReadTile(r.Context(), l, index, p)
-	}
-	s.writeTile(w, r, data, err, "max-age=31536000, immutable")
+	s.serveTile(w, r, s.ct, strings.TrimPrefix(r.URL.Path, "/ct/tile/"), "data/", "data tile")
 }
 
 func (s *Server) handleCTIssuer(w http.ResponseWriter, r *http.Request) {

@@ -87,18 +87,30 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 
 // handleTile serves /tile/<L>/<N>[.p/<W>] and /tile/entries/<N>[.p/<W>].
 func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
-	rest := strings.TrimPrefix(r.URL.Path, "/tile/")
+	s.serveTile(w, r, s.log, strings.TrimPrefix(r.URL.Path, "/tile/"), "entries/", "entry bundle")
+}
+
+// tileSource is a log whose tiles and entry bundles are served.
+type tileSource interface {
+	ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error)
+	ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error)
+}
+
+// serveTile serves rest, a path below one of log's tile directories:
+// <L>/<N>[.p/<W>] for a hash tile, or bundles (entries/, data/) and
+// <N>[.p/<W>] for an entry bundle, which the path errors call what.
+func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, log tileSource, rest, bundles, what string) {
 	var (
 		data []byte
 		err  error
 	)
-	if idx, ok := strings.CutPrefix(rest, "entries/"); ok {
+	if idx, ok := strings.CutPrefix(rest, bundles); ok {
 		index, p, perr := layout.ParseTileIndexPartial(idx)
 		if perr != nil {
-			s.writeError(w, r, badRequest("bad_path", "bad entry bundle path %q: %v", capped(r.URL.Path), perr))
+			s.writeError(w, r, badRequest("bad_path", "bad %s path %q: %v", what, capped(r.URL.Path), perr))
 			return
 		}
-		data, err = s.log.ReadEntryBundle(r.Context(), index, p)
+		data, err = log.ReadEntryBundle(r.Context(), index, p)
 	} else {
 		level, idx, _ := strings.Cut(rest, "/")
 		l, index, p, perr := layout.ParseTileLevelIndexPartial(level, idx)
@@ -106,7 +118,7 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, badRequest("bad_path", "bad tile path %q: %v", capped(r.URL.Path), perr))
 			return
 		}
-		data, err = s.log.ReadTile(r.Context(), l, index, p)
+		data, err = log.ReadTile(r.Context(), l, index, p)
 	}
 	s.writeTile(w, r, data, err, "max-age=31536000, immutable")
 }
