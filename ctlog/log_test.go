@@ -30,7 +30,7 @@ import (
 	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oidc"
-	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/storage"
 )
 
 const origin = "signet.test/ct"
@@ -76,7 +76,7 @@ func openLog(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certific
 func tryOpenLog(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certificate) (*ctlog.Log, error) {
 	t.Helper()
 	ctx := context.Background()
-	driver, err := tlog.NewPOSIXDriver(ctx, dir)
+	driver, err := storage.NewPOSIX(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestNewRejectsBadKeysAndOrigins(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			driver, err := tlog.NewPOSIXDriver(t.Context(), filepath.Join(dir, "log"))
+			driver, err := storage.NewPOSIX(t.Context(), filepath.Join(dir, "log"))
 			if err != nil {
 				t.Fatal(err)
 			}

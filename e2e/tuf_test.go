@@ -25,7 +25,7 @@ import (
 	"github.com/signetproject/signet/internal/freeport"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oidc"
-	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/storage"
 )
 
 // tufServer is a signet server publishing its trust material through TUF:
@@ -201,7 +201,7 @@ func TestCosignRejectsBadSCTs(t *testing.T) {
 func newScratchCTLog(t *testing.T, key crypto.Signer, chain []*x509.Certificate) *ctlog.Log {
 	t.Helper()
 	d := t.TempDir()
-	driver, err := tlog.NewPOSIXDriver(t.Context(), d)
+	driver, err := storage.NewPOSIX(t.Context(), d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/storage"
 )
 
 // freshMySQLDB returns a new database next to SIGNET_TEST_MYSQL_URL's,
@@ -21,7 +21,7 @@ func freshMySQLDB(t *testing.T) *sql.DB {
 	if url == "" {
 		t.Skip("SIGNET_TEST_MYSQL_URL not set; make e2e runs this against MariaDB (or start one with scripts/mariadb-up.sh DIR PORT)")
 	}
-	cfg, err := tlog.ParseMySQLURL(url)
+	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oidc"
 	"github.com/signetproject/signet/server/servertest"
-	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/storage"
 )
 
 // BenchmarkIssue measures full HTTP round trips of POST /api/v2/signingCert
@@ -114,7 +114,7 @@ func BenchmarkCAIssue(b *testing.B) {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	driver, err := tlog.NewPOSIXDriver(context.Background(), dir)
+	driver, err := storage.NewPOSIX(context.Background(), dir)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/signetproject/signet/server/servertest"
 	"github.com/signetproject/signet/sign"
 	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/storage"
 	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/verify"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -241,7 +242,7 @@ func freshMySQLDatabase(t testing.TB) string {
 	if url == "" {
 		t.Skip("SIGNET_TEST_MYSQL_URL not set; make e2e runs this against MariaDB (or start one with scripts/mariadb-up.sh DIR PORT)")
 	}
-	cfg, err := tlog.ParseMySQLURL(url)
+	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/signetproject/signet/oidc"
 	"github.com/signetproject/signet/search"
 	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/storage"
 	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/tsa"
 	"github.com/signetproject/signet/tuf"
@@ -163,14 +164,14 @@ func New(opts Options) (*Server, error) {
 	var driver tessera.Driver
 	switch {
 	case opts.LogStorage == "":
-		driver, err = tlog.NewPOSIXDriver(logCtx, filepath.Join(opts.DataDir, "log"))
+		driver, err = storage.NewPOSIX(logCtx, filepath.Join(opts.DataDir, "log"))
 	case strings.HasPrefix(opts.LogStorage, "mysql://"):
 		var db *sql.DB
-		driver, db, err = tlog.NewMySQLDriver(logCtx, opts.LogStorage)
+		driver, db, err = storage.NewMySQL(logCtx, opts.LogStorage)
 		if err == nil {
 			s.logDB = db
 		}
-		logOpts.CheckpointInterval = tlog.MySQLMinCheckpointInterval
+		logOpts.CheckpointInterval = storage.MySQLMinCheckpointInterval
 	default:
 		err = fmt.Errorf("unknown --log-storage %q: want empty (files in the data dir) or mysql://user:pass@tcp(host:port)/db", opts.LogStorage)
 	}
@@ -190,7 +191,7 @@ func New(opts Options) (*Server, error) {
 		// Replicas share the Rekor v1 log too: tree, entry records and
 		// search index in the database, signed with the same v1 key.
 		v1Opts := tlog.DefaultOptions()
-		v1Opts.CheckpointInterval = tlog.MySQLMinCheckpointInterval
+		v1Opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
 		s.v1log, err = tlog.OpenV1LogMySQL(logCtx, opts.LogStorage, base.Hostname(), m.v1LogKey, v1Opts)
 	} else {
 		s.v1log, err = tlog.OpenV1LogDir(logCtx, filepath.Join(opts.DataDir, "rekor-v1"), base.Hostname(), m.v1LogKey, tlog.DefaultOptions())
@@ -402,19 +403,19 @@ func openCTLog(ctx context.Context, opts Options, hostname string, key crypto.Si
 	)
 	if opts.LogStorage == "" {
 		dir := filepath.Join(opts.DataDir, "ct")
-		if driver, err = tlog.NewPOSIXDriver(ctx, dir); err != nil {
+		if driver, err = storage.NewPOSIX(ctx, dir); err != nil {
 			return nil, nil, err
 		}
 		issuers = ctlog.NewDirIssuers(dir)
 	} else {
-		if driver, db, err = tlog.NewMySQLDriverSuffix(ctx, opts.LogStorage, ctMySQLDatabaseSuffix); err != nil {
+		if driver, db, err = storage.NewMySQLSuffix(ctx, opts.LogStorage, ctMySQLDatabaseSuffix); err != nil {
 			return nil, nil, err
 		}
 		if issuers, err = ctlog.NewMySQLIssuers(ctx, db); err != nil {
 			db.Close()
 			return nil, nil, err
 		}
-		ctOpts.CheckpointInterval = max(ctOpts.CheckpointInterval, tlog.MySQLMinCheckpointInterval)
+		ctOpts.CheckpointInterval = max(ctOpts.CheckpointInterval, storage.MySQLMinCheckpointInterval)
 	}
 	l, err := ctlog.New(ctx, driver, issuers, hostname+"/ct", key, roots, ctOpts)
 	if err != nil {

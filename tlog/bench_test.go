@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/signetproject/signet/internal/benchutil"
+	"github.com/signetproject/signet/tlog/storage"
 
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	"github.com/transparency-dev/tessera"
@@ -29,13 +30,13 @@ func BenchmarkAppend(b *testing.B) {
 	if os.Getenv("SIGNET_TEST_MYSQL_URL") != "" {
 		storages = append(storages, "mysql")
 	}
-	for _, storage := range storages {
+	for _, backend := range storages {
 		for _, clients := range []int{1, 16, 256, 2048} {
-			b.Run(fmt.Sprintf("%s/signet/clients=%d", storage, clients), func(b *testing.B) {
-				benchutil.RunClients(b, clients, "appends", benchSignetAppend(b, storage))
+			b.Run(fmt.Sprintf("%s/signet/clients=%d", backend, clients), func(b *testing.B) {
+				benchutil.RunClients(b, clients, "appends", benchSignetAppend(b, backend))
 			})
-			b.Run(fmt.Sprintf("%s/tessera/clients=%d", storage, clients), func(b *testing.B) {
-				add, await := openBareTessera(b, storage)
+			b.Run(fmt.Sprintf("%s/tessera/clients=%d", backend, clients), func(b *testing.B) {
+				add, await := openBareTessera(b, backend)
 				benchutil.RunClients(b, clients, "appends", func(int) error {
 					return bareTesseraAppend(add, await)
 				})
@@ -47,8 +48,8 @@ func BenchmarkAppend(b *testing.B) {
 // benchSignetAppend opens a signet log on fresh storage, signs b.N
 // distinct hashedrekord requests and returns a function that appends the
 // i-th of them.
-func benchSignetAppend(b *testing.B, storage string) func(i int) error {
-	driver, opts := benchDriver(b, storage)
+func benchSignetAppend(b *testing.B, backend string) func(i int) error {
+	driver, opts := benchDriver(b, backend)
 	l, err := New(context.Background(), driver, testOrigin, newLogKey(b), opts)
 	if err != nil {
 		b.Fatal(err)
@@ -67,18 +68,18 @@ func benchSignetAppend(b *testing.B, storage string) func(i int) error {
 
 // benchDriver returns a Tessera driver on fresh storage and the options
 // signet's server uses with it.
-func benchDriver(b *testing.B, storage string) (tessera.Driver, Options) {
+func benchDriver(b *testing.B, backend string) (tessera.Driver, Options) {
 	opts := DefaultOptions()
-	if storage == "mysql" {
-		opts.CheckpointInterval = MySQLMinCheckpointInterval
-		d, db, err := NewMySQLDriver(context.Background(), mysqlTestURL(b))
+	if backend == "mysql" {
+		opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
+		d, db, err := storage.NewMySQL(context.Background(), mysqlTestURL(b))
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { db.Close() })
 		return d, opts
 	}
-	d, err := NewPOSIXDriver(context.Background(), b.TempDir())
+	d, err := storage.NewPOSIX(context.Background(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,9 +88,9 @@ func benchDriver(b *testing.B, storage string) (tessera.Driver, Options) {
 
 // openBareTessera opens a Tessera log with the driver and options [New]
 // would use.
-func openBareTessera(b *testing.B, storage string) (tessera.AddFn, *tessera.PublicationAwaiter) {
+func openBareTessera(b *testing.B, backend string) (tessera.AddFn, *tessera.PublicationAwaiter) {
 	ctx, cancel := context.WithCancel(context.Background())
-	driver, opts := benchDriver(b, storage)
+	driver, opts := benchDriver(b, backend)
 	signer, _, err := newNoteSigner(testOrigin, newLogKey(b))
 	if err != nil {
 		b.Fatal(err)
@@ -123,13 +124,13 @@ func BenchmarkAppendOpenLoop(b *testing.B) {
 	if os.Getenv("SIGNET_TEST_MYSQL_URL") != "" {
 		storages = append(storages, "mysql")
 	}
-	for _, storage := range storages {
+	for _, backend := range storages {
 		for _, rate := range []int{100, 1000, 5000, 10000, 20000} {
-			b.Run(fmt.Sprintf("%s/signet/rate=%d", storage, rate), func(b *testing.B) {
-				benchutil.RunOpenLoop(b, rate, "appends", benchSignetAppend(b, storage))
+			b.Run(fmt.Sprintf("%s/signet/rate=%d", backend, rate), func(b *testing.B) {
+				benchutil.RunOpenLoop(b, rate, "appends", benchSignetAppend(b, backend))
 			})
-			b.Run(fmt.Sprintf("%s/tessera/rate=%d", storage, rate), func(b *testing.B) {
-				add, await := openBareTessera(b, storage)
+			b.Run(fmt.Sprintf("%s/tessera/rate=%d", backend, rate), func(b *testing.B) {
+				add, await := openBareTessera(b, backend)
 				benchutil.RunOpenLoop(b, rate, "appends", func(int) error {
 					return bareTesseraAppend(add, await)
 				})

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/signetproject/signet/tlog/storage"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -317,7 +318,7 @@ func (c *checker) compareTile(ctx context.Context, level uint64, t *openTile) {
 type dirSource struct{ dir string }
 
 // NewDirSource returns a [LogSource] reading the log kept in dir by
-// [NewPOSIXDriver].
+// [storage.NewPOSIX].
 func NewDirSource(dir string) LogSource { return dirSource{dir} }
 
 func (d dirSource) ReadCheckpoint(context.Context) ([]byte, error) {
@@ -338,48 +339,54 @@ func (d dirSource) ReadEntryBundle(_ context.Context, index uint64, p uint8) ([]
 // signed-checkpoint record and Tessera's tree state kept there, and the
 // entries integrated beyond the published checkpoint.
 func CheckLogDir(ctx context.Context, dir string, pub ed25519.PublicKey, retired ...ed25519.PublicKey) (*CheckReport, error) {
-	return checkStored(ctx, &posixDriver{dir: dir}, NewDirSource(dir), v2Verifier(pub, retired))
+	return checkStored(ctx, storage.POSIXRecord(dir), NewDirSource(dir), v2Verifier(pub, retired))
 }
 
 // CheckV1LogDir is [CheckLogDir] for the Rekor v1 log kept in dir (a
 // server's <data-dir>/rekor-v1), against its ECDSA P-256 public key.
 func CheckV1LogDir(ctx context.Context, dir string, pub *ecdsa.PublicKey) (*CheckReport, error) {
 	tiles := filepath.Join(dir, "tiles")
-	return checkStored(ctx, &posixDriver{dir: tiles}, NewDirSource(tiles), v1Verifier(pub))
+	return checkStored(ctx, storage.POSIXRecord(tiles), NewDirSource(tiles), v1Verifier(pub))
 }
 
 // CheckLogMySQL is [CheckLogDir] for the Rekor v2 log kept in the MySQL
 // database at url (a server's --log-storage).
 func CheckLogMySQL(ctx context.Context, url string, pub ed25519.PublicKey, retired ...ed25519.PublicKey) (*CheckReport, error) {
-	d, db, err := NewMySQLDriver(ctx, url)
+	d, db, err := storage.NewMySQL(ctx, url)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	md := d.(*mysqlDriver)
-	return checkStored(ctx, md, md.inner.(LogSource), v2Verifier(pub, retired))
+	src, err := storage.DirectReader(d)
+	if err != nil {
+		return nil, err
+	}
+	return checkStored(ctx, d, src, v2Verifier(pub, retired))
 }
 
 // CheckV1LogMySQL is [CheckV1LogDir] for the Rekor v1 log kept beside the
 // MySQL database at url (see [OpenV1LogMySQL]).
 func CheckV1LogMySQL(ctx context.Context, url string, pub *ecdsa.PublicKey) (*CheckReport, error) {
-	cfg, err := ParseMySQLURL(url)
+	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
 		return nil, err
 	}
 	v1 := cfg.Clone()
 	v1.DBName += V1MySQLDatabaseSuffix
-	db, err := openMySQL(ctx, v1)
+	db, err := storage.OpenMySQL(ctx, v1)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the Rekor v1 log database %s: %w", v1.DBName, err)
 	}
 	defer db.Close()
-	d, err := newMySQLDriver(ctx, db)
+	d, err := storage.NewMySQLOn(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	md := d.(*mysqlDriver)
-	return checkStored(ctx, md, md.inner.(LogSource), v1Verifier(pub))
+	src, err := storage.DirectReader(d)
+	if err != nil {
+		return nil, err
+	}
+	return checkStored(ctx, d, src, v1Verifier(pub))
 }
 
 // v2Verifier makes the checkpoint verifiers of a Rekor v2 log with key pub
@@ -426,19 +433,19 @@ func (p pubSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 
 // checkStored runs CheckLog on a log's storage, with its signed-checkpoint
 // record and Tessera's tree state as extra roots.
-func checkStored(ctx context.Context, rec signedRecord, src LogSource, verifier func(origin string) ([]note.Verifier, error)) (*CheckReport, error) {
+func checkStored(ctx context.Context, rec storage.Record, src LogSource, verifier func(origin string) ([]note.Verifier, error)) (*CheckReport, error) {
 	raw, err := src.ReadCheckpoint(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read checkpoint: %w", rec.where(), err)
+		return nil, fmt.Errorf("%s: read checkpoint: %w", rec.Where(), err)
 	}
 	origin, _, _ := strings.Cut(string(raw), "\n")
 	v, err := verifier(origin)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", rec.where(), err)
+		return nil, fmt.Errorf("%s: %w", rec.Where(), err)
 	}
 	var extra []TreeRoot
 	var problems []string
-	signed, err := rec.loadSigned(ctx)
+	signed, err := rec.LoadSigned(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +456,7 @@ func checkStored(ctx context.Context, rec signedRecord, src LogSource, verifier 
 			extra = append(extra, TreeRoot{Source: "signed-checkpoint record", Size: cp.Size, Hash: cp.Hash})
 		}
 	}
-	size, root, err := rec.treeState(ctx)
+	size, root, err := rec.TreeState(ctx)
 	if err != nil {
 		problems = append(problems, oneLine(err))
 	} else {
@@ -457,7 +464,7 @@ func checkStored(ctx context.Context, rec signedRecord, src LogSource, verifier 
 	}
 	rep, err := CheckLog(ctx, src, origin, v, extra...)
 	if err != nil && !errors.Is(err, ErrCheckFailed) {
-		return rep, fmt.Errorf("%s: %w", rec.where(), err)
+		return rep, fmt.Errorf("%s: %w", rec.Where(), err)
 	}
 	if len(problems) > 0 {
 		rep.Problems = append(problems, rep.Problems...)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signetproject/signet/tlog/storage"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
@@ -46,7 +47,7 @@ func TestCheckLog(t *testing.T) {
 		{"garbage checkpoint", "checkpoint", func([]byte) []byte { return []byte("garbage\n") }, "checkpoint does not verify"},
 		{"garbage tree state", ".state/treeState", func([]byte) []byte { return []byte(`{"size":300,"root":"AAAA"}`) }, "the tree state says"},
 		{"tree state beyond the entries", ".state/treeState", func([]byte) []byte { return []byte(`{"size":1000000,"root":"AAAA"}`) }, "entry bundle tile/entries/001 is missing"},
-		{"garbage signed-checkpoint record", signedCheckpointFile, func([]byte) []byte { return []byte("x") }, "record does not verify"},
+		{"garbage signed-checkpoint record", storage.SignedCheckpointFile, func([]byte) []byte { return []byte("x") }, "record does not verify"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "log")
@@ -73,7 +74,7 @@ func TestCheckLog(t *testing.T) {
 	if err := os.CopyFS(dir, os.DirFS(p.dir)); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, signedCheckpointFile), readFile(t, filepath.Join(p.at100, signedCheckpointFile)))
+	writeFile(t, filepath.Join(dir, storage.SignedCheckpointFile), readFile(t, filepath.Join(p.at100, storage.SignedCheckpointFile)))
 	if rep, err := CheckLogDir(ctx, dir, pub); err != nil {
 		t.Fatalf("CheckLogDir with an older record: %v %v", err, rep.Problems)
 	}
@@ -149,8 +150,8 @@ func TestCheckLogMySQL(t *testing.T) {
 	ctx := context.Background()
 	key := newLogKey(t)
 	opts := DefaultOptions()
-	opts.CheckpointInterval = MySQLMinCheckpointInterval
-	d, db, err := NewMySQLDriver(ctx, url)
+	opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
+	d, db, err := storage.NewMySQL(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 
+	"github.com/signetproject/signet/tlog/storage"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -16,12 +17,9 @@ import (
 )
 
 // ErrIntegrity is the parent of every error reporting that a log's stored
-// state (tree state, tiles, entry bundles, published checkpoint) disagrees
-// with itself or with a checkpoint the log signed: a bad restore, a disk
-// fault or an operator error. A log that finds it refuses to sign
-// checkpoints and to append until it is repaired and restarted; see
-// [Log.Health]. `signet log verify` checks a log from scratch.
-var ErrIntegrity = errors.New("log integrity failure")
+// state disagrees with itself or with a checkpoint the log signed; see
+// [storage.ErrIntegrity] and [Log.Health].
+var ErrIntegrity = storage.ErrIntegrity
 
 // rangeFactory builds the compact ranges of RFC 6962 trees.
 var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetproject/signet/tlog/storage"
 	"github.com/transparency-dev/merkle/rfc6962"
 )
 
@@ -33,7 +34,7 @@ func TestCrashHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	d, err := NewPOSIXDriver(ctx, dir)
+	d, err := storage.NewPOSIX(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetproject/signet/tlog/storage"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera"
@@ -25,7 +26,7 @@ const guardCheckTimeout = 30 * time.Second
 // signed before. It sits between Tessera and the log's key as the
 // checkpoint signer: before it signs a checkpoint it proves, from the
 // tiles and entry bundles, that the new tree extends the last one it
-// signed (kept in a [signedRecord], outside what Tessera rewrites), and it
+// signed (kept in a [storage.Record], outside what Tessera rewrites), and it
 // records each checkpoint durably before its signature leaves. When it
 // opens, [guard.open] checks Tessera's stored state the same way. A
 // disagreement is an integrity failure: the guard refuses to sign from
@@ -35,7 +36,7 @@ type guard struct {
 	signer    note.Signer
 	verifiers []note.Verifier // the signer's, then retired keys' (see Options.RetiredKeys)
 	origin    string
-	record    signedRecord
+	record    storage.Record
 	bg        context.Context
 
 	mu        sync.Mutex
@@ -56,15 +57,15 @@ type guard struct {
 // with keys the log rotated out), and loads the record's last signed
 // checkpoint.
 func newGuard(ctx context.Context, signer note.Signer, verifiers []note.Verifier, origin string, driver any) (*guard, error) {
-	record, ok := driver.(signedRecord)
+	record, ok := driver.(storage.Record)
 	if !ok {
 		return nil, fmt.Errorf("driver %T keeps no record of signed checkpoints; open the storage with NewPOSIXDriver or NewMySQLDriver", driver)
 	}
 	g := &guard{signer: signer, verifiers: verifiers, origin: origin, record: record, bg: ctx}
 	// Tessera fails to open on a damaged tree state with a message that
 	// does not say so; say it first.
-	if _, _, err := record.treeState(ctx); errors.Is(err, ErrIntegrity) {
-		return nil, g.fail(fmt.Errorf("%s: %w", record.where(), err))
+	if _, _, err := record.TreeState(ctx); errors.Is(err, ErrIntegrity) {
+		return nil, g.fail(fmt.Errorf("%s: %w", record.Where(), err))
 	}
 	if err := g.reload(ctx); err != nil {
 		return nil, err
@@ -112,7 +113,7 @@ func (g *guard) attach(p *prover, bundles bundleFetcher, leaves LeafHashes) {
 func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error)) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	where := g.record.where()
+	where := g.record.Where()
 	// The published checkpoint was signed by this guard, so it is at most
 	// as large as the record; a larger one means the record was rolled
 	// back (or predates the guard), and it becomes the baseline.
@@ -133,7 +134,7 @@ func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) (
 					return g.fail(fmt.Errorf("%s: the published checkpoint (size %d): %w", where, cp.Size, err))
 				}
 			}
-			if err := g.record.storeSigned(ctx, pub); err != nil {
+			if err := g.record.StoreSigned(ctx, pub); err != nil {
 				return err
 			}
 			g.last = cp
@@ -141,7 +142,7 @@ func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) (
 			return g.fail(fmt.Errorf("%s: the published checkpoint has root %x for tree size %d, the log signed %x: %w", where, cp.Hash, cp.Size, g.last.Hash, ErrIntegrity))
 		}
 	}
-	size, root, err := g.record.treeState(ctx)
+	size, root, err := g.record.TreeState(ctx)
 	if err != nil {
 		if errors.Is(err, ErrIntegrity) {
 			return g.fail(fmt.Errorf("%s: %w", where, err))
@@ -210,7 +211,7 @@ func (g *guard) sign(msg []byte) ([]byte, error) {
 	}
 	var cp f_log.Checkpoint
 	if _, err := cp.Unmarshal(msg); err != nil {
-		return nil, g.fail(fmt.Errorf("%s: refusing to sign checkpoint %.120q: %v: %w", g.record.where(), msg, err, ErrIntegrity))
+		return nil, g.fail(fmt.Errorf("%s: refusing to sign checkpoint %.120q: %v: %w", g.record.Where(), msg, err, ErrIntegrity))
 	}
 	if cp.Origin != g.origin {
 		return nil, fmt.Errorf("refusing to sign a checkpoint for origin %q, not %q", cp.Origin, g.origin)
@@ -239,14 +240,14 @@ func (g *guard) sign(msg []byte) ([]byte, error) {
 			return nil, fmt.Errorf("refusing to sign tree size %d before the log's readers exist", cp.Size)
 		}
 	} else if err := g.prover.checkTree(ctx, g.bundles, g.leaves, oldSize, oldRoot, cp.Size, cp.Hash); err != nil {
-		return nil, g.fail(fmt.Errorf("%s: refusing to sign tree size %d: %w", g.record.where(), cp.Size, err))
+		return nil, g.fail(fmt.Errorf("%s: refusing to sign tree size %d: %w", g.record.Where(), cp.Size, err))
 	}
 	sig, err := g.signer.Sign(msg)
 	if err != nil {
 		return nil, err
 	}
 	if g.last == nil || cp.Size != g.last.Size {
-		if err := g.record.storeSigned(ctx, signedNote(msg, g.signer, sig)); err != nil {
+		if err := g.record.StoreSigned(ctx, signedNote(msg, g.signer, sig)); err != nil {
 			return nil, err
 		}
 		g.last = &cp
@@ -259,7 +260,7 @@ func (g *guard) sign(msg []byte) ([]byte, error) {
 // power loss, or damage) is ignored: the published checkpoint, or the last
 // one this guard signed, stands for it, as for a missing record.
 func (g *guard) reload(ctx context.Context) error {
-	raw, err := g.record.loadSigned(ctx)
+	raw, err := g.record.LoadSigned(ctx)
 	if err != nil || raw == nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetproject/signet/tlog/storage"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -49,7 +50,7 @@ func closeLog(t *testing.T, l *Log) {
 func reopen(t *testing.T, dir string, key crypto.Signer) (*Log, error) {
 	t.Helper()
 	ctx := context.Background()
-	d, err := NewPOSIXDriver(ctx, dir)
+	d, err := storage.NewPOSIX(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,20 +160,20 @@ func TestDamagedStateRefusesToOpen(t *testing.T) {
 		{"record of another tree", func(t *testing.T, dir string) {
 			// A checkpoint validly signed by the log's key, for a tree
 			// the stored state is not.
-			writeFile(t, filepath.Join(dir, signedCheckpointFile), forkedCheckpoint(t, p))
+			writeFile(t, filepath.Join(dir, storage.SignedCheckpointFile), forkedCheckpoint(t, p))
 		}, "the log signed"},
 		{"published checkpoint of another tree", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "checkpoint"), forkedCheckpoint(t, p))
 		}, "the published checkpoint has root"},
 		{"no signed checkpoint for a non-empty tree", func(t *testing.T, dir string) {
-			for _, f := range []string{"checkpoint", signedCheckpointFile} {
+			for _, f := range []string{"checkpoint", storage.SignedCheckpointFile} {
 				if err := os.Remove(filepath.Join(dir, f)); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}, "no signed checkpoint"},
 		{"garbage record and no published checkpoint", func(t *testing.T, dir string) {
-			writeFile(t, filepath.Join(dir, signedCheckpointFile), []byte("garbage"))
+			writeFile(t, filepath.Join(dir, storage.SignedCheckpointFile), []byte("garbage"))
 			if err := os.Remove(filepath.Join(dir, "checkpoint")); err != nil {
 				t.Fatal(err)
 			}
@@ -251,13 +252,13 @@ func TestRecoverableStateOpens(t *testing.T) {
 	}{
 		{"unchanged", func(*testing.T, string) {}},
 		{"record rolled back", func(t *testing.T, dir string) {
-			writeFile(t, filepath.Join(dir, signedCheckpointFile), readFile(t, filepath.Join(p.at100, signedCheckpointFile)))
+			writeFile(t, filepath.Join(dir, storage.SignedCheckpointFile), readFile(t, filepath.Join(p.at100, storage.SignedCheckpointFile)))
 		}},
 		{"garbage record (a write cut short by a power loss)", func(t *testing.T, dir string) {
-			writeFile(t, filepath.Join(dir, signedCheckpointFile), []byte("garbage"))
+			writeFile(t, filepath.Join(dir, storage.SignedCheckpointFile), []byte("garbage"))
 		}},
 		{"no record (upgrade)", func(t *testing.T, dir string) {
-			if err := os.Remove(filepath.Join(dir, signedCheckpointFile)); err != nil {
+			if err := os.Remove(filepath.Join(dir, storage.SignedCheckpointFile)); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -291,7 +292,7 @@ func TestRecoverableStateOpens(t *testing.T) {
 			if err := proof.VerifyConsistency(rfc6962.DefaultHasher, p.cp.Size, cp.Size, hashes, p.cp.Hash, cp.Hash); err != nil {
 				t.Fatalf("new checkpoint inconsistent with the one before: %v", err)
 			}
-			rec := readFile(t, filepath.Join(dir, signedCheckpointFile))
+			rec := readFile(t, filepath.Join(dir, storage.SignedCheckpointFile))
 			if got, _, _, err := f_log.ParseCheckpoint(rec, testOrigin, l.Verifier()); err != nil || got.Size != 303 {
 				t.Fatalf("signed-checkpoint record = %v, %v; want the checkpoint of 303", got, err)
 			}
@@ -544,9 +545,9 @@ func TestMySQLDamagedStateRefusesToOpen(t *testing.T) {
 	ctx := context.Background()
 	key, s := newLogKey(t), newTestSigner(t)
 	opts := DefaultOptions()
-	opts.CheckpointInterval = MySQLMinCheckpointInterval
+	opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
 	open := func() (*Log, *sql.DB, error) {
-		d, db, err := NewMySQLDriver(ctx, url)
+		d, db, err := storage.NewMySQL(ctx, url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -637,9 +638,9 @@ func TestGuardReloadsSharedRecord(t *testing.T) {
 	ctx := context.Background()
 	key := newLogKey(t)
 	opts := DefaultOptions()
-	opts.CheckpointInterval = MySQLMinCheckpointInterval
+	opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
 	open := func() *Log {
-		d, db, err := NewMySQLDriver(ctx, url)
+		d, db, err := storage.NewMySQL(ctx, url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -753,7 +754,7 @@ func TestRotatedKey(t *testing.T) {
 	newKey := newLogKey(t)
 	newPub := newKey.Public().(ed25519.PublicKey)
 	open := func(dir string, retired ...crypto.PublicKey) (*Log, error) {
-		d, err := NewPOSIXDriver(ctx, dir)
+		d, err := storage.NewPOSIX(ctx, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -824,7 +825,7 @@ func TestRotatedKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"checkpoint", signedCheckpointFile} {
+	for _, f := range []string{"checkpoint", storage.SignedCheckpointFile} {
 		if got, _, _, err := f_log.ParseCheckpoint(readFile(t, filepath.Join(dir, f)), testOrigin, newVerifier); err != nil || got.Size != 303 {
 			t.Errorf("%s = %v, %v; want the new key's checkpoint of 303", f, got, err)
 		}
@@ -843,18 +844,18 @@ func TestV1MySQLRefusesRolledBackState(t *testing.T) {
 	ctx := context.Background()
 	key := newV1LogKey(t)
 	opts := DefaultOptions()
-	opts.CheckpointInterval = MySQLMinCheckpointInterval
+	opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
 	l, err := OpenV1LogMySQL(ctx, url, testOrigin, key, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	createV1Entries(t, l, "first", 5)
-	cfg, err := ParseMySQLURL(url)
+	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.DBName += V1MySQLDatabaseSuffix
-	db, err := openMySQL(ctx, cfg)
+	db, err := storage.OpenMySQL(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

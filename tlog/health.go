@@ -60,7 +60,7 @@ func (h *healthProbe) published(ctx context.Context) (*f_log.Checkpoint, error) 
 	if err != nil {
 		// Tessera cannot publish over it: the log is wedged until an
 		// operator repairs it (see guard.open).
-		return nil, h.guard.fail(fmt.Errorf("%s: published checkpoint: %w", h.guard.record.where(), err)) // wraps ErrIntegrity
+		return nil, h.guard.fail(fmt.Errorf("%s: published checkpoint: %w", h.guard.record.Where(), err)) // wraps ErrIntegrity
 	}
 	return cp, nil
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetproject/signet/tlog/storage"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	dssepb "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
@@ -138,7 +139,7 @@ func newLogKey(t testing.TB) crypto.Signer {
 func openTestLog(t testing.TB, dir string, key crypto.Signer, opts Options) *Log {
 	t.Helper()
 	ctx := context.Background()
-	d, err := NewPOSIXDriver(ctx, dir)
+	d, err := storage.NewPOSIX(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

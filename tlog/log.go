@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,7 +15,6 @@ import (
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	"github.com/transparency-dev/tessera"
-	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -126,24 +124,7 @@ type Log struct {
 	closeErr  error
 }
 
-// NewPOSIXDriver returns a Tessera POSIX driver keeping the log's tiles,
-// entry bundles and checkpoint under dir, which is created if missing. Every
-// write is synced to disk before an append is acknowledged.
-func NewPOSIXDriver(ctx context.Context, dir string) (tessera.Driver, error) {
-	if dir == "" {
-		return nil, errors.New("tlog directory is empty")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create tlog directory: %w", err)
-	}
-	d, err := posix.New(ctx, posix.Config{Path: dir})
-	if err != nil {
-		return nil, fmt.Errorf("open tlog POSIX storage %s: %w", dir, err)
-	}
-	return &posixDriver{inner: d.(appendLifecycle), dir: dir}, nil
-}
-
-// New opens the log kept by driver (for example [NewPOSIXDriver] or Tessera's
+// New opens the log kept by driver (for example [storage.NewPOSIX] or Tessera's
 // storage/mysql driver) for appending and reading. origin is the checkpoint
 // origin, the hostname of the log's base URL; key signs checkpoints and must
 // hold an Ed25519 key. Background work runs until [Log.Close] is called or ctx

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
+	"github.com/signetproject/signet/tlog/storage"
 	"github.com/signetproject/signet/trustroot"
 )
 
@@ -293,7 +294,7 @@ func TestOptionsValidate(t *testing.T) {
 
 func TestNewRejectsBadSetup(t *testing.T) {
 	ctx := context.Background()
-	d, err := NewPOSIXDriver(ctx, t.TempDir())
+	d, err := storage.NewPOSIX(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetproject/signet/tlog/storage"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	trustrootv1 "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/rekor/pkg/pki/x509"
@@ -162,7 +163,7 @@ func OpenV1LogDir(ctx context.Context, dir, hostname string, key crypto.Signer, 
 	if err != nil {
 		return nil, err
 	}
-	driver, err := NewPOSIXDriver(ctx, filepath.Join(dir, "tiles"))
+	driver, err := storage.NewPOSIX(ctx, filepath.Join(dir, "tiles"))
 	if err != nil {
 		return nil, err
 	}
@@ -968,4 +969,21 @@ func (k *keyedMutex) lock(key [32]byte) func() {
 		}
 		k.mu.Unlock()
 	}
+}
+
+// writeFileDurably writes data to path through a synced temporary file
+// renamed into place, then syncs the directory, so that a crash leaves
+// either the old or the new content.
+func writeFileDurably(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := syncFile(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncFile(filepath.Dir(path))
 }

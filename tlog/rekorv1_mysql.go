@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/signetproject/signet/tlog/storage"
 )
 
 // A Rekor v1 log on MySQL lives in a database of its own, next to the Rekor
@@ -26,13 +27,6 @@ import (
 // storage URL to name the database of the Rekor v1 log
 // ([OpenV1LogMySQL]): "signet" becomes "signet_rekor_v1".
 const V1MySQLDatabaseSuffix = "_rekor_v1"
-
-// mysqlMaxDatabaseName is the longest database name MySQL accepts.
-const mysqlMaxDatabaseName = 64
-
-// mysqlErrBadDB is MySQL's error number for an unknown database
-// (ER_BAD_DB_ERROR).
-const mysqlErrBadDB = 1049
 
 // v1MySQLSchema is the layout of a [MySQLV1Store] and of the v1 tree's
 // identity; NewMySQLV1Store creates it when missing.
@@ -271,7 +265,7 @@ func (s *MySQLV1Store) Reset(ctx context.Context) error {
 // OpenV1LogMySQL opens (creating if needed) a Rekor v1 log kept entirely in
 // MySQL or MariaDB, which several servers can share: its Tessera tree,
 // entry store, search index and tree ID live in the database named by url
-// (mysql://user:pass@tcp(host:port)/db, as for [NewMySQLDriver]) with
+// (mysql://user:pass@tcp(host:port)/db, as for [storage.NewMySQL]) with
 // [V1MySQLDatabaseSuffix] appended. The database is created on first use if
 // the user may; otherwise create it and grant the user its use beforehand.
 //
@@ -281,10 +275,10 @@ func (s *MySQLV1Store) Reset(ctx context.Context) error {
 // fails if they differ from the recorded ones. (To move the log to another
 // hostname or key on purpose, update the RekorV1Tree row.)
 //
-// opts.CheckpointInterval is raised to [MySQLMinCheckpointInterval] if
+// opts.CheckpointInterval is raised to [storage.MySQLMinCheckpointInterval] if
 // lower. See [NewV1Log] for the other arguments.
 func OpenV1LogMySQL(ctx context.Context, url, hostname string, key crypto.Signer, opts Options) (*V1Log, error) {
-	cfg, err := ParseMySQLURL(url)
+	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
 		return nil, err
 	}
@@ -317,59 +311,22 @@ func openV1LogInDB(ctx context.Context, db *sql.DB, hostname string, logID [32]b
 	if err != nil {
 		return nil, err
 	}
-	driver, err := newMySQLDriver(ctx, db)
+	driver, err := storage.NewMySQLOn(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	opts.CheckpointInterval = max(opts.CheckpointInterval, MySQLMinCheckpointInterval)
+	opts.CheckpointInterval = max(opts.CheckpointInterval, storage.MySQLMinCheckpointInterval)
 	return NewV1Log(ctx, driver, V1Stores{Entries: store, Search: store}, hostname, treeID, key, opts)
 }
 
 // openV1Database connects to the v1 log's database on the server cfg names,
 // creating the database if it does not exist.
 func openV1Database(ctx context.Context, cfg *mysql.Config) (*sql.DB, error) {
-	db, err := openSuffixedDatabase(ctx, cfg, V1MySQLDatabaseSuffix)
+	db, err := storage.OpenMySQLSuffixed(ctx, cfg, V1MySQLDatabaseSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("rekor v1 log %w", err)
 	}
 	return db, nil
-}
-
-// openSuffixedDatabase connects to the database named as cfg's plus
-// suffix on the same server, creating it if it does not exist.
-func openSuffixedDatabase(ctx context.Context, cfg *mysql.Config, suffix string) (*sql.DB, error) {
-	other := cfg.Clone()
-	other.DBName = cfg.DBName + suffix
-	if len(other.DBName) > mysqlMaxDatabaseName {
-		return nil, fmt.Errorf("database name %q is longer than %d characters; shorten the log storage database name", other.DBName, mysqlMaxDatabaseName)
-	}
-	db, err := openMySQL(ctx, other)
-	var me *mysql.MySQLError
-	if errors.As(err, &me) && me.Number == mysqlErrBadDB {
-		// First start: create it. The statement is idempotent, so servers
-		// starting together may all run it.
-		if err = createMySQLDatabase(ctx, cfg, other.DBName); err == nil {
-			db, err = openMySQL(ctx, other)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("database %s on %s (signet creates it if the user may, or create it and grant the user all rights on it): %w", other.DBName, cfg.Addr, err)
-	}
-	return db, nil
-}
-
-// createMySQLDatabase creates the database name, connecting as cfg says.
-func createMySQLDatabase(ctx context.Context, cfg *mysql.Config, name string) error {
-	db, err := openMySQL(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	quoted := "`" + strings.ReplaceAll(name, "`", "``") + "`"
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quoted); err != nil {
-		return fmt.Errorf("create database: %w", err)
-	}
-	return nil
 }
 
 // loadOrCreateV1Tree returns the tree ID recorded in db. The first caller

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/signetproject/signet/tlog/storage"
 )
 
 // These tests need a MySQL or MariaDB server: set SIGNET_TEST_MYSQL_URL to
@@ -31,11 +32,11 @@ func mysqlTestURL(t testing.TB) string {
 	if url == "" {
 		t.Skip("SIGNET_TEST_MYSQL_URL not set; start MariaDB with scripts/mariadb-up.sh DIR PORT and set it to the URL printed")
 	}
-	cfg, err := ParseMySQLURL(url)
+	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := openMySQL(context.Background(), cfg)
+	admin, err := storage.OpenMySQL(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("connect to SIGNET_TEST_MYSQL_URL: %v", err)
 	}
@@ -69,11 +70,11 @@ func openTestMySQLStore(t *testing.T) (*MySQLV1Store, string) {
 // openMySQLStoreAt returns another store in the database at url.
 func openMySQLStoreAt(t *testing.T, url string) *MySQLV1Store {
 	t.Helper()
-	cfg, err := ParseMySQLURL(url)
+	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openMySQL(context.Background(), cfg)
+	db, err := storage.OpenMySQL(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,12 +355,12 @@ func TestMySQLV1LogRecoversInterruptedAppends(t *testing.T) {
 	f := fillV1Log(t, a)
 	closeV1Log(t, a)
 
-	cfg, err := ParseMySQLURL(url)
+	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.DBName += V1MySQLDatabaseSuffix
-	db, err := openMySQL(ctx, cfg)
+	db, err := storage.OpenMySQL(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,11 +494,11 @@ func TestMySQLV1LogRefusesMismatch(t *testing.T) {
 func TestMySQLV1DatabaseName(t *testing.T) {
 	url := mysqlTestURL(t)
 	openTestV1LogMySQL(t, url, newV1LogKey(t))
-	cfg, err := ParseMySQLURL(url)
+	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openMySQL(context.Background(), cfg)
+	db, err := storage.OpenMySQL(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,7 +510,7 @@ func TestMySQLV1DatabaseName(t *testing.T) {
 		t.Errorf("v1 tables in %s%s: %d, %v; want 2", cfg.DBName, V1MySQLDatabaseSuffix, tables, err)
 	}
 
-	cfg.DBName = strings.Repeat("d", mysqlMaxDatabaseName)
+	cfg.DBName = strings.Repeat("d", storage.MySQLMaxDatabaseName)
 	if _, err := OpenV1LogMySQL(context.Background(), "mysql://"+cfg.FormatDSN(), testOrigin, newV1LogKey(t), DefaultOptions()); err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Errorf("OpenV1LogMySQL with a too long database name = %v", err)
 	}

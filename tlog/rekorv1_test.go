@@ -22,6 +22,7 @@ import (
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	"github.com/google/go-cmp/cmp"
+	"github.com/signetproject/signet/tlog/storage"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 )
@@ -545,7 +546,7 @@ func TestV1LogRejectsBadConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := NewPOSIXDriver(ctx, t.TempDir())
+			d, err := storage.NewPOSIX(ctx, t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -556,7 +557,7 @@ func TestV1LogRejectsBadConfig(t *testing.T) {
 			}
 		})
 	}
-	d, err := NewPOSIXDriver(ctx, t.TempDir())
+	d, err := storage.NewPOSIX(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oidc"
-	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/storage"
 	"github.com/signetproject/signet/trustroot"
 )
 
@@ -55,7 +55,7 @@ func TestSCTsFromSignetCTLog(t *testing.T) {
 	}
 	openLog := func(name string) *ctlog.Log {
 		dir := t.TempDir()
-		driver, err := tlog.NewPOSIXDriver(t.Context(), dir)
+		driver, err := storage.NewPOSIX(t.Context(), dir)
 		if err != nil {
 			t.Fatal(err)
 		}

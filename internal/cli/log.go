@@ -21,6 +21,7 @@ import (
 	"github.com/signetproject/signet/search"
 	"github.com/signetproject/signet/server"
 	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/storage"
 )
 
 func newLogCmd() *cobra.Command {
@@ -264,7 +265,7 @@ func reindexSearch(dataDir, hostname, logStorage string) (v2Size, v1Size uint64,
 	}()
 	opts := tlog.DefaultOptions()
 	if logStorage == "" {
-		if driver, err = tlog.NewPOSIXDriver(ctx, filepath.Join(dataDir, "log")); err != nil {
+		if driver, err = storage.NewPOSIX(ctx, filepath.Join(dataDir, "log")); err != nil {
 			return 0, 0, err
 		}
 		x, env, err := search.OpenFiles(filepath.Join(dataDir, "search"))
@@ -277,7 +278,7 @@ func reindexSearch(dataDir, hostname, logStorage string) (v2Size, v1Size uint64,
 		if err := checkLogStorage(logStorage); err != nil {
 			return 0, 0, err
 		}
-		if driver, db, err = tlog.NewMySQLDriver(ctx, logStorage); err != nil {
+		if driver, db, err = storage.NewMySQL(ctx, logStorage); err != nil {
 			return 0, 0, err
 		}
 		closers = append(closers, db.Close)
@@ -287,7 +288,7 @@ func reindexSearch(dataDir, hostname, logStorage string) (v2Size, v1Size uint64,
 		if envelopes, err = search.NewMySQLEnvelopeStore(ctx, db); err != nil {
 			return 0, 0, err
 		}
-		opts.CheckpointInterval = tlog.MySQLMinCheckpointInterval
+		opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
 	}
 	v2, err := tlog.New(ctx, driver, hostname, key, opts)
 	if err != nil {
