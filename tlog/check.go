@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/signetproject/signet/tlog/internal/guard"
+	"github.com/signetproject/signet/tlog/internal/tiles"
 	"github.com/signetproject/signet/tlog/storage"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
@@ -74,7 +76,7 @@ func CheckLog(ctx context.Context, src LogSource, origin string, verifiers []not
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint: %w", err)
 	}
-	cp, err := parseSignedBy(raw, origin, verifiers)
+	cp, err := guard.ParseSignedBy(raw, origin, verifiers)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint does not verify: %v: %w", err, ErrIntegrity)
 	}
@@ -125,7 +127,7 @@ func (c *checker) run(ctx context.Context, roots []TreeRoot) error {
 	for _, r := range roots {
 		sizes[r.Size] = true
 	}
-	r := rangeFactory.NewEmptyRange(0)
+	r := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
 	var bundle [][]byte // leaf hashes of the current bundle so far
 	atSize := func() {
 		end := r.End()
@@ -230,7 +232,7 @@ func (c *checker) fillFromPartial(ctx context.Context, index uint64, hashes [][]
 func (c *checker) comparePartialBundle(ctx context.Context, index uint64, w uint8, want [][]byte) {
 	got, err := c.bundle(ctx, index, w)
 	if err != nil {
-		c.problem("entry bundle %s: %v", layout.EntriesPath(index, w), oneLine(err))
+		c.problem("entry bundle %s: %v", layout.EntriesPath(index, w), tiles.OneLine(err))
 		return
 	}
 	c.rep.Bundles++
@@ -245,7 +247,7 @@ func (c *checker) comparePartialBundle(ctx context.Context, index uint64, w uint
 // bundle reads and parses the entry bundle at index of width w and returns
 // its leaf hashes (nil for missing entries), reporting what is wrong.
 func (c *checker) bundle(ctx context.Context, index uint64, w uint8) ([][]byte, error) {
-	n := widthOrFull(w)
+	n := tiles.WidthOrFull(w)
 	hashes := make([][]byte, n)
 	path := layout.EntriesPath(index, w)
 	raw, err := c.src.ReadEntryBundle(ctx, index, w)
@@ -298,7 +300,7 @@ func (c *checker) compareTile(ctx context.Context, level uint64, t *openTile) {
 	path := layout.TilePath(level, t.index, w)
 	raw, err := c.src.ReadTile(ctx, level, t.index, w)
 	if err != nil {
-		c.problem("tile %s: %v", path, oneLine(err))
+		c.problem("tile %s: %v", path, tiles.OneLine(err))
 		return
 	}
 	if len(raw) != len(t.nodes)*sha256.Size {
@@ -450,7 +452,7 @@ func checkStored(ctx context.Context, rec storage.Record, src LogSource, verifie
 		return nil, err
 	}
 	if signed != nil {
-		if cp, err := parseSignedBy(signed, origin, v); err != nil {
+		if cp, err := guard.ParseSignedBy(signed, origin, v); err != nil {
 			problems = append(problems, fmt.Sprintf("the signed-checkpoint record does not verify: %v", err))
 		} else {
 			extra = append(extra, TreeRoot{Source: "signed-checkpoint record", Size: cp.Size, Hash: cp.Hash})
@@ -458,7 +460,7 @@ func checkStored(ctx context.Context, rec storage.Record, src LogSource, verifie
 	}
 	size, root, err := rec.TreeState(ctx)
 	if err != nil {
-		problems = append(problems, oneLine(err))
+		problems = append(problems, tiles.OneLine(err))
 	} else {
 		extra = append(extra, TreeRoot{Source: "tree state", Size: size, Hash: root})
 	}

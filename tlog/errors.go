@@ -3,6 +3,9 @@ package tlog
 import (
 	"errors"
 	"fmt"
+
+	"github.com/signetproject/signet/tlog/internal/tiles"
+	"github.com/signetproject/signet/tlog/storage"
 )
 
 // ErrInvalidRequest is the parent of every error caused by the content of a
@@ -42,3 +45,11 @@ type DuplicateError struct {
 func (e *DuplicateError) Error() string {
 	return fmt.Sprintf("an equivalent entry already exists in the transparency log with index %d", e.Index)
 }
+
+// ErrIntegrity is the parent of every error reporting that a log's stored
+// state disagrees with itself or with a checkpoint the log signed; see
+// [storage.ErrIntegrity] and [Log.Health].
+var ErrIntegrity = storage.ErrIntegrity
+
+// LeafHashes parses a log's entry bundle: see [tiles.LeafHashes].
+type LeafHashes = tiles.LeafHashes

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetproject/signet/tlog/internal/guard"
 	"github.com/signetproject/signet/tlog/storage"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
@@ -212,7 +213,7 @@ func forkedCheckpoint(t *testing.T, p populated) []byte {
 	t.Helper()
 	ns := mustNoteSigner(t, p.key)
 	msg := f_log.Checkpoint{Origin: testOrigin, Size: p.cp.Size, Hash: bytes.Repeat([]byte{7}, 32)}.Marshal()
-	return signedNote(msg, ns, mustSign(t, ns, string(msg)))
+	return guard.SignedNote(msg, ns, mustSign(t, ns, string(msg)))
 }
 
 func readFileIfExists(path string) []byte {
@@ -382,7 +383,7 @@ func TestGuardRefusesInconsistentCheckpoints(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := openTestLog(t, t.TempDir(), newLogKey(t), DefaultOptions())
 			cp := fillLog(t, l, newTestSigner(t), "x", 5)
-			_, err := guardedSigner{l.guard}.Sign([]byte(tc.msg(cp)))
+			_, err := l.guard.Signer().Sign([]byte(tc.msg(cp)))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Sign = %v, want an error containing %q", err, tc.want)
 			}
@@ -661,7 +662,7 @@ func TestGuardReloadsSharedRecord(t *testing.T) {
 	}
 	// The smaller tree is genuine (a prefix of the log), but another
 	// replica already signed a larger one.
-	_, err := guardedSigner{b.guard}.Sign(f_log.Checkpoint{Origin: testOrigin, Size: small.Size, Hash: small.Hash}.Marshal())
+	_, err := b.guard.Signer().Sign(f_log.Checkpoint{Origin: testOrigin, Size: small.Size, Hash: small.Hash}.Marshal())
 	if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), "smaller than") {
 		t.Fatalf("replica B signing tree %d after A signed %d: %v", small.Size, big.Size, err)
 	}
@@ -724,9 +725,7 @@ func TestDamagedInnerTileWhileRunning(t *testing.T) {
 	writeFile(t, path, b)
 	// The good tile is no longer cached (in a large log it would have
 	// been evicted long ago).
-	l.prover.mu.Lock()
-	l.prover.cur, l.prover.prev = map[tileKey]*tileNodes{}, map[tileKey]*tileNodes{}
-	l.prover.mu.Unlock()
+	l.prover.DropCache()
 	s := newTestSigner(t)
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

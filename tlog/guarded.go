@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetproject/signet/tlog/internal/guard"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
@@ -58,8 +59,8 @@ func (c GuardConfig) Validate() error {
 type Guarded struct {
 	appender *tessera.Appender
 	reader   tessera.LogReader
-	guard    *guard
-	health   *healthProbe
+	guard    *guard.Guard
+	health   *guard.Probe
 	served   *served
 	shutdown func(context.Context) error
 	cancel   context.CancelFunc
@@ -84,18 +85,18 @@ func OpenGuarded(ctx context.Context, driver tessera.Driver, cfg GuardConfig) (*
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(ctx)
-	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, cfg.Signer, append([]note.Verifier{cfg.Verifier}, cfg.Retired...), cfg.Verifier.Name(), cfg.Append, cfg.Leaves)
+	g, appender, shutdown, reader, prover, err := guard.Open(bg, driver, cfg.Signer, append([]note.Verifier{cfg.Verifier}, cfg.Retired...), cfg.Verifier.Name(), cfg.Append, cfg.Leaves)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	l := &Guarded{appender: appender, reader: reader, guard: g, shutdown: shutdown, cancel: cancel}
-	l.health = newHealthProbe(g, reader, l.parseCheckpoint, cfg.CheckpointInterval)
-	l.health.canSign = cfg.CanSign
+	l.health = guard.NewProbe(g, reader, l.parseCheckpoint, cfg.CheckpointInterval)
+	l.health.CanSign = cfg.CanSign
 	l.served = newServed(prover, reader.ReadTile, reader.ReadEntryBundle, cfg.Leaves)
 	// Tessera would otherwise retry (and log) a refused checkpoint ten
 	// times a second.
-	g.setOnFail(func(error) { cancel() })
+	g.SetOnFail(func(error) { cancel() })
 	return l, nil
 }
 
@@ -162,7 +163,7 @@ func (l *Guarded) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	if last := l.lastCP.Load(); last != nil && bytes.Equal(last.raw, raw) {
 		return last.cp, nil
 	}
-	cp, err := l.guard.parse(raw)
+	cp, err := l.guard.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint does not verify with the log's key: %v: %w", err, ErrIntegrity)
 	}
@@ -172,23 +173,23 @@ func (l *Guarded) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 
 // Failure returns the integrity failure the guard found, or nil. It reads
 // nothing: call it before each append.
-func (l *Guarded) Failure() error { return l.guard.health() }
+func (l *Guarded) Failure() error { return l.guard.Failure() }
 
 // Health is [Log.Health] for a guarded log.
-func (l *Guarded) Health(ctx context.Context) error { return l.health.health(ctx) }
+func (l *Guarded) Health(ctx context.Context) error { return l.health.Health(ctx) }
 
 // Ready is [Log.Ready] for a guarded log.
-func (l *Guarded) Ready(ctx context.Context) error { return l.health.ready(ctx) }
+func (l *Guarded) Ready(ctx context.Context) error { return l.health.Ready(ctx) }
 
 // IntegrityFailures is [Log.IntegrityFailures] for a guarded log.
-func (l *Guarded) IntegrityFailures() uint64 { return l.guard.failures.Load() }
+func (l *Guarded) IntegrityFailures() uint64 { return l.guard.Failures() }
 
 // Close waits until every sequenced entry is integrated and committed to
 // by a published checkpoint (bounded by ctx; not at all after an integrity
 // failure, when no checkpoint will come), then stops the background work.
 func (l *Guarded) Close(ctx context.Context) error {
 	l.closeOnce.Do(func() {
-		if err := l.guard.health(); err != nil {
+		if err := l.guard.Failure(); err != nil {
 			ctx = expired(ctx)
 			l.closeErr = fmt.Errorf("entries not yet in a checkpoint are abandoned: %w", err)
 		}

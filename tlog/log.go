@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetproject/signet/tlog/internal/guard"
+	"github.com/signetproject/signet/tlog/internal/tiles"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
@@ -111,10 +113,10 @@ type Log struct {
 
 	add      tessera.AddFn
 	reader   tessera.LogReader
-	awaiter  *awaiter
-	prover   *prover
-	guard    *guard
-	health   *healthProbe
+	awaiter  *guard.Awaiter
+	prover   *tiles.Prover
+	guard    *guard.Guard
+	health   *guard.Probe
 	served   *served
 	lastCP   atomic.Pointer[parsedCheckpoint]
 	shutdown func(context.Context) error
@@ -159,7 +161,7 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 	}
 
 	bg, cancel := context.WithCancel(ctx)
-	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, signer, verifiers, origin, opts.appendOptions(), entryBundleLeaves)
+	g, appender, shutdown, reader, prover, err := guard.Open(bg, driver, signer, verifiers, origin, opts.appendOptions(), tiles.EntryBundleLeaves)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("open tlog: %w", err)
@@ -174,15 +176,15 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 		algs:      algs,
 		add:       appender.Add,
 		reader:    reader,
-		awaiter:   newAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
+		awaiter:   guard.NewAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
 		prover:    prover,
 		guard:     g,
 		shutdown:  shutdown,
 		cancel:    cancel,
 	}
-	l.health = newHealthProbe(g, reader, l.parseCheckpoint, opts.CheckpointInterval)
-	l.served = newServed(prover, reader.ReadTile, reader.ReadEntryBundle, entryBundleLeaves)
-	g.setOnFail(l.stopOnIntegrityFailure)
+	l.health = guard.NewProbe(g, reader, l.parseCheckpoint, opts.CheckpointInterval)
+	l.served = newServed(prover, reader.ReadTile, reader.ReadEntryBundle, tiles.EntryBundleLeaves)
+	g.SetOnFail(l.stopOnIntegrityFailure)
 	return l, nil
 }
 
@@ -191,7 +193,7 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 // Tessera would otherwise retry (and log) a refused checkpoint ten times
 // a second. Reads go on.
 func (l *Log) stopOnIntegrityFailure(err error) {
-	l.awaiter.halt(err)
+	l.awaiter.Halt(err)
 	l.cancel()
 }
 
@@ -220,7 +222,7 @@ func (o Options) appendOptions() *tessera.AppendOptions {
 // after Close fail.
 func (l *Log) Close(ctx context.Context) error {
 	l.closeOnce.Do(func() {
-		if err := l.guard.health(); err != nil {
+		if err := l.guard.Failure(); err != nil {
 			// No checkpoint will come: do not wait for one.
 			ctx = expired(ctx)
 			l.closeErr = fmt.Errorf("close tlog: entries not yet in a checkpoint are abandoned: %w", err)
@@ -229,7 +231,7 @@ func (l *Log) Close(ctx context.Context) error {
 			l.closeErr = fmt.Errorf("close tlog: %w", err)
 		}
 		l.cancel()
-		l.awaiter.wait()
+		l.awaiter.Wait()
 	})
 	return l.closeErr
 }
@@ -262,7 +264,7 @@ func (l *Log) appendEntry(ctx context.Context, entry *rekorpb.Entry) (*rekorv1.T
 	if len(body) > MaxEntrySize {
 		return nil, fmt.Errorf("entry of %d bytes exceeds %d: %w", len(body), MaxEntrySize, ErrEntryTooLarge)
 	}
-	if err := l.guard.health(); err != nil {
+	if err := l.guard.Failure(); err != nil {
 		return nil, fmt.Errorf("append entry: %w", err)
 	}
 	idx, cpRaw, err := l.awaiter.Await(ctx, l.add(ctx, tessera.NewEntry(body)))
@@ -270,7 +272,7 @@ func (l *Log) appendEntry(ctx context.Context, entry *rekorpb.Entry) (*rekorv1.T
 		if ctx.Err() == nil {
 			// Say why if the log is unsound (say, its published
 			// checkpoint is damaged) rather than how reading it failed.
-			if herr := l.health.health(ctx); herr != nil {
+			if herr := l.health.Health(ctx); herr != nil {
 				err = herr
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/signetproject/signet/tlog/internal/guard"
+	"github.com/signetproject/signet/tlog/internal/tiles"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -80,7 +82,7 @@ func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	if last := l.lastCP.Load(); last != nil && bytes.Equal(last.raw, raw) {
 		return last.cp, nil
 	}
-	cp, err := parseSignedBy(raw, l.origin, l.verifiers)
+	cp, err := guard.ParseSignedBy(raw, l.origin, l.verifiers)
 	if err != nil {
 		return nil, fmt.Errorf("verify checkpoint: %v: %w", err, ErrIntegrity)
 	}
@@ -100,7 +102,7 @@ type parsedCheckpoint struct {
 // InclusionProof returns the RFC 6962 inclusion proof of the entry at index in
 // the tree of size treeSize, read from the log's tiles.
 func (l *Log) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]byte, error) {
-	p, err := l.prover.inclusion(ctx, index, treeSize)
+	p, err := l.prover.Inclusion(ctx, index, treeSize)
 	if err != nil {
 		return nil, fmt.Errorf("inclusion proof for %d in tree of %d: %w", index, treeSize, err)
 	}
@@ -110,7 +112,7 @@ func (l *Log) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]b
 // ConsistencyProof returns the RFC 6962 consistency proof between the trees of
 // sizes smaller and larger, read from the log's tiles.
 func (l *Log) ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][]byte, error) {
-	p, err := l.prover.consistency(ctx, smaller, larger)
+	p, err := l.prover.Consistency(ctx, smaller, larger)
 	if err != nil {
 		return nil, fmt.Errorf("consistency proof %d to %d: %w", smaller, larger, err)
 	}
@@ -131,7 +133,7 @@ func (l *Log) inclusionProofAt(ctx context.Context, index uint64, body, cpRaw []
 	if err != nil {
 		return nil, err
 	}
-	if err := verifyInclusion(index, cp.Size, rfc6962.DefaultHasher.HashLeaf(body), hashes, cp.Hash); err != nil {
+	if err := tiles.VerifyInclusion(index, cp.Size, rfc6962.DefaultHasher.HashLeaf(body), hashes, cp.Hash); err != nil {
 		return nil, fmt.Errorf("verify inclusion proof for %d: %w", index, err)
 	}
 	return &rekorv1.InclusionProof{

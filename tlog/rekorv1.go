@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetproject/signet/tlog/internal/guard"
+	"github.com/signetproject/signet/tlog/internal/tiles"
 	"github.com/signetproject/signet/tlog/storage"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	trustrootv1 "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
@@ -60,10 +62,10 @@ type V1Log struct {
 
 	add      tessera.AddFn
 	reader   tessera.LogReader
-	awaiter  *awaiter
-	prover   *prover
-	guard    *guard
-	health   *healthProbe
+	awaiter  *guard.Awaiter
+	prover   *tiles.Prover
+	guard    *guard.Guard
+	health   *guard.Probe
 	lastCP   atomic.Pointer[parsedCheckpoint]
 	verifier treeNoteVerifier
 	shutdown func(context.Context) error
@@ -112,7 +114,7 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 		return nil, fmt.Errorf("open v1 log: %w", err)
 	}
 	bg, cancel := context.WithCancel(ctx)
-	g, appender, shutdown, reader, prover, err := openAppender(bg, driver, treeNoteSigner{s}, []note.Verifier{treeNoteVerifier{s}}, treeNoteSigner{s}.Name(), opts.appendOptions(), entryBundleLeaves)
+	g, appender, shutdown, reader, prover, err := guard.Open(bg, driver, treeNoteSigner{s}, []note.Verifier{treeNoteVerifier{s}}, treeNoteSigner{s}.Name(), opts.appendOptions(), tiles.EntryBundleLeaves)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("open v1 log: %w", err)
@@ -123,7 +125,7 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 		search:   stores.Search,
 		add:      appender.Add,
 		reader:   reader,
-		awaiter:  newAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
+		awaiter:  guard.NewAwaiter(bg, reader.ReadCheckpoint, opts.PollInterval),
 		prover:   prover,
 		guard:    g,
 		verifier: treeNoteVerifier{s},
@@ -131,10 +133,10 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 		cancel:   cancel,
 		now:      time.Now,
 	}
-	l.health = newHealthProbe(g, reader, l.parseCheckpoint, opts.CheckpointInterval)
-	g.setOnFail(func(err error) {
+	l.health = guard.NewProbe(g, reader, l.parseCheckpoint, opts.CheckpointInterval)
+	g.SetOnFail(func(err error) {
 		// As Log.stopOnIntegrityFailure.
-		l.awaiter.halt(err)
+		l.awaiter.Halt(err)
 		l.cancel()
 	})
 	if err := l.Follow(ctx); err != nil {
@@ -231,7 +233,7 @@ func (l *V1Log) Close(ctx context.Context) error {
 		l.stopFollow()
 		l.followWG.Wait()
 		var errs []error
-		if err := l.guard.health(); err != nil {
+		if err := l.guard.Failure(); err != nil {
 			// No checkpoint will come: do not wait for one.
 			ctx = expired(ctx)
 			errs = append(errs, fmt.Errorf("entries not yet in a checkpoint are abandoned: %w", err))
@@ -239,7 +241,7 @@ func (l *V1Log) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		l.cancel()
-		l.awaiter.wait()
+		l.awaiter.Wait()
 		for _, c := range l.owned {
 			if err := c.Close(); err != nil {
 				errs = append(errs, err)
@@ -329,7 +331,7 @@ func (l *V1Log) Create(ctx context.Context, proposed []byte) (*V1LogEntry, error
 
 // appendEntry appends an entry made by NewV1Entry; see Create.
 func (l *V1Log) appendEntry(ctx context.Context, e *V1Entry) (*V1LogEntry, error) {
-	if err := l.guard.health(); err != nil {
+	if err := l.guard.Failure(); err != nil {
 		return nil, fmt.Errorf("append v1 entry: %w", err)
 	}
 	unlock := l.leafLocks.lock(e.LeafHash)
@@ -349,7 +351,7 @@ func (l *V1Log) appendEntry(ctx context.Context, e *V1Entry) (*V1LogEntry, error
 	idx, cpRaw, err := l.awaiter.Await(ctx, l.add(ctx, tessera.NewEntry(e.Body)))
 	if err != nil {
 		if ctx.Err() == nil {
-			if herr := l.health.health(ctx); herr != nil {
+			if herr := l.health.Health(ctx); herr != nil {
 				err = herr // as in Log.appendEntry
 			}
 		}
@@ -640,7 +642,7 @@ func (l *V1Log) ConsistencyProof(ctx context.Context, firstSize, lastSize int64)
 	if err != nil {
 		return nil, fmt.Errorf("consistency proof: %w", err)
 	}
-	hashes, err := l.prover.consistency(ctx, first, last)
+	hashes, err := l.prover.Consistency(ctx, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("consistency proof %d to %d: %w", first, last, err)
 	}
@@ -865,16 +867,16 @@ func (l *V1Log) rootAt(ctx context.Context, size uint64, cp *f_log.Checkpoint) (
 	if size == 0 {
 		return rfc6962.DefaultHasher.EmptyRoot(), nil
 	}
-	root, err := l.prover.root(ctx, size)
+	root, err := l.prover.Root(ctx, size)
 	if err != nil {
 		return nil, fmt.Errorf("root of tree %d: %w", size, err)
 	}
-	hashes, err := l.prover.consistency(ctx, size, cp.Size)
+	hashes, err := l.prover.Consistency(ctx, size, cp.Size)
 	if err != nil {
 		return nil, fmt.Errorf("root of tree %d: %w", size, err)
 	}
 	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, size, cp.Size, hashes, root, cp.Hash); err != nil {
-		return nil, fmt.Errorf("root of tree %d is not consistent with the checkpoint of size %d: %s: %w", size, cp.Size, oneLine(err), ErrIntegrity)
+		return nil, fmt.Errorf("root of tree %d is not consistent with the checkpoint of size %d: %s: %w", size, cp.Size, tiles.OneLine(err), ErrIntegrity)
 	}
 	return root, nil
 }
@@ -882,11 +884,11 @@ func (l *V1Log) rootAt(ctx context.Context, size uint64, cp *f_log.Checkpoint) (
 // inclusionProof proves the leaf body at index in the tree of size leaves
 // with root, checks the proof and signs a checkpoint for the tree.
 func (l *V1Log) inclusionProof(ctx context.Context, index uint64, body []byte, size uint64, root []byte) (*V1InclusionProof, error) {
-	hashes, err := l.prover.inclusion(ctx, index, size)
+	hashes, err := l.prover.Inclusion(ctx, index, size)
 	if err != nil {
 		return nil, fmt.Errorf("inclusion proof for %d in tree of %d: %w", index, size, err)
 	}
-	if err := verifyInclusion(index, size, rfc6962.DefaultHasher.HashLeaf(body), hashes, root); err != nil {
+	if err := tiles.VerifyInclusion(index, size, rfc6962.DefaultHasher.HashLeaf(body), hashes, root); err != nil {
 		return nil, fmt.Errorf("verify inclusion proof for %d in tree of %d: %w", index, size, err)
 	}
 	signed, err := l.signedCheckpoint(size, root)

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"sync"
 
+	"github.com/signetproject/signet/tlog/internal/tiles"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/tessera/api/layout"
 )
@@ -23,9 +23,9 @@ const servedCacheSize = 1 << 16
 // SHA-256 of what was checked is remembered, and later reads need only
 // hash what they read.
 type served struct {
-	prover  *prover
-	tiles   tileFetcher
-	bundles bundleFetcher
+	prover  *tiles.Prover
+	tiles   tiles.TileFetcher
+	bundles tiles.BundleFetcher
 	leaves  LeafHashes
 
 	mu        sync.Mutex
@@ -40,7 +40,7 @@ type servedKey struct {
 	width uint8
 }
 
-func newServed(p *prover, tiles tileFetcher, bundles bundleFetcher, leaves LeafHashes) *served {
+func newServed(p *tiles.Prover, tiles tiles.TileFetcher, bundles tiles.BundleFetcher, leaves LeafHashes) *served {
 	return &served{prover: p, tiles: tiles, bundles: bundles, leaves: leaves, cur: map[servedKey][sha256.Size]byte{}, prev: map[servedKey][sha256.Size]byte{}}
 }
 
@@ -76,7 +76,7 @@ func inTree(level, index uint64, p uint8, cp *f_log.Checkpoint) error {
 	if first := index * layout.TileWidth; index < nodes/layout.TileWidth+1 && first < nodes {
 		have = min(nodes-first, layout.TileWidth)
 	}
-	if have == 0 || uint64(widthOrFull(p)) > have {
+	if have == 0 || uint64(tiles.WidthOrFull(p)) > have {
 		return fmt.Errorf("beyond the latest checkpoint (tree size %d): %w", cp.Size, os.ErrNotExist)
 	}
 	return nil
@@ -95,7 +95,7 @@ func (s *served) tile(ctx context.Context, cp *f_log.Checkpoint, level, index ui
 	if err != nil {
 		return nil, err
 	}
-	n := widthOrFull(p)
+	n := tiles.WidthOrFull(p)
 	if len(raw) < n*sha256.Size || len(raw)%sha256.Size != 0 {
 		return nil, fmt.Errorf("stored tile holds %d bytes, want %d hashes of %d: %w", len(raw), n, sha256.Size, ErrIntegrity)
 	}
@@ -108,7 +108,7 @@ func (s *served) tile(ctx context.Context, cp *f_log.Checkpoint, level, index ui
 	for i := range hashes {
 		hashes[i] = data[i*sha256.Size : (i+1)*sha256.Size]
 	}
-	root, err := s.prover.spanRoot(ctx, uint(level*layout.TileHeight), index*layout.TileWidth, hashes, cp.Size)
+	root, err := s.prover.SpanRoot(ctx, uint(level*layout.TileHeight), index*layout.TileWidth, hashes, cp.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (s *served) bundle(ctx context.Context, cp *f_log.Checkpoint, index uint64,
 	if err != nil {
 		return nil, err
 	}
-	data, hashes, err := s.leaves(raw, widthOrFull(p))
+	data, hashes, err := s.leaves(raw, tiles.WidthOrFull(p))
 	if err != nil {
 		return nil, fmt.Errorf("stored entry bundle: %v: %w", err, ErrIntegrity)
 	}
@@ -137,7 +137,7 @@ func (s *served) bundle(ctx context.Context, cp *f_log.Checkpoint, index uint64,
 	if s.known(key, data) {
 		return data, nil
 	}
-	root, err := s.prover.spanRoot(ctx, 0, index*layout.EntryBundleWidth, hashes, cp.Size)
+	root, err := s.prover.SpanRoot(ctx, 0, index*layout.EntryBundleWidth, hashes, cp.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -146,21 +146,4 @@ func (s *served) bundle(ctx context.Context, cp *f_log.Checkpoint, index uint64,
 	}
 	s.remember(key, data)
 	return data, nil
-}
-
-// bundlePrefix returns the bytes of the first n entries of an entry bundle
-// (two-byte big-endian length, then the entry), which must hold at least n.
-func bundlePrefix(raw []byte, n int) ([]byte, error) {
-	off := 0
-	for i := range n {
-		if off+2 > len(raw) {
-			return nil, fmt.Errorf("holds %d entries, want %d", i, n)
-		}
-		l := int(binary.BigEndian.Uint16(raw[off:]))
-		if off+2+l > len(raw) {
-			return nil, fmt.Errorf("entry %d of %d bytes is cut off at %d", i, l, len(raw))
-		}
-		off += 2 + l
-	}
-	return raw[:off], nil
 }

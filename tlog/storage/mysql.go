@@ -182,7 +182,7 @@ func (d *mysqlDriver) LoadSigned(ctx context.Context) ([]byte, error) {
 // servers sharing the database sign one after another (Tessera holds the
 // checkpoint row locked while signing), so the record only grows.
 func (d *mysqlDriver) StoreSigned(ctx context.Context, note []byte) error {
-	size, err := checkpointSize(note)
+	size, err := CheckpointSize(note)
 	if err != nil {
 		return err
 	}

@@ -57,10 +57,10 @@ type appendLifecycle interface {
 	Appender(context.Context, *tessera.AppendOptions) (*tessera.Appender, tessera.LogReader, error)
 }
 
-// checkpointSize reads the tree size, the second line, of a checkpoint
+// CheckpointSize reads the tree size, the second line, of a checkpoint
 // without checking its signature: callers verify the checkpoint before
-// they record it.
-func checkpointSize(cp []byte) (uint64, error) {
+// they use it.
+func CheckpointSize(cp []byte) (uint64, error) {
 	_, rest, ok := bytes.Cut(cp, []byte{'\n'})
 	line, _, ok2 := bytes.Cut(rest, []byte{'\n'})
 	if !ok || !ok2 {

@@ -1,4 +1,9 @@
-package tlog
+// Package guard runs a Tessera appender for signet's logs under a
+// consistency guard: checkpoints are signed only after the new tree is
+// proved to extend the last one signed (see [Guard]); [Probe] answers the
+// logs' health and readiness questions and [Awaiter] waits for a
+// checkpoint that commits to an entry.
+package guard
 
 import (
 	"bytes"
@@ -12,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetproject/signet/tlog/internal/tiles"
 	"github.com/signetproject/signet/tlog/storage"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -22,17 +28,17 @@ import (
 // guardCheckTimeout bounds the reads a guard makes before it signs.
 const guardCheckTimeout = 30 * time.Second
 
-// guard keeps a log from signing a checkpoint inconsistent with one it
+// Guard keeps a log from signing a checkpoint inconsistent with one it
 // signed before. It sits between Tessera and the log's key as the
 // checkpoint signer: before it signs a checkpoint it proves, from the
 // tiles and entry bundles, that the new tree extends the last one it
 // signed (kept in a [storage.Record], outside what Tessera rewrites), and it
 // records each checkpoint durably before its signature leaves. When it
-// opens, [guard.open] checks Tessera's stored state the same way. A
+// opens, [Guard.open] checks Tessera's stored state the same way. A
 // disagreement is an integrity failure: the guard refuses to sign from
 // then on, appends wait for a checkpoint that never comes, and
-// [guard.health] reports the failure.
-type guard struct {
+// [Guard.Failure] reports the failure.
+type Guard struct {
 	signer    note.Signer
 	verifiers []note.Verifier // the signer's, then retired keys' (see Options.RetiredKeys)
 	origin    string
@@ -40,10 +46,10 @@ type guard struct {
 	bg        context.Context
 
 	mu        sync.Mutex
-	last      *f_log.Checkpoint // last checkpoint signed; nil before the first
-	prover    *prover           // set by attach
-	bundles   bundleFetcher     // set by attach
-	leaves    LeafHashes        // set by attach
+	last      *f_log.Checkpoint   // last checkpoint signed; nil before the first
+	prover    *tiles.Prover       // set by attach
+	bundles   tiles.BundleFetcher // set by attach
+	leaves    tiles.LeafHashes    // set by attach
 	opened    bool
 	badRecord error // why the record last read did not verify
 
@@ -56,16 +62,16 @@ type guard struct {
 // verifiers[0] verifies under origin (the others verify checkpoints signed
 // with keys the log rotated out), and loads the record's last signed
 // checkpoint.
-func newGuard(ctx context.Context, signer note.Signer, verifiers []note.Verifier, origin string, driver any) (*guard, error) {
+func newGuard(ctx context.Context, signer note.Signer, verifiers []note.Verifier, origin string, driver any) (*Guard, error) {
 	record, ok := driver.(storage.Record)
 	if !ok {
 		return nil, fmt.Errorf("driver %T keeps no record of signed checkpoints; open the storage with NewPOSIXDriver or NewMySQLDriver", driver)
 	}
-	g := &guard{signer: signer, verifiers: verifiers, origin: origin, record: record, bg: ctx}
+	g := &Guard{signer: signer, verifiers: verifiers, origin: origin, record: record, bg: ctx}
 	// Tessera fails to open on a damaged tree state with a message that
 	// does not say so; say it first.
-	if _, _, err := record.TreeState(ctx); errors.Is(err, ErrIntegrity) {
-		return nil, g.fail(fmt.Errorf("%s: %w", record.Where(), err))
+	if _, _, err := record.TreeState(ctx); errors.Is(err, storage.ErrIntegrity) {
+		return nil, g.Fail(fmt.Errorf("%s: %w", record.Where(), err))
 	}
 	if err := g.reload(ctx); err != nil {
 		return nil, err
@@ -73,16 +79,16 @@ func newGuard(ctx context.Context, signer note.Signer, verifiers []note.Verifier
 	return g, nil
 }
 
-// parse verifies and parses a checkpoint signed by the guarded key, or by
+// Parse verifies and parses a checkpoint signed by the guarded key, or by
 // a key the log rotated out.
-func (g *guard) parse(raw []byte) (*f_log.Checkpoint, error) {
-	return parseSignedBy(raw, g.origin, g.verifiers)
+func (g *Guard) Parse(raw []byte) (*f_log.Checkpoint, error) {
+	return ParseSignedBy(raw, g.origin, g.verifiers)
 }
 
-// parseSignedBy verifies and parses a checkpoint for origin signed by the
+// ParseSignedBy verifies and parses a checkpoint for origin signed by the
 // log key of one of verifiers: a log's current key first, then keys it
 // rotated out. The error is the current key's.
-func parseSignedBy(raw []byte, origin string, verifiers []note.Verifier) (*f_log.Checkpoint, error) {
+func ParseSignedBy(raw []byte, origin string, verifiers []note.Verifier) (*f_log.Checkpoint, error) {
 	var first error
 	for _, v := range verifiers {
 		cp, _, _, err := f_log.ParseCheckpoint(raw, origin, v)
@@ -100,7 +106,7 @@ func parseSignedBy(raw []byte, origin string, verifiers []note.Verifier) (*f_log
 }
 
 // attach gives the guard the log's readers, once Tessera's appender exists.
-func (g *guard) attach(p *prover, bundles bundleFetcher, leaves LeafHashes) {
+func (g *Guard) attach(p *tiles.Prover, bundles tiles.BundleFetcher, leaves tiles.LeafHashes) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.prover, g.bundles, g.leaves = p, bundles, leaves
@@ -110,7 +116,7 @@ func (g *guard) attach(p *prover, bundles bundleFetcher, leaves LeafHashes) {
 // checkpoint, tree state, tiles and entry bundles agree with the last
 // checkpoint the log signed, and from then on lets the guard sign larger
 // trees. readCheckpoint reads Tessera's published checkpoint.
-func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error)) error {
+func (g *Guard) open(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error)) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	where := g.record.Where()
@@ -123,15 +129,15 @@ func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) (
 	case err != nil:
 		return fmt.Errorf("%s: read published checkpoint: %w", where, err)
 	default:
-		cp, err := g.parse(pub)
+		cp, err := g.Parse(pub)
 		if err != nil {
-			return g.fail(fmt.Errorf("%s: the published checkpoint does not verify with the log's key: %v: %w", where, err, ErrIntegrity))
+			return g.Fail(fmt.Errorf("%s: the published checkpoint does not verify with the log's key: %v: %w", where, err, storage.ErrIntegrity))
 		}
 		switch {
 		case g.last == nil || cp.Size > g.last.Size:
 			if g.last != nil {
-				if err := g.prover.checkTree(ctx, g.bundles, g.leaves, g.last.Size, g.last.Hash, cp.Size, cp.Hash); err != nil {
-					return g.fail(fmt.Errorf("%s: the published checkpoint (size %d): %w", where, cp.Size, err))
+				if err := g.prover.CheckTree(ctx, g.bundles, g.leaves, g.last.Size, g.last.Hash, cp.Size, cp.Hash); err != nil {
+					return g.Fail(fmt.Errorf("%s: the published checkpoint (size %d): %w", where, cp.Size, err))
 				}
 			}
 			if err := g.record.StoreSigned(ctx, pub); err != nil {
@@ -139,13 +145,13 @@ func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) (
 			}
 			g.last = cp
 		case cp.Size == g.last.Size && !bytes.Equal(cp.Hash, g.last.Hash):
-			return g.fail(fmt.Errorf("%s: the published checkpoint has root %x for tree size %d, the log signed %x: %w", where, cp.Hash, cp.Size, g.last.Hash, ErrIntegrity))
+			return g.Fail(fmt.Errorf("%s: the published checkpoint has root %x for tree size %d, the log signed %x: %w", where, cp.Hash, cp.Size, g.last.Hash, storage.ErrIntegrity))
 		}
 	}
 	size, root, err := g.record.TreeState(ctx)
 	if err != nil {
-		if errors.Is(err, ErrIntegrity) {
-			return g.fail(fmt.Errorf("%s: %w", where, err))
+		if errors.Is(err, storage.ErrIntegrity) {
+			return g.Fail(fmt.Errorf("%s: %w", where, err))
 		}
 		return fmt.Errorf("%s: %w", where, err)
 	}
@@ -158,14 +164,14 @@ func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) (
 		if g.badRecord != nil {
 			why = fmt.Sprintf("no published checkpoint, and its record of the last signed one does not verify (%v)", g.badRecord)
 		}
-		return g.fail(fmt.Errorf("%s: the tree state holds %d entries but the log has %s: %w", where, size, why, ErrIntegrity))
+		return g.Fail(fmt.Errorf("%s: the tree state holds %d entries but the log has %s: %w", where, size, why, storage.ErrIntegrity))
 	}
 	if size == 0 && len(root) == 0 {
 		root = rfc6962.DefaultHasher.EmptyRoot() // before Tessera's first write
 	}
-	if err := g.prover.checkTree(ctx, g.bundles, g.leaves, oldSize, oldRoot, size, root); err != nil {
-		if errors.Is(err, ErrIntegrity) {
-			return g.fail(fmt.Errorf("%s: tree state (size %d): %w", where, size, err))
+	if err := g.prover.CheckTree(ctx, g.bundles, g.leaves, oldSize, oldRoot, size, root); err != nil {
+		if errors.Is(err, storage.ErrIntegrity) {
+			return g.Fail(fmt.Errorf("%s: tree state (size %d): %w", where, size, err))
 		}
 		return fmt.Errorf("%s: %w", where, err)
 	}
@@ -173,9 +179,9 @@ func (g *guard) open(ctx context.Context, readCheckpoint func(context.Context) (
 	return nil
 }
 
-// fail records an integrity failure and returns it.
-func (g *guard) fail(err error) error {
-	if errors.Is(err, ErrIntegrity) {
+// Fail records an integrity failure and returns it.
+func (g *Guard) Fail(err error) error {
+	if errors.Is(err, storage.ErrIntegrity) {
 		g.failures.Add(1)
 		if g.failure.CompareAndSwap(nil, &err) {
 			if f := g.onFail.Load(); f != nil {
@@ -186,17 +192,17 @@ func (g *guard) fail(err error) error {
 	return err
 }
 
-// setOnFail makes the guard call f with the integrity failure it finds (or
+// SetOnFail makes the guard call f with the integrity failure it finds (or
 // found already).
-func (g *guard) setOnFail(f func(error)) {
+func (g *Guard) SetOnFail(f func(error)) {
 	g.onFail.Store(&f)
-	if err := g.health(); err != nil {
+	if err := g.Failure(); err != nil {
 		f(err)
 	}
 }
 
-// health returns the integrity failure the guard found, or nil.
-func (g *guard) health() error {
+// Failure returns the integrity failure the guard found, or nil.
+func (g *Guard) Failure() error {
 	if p := g.failure.Load(); p != nil {
 		return *p
 	}
@@ -205,13 +211,13 @@ func (g *guard) health() error {
 
 // sign checks the checkpoint body msg against the last signed checkpoint,
 // signs it, records the signed checkpoint and returns the signature.
-func (g *guard) sign(msg []byte) ([]byte, error) {
-	if err := g.health(); err != nil {
+func (g *Guard) sign(msg []byte) ([]byte, error) {
+	if err := g.Failure(); err != nil {
 		return nil, fmt.Errorf("refusing to sign: %w", err)
 	}
 	var cp f_log.Checkpoint
 	if _, err := cp.Unmarshal(msg); err != nil {
-		return nil, g.fail(fmt.Errorf("%s: refusing to sign checkpoint %.120q: %v: %w", g.record.Where(), msg, err, ErrIntegrity))
+		return nil, g.Fail(fmt.Errorf("%s: refusing to sign checkpoint %.120q: %v: %w", g.record.Where(), msg, err, storage.ErrIntegrity))
 	}
 	if cp.Origin != g.origin {
 		return nil, fmt.Errorf("refusing to sign a checkpoint for origin %q, not %q", cp.Origin, g.origin)
@@ -223,7 +229,7 @@ func (g *guard) sign(msg []byte) ([]byte, error) {
 	// Servers sharing a database each run a guard: what another signed
 	// counts too.
 	if err := g.reload(ctx); err != nil {
-		return nil, g.fail(err)
+		return nil, g.Fail(err)
 	}
 	var oldSize uint64
 	oldRoot := rfc6962.DefaultHasher.EmptyRoot()
@@ -239,15 +245,15 @@ func (g *guard) sign(msg []byte) ([]byte, error) {
 		if cp.Size != 0 || !bytes.Equal(cp.Hash, rfc6962.DefaultHasher.EmptyRoot()) {
 			return nil, fmt.Errorf("refusing to sign tree size %d before the log's readers exist", cp.Size)
 		}
-	} else if err := g.prover.checkTree(ctx, g.bundles, g.leaves, oldSize, oldRoot, cp.Size, cp.Hash); err != nil {
-		return nil, g.fail(fmt.Errorf("%s: refusing to sign tree size %d: %w", g.record.Where(), cp.Size, err))
+	} else if err := g.prover.CheckTree(ctx, g.bundles, g.leaves, oldSize, oldRoot, cp.Size, cp.Hash); err != nil {
+		return nil, g.Fail(fmt.Errorf("%s: refusing to sign tree size %d: %w", g.record.Where(), cp.Size, err))
 	}
 	sig, err := g.signer.Sign(msg)
 	if err != nil {
 		return nil, err
 	}
 	if g.last == nil || cp.Size != g.last.Size {
-		if err := g.record.StoreSigned(ctx, signedNote(msg, g.signer, sig)); err != nil {
+		if err := g.record.StoreSigned(ctx, SignedNote(msg, g.signer, sig)); err != nil {
 			return nil, err
 		}
 		g.last = &cp
@@ -259,12 +265,12 @@ func (g *guard) sign(msg []byte) ([]byte, error) {
 // this guard signed. A record that does not verify (a write cut short by a
 // power loss, or damage) is ignored: the published checkpoint, or the last
 // one this guard signed, stands for it, as for a missing record.
-func (g *guard) reload(ctx context.Context) error {
+func (g *Guard) reload(ctx context.Context) error {
 	raw, err := g.record.LoadSigned(ctx)
 	if err != nil || raw == nil {
 		return err
 	}
-	cp, err := g.parse(raw)
+	cp, err := g.Parse(raw)
 	if err != nil {
 		g.badRecord = err
 		return nil
@@ -276,9 +282,9 @@ func (g *guard) reload(ctx context.Context) error {
 	return nil
 }
 
-// signedNote assembles the signed note that note.Sign makes from msg and
+// SignedNote assembles the signed note that note.Sign makes from msg and
 // one signer's signature sig.
-func signedNote(msg []byte, s note.Signer, sig []byte) []byte {
+func SignedNote(msg []byte, s note.Signer, sig []byte) []byte {
 	hinted := binary.BigEndian.AppendUint32(nil, s.KeyHash())
 	hinted = append(hinted, sig...)
 	var b bytes.Buffer
@@ -291,8 +297,15 @@ func signedNote(msg []byte, s note.Signer, sig []byte) []byte {
 	return b.Bytes()
 }
 
+// Failures counts the integrity failures the guard found.
+func (g *Guard) Failures() uint64 { return g.failures.Load() }
+
+// Signer returns the note.Signer Tessera signs checkpoints with: every
+// signature goes through the guard's checks.
+func (g *Guard) Signer() note.Signer { return guardedSigner{g} }
+
 // guardedSigner is the note.Signer Tessera signs checkpoints with.
-type guardedSigner struct{ g *guard }
+type guardedSigner struct{ g *Guard }
 
 // Name implements note.Signer.
 func (s guardedSigner) Name() string { return s.g.signer.Name() }
@@ -303,19 +316,19 @@ func (s guardedSigner) KeyHash() uint32 { return s.g.signer.KeyHash() }
 // Sign implements note.Signer.
 func (s guardedSigner) Sign(msg []byte) ([]byte, error) { return s.g.sign(msg) }
 
-// openAppender opens Tessera's appender on driver with checkpoints signed
+// Open opens Tessera's appender on driver with checkpoints signed
 // through a guard, checks the stored state (reading entry bundles with
 // leaves) and returns both. On error everything opened is shut down.
-func openAppender(ctx context.Context, driver tessera.Driver, signer note.Signer, verifiers []note.Verifier, origin string, ao *tessera.AppendOptions, leaves LeafHashes) (*guard, *tessera.Appender, func(context.Context) error, tessera.LogReader, *prover, error) {
+func Open(ctx context.Context, driver tessera.Driver, signer note.Signer, verifiers []note.Verifier, origin string, ao *tessera.AppendOptions, leaves tiles.LeafHashes) (*Guard, *tessera.Appender, func(context.Context) error, tessera.LogReader, *tiles.Prover, error) {
 	g, err := newGuard(ctx, signer, verifiers, origin, driver)
 	if err != nil {
 		return nil, nil, nil, nil, nil, err
 	}
-	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, ao.WithCheckpointSigner(guardedSigner{g}))
+	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, ao.WithCheckpointSigner(g.Signer()))
 	if err != nil {
 		return nil, nil, nil, nil, nil, err
 	}
-	p := newProver(reader.ReadTile)
+	p := tiles.NewProver(reader.ReadTile)
 	g.attach(p, reader.ReadEntryBundle, leaves)
 	if err := g.open(ctx, reader.ReadCheckpoint); err != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)

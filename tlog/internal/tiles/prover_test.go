@@ -1,4 +1,4 @@
-package tlog
+package tiles
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func newMemTree(n int) *memTree {
 
 // fetch returns tile (level, index) of width p (0: full) of the tree of
 // the given size.
-func (t *memTree) fetcher(size uint64) tileFetcher {
+func (t *memTree) fetcher(size uint64) TileFetcher {
 	return func(_ context.Context, level, index uint64, p uint8) ([]byte, error) {
 		t.reads.Add(1)
 		if want := layout.PartialTileSize(level, index, size); p != want {
@@ -93,7 +93,7 @@ func TestProverAgreesWithTessera(t *testing.T) {
 	}
 	for _, size := range sizes {
 		root := tree.root(size)
-		p := newProver(tree.fetcher(size))
+		p := NewProver(tree.fetcher(size))
 		pb, err := client.NewProofBuilder(ctx, size, client.TileFetcherFunc(tree.fetcher(size)))
 		if err != nil {
 			t.Fatal(err)
@@ -103,7 +103,7 @@ func TestProverAgreesWithTessera(t *testing.T) {
 			indexes = append(indexes, rng.Uint64N(size))
 		}
 		for _, i := range indexes {
-			got, err := p.inclusion(ctx, i, size)
+			got, err := p.Inclusion(ctx, i, size)
 			if err != nil {
 				t.Fatalf("inclusion(%d, %d): %v", i, size, err)
 			}
@@ -120,7 +120,7 @@ func TestProverAgreesWithTessera(t *testing.T) {
 		}
 		for range 5 {
 			smaller := 1 + rng.Uint64N(size)
-			got, err := p.consistency(ctx, smaller, size)
+			got, err := p.Consistency(ctx, smaller, size)
 			if err != nil {
 				t.Fatalf("consistency(%d, %d): %v", smaller, size, err)
 			}
@@ -143,13 +143,13 @@ func TestProverAgreesWithTessera(t *testing.T) {
 func TestProverSharesTiles(t *testing.T) {
 	const size = 256*3 + 17
 	tree := newMemTree(size)
-	p := newProver(tree.fetcher(size))
+	p := NewProver(tree.fetcher(size))
 	var wg sync.WaitGroup
 	for i := range uint64(size) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := p.inclusion(context.Background(), i, size); err != nil {
+			if _, err := p.Inclusion(context.Background(), i, size); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -161,17 +161,17 @@ func TestProverSharesTiles(t *testing.T) {
 	}
 
 	fail := true
-	flaky := newProver(func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
+	flaky := NewProver(func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
 		if fail {
 			return nil, errors.New("disk on fire")
 		}
 		return tree.fetcher(size)(ctx, level, index, w)
 	})
-	if _, err := flaky.inclusion(context.Background(), 3, size); err == nil {
+	if _, err := flaky.Inclusion(context.Background(), 3, size); err == nil {
 		t.Fatal("inclusion with failing tile reads succeeded")
 	}
 	fail = false
-	if _, err := flaky.inclusion(context.Background(), 3, size); err != nil {
+	if _, err := flaky.Inclusion(context.Background(), 3, size); err != nil {
 		t.Errorf("failed read was cached: %v", err)
 	}
 }
@@ -180,10 +180,10 @@ func TestProverSharesTiles(t *testing.T) {
 // width is an error, not an index panic or a wrong proof.
 func TestProverRejectsShortTile(t *testing.T) {
 	tree := newMemTree(300)
-	p := newProver(func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
+	p := NewProver(func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
 		return (&api.HashTile{Nodes: tree.levels[0][:10]}).MarshalText()
 	})
-	if _, err := p.inclusion(context.Background(), 5, 300); err == nil {
+	if _, err := p.Inclusion(context.Background(), 5, 300); err == nil {
 		t.Fatal("short tile accepted")
 	}
 }
@@ -194,11 +194,11 @@ func TestProverRejectsShortTile(t *testing.T) {
 func TestProverLongerTile(t *testing.T) {
 	const size = 20
 	tree := newMemTree(300)
-	p := newProver(func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
+	p := NewProver(func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
 		return (&api.HashTile{Nodes: tree.levels[0][:256]}).MarshalText()
 	})
 	for i := range uint64(size) {
-		hs, err := p.inclusion(context.Background(), i, size)
+		hs, err := p.Inclusion(context.Background(), i, size)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestProverLongerTile(t *testing.T) {
 	}
 }
 
-// FuzzVerifyInclusion checks verifyInclusion against
+// FuzzVerifyInclusion checks VerifyInclusion against
 // proof.VerifyInclusion on proofs from a reference tree, as given and with
 // one change (index, size, root, a hash, or the proof's length).
 func FuzzVerifyInclusion(f *testing.F) {
@@ -252,9 +252,9 @@ func FuzzVerifyInclusion(f *testing.F) {
 			}
 		}
 		want := proof.VerifyInclusion(rfc6962.DefaultHasher, idx, sz, leaf, hashes, root)
-		got := verifyInclusion(idx, sz, leaf, hashes, root)
+		got := VerifyInclusion(idx, sz, leaf, hashes, root)
 		if (got == nil) != (want == nil) {
-			t.Fatalf("index %d size %d mutation %d: verifyInclusion = %v, proof.VerifyInclusion = %v", idx, sz, mutation%6, got, want)
+			t.Fatalf("index %d size %d mutation %d: VerifyInclusion = %v, proof.VerifyInclusion = %v", idx, sz, mutation%6, got, want)
 		}
 		if mutation%6 == 0 && index < size && got != nil {
 			t.Fatalf("valid proof of %d in %d rejected: %v", idx, sz, got)

@@ -1,26 +1,24 @@
-package tlog
+package guard
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/signetproject/signet/tlog/storage"
 	"github.com/transparency-dev/tessera"
 )
 
-// awaiter waits for appended entries to be committed to by a published
+// Awaiter waits for appended entries to be committed to by a published
 // checkpoint, as tessera.PublicationAwaiter does, but wakes a waiting append
 // only when a checkpoint grows the tree (or reading fails), not at every
 // poll. Tessera's awaiter broadcasts to every waiter at each poll: with
 // thousands of appends in flight, each waiting about a checkpoint interval,
 // that was hundreds of thousands of goroutine wake-ups a second. It reads
 // the checkpoint only while appends wait: an idle log does no reads.
-type awaiter struct {
+type Awaiter struct {
 	mu      sync.Mutex
 	size    uint64        // tree size of cp
 	cp      []byte        // latest checkpoint read
@@ -34,19 +32,19 @@ type awaiter struct {
 	stopped chan struct{} // closed when polling has stopped
 }
 
-// newAwaiter starts polling readCheckpoint every interval, while appends
+// NewAwaiter starts polling readCheckpoint every interval, while appends
 // wait, until ctx ends; wait waits for the polling to stop.
-func newAwaiter(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error), interval time.Duration) *awaiter {
-	a := &awaiter{changed: make(chan struct{}), wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+func NewAwaiter(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error), interval time.Duration) *Awaiter {
+	a := &Awaiter{changed: make(chan struct{}), wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 	go a.poll(ctx, readCheckpoint, interval)
 	return a
 }
 
-// wait returns when the awaiter has stopped polling, after its context
+// Wait returns when the awaiter has stopped polling, after its context
 // ended.
-func (a *awaiter) wait() { <-a.stopped }
+func (a *Awaiter) Wait() { <-a.stopped }
 
-func (a *awaiter) poll(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error), interval time.Duration) {
+func (a *Awaiter) poll(ctx context.Context, readCheckpoint func(context.Context) ([]byte, error), interval time.Duration) {
 	defer close(a.stopped)
 	t := time.NewTimer(interval)
 	defer t.Stop()
@@ -75,7 +73,7 @@ func (a *awaiter) poll(ctx context.Context, readCheckpoint func(context.Context)
 		}
 		var size uint64
 		if err == nil {
-			size, err = checkpointSize(cp)
+			size, err = storage.CheckpointSize(cp)
 		}
 		a.update(cp, size, err)
 	}
@@ -83,7 +81,7 @@ func (a *awaiter) poll(ctx context.Context, readCheckpoint func(context.Context)
 
 // update records a read and wakes the waiters if it changes what they wait
 // on. A read error wakes them all with the error, as Tessera's awaiter does.
-func (a *awaiter) update(cp []byte, size uint64, err error) {
+func (a *Awaiter) update(cp []byte, size uint64, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.reads++
@@ -104,9 +102,9 @@ func (a *awaiter) update(cp []byte, size uint64, err error) {
 	a.changed = make(chan struct{})
 }
 
-// halt makes every current and future wait fail with err: the log found
+// Halt makes every current and future wait fail with err: the log found
 // that it must not publish checkpoints any more.
-func (a *awaiter) halt(err error) {
+func (a *Awaiter) Halt(err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.halted != nil {
@@ -121,7 +119,7 @@ func (a *awaiter) halt(err error) {
 // checkpoint that commits to it, and returns both. It fails when reading the
 // checkpoint fails after it started waiting, when the awaiter is halted, or
 // when ctx ends first.
-func (a *awaiter) Await(ctx context.Context, future tessera.IndexFuture) (tessera.Index, []byte, error) {
+func (a *Awaiter) Await(ctx context.Context, future tessera.IndexFuture) (tessera.Index, []byte, error) {
 	idx, err := future()
 	if err != nil {
 		return idx, nil, err
@@ -157,20 +155,4 @@ func (a *awaiter) Await(ctx context.Context, future tessera.IndexFuture) (tesser
 			return idx, nil, ctx.Err()
 		}
 	}
-}
-
-// checkpointSize reads the tree size, the second line, of a checkpoint
-// without checking its signature: callers verify the checkpoint before
-// they use it.
-func checkpointSize(cp []byte) (uint64, error) {
-	_, rest, ok := bytes.Cut(cp, []byte{'\n'})
-	line, _, ok2 := bytes.Cut(rest, []byte{'\n'})
-	if !ok || !ok2 {
-		return 0, fmt.Errorf("checkpoint %.80q has no tree size line", cp)
-	}
-	size, err := strconv.ParseUint(string(line), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("checkpoint tree size %.40q: %v", line, err)
-	}
-	return size, nil
 }

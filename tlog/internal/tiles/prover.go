@@ -1,4 +1,7 @@
-package tlog
+// Package tiles reads a log's hash tiles and entry bundles: it builds
+// inclusion and consistency proofs from them ([Prover]) and checks that
+// they hold the tree a checkpoint commits to ([Prover.CheckTree]).
+package tiles
 
 import (
 	"bytes"
@@ -20,18 +23,18 @@ import (
 // cached; old entries' proofs read their tiles again.
 const proverCacheTiles = 1024
 
-// tileFetcher reads a hash tile as Tessera's LogReader.ReadTile does.
-type tileFetcher func(ctx context.Context, level, index uint64, p uint8) ([]byte, error)
+// TileFetcher reads a hash tile as Tessera's LogReader.ReadTile does.
+type TileFetcher func(ctx context.Context, level, index uint64, p uint8) ([]byte, error)
 
-// prover builds RFC 6962 inclusion and consistency proofs from a log's hash
+// Prover builds RFC 6962 inclusion and consistency proofs from a log's hash
 // tiles. It does what Tessera's client.ProofBuilder does, but is safe for
 // concurrent use and shares its work between requests: every proof node is
 // the root of a perfect subtree inside one tile, and a tile of a given width
 // never changes, so each (tile, width) is read and hashed once and then
 // serves every proof that touches it. The hundreds of appends integrated in
 // one batch all prove against the same new right-hand tiles.
-type prover struct {
-	fetch tileFetcher
+type Prover struct {
+	fetch TileFetcher
 
 	mu        sync.Mutex
 	cur, prev map[tileKey]*tileNodes // two generations: a cheap LRU
@@ -53,13 +56,14 @@ type tileNodes struct {
 	err    error
 }
 
-func newProver(fetch tileFetcher) *prover {
-	return &prover{fetch: fetch, cur: map[tileKey]*tileNodes{}, prev: map[tileKey]*tileNodes{}}
+// NewProver returns a prover reading hash tiles with fetch.
+func NewProver(fetch TileFetcher) *Prover {
+	return &Prover{fetch: fetch, cur: map[tileKey]*tileNodes{}, prev: map[tileKey]*tileNodes{}}
 }
 
-// inclusion returns the inclusion proof of the leaf at index in the tree of
+// Inclusion returns the inclusion proof of the leaf at index in the tree of
 // the given size.
-func (p *prover) inclusion(ctx context.Context, index, size uint64) ([][]byte, error) {
+func (p *Prover) Inclusion(ctx context.Context, index, size uint64) ([][]byte, error) {
 	nodes, err := proof.Inclusion(index, size)
 	if err != nil {
 		return nil, err
@@ -67,9 +71,9 @@ func (p *prover) inclusion(ctx context.Context, index, size uint64) ([][]byte, e
 	return p.hashes(ctx, nodes, size)
 }
 
-// consistency returns the consistency proof between the trees of sizes
+// Consistency returns the consistency proof between the trees of sizes
 // smaller and larger.
-func (p *prover) consistency(ctx context.Context, smaller, larger uint64) ([][]byte, error) {
+func (p *Prover) Consistency(ctx context.Context, smaller, larger uint64) ([][]byte, error) {
 	nodes, err := proof.Consistency(smaller, larger)
 	if err != nil {
 		return nil, err
@@ -79,7 +83,7 @@ func (p *prover) consistency(ctx context.Context, smaller, larger uint64) ([][]b
 
 // hashes looks up the nodes of a proof in the tree of the given size and
 // folds the ephemeral part as the proof needs it.
-func (p *prover) hashes(ctx context.Context, nodes proof.Nodes, size uint64) ([][]byte, error) {
+func (p *Prover) hashes(ctx context.Context, nodes proof.Nodes, size uint64) ([][]byte, error) {
 	hs := make([][]byte, 0, len(nodes.IDs))
 	for _, id := range nodes.IDs {
 		h, err := p.node(ctx, id, size)
@@ -93,7 +97,7 @@ func (p *prover) hashes(ctx context.Context, nodes proof.Nodes, size uint64) ([]
 
 // node returns the hash of the perfect subtree id in the tree of the given
 // size.
-func (p *prover) node(ctx context.Context, id compact.NodeID, size uint64) ([]byte, error) {
+func (p *Prover) node(ctx context.Context, id compact.NodeID, size uint64) ([]byte, error) {
 	tileLevel, tileIndex, nodeLevel, nodeIndex := layout.NodeCoordsToTileAddress(uint64(id.Level), id.Index)
 	key := tileKey{tileLevel, tileIndex, layout.PartialTileSize(tileLevel, tileIndex, size)}
 	t, err := p.tile(ctx, key)
@@ -109,7 +113,7 @@ func (p *prover) node(ctx context.Context, id compact.NodeID, size uint64) ([]by
 // tile returns the computed nodes of a tile, reading and hashing it at most
 // once however many callers ask at the same time. A failed read is not
 // cached.
-func (p *prover) tile(ctx context.Context, key tileKey) (*tileNodes, error) {
+func (p *Prover) tile(ctx context.Context, key tileKey) (*tileNodes, error) {
 	p.mu.Lock()
 	t, ok := p.cur[key]
 	if !ok {
@@ -151,7 +155,7 @@ func (p *prover) tile(ctx context.Context, key tileKey) (*tileNodes, error) {
 }
 
 // compute reads a tile and hashes all its perfect subtrees.
-func (p *prover) compute(ctx context.Context, key tileKey) ([][][]byte, error) {
+func (p *Prover) compute(ctx context.Context, key tileKey) ([][][]byte, error) {
 	raw, err := p.fetch(ctx, key.level, key.index, key.width)
 	if err != nil {
 		return nil, fmt.Errorf("read tile %s: %w", layout.TilePath(key.level, key.index, key.width), err)
@@ -182,13 +186,13 @@ func (p *prover) compute(ctx context.Context, key tileKey) ([][][]byte, error) {
 	return levels, nil
 }
 
-// verifyInclusion checks that proof proves the leaf with leafHash at index
+// VerifyInclusion checks that proof proves the leaf with leafHash at index
 // in the tree of the given size with root hash root, by the algorithm of
 // RFC 9162 section 2.1.3.2. It is proof.VerifyInclusion without its
 // allocations: appends check every proof they return, and the hashes
 // allocated there were a good part of an append's garbage.
 // FuzzVerifyInclusion checks that both agree.
-func verifyInclusion(index, size uint64, leafHash []byte, proof [][]byte, root []byte) error {
+func VerifyInclusion(index, size uint64, leafHash []byte, proof [][]byte, root []byte) error {
 	if index >= size {
 		return fmt.Errorf("index %d is beyond tree size %d", index, size)
 	}
@@ -228,4 +232,12 @@ func verifyInclusion(index, size uint64, leafHash []byte, proof [][]byte, root [
 		return fmt.Errorf("proof gives root %x, want %x", r, root)
 	}
 	return nil
+}
+
+// DropCache forgets the tiles the prover cached, so that the next proofs
+// read them from storage again.
+func (p *Prover) DropCache() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cur, p.prev = map[tileKey]*tileNodes{}, map[tileKey]*tileNodes{}
 }

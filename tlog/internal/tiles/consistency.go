@@ -1,4 +1,4 @@
-package tlog
+package tiles
 
 import (
 	"bytes"
@@ -16,17 +16,12 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 )
 
-// ErrIntegrity is the parent of every error reporting that a log's stored
-// state disagrees with itself or with a checkpoint the log signed; see
-// [storage.ErrIntegrity] and [Log.Health].
-var ErrIntegrity = storage.ErrIntegrity
-
 // rangeFactory builds the compact ranges of RFC 6962 trees.
 var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 
-// bundleFetcher reads an entry bundle as Tessera's LogReader.ReadEntryBundle
+// BundleFetcher reads an entry bundle as Tessera's LogReader.ReadEntryBundle
 // does.
-type bundleFetcher func(ctx context.Context, index uint64, p uint8) ([]byte, error)
+type BundleFetcher func(ctx context.Context, index uint64, p uint8) ([]byte, error)
 
 // LeafHashes parses a log's entry bundle (a static-ct-api data tile, say):
 // it returns the bytes of the bundle's first n entries and their RFC 6962
@@ -36,9 +31,9 @@ type bundleFetcher func(ctx context.Context, index uint64, p uint8) ([]byte, err
 // for.
 type LeafHashes func(bundle []byte, n int) (data []byte, hashes [][]byte, err error)
 
-// entryBundleLeaves is [LeafHashes] for tlog-tiles entry bundles.
-func entryBundleLeaves(raw []byte, n int) ([]byte, [][]byte, error) {
-	data, err := bundlePrefix(raw, n)
+// EntryBundleLeaves is [LeafHashes] for tlog-tiles entry bundles.
+func EntryBundleLeaves(raw []byte, n int) ([]byte, [][]byte, error) {
+	data, err := BundlePrefix(raw, n)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -49,22 +44,22 @@ func entryBundleLeaves(raw []byte, n int) ([]byte, [][]byte, error) {
 	return data, hashes, nil
 }
 
-// root returns the root hash of the tree of size leaves as the tiles give
+// Root returns the root hash of the tree of size leaves as the tiles give
 // it.
-func (p *prover) root(ctx context.Context, size uint64) ([]byte, error) {
+func (p *Prover) Root(ctx context.Context, size uint64) ([]byte, error) {
 	if size == 0 {
 		return rfc6962.DefaultHasher.EmptyRoot(), nil
 	}
-	return p.spanRoot(ctx, 0, 0, nil, size)
+	return p.SpanRoot(ctx, 0, 0, nil, size)
 }
 
-// spanRoot returns the root hash of the tree of size leaves in which the
+// SpanRoot returns the root hash of the tree of size leaves in which the
 // nodes at tree level level, from index start on, are hashes, and every
 // other node needed comes from the tiles. With a tile's own hashes, or an
 // entry bundle's leaf hashes, it checks them against a checkpoint's root:
 // by collision resistance, the result equals the root only if every hash
 // given is the tree's.
-func (p *prover) spanRoot(ctx context.Context, level uint, start uint64, hashes [][]byte, size uint64) ([]byte, error) {
+func (p *Prover) SpanRoot(ctx context.Context, level uint, start uint64, hashes [][]byte, size uint64) ([]byte, error) {
 	n := uint64(len(hashes))
 	if level >= 64 || start > math.MaxUint64-n || (start+n) > size>>level {
 		return nil, fmt.Errorf("span of %d nodes at level %d index %d lies outside the tree of %d", n, level, start, size)
@@ -115,36 +110,36 @@ func (p *prover) spanRoot(ctx context.Context, level uint, start uint64, hashes 
 	return lr.GetRootHash(nil)
 }
 
-// checkTree checks that the tiles and entry bundles hold the tree of size
+// CheckTree checks that the tiles and entry bundles hold the tree of size
 // leaves with the given root, and that it extends the tree of oldSize
 // leaves and root oldRoot (oldSize 0: no earlier tree): the root from the
 // tiles, a consistency proof from the tiles, and the entry bundles of the
 // leaves from oldSize on (with the whole bundle holding leaf oldSize, which
-// Tessera rewrites when it appends). A disagreement wraps [ErrIntegrity].
-func (p *prover) checkTree(ctx context.Context, bundles bundleFetcher, leaves LeafHashes, oldSize uint64, oldRoot []byte, size uint64, root []byte) error {
+// Tessera rewrites when it appends). A disagreement wraps [storage.ErrIntegrity].
+func (p *Prover) CheckTree(ctx context.Context, bundles BundleFetcher, leaves LeafHashes, oldSize uint64, oldRoot []byte, size uint64, root []byte) error {
 	if size < oldSize {
-		return fmt.Errorf("tree size %d is smaller than the %d of a checkpoint the log signed (rolled back?): %w", size, oldSize, ErrIntegrity)
+		return fmt.Errorf("tree size %d is smaller than the %d of a checkpoint the log signed (rolled back?): %w", size, oldSize, storage.ErrIntegrity)
 	}
 	if len(root) != rfc6962.DefaultHasher.Size() {
-		return fmt.Errorf("root hash of %d bytes for tree size %d: %w", len(root), size, ErrIntegrity)
+		return fmt.Errorf("root hash of %d bytes for tree size %d: %w", len(root), size, storage.ErrIntegrity)
 	}
 	if size == oldSize && !bytes.Equal(oldRoot, root) {
-		return fmt.Errorf("root %x for tree size %d differs from the %x the log signed: %w", root, size, oldRoot, ErrIntegrity)
+		return fmt.Errorf("root %x for tree size %d differs from the %x the log signed: %w", root, size, oldRoot, storage.ErrIntegrity)
 	}
-	got, err := p.root(ctx, size)
+	got, err := p.Root(ctx, size)
 	if err != nil {
 		return missingIsIntegrity(fmt.Errorf("root of tree size %d from the tiles: %w", size, err))
 	}
 	if !bytes.Equal(got, root) {
-		return fmt.Errorf("the tiles give root %x for tree size %d, not %x: %w", got, size, root, ErrIntegrity)
+		return fmt.Errorf("the tiles give root %x for tree size %d, not %x: %w", got, size, root, storage.ErrIntegrity)
 	}
 	if oldSize > 0 && oldSize < size {
-		hashes, err := p.consistency(ctx, oldSize, size)
+		hashes, err := p.Consistency(ctx, oldSize, size)
 		if err != nil {
 			return missingIsIntegrity(fmt.Errorf("consistency proof %d to %d: %w", oldSize, size, err))
 		}
 		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, oldSize, size, hashes, oldRoot, root); err != nil {
-			return fmt.Errorf("tree size %d is not consistent with the checkpoint of size %d the log signed: %s: %w", size, oldSize, oneLine(err), ErrIntegrity)
+			return fmt.Errorf("tree size %d is not consistent with the checkpoint of size %d the log signed: %s: %w", size, oldSize, OneLine(err), storage.ErrIntegrity)
 		}
 	}
 	// The bundles of the new leaves, starting with the whole bundle that
@@ -164,23 +159,23 @@ func (p *prover) checkTree(ctx context.Context, bundles bundleFetcher, leaves Le
 
 // checkBundle checks that the entry bundle at index holds the tree's leaves
 // for the tree of size leaves and root.
-func (p *prover) checkBundle(ctx context.Context, bundles bundleFetcher, leaves LeafHashes, index, size uint64, root []byte) error {
+func (p *Prover) checkBundle(ctx context.Context, bundles BundleFetcher, leaves LeafHashes, index, size uint64, root []byte) error {
 	w := layout.PartialTileSize(0, index, size)
 	path := layout.EntriesPath(index, w)
 	raw, err := bundles(ctx, index, w)
 	if err != nil {
 		return missingIsIntegrity(fmt.Errorf("read entry bundle %s: %w", path, err))
 	}
-	_, hashes, err := leaves(raw, widthOrFull(w))
+	_, hashes, err := leaves(raw, WidthOrFull(w))
 	if err != nil {
-		return fmt.Errorf("entry bundle %s: %v: %w", path, err, ErrIntegrity)
+		return fmt.Errorf("entry bundle %s: %v: %w", path, err, storage.ErrIntegrity)
 	}
-	got, err := p.spanRoot(ctx, 0, index*layout.EntryBundleWidth, hashes, size)
+	got, err := p.SpanRoot(ctx, 0, index*layout.EntryBundleWidth, hashes, size)
 	if err != nil {
 		return missingIsIntegrity(fmt.Errorf("check entry bundle %s: %w", path, err))
 	}
 	if !bytes.Equal(got, root) {
-		return fmt.Errorf("entry bundle %s does not hold the leaves of tree size %d (its leaves and the tiles give root %x, not %x): %w", path, size, got, root, ErrIntegrity)
+		return fmt.Errorf("entry bundle %s does not hold the leaves of tree size %d (its leaves and the tiles give root %x, not %x): %w", path, size, got, root, storage.ErrIntegrity)
 	}
 	return nil
 }
@@ -202,8 +197,8 @@ func bundleLeafHashes(raw []byte, n int) ([][]byte, error) {
 	return hashes, nil
 }
 
-// widthOrFull turns a partial width (0: full) into a number of entries.
-func widthOrFull(w uint8) int {
+// WidthOrFull turns a partial width (0: full) into a number of entries.
+func WidthOrFull(w uint8) int {
 	if w == 0 {
 		return layout.TileWidth
 	}
@@ -215,14 +210,14 @@ func widthOrFull(w uint8) int {
 // it records the tree state.
 func missingIsIntegrity(err error) error {
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w: %w", err, ErrIntegrity)
+		return fmt.Errorf("%w: %w", err, storage.ErrIntegrity)
 	}
 	return err
 }
 
-// oneLine flattens a multi-line error message (the merkle package's root
+// OneLine flattens a multi-line error message (the merkle package's root
 // mismatch prints byte arrays over several lines).
-func oneLine(err error) string {
+func OneLine(err error) string {
 	var rm proof.RootMismatchError
 	if errors.As(err, &rm) {
 		return fmt.Sprintf("calculated root %x, expected %x", rm.CalculatedRoot, rm.ExpectedRoot)

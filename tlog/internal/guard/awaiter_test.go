@@ -1,4 +1,4 @@
-package tlog
+package guard
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetproject/signet/tlog/storage"
 	"github.com/transparency-dev/tessera"
 )
 
@@ -40,13 +41,13 @@ func indexFuture(i uint64) tessera.IndexFuture {
 }
 
 // awaitAsync runs Await in the background and returns its result channel.
-func awaitAsync(ctx context.Context, a *awaiter, index uint64) <-chan error {
+func awaitAsync(ctx context.Context, a *Awaiter, index uint64) <-chan error {
 	done := make(chan error, 1)
 	go func() {
 		_, cp, err := a.Await(ctx, indexFuture(index))
 		if err == nil {
 			var size uint64
-			if size, err = checkpointSize(cp); err == nil && size <= index {
+			if size, err = storage.CheckpointSize(cp); err == nil && size <= index {
 				err = fmt.Errorf("returned a checkpoint of size %d for index %d", size, index)
 			}
 		}
@@ -59,7 +60,7 @@ func TestAwaiter(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	src := &fakeCheckpoints{}
-	a := newAwaiter(ctx, src.read, time.Millisecond)
+	a := NewAwaiter(ctx, src.read, time.Millisecond)
 
 	first, fifth := awaitAsync(ctx, a, 0), awaitAsync(ctx, a, 4)
 	notYet := func(ch <-chan error, what string) {
@@ -113,24 +114,9 @@ func TestAwaiter(t *testing.T) {
 	if err := <-other; !errors.Is(err, context.Canceled) {
 		t.Fatalf("await after the awaiter stopped = %v", err)
 	}
-	a.wait()
+	a.Wait()
 }
 
-func TestCheckpointSize(t *testing.T) {
-	for cp, want := range map[string]uint64{"o\n0\nh\n": 0, "o\n18446744073709551615\nh\n\n— s\n": 1<<64 - 1} {
-		if got, err := checkpointSize([]byte(cp)); err != nil || got != want {
-			t.Errorf("checkpointSize(%q) = %d, %v; want %d", cp, got, err, want)
-		}
-	}
-	for _, cp := range []string{"", "o", "o\n12", "o\n-1\nh\n", "o\n1e3\nh\n", "o\n18446744073709551616\nh\n"} {
-		if _, err := checkpointSize([]byte(cp)); err == nil {
-			t.Errorf("checkpointSize(%q) succeeded", cp)
-		}
-	}
-}
-
-// TestAwaiterIdleDoesNotPoll checks that an idle log does not read its
-// checkpoint: the awaiter polls only while appends wait.
 func TestAwaiterIdleDoesNotPoll(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -141,7 +127,7 @@ func TestAwaiterIdleDoesNotPoll(t *testing.T) {
 		reads.Add(1)
 		return src.read(ctx)
 	}
-	a := newAwaiter(ctx, read, time.Millisecond)
+	a := NewAwaiter(ctx, read, time.Millisecond)
 	time.Sleep(100 * time.Millisecond)
 	if n := reads.Load(); n != 0 {
 		t.Errorf("an idle awaiter read the checkpoint %d times in 100 ms", n)
@@ -168,5 +154,5 @@ func TestAwaiterIdleDoesNotPoll(t *testing.T) {
 		t.Fatalf("await after a failed read, with the failure gone: %v", err)
 	}
 	cancel()
-	a.wait()
+	a.Wait()
 }
