@@ -114,13 +114,14 @@ deploy:
 ## kills (slow: not part of test). Known equivalent mutants, with the reason
 ## no test can kill them, are in internal/tools/mutate/equivalent.txt.
 MUTATE := $(GO) run ./internal/tools/mutate -equivalent internal/tools/mutate/equivalent.txt
-TLOG_VALIDATION := decode.go,entry.go,rekorv1_entry.go,algorithm.go
+TLOG_VALIDATION := decode.go,entry.go,algorithm.go
 POLICY_AUTHORITY := checker.go,trustmaterial.go,trustroot.go,kms.go
 mutate:
 	@rc=0; \
 	$(MUTATE) -pkg ./verify -slow '^TestDifferential$$' || rc=1; \
 	$(MUTATE) -pkg ./ca || rc=1; \
 	$(MUTATE) -pkg ./tlog -files $(TLOG_VALIDATION) || rc=1; \
+	$(MUTATE) -pkg ./tlog/rekorv1 -files entry.go || rc=1; \
 	$(MUTATE) -pkg ./policy -files $(POLICY_AUTHORITY) -slow '^TestEvaluatePolicyTimeout$$' || rc=1; \
 	exit $$rc
 

@@ -11,6 +11,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -187,4 +188,17 @@ func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 		return nil, fmt.Errorf("private key: %T cannot sign", key)
 	}
 	return signer, nil
+}
+
+func Describe(k crypto.PublicKey) string {
+	switch pk := k.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("%d-bit RSA key", pk.Size()*8)
+	case *ecdsa.PublicKey:
+		return fmt.Sprintf("ECDSA %s key", pk.Curve.Params().Name)
+	case ed25519.PublicKey:
+		return "Ed25519 key"
+	default:
+		return fmt.Sprintf("%T key", k)
+	}
 }

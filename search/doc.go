@@ -1,5 +1,5 @@
 // Package search finds entries in signet's two transparency logs, the Rekor
-// v2 log ([tlog.Log]) and the Rekor v1 API's log ([tlog.V1Log]), and decodes
+// v2 log ([tlog.Log]) and the Rekor v1 API's log ([rekorv1.Log]), and decodes
 // them for people.
 //
 // An [Index] maps search keys to the entries they occur in. Keys are
@@ -10,7 +10,7 @@
 // fingerprint of the signing key and certificate, and the entry's leaf hash
 // (the Rekor v1 UUID). So the index is derived state: [Service.Reindex]
 // rebuilds it from the logs' tiles, and [Service.Follow] keeps it up to date
-// by reading each log's new leaves, as [tlog.V1Log.Follow] does for the v1
+// by reading each log's new leaves, as [rekorv1.Log.Follow] does for the v1
 // API's own search index.
 //
 // Rekor entries do not keep a DSSE envelope's payload, only its hash. So

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/rekorv1"
 )
 
 // MaxEnvelopeSize is the largest DSSE envelope the server keeps (its JSON
@@ -154,9 +155,9 @@ func V1Envelope(proposed []byte) (envelope []byte, ok bool) {
 	}
 	var out []byte
 	switch pe.Kind {
-	case tlog.V1KindDSSE:
+	case rekorv1.KindDSSE:
 		out = []byte(pe.Spec.ProposedContent.Envelope)
-	case tlog.V1KindIntoto:
+	case rekorv1.KindIntoto:
 		// intoto 0.0.2 encodes the payload and signatures in base64 once
 		// more than a DSSE envelope does.
 		e := pe.Spec.Content.Envelope
@@ -249,11 +250,11 @@ func verifyEnvelope(ctx context.Context, r *Record, body, envelope []byte) (*Att
 		if err := reproduceV2(body, envelope); err != nil {
 			return nil, err
 		}
-	case r.Log == LogV1 && r.Kind == tlog.V1KindDSSE:
+	case r.Log == LogV1 && r.Kind == rekorv1.KindDSSE:
 		if err := reproduceV1DSSE(ctx, body, envelope); err != nil {
 			return nil, err
 		}
-	case r.Log == LogV1 && r.Kind == tlog.V1KindIntoto:
+	case r.Log == LogV1 && r.Kind == rekorv1.KindIntoto:
 		if sum := sha256.Sum256(env.Payload); r.PayloadHash.Algorithm != "sha256" || hex.EncodeToString(sum[:]) != r.PayloadHash.Hex {
 			return nil, errors.New("stored envelope's payload does not match the entry's payload hash")
 		}
@@ -325,13 +326,13 @@ func reproduceV1DSSE(ctx context.Context, body, envelope []byte) error {
 	for _, s := range b.Spec.Signatures {
 		verifiers = append(verifiers, s.Verifier)
 	}
-	proposed, err := json.Marshal(map[string]any{"kind": tlog.V1KindDSSE, "apiVersion": "0.0.1", "spec": map[string]any{
+	proposed, err := json.Marshal(map[string]any{"kind": rekorv1.KindDSSE, "apiVersion": "0.0.1", "spec": map[string]any{
 		"proposedContent": map[string]any{"envelope": string(envelope), "verifiers": verifiers},
 	}})
 	if err != nil {
 		return err
 	}
-	again, err := tlog.NewV1Entry(ctx, proposed)
+	again, err := rekorv1.NewEntry(ctx, proposed)
 	if err != nil {
 		return fmt.Errorf("stored envelope does not verify: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/rekorv1"
 )
 
 // Log names one of the server's two transparency logs.
@@ -26,7 +27,7 @@ type Log uint8
 
 // The two logs.
 const (
-	// LogV1 is the Rekor v1 API's log ([tlog.V1Log]).
+	// LogV1 is the Rekor v1 API's log ([rekorv1.Log]).
 	LogV1 Log = 1
 	// LogV2 is the Rekor v2 log ([tlog.Log]).
 	LogV2 Log = 2
@@ -243,15 +244,15 @@ func decodeV1(body []byte) (*Record, error) {
 	}
 	r := &Record{Kind: b.Kind, APIVersion: b.APIVersion}
 	switch b.Kind {
-	case tlog.V1KindHashedRekord:
+	case rekorv1.KindHashedRekord:
 		r.ArtifactDigest = b.Spec.Data.Hash.digest()
 		r.Signers = []Signer{pemSigner(b.Spec.Signature.PublicKey.Content)}
-	case tlog.V1KindDSSE:
+	case rekorv1.KindDSSE:
 		r.PayloadHash = b.Spec.PayloadHash.digest()
 		for _, s := range b.Spec.Signatures {
 			r.Signers = append(r.Signers, pemSigner(s.Verifier))
 		}
-	case tlog.V1KindIntoto:
+	case rekorv1.KindIntoto:
 		r.PayloadHash = b.Spec.Content.PayloadHash.digest()
 		r.PayloadType = b.Spec.Content.Envelope.PayloadType
 		for _, s := range b.Spec.Content.Envelope.Signatures {

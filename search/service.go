@@ -14,6 +14,7 @@ import (
 	"github.com/transparency-dev/tessera/client"
 
 	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/rekorv1"
 )
 
 // Service searches the server's logs through an [Index] and shows their
@@ -22,7 +23,7 @@ type Service struct {
 	index     Index
 	envelopes EnvelopeStore
 	v2        *tlog.Log
-	v1        *tlog.V1Log
+	v1        *rekorv1.Log
 	now       func() time.Time
 
 	followMu sync.Mutex
@@ -31,7 +32,7 @@ type Service struct {
 // NewService returns a search service over the Rekor v2 log v2 and the
 // Rekor v1 log v1 (nil if the server has none), with index and the
 // envelope store envelopes (nil: envelopes are neither kept nor shown).
-func NewService(index Index, envelopes EnvelopeStore, v2 *tlog.Log, v1 *tlog.V1Log) (*Service, error) {
+func NewService(index Index, envelopes EnvelopeStore, v2 *tlog.Log, v1 *rekorv1.Log) (*Service, error) {
 	if index == nil || v2 == nil {
 		return nil, errors.New("search: an index and the Rekor v2 log are required")
 	}
@@ -401,7 +402,7 @@ func parseFingerprint(v string) (string, error) {
 }
 
 func parseUUID(v string) (string, error) {
-	leaf, _, _, err := tlog.ParseV1EntryID(strings.ToLower(v))
+	leaf, _, _, err := rekorv1.ParseEntryID(strings.ToLower(v))
 	if err != nil {
 		return "", fmt.Errorf("%v: %w", err, ErrInvalidQuery)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/signetproject/signet/keys"
-	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/rekorv1"
 )
 
 // MaxTextLength bounds every string a view holds: longer values from the
@@ -419,7 +419,7 @@ func checkProof(index uint64, body []byte, size uint64, hashes [][]byte, root []
 	return ps
 }
 
-func checkV1Proof(index uint64, body []byte, p *tlog.V1InclusionProof) ProofStatus {
+func checkV1Proof(index uint64, body []byte, p *rekorv1.InclusionProof) ProofStatus {
 	if p == nil {
 		return ProofStatus{Err: "no inclusion proof"}
 	}

@@ -33,7 +33,7 @@ import (
 	"github.com/signetproject/signet/server"
 	"github.com/signetproject/signet/server/servertest"
 	"github.com/signetproject/signet/sign"
-	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/rekorv1"
 	"github.com/signetproject/signet/tlog/storage"
 	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/verify"
@@ -259,7 +259,7 @@ func freshMySQLDatabase(t testing.TB) string {
 	}
 	t.Cleanup(func() {
 		defer admin.Close()
-		for _, db := range []string{name, name + tlog.V1MySQLDatabaseSuffix} {
+		for _, db := range []string{name, name + rekorv1.MySQLDatabaseSuffix} {
 			if _, err := admin.Exec("DROP DATABASE IF EXISTS `" + db + "`"); err != nil {
 				t.Errorf("drop test database: %v", err)
 			}

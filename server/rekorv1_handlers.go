@@ -14,10 +14,11 @@ import (
 
 	"github.com/signetproject/signet/search"
 	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/rekorv1"
 )
 
 // The Rekor v1 API (what cosign ≤ 2.6 speaks), served by a second log with
-// an ECDSA key and Rekor v1 checkpoints; see tlog.V1Log.
+// an ECDSA key and Rekor v1 checkpoints; see rekorv1.Log.
 
 func (s *Server) registerRekorV1(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/log/entries", s.handleV1Create)
@@ -35,15 +36,15 @@ func (s *Server) registerRekorV1(mux *http.ServeMux) {
 func (s *Server) v1Error(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
 	msg := "internal error in the Rekor v1 log"
-	var dup *tlog.V1DuplicateError
+	var dup *rekorv1.DuplicateError
 	switch {
 	case errors.As(err, &dup):
 		w.Header().Set("Location", "/api/v1/log/entries/"+dup.EntryID)
 		w.Header().Set("ETag", dup.EntryID)
 		status, msg = http.StatusConflict, "an equivalent entry already exists in the transparency log with UUID "+dup.UUID
-	case errors.Is(err, tlog.ErrTooManyQueries):
+	case errors.Is(err, rekorv1.ErrTooManyQueries):
 		status, msg = http.StatusUnprocessableEntity, err.Error()
-	case errors.Is(err, tlog.ErrInvalidRequest), errors.Is(err, tlog.ErrInvalidQuery):
+	case errors.Is(err, tlog.ErrInvalidRequest), errors.Is(err, rekorv1.ErrInvalidQuery):
 		status, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, fs.ErrNotExist):
 		status, msg = http.StatusNotFound, err.Error()
@@ -101,7 +102,7 @@ func (s *Server) handleV1Get(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleV1GetByIndex(w http.ResponseWriter, r *http.Request) {
 	idx, err := strconv.ParseInt(r.URL.Query().Get("logIndex"), 10, 64)
 	if err != nil || idx < 0 {
-		s.v1Error(w, r, fmt.Errorf("%w: logIndex must be a non-negative integer", tlog.ErrInvalidQuery))
+		s.v1Error(w, r, fmt.Errorf("%w: logIndex must be a non-negative integer", rekorv1.ErrInvalidQuery))
 		return
 	}
 	e, err := s.v1log.EntryByIndex(r.Context(), idx)
@@ -117,9 +118,9 @@ func (s *Server) handleV1Retrieve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var q tlog.V1SearchLogQuery
+	var q rekorv1.SearchLogQuery
 	if err := json.Unmarshal(body, &q); err != nil {
-		s.v1Error(w, r, fmt.Errorf("%w: %v", tlog.ErrInvalidQuery, err))
+		s.v1Error(w, r, fmt.Errorf("%w: %v", rekorv1.ErrInvalidQuery, err))
 		return
 	}
 	entries, err := s.v1log.Retrieve(r.Context(), q)
@@ -127,7 +128,7 @@ func (s *Server) handleV1Retrieve(w http.ResponseWriter, r *http.Request) {
 		s.v1Error(w, r, err)
 		return
 	}
-	out := make([]map[string]*tlog.V1LogEntry, 0, len(entries))
+	out := make([]map[string]*rekorv1.LogEntry, 0, len(entries))
 	for _, e := range entries {
 		out = append(out, e.Keyed())
 	}
@@ -153,12 +154,12 @@ func (s *Server) handleV1Proof(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if v := q.Get("firstSize"); v != "" {
 		if first, err = strconv.ParseInt(v, 10, 64); err != nil {
-			s.v1Error(w, r, fmt.Errorf("%w: firstSize: %v", tlog.ErrInvalidQuery, err))
+			s.v1Error(w, r, fmt.Errorf("%w: firstSize: %v", rekorv1.ErrInvalidQuery, err))
 			return
 		}
 	}
 	if last, err = strconv.ParseInt(q.Get("lastSize"), 10, 64); err != nil {
-		s.v1Error(w, r, fmt.Errorf("%w: lastSize is required: %v", tlog.ErrInvalidQuery, err))
+		s.v1Error(w, r, fmt.Errorf("%w: lastSize is required: %v", rekorv1.ErrInvalidQuery, err))
 		return
 	}
 	p, err := s.v1log.ConsistencyProof(r.Context(), first, last)
@@ -183,11 +184,11 @@ func (s *Server) handleV1Search(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var q tlog.V1SearchIndexQuery
+	var q rekorv1.SearchIndexQuery
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&q); err != nil {
-		s.v1Error(w, r, fmt.Errorf("%w: %v", tlog.ErrInvalidQuery, err))
+		s.v1Error(w, r, fmt.Errorf("%w: %v", rekorv1.ErrInvalidQuery, err))
 		return
 	}
 	ids, err := s.v1log.SearchIndex(r.Context(), q)

@@ -29,6 +29,7 @@ import (
 	"github.com/signetproject/signet/oidc"
 	"github.com/signetproject/signet/search"
 	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/rekorv1"
 	"github.com/signetproject/signet/tlog/storage"
 	"github.com/signetproject/signet/trustroot"
 	"github.com/signetproject/signet/tsa"
@@ -55,7 +56,7 @@ type Options struct {
 	// LogStorage selects where the transparency logs live: "" for files
 	// under DataDir (embedded), or "mysql://user:pass@tcp(host:port)/db" for
 	// a MySQL/MariaDB database that several servers can share (the Rekor v1
-	// log uses a second database, db_rekor_v1; see tlog.OpenV1LogMySQL).
+	// log uses a second database, db_rekor_v1; see rekorv1.OpenMySQL).
 	// Servers sharing a database must share their keys and public URL
 	// hostname.
 	LogStorage string
@@ -83,7 +84,7 @@ type Server struct {
 	verifier      *oidc.Verifier
 	dev           *oidc.DevIssuer // nil unless InsecureDevIssuer
 	log           *tlog.Log
-	v1log         *tlog.V1Log
+	v1log         *rekorv1.Log
 	ct            *ctlog.Log
 	ctDB          io.Closer // nil for file storage
 	tufKey        crypto.Signer
@@ -192,9 +193,9 @@ func New(opts Options) (*Server, error) {
 		// search index in the database, signed with the same v1 key.
 		v1Opts := tlog.DefaultOptions()
 		v1Opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
-		s.v1log, err = tlog.OpenV1LogMySQL(logCtx, opts.LogStorage, base.Hostname(), m.v1LogKey, v1Opts)
+		s.v1log, err = rekorv1.OpenMySQL(logCtx, opts.LogStorage, base.Hostname(), m.v1LogKey, v1Opts)
 	} else {
-		s.v1log, err = tlog.OpenV1LogDir(logCtx, filepath.Join(opts.DataDir, "rekor-v1"), base.Hostname(), m.v1LogKey, tlog.DefaultOptions())
+		s.v1log, err = rekorv1.OpenDir(logCtx, filepath.Join(opts.DataDir, "rekor-v1"), base.Hostname(), m.v1LogKey, tlog.DefaultOptions())
 	}
 	if err != nil {
 		s.Close(context.Background())

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"fmt"
 
+	"github.com/signetproject/signet/keys"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 )
@@ -127,22 +128,9 @@ func (s algorithmSet) parseVerifier(v *rekorpb.Verifier) (signer, error) {
 		return signer{}, fmt.Errorf("key details %s: %w", v.GetKeyDetails(), ErrUnsupportedAlgorithm)
 	}
 	if !alg.keyMatch(key) {
-		return signer{}, fmt.Errorf("key details %s do not match a %s: %w", v.GetKeyDetails(), describeKey(key), ErrUnsupportedAlgorithm)
+		return signer{}, fmt.Errorf("key details %s do not match a %s: %w", v.GetKeyDetails(), keys.Describe(key), ErrUnsupportedAlgorithm)
 	}
 	return signer{key: key, alg: alg}, nil
-}
-
-func describeKey(k crypto.PublicKey) string {
-	switch pk := k.(type) {
-	case *rsa.PublicKey:
-		return fmt.Sprintf("%d-bit RSA key", pk.Size()*8)
-	case *ecdsa.PublicKey:
-		return fmt.Sprintf("ECDSA %s key", pk.Curve.Params().Name)
-	case ed25519.PublicKey:
-		return "Ed25519 key"
-	default:
-		return fmt.Sprintf("%T key", k)
-	}
 }
 
 // verifyDigest verifies sig over a digest computed with s.alg.hash.

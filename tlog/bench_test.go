@@ -58,7 +58,7 @@ func benchSignetAppend(b *testing.B, backend string) func(i int) error {
 	s := newTestSigner(b)
 	reqs := make([]*rekorpb.CreateEntryRequest, b.N)
 	for i := range reqs {
-		reqs[i] = s.hashedRekord(b, fmt.Appendf(nil, "bench %d", i), s.certVerifier())
+		reqs[i] = s.HashedRekord(b, fmt.Appendf(nil, "bench %d", i), s.CertVerifier())
 	}
 	return func(i int) error {
 		_, err := l.Append(context.Background(), reqs[i])

@@ -13,7 +13,7 @@ import (
 
 func BenchmarkCanonicalBody(b *testing.B) {
 	s := newTestSigner(b)
-	e, err := NewEntry(s.hashedRekord(b, []byte("artifact"), s.certVerifier()), nil)
+	e, err := NewEntry(s.HashedRekord(b, []byte("artifact"), s.CertVerifier()), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -29,11 +29,11 @@ func BenchmarkCanonicalBody(b *testing.B) {
 // for entries assembled from fuzzed field values.
 func FuzzEntryJSON(f *testing.F) {
 	s := newTestSigner(f)
-	env := s.envelope(f, "text/plain", []byte("hello"))
+	env := s.Envelope(f, "text/plain", []byte("hello"))
 	for _, req := range []*rekorpb.CreateEntryRequest{
-		s.hashedRekord(f, []byte("a"), s.certVerifier()),
-		s.hashedRekord(f, []byte("b"), s.keyVerifier()),
-		dsseRequest(env, s.certVerifier()),
+		s.HashedRekord(f, []byte("a"), s.CertVerifier()),
+		s.HashedRekord(f, []byte("b"), s.KeyVerifier()),
+		dsseRequest(env, s.CertVerifier()),
 	} {
 		e, err := NewEntry(req, nil)
 		if err != nil {

@@ -3,16 +3,12 @@ package tlog
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/signetproject/signet/tlog/internal/guard"
@@ -341,14 +337,7 @@ func (d dirSource) ReadEntryBundle(_ context.Context, index uint64, p uint8) ([]
 // signed-checkpoint record and Tessera's tree state kept there, and the
 // entries integrated beyond the published checkpoint.
 func CheckLogDir(ctx context.Context, dir string, pub ed25519.PublicKey, retired ...ed25519.PublicKey) (*CheckReport, error) {
-	return checkStored(ctx, storage.POSIXRecord(dir), NewDirSource(dir), v2Verifier(pub, retired))
-}
-
-// CheckV1LogDir is [CheckLogDir] for the Rekor v1 log kept in dir (a
-// server's <data-dir>/rekor-v1), against its ECDSA P-256 public key.
-func CheckV1LogDir(ctx context.Context, dir string, pub *ecdsa.PublicKey) (*CheckReport, error) {
-	tiles := filepath.Join(dir, "tiles")
-	return checkStored(ctx, storage.POSIXRecord(tiles), NewDirSource(tiles), v1Verifier(pub))
+	return CheckStored(ctx, storage.POSIXRecord(dir), NewDirSource(dir), v2Verifier(pub, retired))
 }
 
 // CheckLogMySQL is [CheckLogDir] for the Rekor v2 log kept in the MySQL
@@ -363,32 +352,7 @@ func CheckLogMySQL(ctx context.Context, url string, pub ed25519.PublicKey, retir
 	if err != nil {
 		return nil, err
 	}
-	return checkStored(ctx, d, src, v2Verifier(pub, retired))
-}
-
-// CheckV1LogMySQL is [CheckV1LogDir] for the Rekor v1 log kept beside the
-// MySQL database at url (see [OpenV1LogMySQL]).
-func CheckV1LogMySQL(ctx context.Context, url string, pub *ecdsa.PublicKey) (*CheckReport, error) {
-	cfg, err := storage.ParseMySQLURL(url)
-	if err != nil {
-		return nil, err
-	}
-	v1 := cfg.Clone()
-	v1.DBName += V1MySQLDatabaseSuffix
-	db, err := storage.OpenMySQL(ctx, v1)
-	if err != nil {
-		return nil, fmt.Errorf("connect to the Rekor v1 log database %s: %w", v1.DBName, err)
-	}
-	defer db.Close()
-	d, err := storage.NewMySQLOn(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	src, err := storage.DirectReader(d)
-	if err != nil {
-		return nil, err
-	}
-	return checkStored(ctx, d, src, v1Verifier(pub))
+	return CheckStored(ctx, d, src, v2Verifier(pub, retired))
 }
 
 // v2Verifier makes the checkpoint verifiers of a Rekor v2 log with key pub
@@ -407,35 +371,9 @@ func v2Verifier(pub ed25519.PublicKey, retired []ed25519.PublicKey) func(origin 
 	}
 }
 
-// v1Verifier makes the verifier of the checkpoints of a Rekor v1 log's
-// tree, whose origin is "<hostname>/rekor-v1/<treeID>".
-func v1Verifier(pub *ecdsa.PublicKey) func(origin string) ([]note.Verifier, error) {
-	return func(origin string) ([]note.Verifier, error) {
-		host, id, ok := strings.Cut(origin, "/rekor-v1/")
-		treeID, err := strconv.ParseInt(id, 10, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("checkpoint origin %q is not a Rekor v1 tree's: %w", origin, ErrIntegrity)
-		}
-		s, err := newV1Signer(host, treeID, pubSigner{pub})
-		if err != nil {
-			return nil, err
-		}
-		return []note.Verifier{treeNoteVerifier{s}}, nil
-	}
-}
-
-// pubSigner is a crypto.Signer that has only a public key, for verifiers
-// built from signers.
-type pubSigner struct{ pub *ecdsa.PublicKey }
-
-func (p pubSigner) Public() crypto.PublicKey { return p.pub }
-func (p pubSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
-	return nil, errors.New("public key only")
-}
-
-// checkStored runs CheckLog on a log's storage, with its signed-checkpoint
+// CheckStored runs CheckLog on a log's storage, with its signed-checkpoint
 // record and Tessera's tree state as extra roots.
-func checkStored(ctx context.Context, rec storage.Record, src LogSource, verifier func(origin string) ([]note.Verifier, error)) (*CheckReport, error) {
+func CheckStored(ctx context.Context, rec storage.Record, src LogSource, verifier func(origin string) ([]note.Verifier, error)) (*CheckReport, error) {
 	raw, err := src.ReadCheckpoint(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: read checkpoint: %w", rec.Where(), err)

@@ -143,7 +143,7 @@ func tileHandler(l *Log) http.Handler {
 	})
 }
 
-// TestCheckLogMySQL checks both logs kept in MySQL, as `signet log verify
+// TestCheckLogMySQL checks a log kept in MySQL, as `signet log verify
 // --log-storage mysql://…` does (SIGNET_TEST_MYSQL_URL).
 func TestCheckLogMySQL(t *testing.T) {
 	url := mysqlTestURL(t)
@@ -162,20 +162,10 @@ func TestCheckLogMySQL(t *testing.T) {
 	}
 	fillLog(t, l, newTestSigner(t), "mysql", 5)
 	closeLog(t, l)
-	v1Key := newV1LogKey(t)
-	v1, err := OpenV1LogMySQL(ctx, url, testOrigin, v1Key, DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	createV1Entries(t, v1, "mysql", 3)
-	closeV1Log(t, v1)
 
 	rep, err := CheckLogMySQL(ctx, url, key.Public().(ed25519.PublicKey))
 	if err != nil || rep.Size != 5 {
 		t.Fatalf("CheckLogMySQL = %+v, %v", rep, err)
-	}
-	if rep, err := CheckV1LogMySQL(ctx, url, &v1Key.PublicKey); err != nil || rep.Size != 3 {
-		t.Fatalf("CheckV1LogMySQL = %+v, %v", rep, err)
 	}
 	var tile []byte
 	if err := db.QueryRow("SELECT `nodes` FROM `Subtree` WHERE `level` = 0 AND `index` = 0").Scan(&tile); err != nil {

@@ -48,7 +48,7 @@ func TestCrashHelper(t *testing.T) {
 	for c := range 8 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
-				tle, err := l.Append(ctx, s.hashedRekord(t, fmt.Appendf(nil, "crash %d %d", c, i), s.certVerifier()))
+				tle, err := l.Append(ctx, s.HashedRekord(t, fmt.Appendf(nil, "crash %d %d", c, i), s.CertVerifier()))
 				if err != nil {
 					t.Error(err)
 					return
@@ -127,7 +127,7 @@ func TestAcknowledgedEntriesSurviveKill(t *testing.T) {
 		checkEntry(t, l, tle)
 	}
 	s := newTestSigner(t)
-	tle, err := l.Append(ctx, s.hashedRekord(t, []byte("after the crash"), s.certVerifier()))
+	tle, err := l.Append(ctx, s.HashedRekord(t, []byte("after the crash"), s.CertVerifier()))
 	if err != nil {
 		t.Fatal(err)
 	}

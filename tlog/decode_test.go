@@ -17,15 +17,15 @@ import (
 func realCreateEntryRequests(t testing.TB) (bodies [][]byte, reqs []*rekorpb.CreateEntryRequest) {
 	t.Helper()
 	s, other := newTestSigner(t), newTestSigner(t)
-	env := s.envelope(t, "application/vnd.in-toto+json", []byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
-	twoSigs := s.envelope(t, "text/plain", []byte("hello"))
+	env := s.Envelope(t, "application/vnd.in-toto+json", []byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
+	twoSigs := s.Envelope(t, "text/plain", []byte("hello"))
 	twoSigs.Signatures[0].Keyid = "key-1"
-	twoSigs.Signatures = append(twoSigs.Signatures, other.envelope(t, "text/plain", []byte("hello")).Signatures...)
+	twoSigs.Signatures = append(twoSigs.Signatures, other.Envelope(t, "text/plain", []byte("hello")).Signatures...)
 	for _, req := range []*rekorpb.CreateEntryRequest{
-		s.hashedRekord(t, []byte("a"), s.certVerifier()),
-		s.hashedRekord(t, []byte("b"), s.keyVerifier()),
-		dsseRequest(env, s.certVerifier()),
-		dsseRequest(twoSigs, s.keyVerifier(), other.certVerifier()),
+		s.HashedRekord(t, []byte("a"), s.CertVerifier()),
+		s.HashedRekord(t, []byte("b"), s.KeyVerifier()),
+		dsseRequest(env, s.CertVerifier()),
+		dsseRequest(twoSigs, s.KeyVerifier(), other.CertVerifier()),
 	} {
 		for _, opts := range []protojson.MarshalOptions{{}, {Multiline: true}} {
 			body, err := opts.Marshal(req)
@@ -37,12 +37,12 @@ func realCreateEntryRequests(t testing.TB) (bodies [][]byte, reqs []*rekorpb.Cre
 	}
 
 	// Members in another order than protojson's, and other whitespace.
-	req := s.hashedRekord(t, []byte("c"), s.certVerifier())
+	req := s.HashedRekord(t, []byte("c"), s.CertVerifier())
 	hashed := req.GetHashedRekordRequestV002()
 	b64 := base64.StdEncoding.EncodeToString
 	body := fmt.Sprintf("\r\n{\t\"hashedRekordRequestV002\" :{ \"signature\":{\"verifier\":{\"keyDetails\":\"PKIX_ECDSA_P256_SHA_256\",\n"+
 		"\"x509Certificate\":{\"rawBytes\":%q}},\"content\":%q},\"digest\":%q } }\n",
-		b64(s.cert.Raw), b64(hashed.GetSignature().GetContent()), b64(hashed.GetDigest()))
+		b64(s.Cert.Raw), b64(hashed.GetSignature().GetContent()), b64(hashed.GetDigest()))
 	return append(bodies, []byte(body)), append(reqs, req)
 }
 
@@ -157,11 +157,11 @@ func FuzzDecodeCreateEntryRequestFast(f *testing.F) {
 // Actions workflow.
 func BenchmarkDecodeCreateEntryRequest(b *testing.B) {
 	s := newLargeCertSigner(b, 1000)
-	body, err := protojson.Marshal(s.hashedRekord(b, []byte("artifact"), s.certVerifier()))
+	body, err := protojson.Marshal(s.HashedRekord(b, []byte("artifact"), s.CertVerifier()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("certificate %d bytes, request %d bytes", len(s.cert.Raw), len(body))
+	b.Logf("certificate %d bytes, request %d bytes", len(s.Cert.Raw), len(body))
 	b.Run("fast", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))

@@ -56,9 +56,9 @@ func TestNewEntryErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hashed := s.hashedRekord(t, []byte("artifact"), s.certVerifier())
-	env := s.envelope(t, "application/vnd.in-toto+json", []byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
-	dsse := dsseRequest(env, s.certVerifier())
+	hashed := s.HashedRekord(t, []byte("artifact"), s.CertVerifier())
+	env := s.Envelope(t, "application/vnd.in-toto+json", []byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
+	dsse := dsseRequest(env, s.CertVerifier())
 
 	tests := []struct {
 		name    string
@@ -69,7 +69,7 @@ func TestNewEntryErrors(t *testing.T) {
 	}{
 		{name: "no spec", base: &rekorpb.CreateEntryRequest{}, want: ErrMalformedRequest},
 		{name: "hashedrekord valid", base: hashed},
-		{name: "hashedrekord public key valid", base: s.hashedRekord(t, []byte("a"), s.keyVerifier())},
+		{name: "hashedrekord public key valid", base: s.HashedRekord(t, []byte("a"), s.KeyVerifier())},
 		{name: "hashedrekord missing signature", base: hashed, mutate: func(r *rekorpb.CreateEntryRequest) { hr(r).Signature = nil }, want: ErrMalformedRequest},
 		{name: "hashedrekord empty signature", base: hashed, mutate: func(r *rekorpb.CreateEntryRequest) { hr(r).Signature.Content = nil }, want: ErrMalformedRequest},
 		{name: "hashedrekord missing digest", base: hashed, mutate: func(r *rekorpb.CreateEntryRequest) { hr(r).Digest = nil }, want: ErrMalformedRequest},
@@ -105,7 +105,7 @@ func TestNewEntryErrors(t *testing.T) {
 		}, want: ErrUnsupportedAlgorithm},
 		{name: "hashedrekord algorithm not allowed", base: hashed, allowed: []commonv1.PublicKeyDetails{commonv1.PublicKeyDetails_PKIX_ED25519_PH}, want: ErrUnsupportedAlgorithm},
 		{name: "hashedrekord signature by another key", base: hashed, mutate: func(r *rekorpb.CreateEntryRequest) {
-			hr(r).Signature.Verifier = other.certVerifier()
+			hr(r).Signature.Verifier = other.CertVerifier()
 		}, want: ErrInvalidSignature},
 		{name: "hashedrekord signature over another digest", base: hashed, mutate: func(r *rekorpb.CreateEntryRequest) {
 			hr(r).Digest[0] ^= 1
@@ -119,7 +119,7 @@ func TestNewEntryErrors(t *testing.T) {
 		{name: "dsse missing verifiers", base: dsse, mutate: func(r *rekorpb.CreateEntryRequest) { ds(r).Verifiers = nil }, want: ErrMalformedRequest},
 		{name: "dsse too many verifiers", base: dsse, mutate: func(r *rekorpb.CreateEntryRequest) {
 			for range maxDSSEVerifiers {
-				ds(r).Verifiers = append(ds(r).Verifiers, s.keyVerifier())
+				ds(r).Verifiers = append(ds(r).Verifiers, s.KeyVerifier())
 			}
 		}, want: ErrMalformedRequest},
 		{name: "dsse no signatures", base: dsse, mutate: func(r *rekorpb.CreateEntryRequest) { ds(r).Envelope.Signatures = nil }, want: ErrMalformedRequest},
@@ -132,9 +132,9 @@ func TestNewEntryErrors(t *testing.T) {
 		{name: "dsse invalid verifier", base: dsse, mutate: func(r *rekorpb.CreateEntryRequest) { ds(r).Verifiers[0].Verifier = nil }, want: ErrMalformedRequest},
 		{name: "dsse tampered payload", base: dsse, mutate: func(r *rekorpb.CreateEntryRequest) { ds(r).Envelope.Payload = []byte("{}") }, want: ErrInvalidSignature},
 		{name: "dsse tampered payload type", base: dsse, mutate: func(r *rekorpb.CreateEntryRequest) { ds(r).Envelope.PayloadType = "text/plain" }, want: ErrInvalidSignature},
-		{name: "dsse wrong verifier", base: dsse, mutate: func(r *rekorpb.CreateEntryRequest) { ds(r).Verifiers[0] = other.keyVerifier() }, want: ErrInvalidSignature},
+		{name: "dsse wrong verifier", base: dsse, mutate: func(r *rekorpb.CreateEntryRequest) { ds(r).Verifiers[0] = other.KeyVerifier() }, want: ErrInvalidSignature},
 		{name: "dsse unused verifier", base: dsse, mutate: func(r *rekorpb.CreateEntryRequest) {
-			ds(r).Verifiers = append(ds(r).Verifiers, other.keyVerifier())
+			ds(r).Verifiers = append(ds(r).Verifiers, other.KeyVerifier())
 		}, want: ErrInvalidSignature},
 		{name: "dsse unsupported algorithm", base: dsse, mutate: func(r *rekorpb.CreateEntryRequest) {
 			ds(r).Verifiers[0].KeyDetails = commonv1.PublicKeyDetails_PKIX_RSA_PKCS1V15_2048_SHA256
@@ -166,7 +166,7 @@ func TestNewEntryRejectsUnknownAlgorithmConfig(t *testing.T) {
 
 func TestDecodeCreateEntryRequest(t *testing.T) {
 	s := newTestSigner(t)
-	valid, err := protojson.Marshal(s.hashedRekord(t, []byte("a"), s.keyVerifier()))
+	valid, err := protojson.Marshal(s.HashedRekord(t, []byte("a"), s.KeyVerifier()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,8 +198,8 @@ func TestDecodeCreateEntryRequest(t *testing.T) {
 // rekor-tiles' own reconstruction, which sigstore-go uses to verify entries.
 func TestCanonicalBodyHashedRekord(t *testing.T) {
 	s := newTestSigner(t)
-	for _, v := range []*rekorpb.Verifier{s.certVerifier(), s.keyVerifier()} {
-		req := s.hashedRekord(t, []byte("artifact"), v)
+	for _, v := range []*rekorpb.Verifier{s.CertVerifier(), s.KeyVerifier()} {
+		req := s.HashedRekord(t, []byte("artifact"), v)
 		e, err := NewEntry(req, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -209,9 +209,9 @@ func TestCanonicalBodyHashedRekord(t *testing.T) {
 			t.Fatal(err)
 		}
 		b64 := base64.StdEncoding.EncodeToString
-		keyField := `"publicKey":{"rawBytes":"` + b64(s.pkix) + `"}`
+		keyField := `"publicKey":{"rawBytes":"` + b64(s.PKIX) + `"}`
 		if v.GetX509Certificate() != nil {
-			keyField = `"x509Certificate":{"rawBytes":"` + b64(s.cert.Raw) + `"}`
+			keyField = `"x509Certificate":{"rawBytes":"` + b64(s.Cert.Raw) + `"}`
 		}
 		want := fmt.Sprintf(`{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256","digest":"%s"},"signature":{"content":"%s","verifier":{"keyDetails":"PKIX_ECDSA_P256_SHA_256",%s}}}}}`,
 			b64(hr(req).Digest), b64(hr(req).Signature.Content), keyField)
@@ -245,9 +245,9 @@ func TestCanonicalBodyHashedRekord(t *testing.T) {
 func TestCanonicalBodyDSSE(t *testing.T) {
 	a, b := newTestSigner(t), newTestSigner(t)
 	payload := []byte(`{"_type":"https://in-toto.io/Statement/v1"}`)
-	env := a.envelope(t, "application/vnd.in-toto+json", payload)
-	env.Signatures = append(env.Signatures, b.envelope(t, "application/vnd.in-toto+json", payload).Signatures[0], env.Signatures[0])
-	e, err := NewEntry(dsseRequest(env, b.keyVerifier(), a.certVerifier()), nil)
+	env := a.Envelope(t, "application/vnd.in-toto+json", payload)
+	env.Signatures = append(env.Signatures, b.Envelope(t, "application/vnd.in-toto+json", payload).Signatures[0], env.Signatures[0])
+	e, err := NewEntry(dsseRequest(env, b.KeyVerifier(), a.CertVerifier()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestCanonicalBodyDSSE(t *testing.T) {
 		t.Fatal(err)
 	}
 	sigA, sigB := env.Signatures[0].Sig, env.Signatures[1].Sig
-	want := []*rekorpb.Signature{{Content: sigA, Verifier: a.certVerifier()}, {Content: sigB, Verifier: b.keyVerifier()}}
+	want := []*rekorpb.Signature{{Content: sigA, Verifier: a.CertVerifier()}, {Content: sigB, Verifier: b.KeyVerifier()}}
 	if string(sigB) < string(sigA) {
 		want[0], want[1] = want[1], want[0]
 	}

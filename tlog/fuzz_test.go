@@ -13,12 +13,12 @@ import (
 func fuzzSeeds(f *testing.F) [][]byte {
 	f.Helper()
 	s := newTestSigner(f)
-	env := s.envelope(f, "application/vnd.in-toto+json", []byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
+	env := s.Envelope(f, "application/vnd.in-toto+json", []byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
 	var seeds [][]byte
 	for _, req := range []*rekorpb.CreateEntryRequest{
-		s.hashedRekord(f, []byte("a"), s.certVerifier()),
-		s.hashedRekord(f, []byte("b"), s.keyVerifier()),
-		dsseRequest(env, s.certVerifier()),
+		s.HashedRekord(f, []byte("a"), s.CertVerifier()),
+		s.HashedRekord(f, []byte("b"), s.KeyVerifier()),
+		dsseRequest(env, s.CertVerifier()),
 	} {
 		js, err := protojson.Marshal(req)
 		if err != nil {
@@ -68,10 +68,10 @@ func FuzzCreateEntryRequest(f *testing.F) {
 // panics, and canonicalization is idempotent.
 func FuzzParseEntry(f *testing.F) {
 	s := newTestSigner(f)
-	env := s.envelope(f, "text/plain", []byte("hello"))
+	env := s.Envelope(f, "text/plain", []byte("hello"))
 	for _, req := range []*rekorpb.CreateEntryRequest{
-		s.hashedRekord(f, []byte("a"), s.certVerifier()),
-		dsseRequest(env, s.keyVerifier()),
+		s.HashedRekord(f, []byte("a"), s.CertVerifier()),
+		dsseRequest(env, s.KeyVerifier()),
 	} {
 		e, err := NewEntry(req, nil)
 		if err != nil {

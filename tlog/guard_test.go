@@ -94,22 +94,6 @@ func populate(t *testing.T) populated {
 	return populated{dir: dir, at100: at100, key: key, cp: cp, cpRaw: raw}
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func writeFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestDamagedStateRefusesToOpen damages or rolls back each file of a log
 // directory, as a bad restore, a disk fault or an operator would, and
 // checks that the log refuses to open with an integrity error naming the
@@ -336,7 +320,7 @@ func TestDamageWhileRunning(t *testing.T) {
 			tc.damage(t, dir)
 			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			if _, err := l.Append(actx, s.hashedRekord(t, []byte("after the damage"), s.certVerifier())); !errors.Is(err, ErrIntegrity) {
+			if _, err := l.Append(actx, s.HashedRekord(t, []byte("after the damage"), s.CertVerifier())); !errors.Is(err, ErrIntegrity) {
 				t.Fatalf("append after the damage = %v, want an integrity error", err)
 			}
 			if err := l.Health(ctx); !errors.Is(err, ErrIntegrity) {
@@ -349,7 +333,7 @@ func TestDamageWhileRunning(t *testing.T) {
 			if err != nil || cp.Size != before.Size || !bytes.Equal(cp.Hash, before.Hash) {
 				t.Fatalf("published checkpoint after the damage = %+v, %v; want the one before (%d)", cp, err, before.Size)
 			}
-			if _, err := l.Append(actx, s.hashedRekord(t, []byte("later"), s.certVerifier())); !errors.Is(err, ErrIntegrity) {
+			if _, err := l.Append(actx, s.HashedRekord(t, []byte("later"), s.CertVerifier())); !errors.Is(err, ErrIntegrity) {
 				t.Fatalf("a later append = %v, want an integrity error", err)
 			}
 		})
@@ -496,49 +480,6 @@ func TestServedTilesAreChecked(t *testing.T) {
 	}
 }
 
-// TestV1LogRefusesRolledBackState is TestDamagedStateRefusesToOpen's
-// rolled-back tree state for the Rekor v1 log.
-func TestV1LogRefusesRolledBackState(t *testing.T) {
-	ctx := context.Background()
-	dir, key := t.TempDir(), newV1LogKey(t)
-	l := openTestV1Log(t, dir, key)
-	createV1Entries(t, l, "first", 5)
-	if err := l.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	old := readFile(t, filepath.Join(dir, "tiles/.state/treeState"))
-	l = openTestV1Log(t, dir, key)
-	createV1Entries(t, l, "second", 5)
-	if err := l.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "tiles/.state/treeState"), old)
-	l, err := OpenV1LogDir(ctx, dir, testOrigin, key, DefaultOptions())
-	if err == nil {
-		_ = l.Close(ctx)
-		t.Fatal("the v1 log opened with a rolled-back tree state")
-	}
-	if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), "smaller than") {
-		t.Fatalf("open = %v, want an integrity error", err)
-	}
-}
-
-// createV1Entries creates n v1 entries at once.
-func createV1Entries(t *testing.T, l *V1Log, prefix string, n int) {
-	t.Helper()
-	s := newTestSigner(t)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		body := s.v1HashedRekord(t, fmt.Appendf(nil, "%s %d", prefix, i), s.certPEM(t))
-		wg.Go(func() { _, errs[i] = l.Create(context.Background(), body) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestMySQLDamagedStateRefusesToOpen rolls back and damages the tables of
 // a log kept in MySQL (SIGNET_TEST_MYSQL_URL; see scripts/mariadb-up.sh).
 func TestMySQLDamagedStateRefusesToOpen(t *testing.T) {
@@ -668,46 +609,6 @@ func TestGuardReloadsSharedRecord(t *testing.T) {
 	}
 }
 
-// TestV1OlderRootsAreProven damages every stored version of a full tile of
-// a Rekor v1 log: roots the log computes for older tree sizes, which it
-// signs as checkpoints, must be proven consistent with its checkpoint
-// first, so the damage is an error rather than a signed wrong root.
-func TestV1OlderRootsAreProven(t *testing.T) {
-	ctx := context.Background()
-	dir, key := t.TempDir(), newV1LogKey(t)
-	l := openTestV1Log(t, dir, key)
-	createV1Entries(t, l, "many", 300)
-	info, err := l.LogInfo(ctx)
-	if err != nil || info.TreeSize != 300 {
-		t.Fatalf("LogInfo = %+v, %v", info, err)
-	}
-	if _, err := l.InclusionProof(ctx, 5, 100); err != nil {
-		t.Fatalf("inclusion proof in tree 100 before the damage: %v", err)
-	}
-	closeV1Log(t, l)
-	files, _ := filepath.Glob(filepath.Join(dir, "tiles", "tile", "0", "000*"))
-	more, _ := filepath.Glob(filepath.Join(dir, "tiles", "tile", "0", "000.p", "*"))
-	for _, f := range append(files, more...) {
-		if st, err := os.Stat(f); err != nil || st.IsDir() {
-			continue
-		}
-		b := readFile(t, f)
-		if len(b) > 6*32 {
-			b[5*32] ^= 1 // the hash of leaf 5
-			writeFile(t, f, b)
-		}
-	}
-	l = openTestV1Log(t, dir, key)
-	for _, q := range []struct{ first, last int64 }{{1, 100}, {50, 200}} {
-		if p, err := l.ConsistencyProof(ctx, q.first, q.last); !errors.Is(err, ErrIntegrity) {
-			t.Errorf("ConsistencyProof(%d, %d) over a damaged tile = %+v, %v; want an integrity error", q.first, q.last, p, err)
-		}
-	}
-	if p, err := l.InclusionProof(ctx, 150, 200); !errors.Is(err, ErrIntegrity) {
-		t.Errorf("InclusionProof(150, 200) over a damaged tile = %+v, %v; want an integrity error", p, err)
-	}
-}
-
 // TestDamagedInnerTileWhileRunning flips a byte in the level-1 tile of a
 // running log of 300 entries. Appends then build on the wrong node: the
 // new tree agrees with the tiles and with the new bundle, and only the
@@ -729,7 +630,7 @@ func TestDamagedInnerTileWhileRunning(t *testing.T) {
 	s := newTestSigner(t)
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := l.Append(actx, s.hashedRekord(t, []byte("on a damaged inner tile"), s.certVerifier())); !errors.Is(err, ErrIntegrity) ||
+	if _, err := l.Append(actx, s.HashedRekord(t, []byte("on a damaged inner tile"), s.CertVerifier())); !errors.Is(err, ErrIntegrity) ||
 		!strings.Contains(err.Error(), "not consistent") {
 		t.Fatalf("append over a damaged inner tile = %v, want an integrity error", err)
 	}
@@ -832,51 +733,5 @@ func TestRotatedKey(t *testing.T) {
 	closeLog(t, l)
 	if rep, err := CheckLogDir(ctx, dir, newPub); err != nil {
 		t.Errorf("CheckLogDir after the new key signed = %v %v", err, rep)
-	}
-}
-
-// TestV1MySQLRefusesRolledBackState is TestV1LogRefusesRolledBackState for
-// the Rekor v1 log kept in MySQL (SIGNET_TEST_MYSQL_URL): its tree state
-// rolled back in the database, the log must refuse to open.
-func TestV1MySQLRefusesRolledBackState(t *testing.T) {
-	url := mysqlTestURL(t)
-	ctx := context.Background()
-	key := newV1LogKey(t)
-	opts := DefaultOptions()
-	opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
-	l, err := OpenV1LogMySQL(ctx, url, testOrigin, key, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	createV1Entries(t, l, "first", 5)
-	cfg, err := storage.ParseMySQLURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DBName += V1MySQLDatabaseSuffix
-	db, err := storage.OpenMySQL(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var oldSize uint64
-	var oldRoot []byte
-	if err := db.QueryRow("SELECT `size`, `root` FROM `TreeState` WHERE `id` = 0").Scan(&oldSize, &oldRoot); err != nil {
-		t.Fatal(err)
-	}
-	createV1Entries(t, l, "second", 5)
-	if err := l.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("UPDATE `TreeState` SET `size` = ?, `root` = ? WHERE `id` = 0", oldSize, oldRoot); err != nil {
-		t.Fatal(err)
-	}
-	l, err = OpenV1LogMySQL(ctx, url, testOrigin, key, opts)
-	if err == nil {
-		_ = l.Close(ctx)
-		t.Fatal("the v1 log opened with a rolled-back tree state in MySQL")
-	}
-	if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), "smaller than") {
-		t.Fatalf("open = %v, want an integrity error", err)
 	}
 }

@@ -1,7 +1,6 @@
 package tlog
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	dssepb "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
@@ -26,13 +24,13 @@ import (
 // declines, for protojson to judge, everything outside its subset.
 func TestDecodeFastSubset(t *testing.T) {
 	s := newTestSigner(t)
-	env := s.envelope(t, "application/vnd.in-toto+json", []byte(`{"a":"b"}`))
+	env := s.Envelope(t, "application/vnd.in-toto+json", []byte(`{"a":"b"}`))
 	env.Signatures = append(env.Signatures, &dssepb.Signature{Sig: []byte("second"), Keyid: "k"})
 	var takes []string
 	for _, req := range []*rekorpb.CreateEntryRequest{
-		s.hashedRekord(t, []byte("a"), s.certVerifier()),
-		s.hashedRekord(t, []byte("b"), s.keyVerifier()),
-		dsseRequest(env, s.certVerifier(), s.keyVerifier()),
+		s.HashedRekord(t, []byte("a"), s.CertVerifier()),
+		s.HashedRekord(t, []byte("b"), s.KeyVerifier()),
+		dsseRequest(env, s.CertVerifier(), s.KeyVerifier()),
 	} {
 		for _, o := range []protojson.MarshalOptions{{}, {Multiline: true}} {
 			b, err := o.Marshal(req)
@@ -86,11 +84,11 @@ func TestDecodeFastSubset(t *testing.T) {
 func TestNewEntryMessages(t *testing.T) {
 	s := newTestSigner(t)
 	hashed := func(edit func(*rekorpb.HashedRekordRequestV002)) *rekorpb.CreateEntryRequest {
-		r := s.hashedRekord(t, []byte("artifact"), s.keyVerifier())
+		r := s.HashedRekord(t, []byte("artifact"), s.KeyVerifier())
 		edit(r.GetHashedRekordRequestV002())
 		return r
 	}
-	env := s.envelope(t, "application/vnd.in-toto+json", []byte(`{"a":"b"}`))
+	env := s.Envelope(t, "application/vnd.in-toto+json", []byte(`{"a":"b"}`))
 	twoSigs := proto.Clone(env).(*dssepb.Envelope)
 	twoSigs.Signatures = append(twoSigs.Signatures, &dssepb.Signature{Sig: []byte("not a signature")})
 	for _, tt := range []struct {
@@ -101,12 +99,12 @@ func TestNewEntryMessages(t *testing.T) {
 		{"no digest", hashed(func(h *rekorpb.HashedRekordRequestV002) { h.Digest = nil }), "missing digest"},
 		{"no verifier", hashed(func(h *rekorpb.HashedRekordRequestV002) { h.Signature.Verifier = nil }), "missing verifier"},
 		{"empty key", hashed(func(h *rekorpb.HashedRekordRequestV002) { h.Signature.Verifier.GetPublicKey().RawBytes = nil }), "missing public key raw bytes"},
-		{"empty certificate", s.hashedRekord(t, []byte("a"), &rekorpb.Verifier{
+		{"empty certificate", s.HashedRekord(t, []byte("a"), &rekorpb.Verifier{
 			Verifier:   &rekorpb.Verifier_X509Certificate{X509Certificate: &commonv1.X509Certificate{}},
 			KeyDetails: commonv1.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
 		}), "missing X.509 certificate raw bytes"},
-		{"no envelope", dsseRequest(nil, s.keyVerifier()), "missing envelope"},
-		{"a signature no verifier verifies", dsseRequest(twoSigs, s.keyVerifier()), "envelope signature 1 verifies with no verifier"},
+		{"no envelope", dsseRequest(nil, s.KeyVerifier()), "missing envelope"},
+		{"a signature no verifier verifies", dsseRequest(twoSigs, s.KeyVerifier()), "envelope signature 1 verifies with no verifier"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := NewEntry(tt.req, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -141,9 +139,9 @@ func TestPureEd25519(t *testing.T) {
 	}
 	// An ECDSA key cannot pose as an Ed25519 one.
 	s := newTestSigner(t)
-	ec := s.keyVerifier()
+	ec := s.KeyVerifier()
 	ec.KeyDetails = commonv1.PublicKeyDetails_PKIX_ED25519
-	if _, err := NewEntry(dsseRequest(s.envelope(t, "x", payload), ec), allowed); !errors.Is(err, ErrUnsupportedAlgorithm) {
+	if _, err := NewEntry(dsseRequest(s.Envelope(t, "x", payload), ec), allowed); !errors.Is(err, ErrUnsupportedAlgorithm) {
 		t.Fatalf("ECDSA key with Ed25519 key details: %v", err)
 	}
 }
@@ -151,40 +149,5 @@ func TestPureEd25519(t *testing.T) {
 func TestCanonicalBodyGeneralErrors(t *testing.T) {
 	if _, err := canonicalBodyGeneral(&rekorpb.Entry{Kind: "\xff"}); err == nil || !strings.Contains(err.Error(), "marshal entry") {
 		t.Errorf("canonicalBodyGeneral of an entry protojson cannot encode: %v", err)
-	}
-}
-
-func TestParseV1EntryErrors(t *testing.T) {
-	ctx := context.Background()
-	s := newTestSigner(t)
-	e, err := NewV1Entry(ctx, s.v1HashedRekord(t, []byte("artifact"), s.keyPEM(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := ParseV1Entry(ctx, e.Body); err != nil || !cmp.Equal(got.Body, e.Body) {
-		t.Fatalf("ParseV1Entry of a logged body: %v", err)
-	}
-	large := newLargeCertSigner(t, MaxEntrySize)
-	for _, tt := range []struct {
-		name, body, want string
-	}{
-		{"not JSON", `{`, "decode proposed entry"},
-		{"spec of the wrong type", `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":[]}`, "hashedrekord entry: unsupported input type"},
-		{"spec that does not unmarshal", `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}`, "hashedrekord entry: validation failure"},
-		{"entry too large", string(large.v1HashedRekord(t, []byte("artifact"), large.certPEM(t))), "exceeds"},
-		{"not canonical", strings.Replace(string(e.Body), `{"apiVersion"`, `{ "apiVersion"`, 1), "is not in canonical form"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := ParseV1Entry(ctx, []byte(tt.body)); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("ParseV1Entry error %v, want %q", err, tt.want)
-			}
-		})
-	}
-}
-
-func TestNormalizeSearchKeys(t *testing.T) {
-	got := normalizeSearchKeys([]string{"SHA256:AB", "", "sha256:ab", "cd", "CD"})
-	if diff := cmp.Diff([]string{"sha256:ab", "cd"}, got); diff != "" {
-		t.Errorf("normalizeSearchKeys (-want +got):\n%s", diff)
 	}
 }

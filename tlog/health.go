@@ -19,12 +19,3 @@ func (l *Log) Ready(ctx context.Context) error { return l.health.Ready(ctx) }
 // IntegrityFailures counts the integrity failures the log found, for a
 // metric.
 func (l *Log) IntegrityFailures() uint64 { return l.guard.Failures() }
-
-// Health is [Log.Health] for the Rekor v1 log.
-func (l *V1Log) Health(ctx context.Context) error { return l.health.Health(ctx) }
-
-// Ready is [Log.Ready] for the Rekor v1 log.
-func (l *V1Log) Ready(ctx context.Context) error { return l.health.Ready(ctx) }
-
-// IntegrityFailures is [Log.IntegrityFailures] for the Rekor v1 log.
-func (l *V1Log) IntegrityFailures() uint64 { return l.guard.Failures() }

@@ -161,7 +161,7 @@ func New(ctx context.Context, driver tessera.Driver, origin string, key crypto.S
 	}
 
 	bg, cancel := context.WithCancel(ctx)
-	g, appender, shutdown, reader, prover, err := guard.Open(bg, driver, signer, verifiers, origin, opts.appendOptions(), tiles.EntryBundleLeaves)
+	g, appender, shutdown, reader, prover, err := guard.Open(bg, driver, signer, verifiers, origin, opts.AppendOptions(), tiles.EntryBundleLeaves)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("open tlog: %w", err)
@@ -204,9 +204,9 @@ func expired(ctx context.Context) context.Context {
 	return c
 }
 
-// appendOptions are Tessera's append options for o, without the
-// checkpoint signer (openAppender adds the guarded one).
-func (o Options) appendOptions() *tessera.AppendOptions {
+// AppendOptions are Tessera's append options for o, without the
+// checkpoint signer (the consistency guard adds its own).
+func (o Options) AppendOptions() *tessera.AppendOptions {
 	ao := tessera.NewAppendOptions().
 		WithBatching(o.BatchMaxSize, o.BatchMaxAge).
 		WithCheckpointInterval(o.CheckpointInterval).

@@ -52,7 +52,7 @@ func appendConcurrently(t *testing.T, l *Log, s *testSigner, prefix string, clie
 	t.Helper()
 	reqs := make([]*rekorpb.CreateEntryRequest, clients*perClient)
 	for i := range reqs {
-		reqs[i] = s.hashedRekord(t, fmt.Appendf(nil, "%s artifact %d", prefix, i), s.certVerifier())
+		reqs[i] = s.HashedRekord(t, fmt.Appendf(nil, "%s artifact %d", prefix, i), s.CertVerifier())
 	}
 	out := make([]*rekorv1.TransparencyLogEntry, len(reqs))
 	errs := make([]error, len(reqs))
@@ -89,7 +89,7 @@ func TestConcurrentAppendAndReopen(t *testing.T) {
 	if err := l.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Append(ctx, s.hashedRekord(t, []byte("after close"), s.keyVerifier())); err == nil {
+	if _, err := l.Append(ctx, s.HashedRekord(t, []byte("after close"), s.KeyVerifier())); err == nil {
 		t.Error("Append after Close succeeded")
 	}
 
@@ -135,7 +135,7 @@ func TestConcurrentAppendAndReopen(t *testing.T) {
 func TestDuplicates(t *testing.T) {
 	ctx := context.Background()
 	s := newTestSigner(t)
-	req := s.hashedRekord(t, []byte("twice"), s.certVerifier())
+	req := s.HashedRekord(t, []byte("twice"), s.CertVerifier())
 
 	t.Run("deduplicated", func(t *testing.T) {
 		l := openTestLog(t, t.TempDir(), newLogKey(t), DefaultOptions())
@@ -154,7 +154,7 @@ func TestDuplicates(t *testing.T) {
 		if diff := cmp.Diff(first, existing, protocmp.Transform()); diff != "" {
 			t.Errorf("EntryAt differs from the appended entry (-append +EntryAt):\n%s", diff)
 		}
-		if _, err := l.Append(ctx, s.hashedRekord(t, []byte("next"), s.certVerifier())); err != nil {
+		if _, err := l.Append(ctx, s.HashedRekord(t, []byte("next"), s.CertVerifier())); err != nil {
 			t.Errorf("Append after a duplicate: %v", err)
 		}
 	})
@@ -179,19 +179,19 @@ func TestAppendRejectsInvalidRequests(t *testing.T) {
 	ctx := context.Background()
 	l := openTestLog(t, t.TempDir(), newLogKey(t), DefaultOptions())
 	s := newTestSigner(t)
-	bad := s.hashedRekord(t, []byte("a"), s.certVerifier())
+	bad := s.HashedRekord(t, []byte("a"), s.CertVerifier())
 	hr(bad).Digest[0] ^= 1
 	if _, err := l.Append(ctx, bad); !errors.Is(err, ErrInvalidSignature) {
 		t.Errorf("Append(bad signature) = %v, want ErrInvalidSignature", err)
 	}
 	// A dsse entry with ten certificates of ~7 KiB each is larger than a
 	// tlog-tiles entry may be.
-	env := s.envelope(t, "text/plain", []byte("x"))
-	vs := []*rekorpb.Verifier{s.certVerifier()}
+	env := s.Envelope(t, "text/plain", []byte("x"))
+	vs := []*rekorpb.Verifier{s.CertVerifier()}
 	for len(env.Signatures) < maxDSSESignatures {
 		o := newLargeCertSigner(t, 7000)
-		env.Signatures = append(env.Signatures, o.envelope(t, "text/plain", []byte("x")).Signatures[0])
-		vs = append(vs, o.certVerifier())
+		env.Signatures = append(env.Signatures, o.Envelope(t, "text/plain", []byte("x")).Signatures[0])
+		vs = append(vs, o.CertVerifier())
 	}
 	if _, err := l.Append(ctx, dsseRequest(env, vs...)); !errors.Is(err, ErrEntryTooLarge) {
 		t.Errorf("Append(oversized entry) = %v, want ErrEntryTooLarge", err)
@@ -307,7 +307,7 @@ func TestNewRejectsBadSetup(t *testing.T) {
 		{name: "origin with space", origin: "a b", key: newLogKey(t)},
 		{name: "origin with plus", origin: "a+b", key: newLogKey(t)},
 		{name: "no key", origin: testOrigin},
-		{name: "ECDSA key", origin: testOrigin, key: newTestSigner(t).key},
+		{name: "ECDSA key", origin: testOrigin, key: newTestSigner(t).Key},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,7 +49,7 @@ func messageBundle(t *testing.T, s *testSigner, req *rekorpb.CreateEntryRequest,
 	t.Helper()
 	vm := &protobundle.VerificationMaterial{TlogEntries: []*rekorv1.TransparencyLogEntry{tle}}
 	if withCert {
-		vm.Content = &protobundle.VerificationMaterial_Certificate{Certificate: &commonv1.X509Certificate{RawBytes: s.cert.Raw}}
+		vm.Content = &protobundle.VerificationMaterial_Certificate{Certificate: &commonv1.X509Certificate{RawBytes: s.Cert.Raw}}
 	} else {
 		vm.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &commonv1.PublicKeyIdentifier{Hint: "client-key"}}
 	}
@@ -72,7 +72,7 @@ func envelopeBundle(t *testing.T, s *testSigner, env *dssepb.Envelope, tle *reko
 	b, err := bundle.NewBundle(&protobundle.Bundle{
 		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
 		VerificationMaterial: &protobundle.VerificationMaterial{
-			Content:     &protobundle.VerificationMaterial_Certificate{Certificate: &commonv1.X509Certificate{RawBytes: s.cert.Raw}},
+			Content:     &protobundle.VerificationMaterial_Certificate{Certificate: &commonv1.X509Certificate{RawBytes: s.Cert.Raw}},
 			TlogEntries: []*rekorv1.TransparencyLogEntry{tle},
 		},
 		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: env},
@@ -103,7 +103,7 @@ func TestAppendVerifiesWithSigstoreGo(t *testing.T) {
 	tr := trustedRoot(t, l)
 	s := newTestSigner(t)
 
-	clientKey, err := signature.LoadVerifier(s.key.Public(), crypto.SHA256)
+	clientKey, err := signature.LoadVerifier(s.Key.Public(), crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestAppendVerifiesWithSigstoreGo(t *testing.T) {
 	})}
 
 	// hashedrekord with a certificate.
-	certReq := s.hashedRekord(t, []byte("artifact with certificate"), s.certVerifier())
+	certReq := s.HashedRekord(t, []byte("artifact with certificate"), s.CertVerifier())
 	certTLE, err := l.Append(ctx, certReq)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestAppendVerifiesWithSigstoreGo(t *testing.T) {
 	}
 
 	// hashedrekord with a public key.
-	keyReq := s.hashedRekord(t, []byte("artifact with key"), s.keyVerifier())
+	keyReq := s.HashedRekord(t, []byte("artifact with key"), s.KeyVerifier())
 	keyTLE, err := l.Append(ctx, keyReq)
 	if err != nil {
 		t.Fatal(err)
@@ -133,11 +133,11 @@ func TestAppendVerifiesWithSigstoreGo(t *testing.T) {
 
 	// A DSSE envelope logged the way sigstore-go clients log it for Rekor v2:
 	// a hashedrekord over the SHA-256 of the envelope's PAE.
-	env := s.envelope(t, "application/vnd.in-toto+json", []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[]}`))
+	env := s.Envelope(t, "application/vnd.in-toto+json", []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[]}`))
 	pae := sha256.Sum256(PAE(env.PayloadType, env.Payload))
 	paeReq := &rekorpb.CreateEntryRequest{Spec: &rekorpb.CreateEntryRequest_HashedRekordRequestV002{HashedRekordRequestV002: &rekorpb.HashedRekordRequestV002{
 		Digest:    pae[:],
-		Signature: &rekorpb.Signature{Content: env.Signatures[0].Sig, Verifier: s.certVerifier()},
+		Signature: &rekorpb.Signature{Content: env.Signatures[0].Sig, Verifier: s.CertVerifier()},
 	}}}
 	paeTLE, err := l.Append(ctx, paeReq)
 	if err != nil {
@@ -150,7 +150,7 @@ func TestAppendVerifiesWithSigstoreGo(t *testing.T) {
 	// dsse v0.0.2: sigstore-go v1.3.0 no longer parses these entries, so check
 	// them with the rekor-tiles checkpoint and inclusion verification that
 	// sigstore-go runs for every Rekor v2 entry.
-	dsseTLE, err := l.Append(ctx, dsseRequest(env, s.certVerifier()))
+	dsseTLE, err := l.Append(ctx, dsseRequest(env, s.CertVerifier()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestAppendVerifiesWithSigstoreGo(t *testing.T) {
 			return messageBundle(t, s, other, certTLE, true)
 		}},
 		{"signature", func() *bundle.Bundle {
-			other := s.hashedRekord(t, []byte("artifact with certificate"), s.certVerifier()) // fresh ECDSA signature
+			other := s.HashedRekord(t, []byte("artifact with certificate"), s.CertVerifier()) // fresh ECDSA signature
 			return messageBundle(t, s, other, certTLE, true)
 		}},
 		{"signing certificate", func() *bundle.Bundle {

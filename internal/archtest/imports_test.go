@@ -49,10 +49,11 @@ var allowedImports = map[string][]string{
 	// storage drivers stand alone, the shared machinery (proofs from
 	// tiles, the consistency guard) sits on them, and the Rekor v1 log
 	// builds on the v2 log's entries and that machinery.
-	"tlog/storage":        nil,
-	"tlog/internal/tiles": {"tlog/storage"},
-	"tlog/internal/guard": {"tlog/internal/tiles", "tlog/storage"},
-	"tlog/rekorv1":        {"bundle", "keys", "tlog", "tlog/internal/guard", "tlog/internal/tiles", "tlog/storage", "trustroot"},
+	"tlog/storage":           nil,
+	"tlog/internal/tiles":    {"tlog/storage"},
+	"tlog/internal/guard":    {"tlog/internal/tiles", "tlog/storage"},
+	"tlog/rekorv1":           {"bundle", "keys", "tlog", "tlog/internal/guard", "tlog/internal/tiles", "tlog/storage", "trustroot"},
+	"tlog/internal/tlogtest": {"tlog/storage"},
 
 	// The policy catalog: policies built on policy, and the harness that
 	// tests each against a real signet server, registry and signer.

@@ -21,6 +21,7 @@ import (
 	"github.com/signetproject/signet/search"
 	"github.com/signetproject/signet/server"
 	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/rekorv1"
 	"github.com/signetproject/signet/tlog/storage"
 )
 
@@ -89,10 +90,10 @@ Each problem found is printed on a line of its own; the exit status is 1 if any.
 			switch {
 			case logStorage == "":
 				rep, v2Err = tlog.CheckLogDir(ctx, filepath.Join(dataDir, "log"), pub, retired...)
-				v1Rep, v1Err = tlog.CheckV1LogDir(ctx, filepath.Join(dataDir, "rekor-v1"), v1Pub)
+				v1Rep, v1Err = rekorv1.CheckDir(ctx, filepath.Join(dataDir, "rekor-v1"), v1Pub)
 			case strings.HasPrefix(logStorage, "mysql://"):
 				rep, v2Err = tlog.CheckLogMySQL(ctx, logStorage, pub, retired...)
-				v1Rep, v1Err = tlog.CheckV1LogMySQL(ctx, logStorage, v1Pub)
+				v1Rep, v1Err = rekorv1.CheckMySQL(ctx, logStorage, v1Pub)
 			default:
 				return fmt.Errorf("unknown --log-storage %q: want empty (files in the data dir) or mysql://user:pass@tcp(host:port)/db", logStorage)
 			}
@@ -207,7 +208,7 @@ func checkLogStorage(logStorage string) error {
 	return nil
 }
 
-func openV1Log(ctx context.Context, dataDir, hostname, logStorage string) (*tlog.V1Log, error) {
+func openV1Log(ctx context.Context, dataDir, hostname, logStorage string) (*rekorv1.Log, error) {
 	if err := checkLogStorage(logStorage); err != nil {
 		return nil, err
 	}
@@ -216,9 +217,9 @@ func openV1Log(ctx context.Context, dataDir, hostname, logStorage string) (*tlog
 		return nil, fmt.Errorf("open log key (is %s a signet data dir?): %w", dataDir, err)
 	}
 	if logStorage == "" {
-		return tlog.OpenV1LogDir(ctx, filepath.Join(dataDir, "rekor-v1"), hostname, key, tlog.DefaultOptions())
+		return rekorv1.OpenDir(ctx, filepath.Join(dataDir, "rekor-v1"), hostname, key, tlog.DefaultOptions())
 	}
-	return tlog.OpenV1LogMySQL(ctx, logStorage, hostname, key, tlog.DefaultOptions())
+	return rekorv1.OpenMySQL(ctx, logStorage, hostname, key, tlog.DefaultOptions())
 }
 
 // reindexV1 rebuilds the Rekor v1 API's search index and returns the

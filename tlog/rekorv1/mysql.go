@@ -1,4 +1,4 @@
-package tlog
+package rekorv1
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/tlog/storage"
 )
 
@@ -23,13 +24,13 @@ import (
 // cannot share one database. The v1 database holds Tessera's tables for the
 // v1 tree and the tables below.
 
-// V1MySQLDatabaseSuffix is appended to the database name of a mysql:// log
+// MySQLDatabaseSuffix is appended to the database name of a mysql:// log
 // storage URL to name the database of the Rekor v1 log
-// ([OpenV1LogMySQL]): "signet" becomes "signet_rekor_v1".
-const V1MySQLDatabaseSuffix = "_rekor_v1"
+// ([OpenMySQL]): "signet" becomes "signet_rekor_v1".
+const MySQLDatabaseSuffix = "_rekor_v1"
 
-// v1MySQLSchema is the layout of a [MySQLV1Store] and of the v1 tree's
-// identity; NewMySQLV1Store creates it when missing.
+// v1MySQLSchema is the layout of a [MySQLStore] and of the v1 tree's
+// identity; NewMySQLStore creates it when missing.
 var v1MySQLSchema = []string{
 	// One row per leaf: the entry store. log_index is NULL until the leaf
 	// is known to be in the log.
@@ -65,9 +66,9 @@ var v1MySQLSchema = []string{
 		"PRIMARY KEY (`id`))",
 }
 
-// MySQLV1Store is a [V1EntryStore] and [V1SearchIndex] in a MySQL or MariaDB
+// MySQLStore is a [EntryStore] and [SearchIndex] in a MySQL or MariaDB
 // database, for a Rekor v1 log that several servers share. Each server
-// runs its own [V1Log] (whose locks work only within the process), so the
+// runs its own [Log] (whose locks work only within the process), so the
 // store keeps its state consistent across servers on its own:
 //
 //   - Put never turns a record with a log index back into one without, and
@@ -83,8 +84,8 @@ var v1MySQLSchema = []string{
 //     as followed whose search keys a Reset removed.
 //
 // The generation a SetFollowedSize applies to is the one the store's last
-// FollowedSize call read; [V1Log] calls them in pairs under one lock.
-type MySQLV1Store struct {
+// FollowedSize call read; [Log] calls them in pairs under one lock.
+type MySQLStore struct {
 	db *sql.DB
 
 	mu         sync.Mutex
@@ -93,40 +94,40 @@ type MySQLV1Store struct {
 }
 
 var (
-	_ V1EntryStore  = (*MySQLV1Store)(nil)
-	_ V1SearchIndex = (*MySQLV1Store)(nil)
+	_ EntryStore  = (*MySQLStore)(nil)
+	_ SearchIndex = (*MySQLStore)(nil)
 )
 
-// NewMySQLV1Store returns the store kept in db's current database, creating
+// NewMySQLStore returns the store kept in db's current database, creating
 // its tables if needed. The caller keeps ownership of db.
-func NewMySQLV1Store(ctx context.Context, db *sql.DB) (*MySQLV1Store, error) {
+func NewMySQLStore(ctx context.Context, db *sql.DB) (*MySQLStore, error) {
 	for _, stmt := range v1MySQLSchema {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return nil, fmt.Errorf("create v1 log tables: %w", err)
 		}
 	}
-	return &MySQLV1Store{db: db}, nil
+	return &MySQLStore{db: db}, nil
 }
 
-// Get implements [V1EntryStore].
-func (s *MySQLV1Store) Get(ctx context.Context, leafHash [32]byte) (V1EntryRecord, bool, error) {
+// Get implements [EntryStore].
+func (s *MySQLStore) Get(ctx context.Context, leafHash [32]byte) (EntryRecord, bool, error) {
 	var (
-		rec   V1EntryRecord
+		rec   EntryRecord
 		index sql.Null[uint64]
 	)
 	err := s.db.QueryRowContext(ctx, "SELECT `integrated_time`, `log_index` FROM `RekorV1Entry` WHERE `leaf_hash` = ?", leafHash[:]).
 		Scan(&rec.IntegratedTime, &index)
 	if errors.Is(err, sql.ErrNoRows) {
-		return V1EntryRecord{}, false, nil
+		return EntryRecord{}, false, nil
 	}
 	if err != nil {
-		return V1EntryRecord{}, false, fmt.Errorf("read v1 entry record %x: %w", leafHash, err)
+		return EntryRecord{}, false, fmt.Errorf("read v1 entry record %x: %w", leafHash, err)
 	}
 	rec.Index, rec.Indexed = index.V, index.Valid
 	return rec, true, nil
 }
 
-// mysqlV1PutSQL inserts or updates a leaf's record as [MySQLV1Store]
+// mysqlV1PutSQL inserts or updates a leaf's record as [MySQLStore]
 // describes. MySQL assigns left to right, so integrated_time is computed
 // from the old log_index (as it is under MariaDB's
 // SIMULTANEOUS_ASSIGNMENT mode).
@@ -138,9 +139,9 @@ const mysqlV1PutSQL = "INSERT INTO `RekorV1Entry` (`leaf_hash`, `integrated_time
 	"ELSE `integrated_time` END, " +
 	"`log_index` = COALESCE(`log_index`, VALUES(`log_index`))"
 
-// Put implements [V1EntryStore]. Unlike the file store, it keeps an
-// existing log index; see [MySQLV1Store].
-func (s *MySQLV1Store) Put(ctx context.Context, leafHash [32]byte, rec V1EntryRecord) error {
+// Put implements [EntryStore]. Unlike the file store, it keeps an
+// existing log index; see [MySQLStore].
+func (s *MySQLStore) Put(ctx context.Context, leafHash [32]byte, rec EntryRecord) error {
 	index := sql.Null[uint64]{V: rec.Index, Valid: rec.Indexed}
 	if _, err := s.db.ExecContext(ctx, mysqlV1PutSQL, leafHash[:], rec.IntegratedTime, index); err != nil {
 		return fmt.Errorf("store v1 entry record %x: %w", leafHash, err)
@@ -148,8 +149,8 @@ func (s *MySQLV1Store) Put(ctx context.Context, leafHash [32]byte, rec V1EntryRe
 	return nil
 }
 
-// FollowedSize implements [V1EntryStore].
-func (s *MySQLV1Store) FollowedSize(ctx context.Context) (uint64, error) {
+// FollowedSize implements [EntryStore].
+func (s *MySQLStore) FollowedSize(ctx context.Context) (uint64, error) {
 	var size, gen uint64
 	err := s.db.QueryRowContext(ctx, "SELECT `followed`, `generation` FROM `RekorV1Follow` WHERE `id` = 0").Scan(&size, &gen)
 	if err != nil {
@@ -161,9 +162,9 @@ func (s *MySQLV1Store) FollowedSize(ctx context.Context) (uint64, error) {
 	return size, nil
 }
 
-// SetFollowedSize implements [V1EntryStore]. A size below the recorded one
-// is ignored, except 0, which restarts following; see [MySQLV1Store].
-func (s *MySQLV1Store) SetFollowedSize(ctx context.Context, size uint64) error {
+// SetFollowedSize implements [EntryStore]. A size below the recorded one
+// is ignored, except 0, which restarts following; see [MySQLStore].
+func (s *MySQLStore) SetFollowedSize(ctx context.Context, size uint64) error {
 	if size == 0 {
 		if _, err := s.db.ExecContext(ctx, "UPDATE `RekorV1Follow` SET `followed` = 0, `generation` = `generation` + 1 WHERE `id` = 0"); err != nil {
 			return fmt.Errorf("restart v1 following: %w", err)
@@ -191,8 +192,8 @@ func (s *MySQLV1Store) SetFollowedSize(ctx context.Context, size uint64) error {
 	return nil
 }
 
-// Add implements [V1SearchIndex].
-func (s *MySQLV1Store) Add(ctx context.Context, uuid string, keys []string) error {
+// Add implements [SearchIndex].
+func (s *MySQLStore) Add(ctx context.Context, uuid string, keys []string) error {
 	leaf, err := parseLeafHash(uuid)
 	if err != nil {
 		return fmt.Errorf("add v1 search keys: %w", err)
@@ -219,8 +220,8 @@ func (s *MySQLV1Store) Add(ctx context.Context, uuid string, keys []string) erro
 	return nil
 }
 
-// Lookup implements [V1SearchIndex]; the UUIDs come sorted.
-func (s *MySQLV1Store) Lookup(ctx context.Context, key string) ([]string, error) {
+// Lookup implements [SearchIndex]; the UUIDs come sorted.
+func (s *MySQLStore) Lookup(ctx context.Context, key string) ([]string, error) {
 	h := sha256.Sum256([]byte(key))
 	rows, err := s.db.QueryContext(ctx, "SELECT `uuid` FROM `RekorV1Search` WHERE `key_hash` = ? ORDER BY `uuid`", h[:])
 	if err != nil {
@@ -241,10 +242,10 @@ func (s *MySQLV1Store) Lookup(ctx context.Context, key string) ([]string, error)
 	return uuids, nil
 }
 
-// Reset implements [V1SearchIndex]. It also restarts following from zero, in
+// Reset implements [SearchIndex]. It also restarts following from zero, in
 // the same transaction, so that every leaf's keys are added again (by
 // whichever server follows first).
-func (s *MySQLV1Store) Reset(ctx context.Context) error {
+func (s *MySQLStore) Reset(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("reset v1 search index: %w", err)
@@ -262,11 +263,11 @@ func (s *MySQLV1Store) Reset(ctx context.Context) error {
 	return nil
 }
 
-// OpenV1LogMySQL opens (creating if needed) a Rekor v1 log kept entirely in
+// OpenMySQL opens (creating if needed) a Rekor v1 log kept entirely in
 // MySQL or MariaDB, which several servers can share: its Tessera tree,
 // entry store, search index and tree ID live in the database named by url
 // (mysql://user:pass@tcp(host:port)/db, as for [storage.NewMySQL]) with
-// [V1MySQLDatabaseSuffix] appended. The database is created on first use if
+// [MySQLDatabaseSuffix] appended. The database is created on first use if
 // the user may; otherwise create it and grant the user its use beforehand.
 //
 // The tree ID is chosen at random by the first server and recorded with
@@ -276,8 +277,8 @@ func (s *MySQLV1Store) Reset(ctx context.Context) error {
 // hostname or key on purpose, update the RekorV1Tree row.)
 //
 // opts.CheckpointInterval is raised to [storage.MySQLMinCheckpointInterval] if
-// lower. See [NewV1Log] for the other arguments.
-func OpenV1LogMySQL(ctx context.Context, url, hostname string, key crypto.Signer, opts Options) (*V1Log, error) {
+// lower. See [New] for the other arguments.
+func OpenMySQL(ctx context.Context, url, hostname string, key crypto.Signer, opts tlog.Options) (*Log, error) {
 	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
 		return nil, err
@@ -295,15 +296,15 @@ func OpenV1LogMySQL(ctx context.Context, url, hostname string, key crypto.Signer
 	l, err := openV1LogInDB(ctx, db, hostname, signer.logID, key, opts)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("rekor v1 log in database %s: %w", cfg.DBName+V1MySQLDatabaseSuffix, err)
+		return nil, fmt.Errorf("rekor v1 log in database %s: %w", cfg.DBName+MySQLDatabaseSuffix, err)
 	}
 	l.owned = []io.Closer{db}
 	return l, nil
 }
 
-// openV1LogInDB opens the v1 log in db's database; see OpenV1LogMySQL.
-func openV1LogInDB(ctx context.Context, db *sql.DB, hostname string, logID [32]byte, key crypto.Signer, opts Options) (*V1Log, error) {
-	store, err := NewMySQLV1Store(ctx, db)
+// openV1LogInDB opens the v1 log in db's database; see OpenMySQL.
+func openV1LogInDB(ctx context.Context, db *sql.DB, hostname string, logID [32]byte, key crypto.Signer, opts tlog.Options) (*Log, error) {
+	store, err := NewMySQLStore(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -316,13 +317,13 @@ func openV1LogInDB(ctx context.Context, db *sql.DB, hostname string, logID [32]b
 		return nil, err
 	}
 	opts.CheckpointInterval = max(opts.CheckpointInterval, storage.MySQLMinCheckpointInterval)
-	return NewV1Log(ctx, driver, V1Stores{Entries: store, Search: store}, hostname, treeID, key, opts)
+	return New(ctx, driver, Stores{Entries: store, Search: store}, hostname, treeID, key, opts)
 }
 
 // openV1Database connects to the v1 log's database on the server cfg names,
 // creating the database if it does not exist.
 func openV1Database(ctx context.Context, cfg *mysql.Config) (*sql.DB, error) {
-	db, err := storage.OpenMySQLSuffixed(ctx, cfg, V1MySQLDatabaseSuffix)
+	db, err := storage.OpenMySQLSuffixed(ctx, cfg, MySQLDatabaseSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("rekor v1 log %w", err)
 	}

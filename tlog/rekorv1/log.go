@@ -1,4 +1,4 @@
-package tlog
+package rekorv1
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/tlog/internal/guard"
 	"github.com/signetproject/signet/tlog/internal/tiles"
 	"github.com/signetproject/signet/tlog/storage"
@@ -40,25 +42,25 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// v1FollowInterval is how often a V1Log reconciles its entry store and
+// v1FollowInterval is how often a Log reconciles its entry store and
 // search index with the tree in the background.
 const v1FollowInterval = time.Second
 
-// V1Stores are the stores a [V1Log] keeps next to its Tessera tree.
-type V1Stores struct {
+// Stores are the stores a [Log] keeps next to its Tessera tree.
+type Stores struct {
 	// Entries holds integrated times and the UUID → index mapping.
-	Entries V1EntryStore
-	// Search is the search index; [V1Log.Reindex] rebuilds it.
-	Search V1SearchIndex
+	Entries EntryStore
+	// Search is the search index; [Log.Reindex] rebuilds it.
+	Search SearchIndex
 }
 
-// V1Log is a Rekor v1 compatible transparency log. Its methods are safe for
+// Log is a Rekor v1 compatible transparency log. Its methods are safe for
 // concurrent use.
-type V1Log struct {
+type Log struct {
 	signer  *v1Signer
-	entries V1EntryStore
-	search  V1SearchIndex
-	owned   []io.Closer // stores opened by OpenV1LogDir
+	entries EntryStore
+	search  SearchIndex
+	owned   []io.Closer // stores opened by OpenDir
 
 	add      tessera.AddFn
 	reader   tessera.LogReader
@@ -88,7 +90,7 @@ type V1Log struct {
 	closeErr  error
 }
 
-// NewV1Log opens the Rekor v1 log kept by driver and stores. hostname and
+// New opens the Rekor v1 log kept by driver and stores. hostname and
 // treeID make the checkpoint origin "<hostname> - <treeID>" and the entry ID
 // prefix; treeID must be positive and stay the same for the life of the
 // log. key must be an ECDSA P-256 key: it signs signed entry timestamps and
@@ -99,7 +101,7 @@ type V1Log struct {
 // Opening reconciles stores with the tree (entries appended just before a
 // crash); after that, the log reconciles in the background every second
 // until Close.
-func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostname string, treeID int64, key crypto.Signer, opts Options) (*V1Log, error) {
+func New(ctx context.Context, driver tessera.Driver, stores Stores, hostname string, treeID int64, key crypto.Signer, opts tlog.Options) (*Log, error) {
 	if len(opts.RetiredKeys) > 0 {
 		return nil, errors.New("open Rekor v1 log: its key is not rotated, but RetiredKeys is set")
 	}
@@ -114,12 +116,12 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 		return nil, fmt.Errorf("open v1 log: %w", err)
 	}
 	bg, cancel := context.WithCancel(ctx)
-	g, appender, shutdown, reader, prover, err := guard.Open(bg, driver, treeNoteSigner{s}, []note.Verifier{treeNoteVerifier{s}}, treeNoteSigner{s}.Name(), opts.appendOptions(), tiles.EntryBundleLeaves)
+	g, appender, shutdown, reader, prover, err := guard.Open(bg, driver, treeNoteSigner{s}, []note.Verifier{treeNoteVerifier{s}}, treeNoteSigner{s}.Name(), opts.AppendOptions(), tiles.EntryBundleLeaves)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("open v1 log: %w", err)
 	}
-	l := &V1Log{
+	l := &Log{
 		signer:   s,
 		entries:  stores.Entries,
 		search:   stores.Search,
@@ -150,11 +152,11 @@ func NewV1Log(ctx context.Context, driver tessera.Driver, stores V1Stores, hostn
 	return l, nil
 }
 
-// OpenV1LogDir opens (creating if needed) a Rekor v1 log kept entirely under
+// OpenDir opens (creating if needed) a Rekor v1 log kept entirely under
 // dir: Tessera POSIX tiles in dir/tiles, the entry store and search index in
 // dir/entries.jsonl and dir/search.jsonl, and the tree ID in dir/tree-id,
-// chosen at random on first use. See [NewV1Log] for the other arguments.
-func OpenV1LogDir(ctx context.Context, dir, hostname string, key crypto.Signer, opts Options) (*V1Log, error) {
+// chosen at random on first use. See [New] for the other arguments.
+func OpenDir(ctx context.Context, dir, hostname string, key crypto.Signer, opts tlog.Options) (*Log, error) {
 	if dir == "" {
 		return nil, errors.New("v1 log directory is empty")
 	}
@@ -169,16 +171,16 @@ func OpenV1LogDir(ctx context.Context, dir, hostname string, key crypto.Signer, 
 	if err != nil {
 		return nil, err
 	}
-	entries, err := NewFileV1EntryStore(filepath.Join(dir, "entries.jsonl"))
+	entries, err := NewFileEntryStore(filepath.Join(dir, "entries.jsonl"))
 	if err != nil {
 		return nil, err
 	}
-	search, err := NewFileV1SearchIndex(filepath.Join(dir, "search.jsonl"))
+	search, err := NewFileSearchIndex(filepath.Join(dir, "search.jsonl"))
 	if err != nil {
 		entries.Close()
 		return nil, err
 	}
-	l, err := NewV1Log(ctx, driver, V1Stores{Entries: entries, Search: search}, hostname, treeID, key, opts)
+	l, err := New(ctx, driver, Stores{Entries: entries, Search: search}, hostname, treeID, key, opts)
 	if err != nil {
 		entries.Close()
 		search.Close()
@@ -227,8 +229,8 @@ func syncFile(path string) error {
 
 // Close stops background reconciliation, waits until every acknowledged
 // entry is committed to by a checkpoint (bounded by ctx), stops the log's
-// background work and closes the stores OpenV1LogDir opened.
-func (l *V1Log) Close(ctx context.Context) error {
+// background work and closes the stores OpenDir opened.
+func (l *Log) Close(ctx context.Context) error {
 	l.closeOnce.Do(func() {
 		l.stopFollow()
 		l.followWG.Wait()
@@ -255,34 +257,34 @@ func (l *V1Log) Close(ctx context.Context) error {
 }
 
 // TreeID returns the log's tree ID.
-func (l *V1Log) TreeID() int64 { return l.signer.treeID }
+func (l *Log) TreeID() int64 { return l.signer.treeID }
 
 // Hostname returns the hostname in the log's checkpoint origin.
-func (l *V1Log) Hostname() string { return l.signer.hostname }
+func (l *Log) Hostname() string { return l.signer.hostname }
 
 // CheckpointOrigin returns the origin line of the log's checkpoints,
 // "<hostname> - <treeID>".
-func (l *V1Log) CheckpointOrigin() string { return l.signer.origin() }
+func (l *Log) CheckpointOrigin() string { return l.signer.origin() }
 
 // LogID returns the log's 32-byte ID ([trustroot.RekorV1LogID] of its
 // key), as trusted_root.json and bundle entries carry it; the v1 API's
 // JSON has it in hex.
-func (l *V1Log) LogID() []byte { return bytes.Clone(l.signer.logID[:]) }
+func (l *Log) LogID() []byte { return bytes.Clone(l.signer.logID[:]) }
 
 // PublicKey returns the ECDSA key that verifies signed entry timestamps and
 // checkpoints.
-func (l *V1Log) PublicKey() crypto.PublicKey { return l.signer.pub }
+func (l *Log) PublicKey() crypto.PublicKey { return l.signer.pub }
 
 // PublicKeyPEM returns the log's public key as a PEM "PUBLIC KEY" block, the
 // body of GET /api/v1/log/publicKey.
-func (l *V1Log) PublicKeyPEM() []byte {
+func (l *Log) PublicKeyPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: l.signer.der})
 }
 
 // CheckTreeID checks the optional treeID query parameter of Rekor's read
 // endpoints: empty or the log's tree ID in decimal. Errors wrap
 // [ErrInvalidQuery].
-func (l *V1Log) CheckTreeID(treeID string) error {
+func (l *Log) CheckTreeID(treeID string) error {
 	if treeID == "" {
 		return nil
 	}
@@ -296,7 +298,7 @@ func (l *V1Log) CheckTreeID(treeID string) error {
 // TransparencyLogInstance describes the log for trusted_root.json tlogs[]:
 // baseUrl, SHA-256 tree hashing, the PKIX ECDSA P-256 key valid from
 // validFrom, and the log ID (the SHA-256 of the DER key).
-func (l *V1Log) TransparencyLogInstance(baseURL string, validFrom time.Time) (*trustrootv1.TransparencyLogInstance, error) {
+func (l *Log) TransparencyLogInstance(baseURL string, validFrom time.Time) (*trustrootv1.TransparencyLogInstance, error) {
 	if _, err := url.Parse(baseURL); err != nil {
 		return nil, fmt.Errorf("v1 log base URL: %w", err)
 	}
@@ -313,24 +315,24 @@ func (l *V1Log) TransparencyLogInstance(baseURL string, validFrom time.Time) (*t
 }
 
 // Create validates the proposed entry (the body of POST /api/v1/log/entries,
-// see [NewV1Entry]), appends its canonical body unless an identical one is
+// see [NewEntry]), appends its canonical body unless an identical one is
 // in the log, waits until a checkpoint commits to it and returns it with its
 // integrated time, signed entry timestamp and inclusion proof, as Rekor v1
 // does. The entry is durably stored once Create returns it.
 //
-// Errors: [ErrInvalidRequest] and its children (400), a [*V1DuplicateError]
+// Errors: [tlog.ErrInvalidRequest] and its children (400), a [*DuplicateError]
 // (409), a wrapped tessera.ErrPushback when the log is overloaded (503), and
 // ctx's error when ctx ends first (the entry may still be appended).
-func (l *V1Log) Create(ctx context.Context, proposed []byte) (*V1LogEntry, error) {
-	e, err := NewV1Entry(ctx, proposed)
+func (l *Log) Create(ctx context.Context, proposed []byte) (*LogEntry, error) {
+	e, err := NewEntry(ctx, proposed)
 	if err != nil {
 		return nil, err
 	}
 	return l.appendEntry(ctx, e)
 }
 
-// appendEntry appends an entry made by NewV1Entry; see Create.
-func (l *V1Log) appendEntry(ctx context.Context, e *V1Entry) (*V1LogEntry, error) {
+// appendEntry appends an entry made by NewEntry; see Create.
+func (l *Log) appendEntry(ctx context.Context, e *Entry) (*LogEntry, error) {
 	if err := l.guard.Failure(); err != nil {
 		return nil, fmt.Errorf("append v1 entry: %w", err)
 	}
@@ -345,7 +347,7 @@ func (l *V1Log) appendEntry(ctx context.Context, e *V1Entry) (*V1LogEntry, error
 	}
 	// Record an integrated time before the leaf can reach the log, so that
 	// every leaf has one even if the process dies before Append returns.
-	if err := l.entries.Put(ctx, e.LeafHash, V1EntryRecord{IntegratedTime: l.now().Unix()}); err != nil {
+	if err := l.entries.Put(ctx, e.LeafHash, EntryRecord{IntegratedTime: l.now().Unix()}); err != nil {
 		return nil, fmt.Errorf("append v1 entry: %w", err)
 	}
 	idx, cpRaw, err := l.awaiter.Await(ctx, l.add(ctx, tessera.NewEntry(e.Body)))
@@ -358,7 +360,7 @@ func (l *V1Log) appendEntry(ctx context.Context, e *V1Entry) (*V1LogEntry, error
 		return nil, fmt.Errorf("append v1 entry: %w", err)
 	}
 	// The entry is integrated now; this is the time its SETs promise.
-	rec = V1EntryRecord{IntegratedTime: l.now().Unix(), Index: idx.Index, Indexed: true}
+	rec = EntryRecord{IntegratedTime: l.now().Unix(), Index: idx.Index, Indexed: true}
 	if err := l.entries.Put(ctx, e.LeafHash, rec); err != nil {
 		return nil, fmt.Errorf("append v1 entry %d: %w", idx.Index, err)
 	}
@@ -381,17 +383,17 @@ func (l *V1Log) appendEntry(ctx context.Context, e *V1Entry) (*V1LogEntry, error
 	return out, nil
 }
 
-func (l *V1Log) duplicate(leaf [32]byte, index uint64) *V1DuplicateError {
+func (l *Log) duplicate(leaf [32]byte, index uint64) *DuplicateError {
 	uuid := hex.EncodeToString(leaf[:])
-	return &V1DuplicateError{EntryID: V1EntryID(l.signer.treeID, uuid), UUID: uuid, Index: index}
+	return &DuplicateError{EntryID: EntryID(l.signer.treeID, uuid), UUID: uuid, Index: index}
 }
 
 // EntryByUUID returns the entry with the given UUID or entry ID (GET
 // /api/v1/log/entries/{entryUUID}) with an inclusion proof against the
 // latest checkpoint. Errors wrap [ErrInvalidQuery] for a malformed ID and
 // os.ErrNotExist (404) for an unknown one or another tree's entry ID.
-func (l *V1Log) EntryByUUID(ctx context.Context, id string) (*V1LogEntry, error) {
-	leaf, treeID, hasTree, err := ParseV1EntryID(id)
+func (l *Log) EntryByUUID(ctx context.Context, id string) (*LogEntry, error) {
+	leaf, treeID, hasTree, err := ParseEntryID(id)
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +403,7 @@ func (l *V1Log) EntryByUUID(ctx context.Context, id string) (*V1LogEntry, error)
 	return l.entryByLeafHash(ctx, leaf)
 }
 
-func (l *V1Log) entryByLeafHash(ctx context.Context, leaf [32]byte) (*V1LogEntry, error) {
+func (l *Log) entryByLeafHash(ctx context.Context, leaf [32]byte) (*LogEntry, error) {
 	uuid := hex.EncodeToString(leaf[:])
 	rec, ok, err := l.entries.Get(ctx, leaf)
 	if err != nil {
@@ -431,7 +433,7 @@ func (l *V1Log) entryByLeafHash(ctx context.Context, leaf [32]byte) (*V1LogEntry
 // /api/v1/log/entries?logIndex=N) with an inclusion proof against the latest
 // checkpoint. Errors wrap [ErrInvalidQuery] for a negative index and
 // os.ErrNotExist (404) for one beyond the latest checkpoint.
-func (l *V1Log) EntryByIndex(ctx context.Context, index int64) (*V1LogEntry, error) {
+func (l *Log) EntryByIndex(ctx context.Context, index int64) (*LogEntry, error) {
 	if index < 0 {
 		return nil, fmt.Errorf("log index %d is negative: %w", index, ErrInvalidQuery)
 	}
@@ -469,13 +471,13 @@ func (l *V1Log) EntryByIndex(ctx context.Context, index int64) (*V1LogEntry, err
 // entries found for each UUID or entry ID, proposed entry (canonicalized to
 // find its UUID) and log index, in that order; those not found are left
 // out. Errors wrap [ErrTooManyQueries] (422), [ErrInvalidQuery] or
-// [ErrInvalidRequest] (400).
-func (l *V1Log) Retrieve(ctx context.Context, q V1SearchLogQuery) ([]*V1LogEntry, error) {
-	if n := len(q.EntryUUIDs) + len(q.Entries) + len(q.LogIndexes); n > MaxV1SearchQueries {
+// [tlog.ErrInvalidRequest] (400).
+func (l *Log) Retrieve(ctx context.Context, q SearchLogQuery) ([]*LogEntry, error) {
+	if n := len(q.EntryUUIDs) + len(q.Entries) + len(q.LogIndexes); n > MaxSearchQueries {
 		return nil, fmt.Errorf("%d queries: %w", n, ErrTooManyQueries)
 	}
-	var out []*V1LogEntry
-	collect := func(e *V1LogEntry, err error) error {
+	var out []*LogEntry
+	collect := func(e *LogEntry, err error) error {
 		switch {
 		case err == nil:
 			out = append(out, e)
@@ -517,7 +519,7 @@ func proposedLeafHash(ctx context.Context, raw []byte) ([32]byte, error) {
 	}
 	impl, err := types.UnmarshalEntry(pe)
 	if err != nil {
-		return leaf, fmt.Errorf("%s entry: %v: %w", pe.Kind(), err, ErrInvalidRequest)
+		return leaf, fmt.Errorf("%s entry: %v: %w", pe.Kind(), err, tlog.ErrInvalidRequest)
 	}
 	e, err := canonicalV1Entry(ctx, pe.Kind(), impl)
 	if err != nil {
@@ -530,7 +532,7 @@ func proposedLeafHash(ctx context.Context, raw []byte) ([32]byte, error) {
 // matching the query's artifact hash, public key and email, combined with
 // its operator ("or", the default, or "and"), sorted. Errors wrap
 // [ErrInvalidQuery].
-func (l *V1Log) SearchIndex(ctx context.Context, q V1SearchIndexQuery) ([]string, error) {
+func (l *Log) SearchIndex(ctx context.Context, q SearchIndexQuery) ([]string, error) {
 	op := strings.ToLower(q.Operator)
 	if op == "" {
 		op = "or"
@@ -573,7 +575,7 @@ func (l *V1Log) SearchIndex(ctx context.Context, q V1SearchIndexQuery) ([]string
 	}
 	ids := make([]string, 0, len(result))
 	for u := range result {
-		ids = append(ids, V1EntryID(l.signer.treeID, u))
+		ids = append(ids, EntryID(l.signer.treeID, u))
 	}
 	slices.Sort(ids)
 	return ids, nil
@@ -581,7 +583,7 @@ func (l *V1Log) SearchIndex(ctx context.Context, q V1SearchIndexQuery) ([]string
 
 // publicKeySearchKey returns the search key of a key or certificate: the hex
 // SHA-256 of its canonical PEM form, as Rekor indexes signers.
-func publicKeySearchKey(pk *V1SearchPublicKey) (string, error) {
+func publicKeySearchKey(pk *SearchPublicKey) (string, error) {
 	if pk.Format != "x509" {
 		return "", fmt.Errorf("public key format %q is not supported, only x509: %w", pk.Format, ErrInvalidQuery)
 	}
@@ -605,7 +607,7 @@ func publicKeySearchKey(pk *V1SearchPublicKey) (string, error) {
 
 // LogInfo returns the log's state (GET /api/v1/log): root hash, tree size,
 // signed checkpoint and tree ID.
-func (l *V1Log) LogInfo(ctx context.Context) (*V1LogInfo, error) {
+func (l *Log) LogInfo(ctx context.Context) (*LogInfo, error) {
 	cp, err := l.checkpoint(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("log info: %w", err)
@@ -614,7 +616,7 @@ func (l *V1Log) LogInfo(ctx context.Context) (*V1LogInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log info: %w", err)
 	}
-	return &V1LogInfo{
+	return &LogInfo{
 		RootHash:       hex.EncodeToString(cp.Hash),
 		TreeSize:       int64(cp.Size), // bounded by parseCheckpoint
 		SignedTreeHead: signed,
@@ -626,7 +628,7 @@ func (l *V1Log) LogInfo(ctx context.Context) (*V1LogInfo, error) {
 // the tree of firstSize (GET /api/v1/log/proof), with the root hash of the
 // larger tree. Errors wrap [ErrInvalidQuery] for firstSize < 1, firstSize >
 // lastSize or lastSize beyond the latest checkpoint.
-func (l *V1Log) ConsistencyProof(ctx context.Context, firstSize, lastSize int64) (*V1ConsistencyProof, error) {
+func (l *Log) ConsistencyProof(ctx context.Context, firstSize, lastSize int64) (*ConsistencyProof, error) {
 	if firstSize < 1 || firstSize > lastSize {
 		return nil, fmt.Errorf("consistency proof from %d to %d: sizes must satisfy 1 <= firstSize <= lastSize: %w", firstSize, lastSize, ErrInvalidQuery)
 	}
@@ -646,14 +648,14 @@ func (l *V1Log) ConsistencyProof(ctx context.Context, firstSize, lastSize int64)
 	if err != nil {
 		return nil, fmt.Errorf("consistency proof %d to %d: %w", first, last, err)
 	}
-	return &V1ConsistencyProof{RootHash: hex.EncodeToString(root), Hashes: hexHashes(hashes)}, nil
+	return &ConsistencyProof{RootHash: hex.EncodeToString(root), Hashes: hexHashes(hashes)}, nil
 }
 
 // InclusionProof returns the proof that the entry at index is in the tree of
 // treeSize leaves (zero: the latest checkpoint's tree), with a checkpoint
 // signed for that tree. Errors wrap [ErrInvalidQuery] for an index outside
 // the tree or a tree larger than the latest checkpoint's.
-func (l *V1Log) InclusionProof(ctx context.Context, index, treeSize int64) (*V1InclusionProof, error) {
+func (l *Log) InclusionProof(ctx context.Context, index, treeSize int64) (*InclusionProof, error) {
 	cp, err := l.checkpoint(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("inclusion proof: %w", err)
@@ -680,7 +682,7 @@ func (l *V1Log) InclusionProof(ctx context.Context, index, treeSize int64) (*V1I
 // re-derives every entry's search keys from its canonical body. Keys only a
 // proposed entry carries (in-toto statement subjects) are not recovered, as
 // with Rekor's index backfill.
-func (l *V1Log) Reindex(ctx context.Context) error {
+func (l *Log) Reindex(ctx context.Context) error {
 	l.followMu.Lock()
 	defer l.followMu.Unlock()
 	if err := l.entries.SetFollowedSize(ctx, 0); err != nil {
@@ -700,7 +702,7 @@ func (l *V1Log) Reindex(ctx context.Context) error {
 // the current time as integrated time) of leaves appended by interrupted
 // appends, and adds their search keys. The log does this when it opens and
 // every second in the background; Follow runs it now.
-func (l *V1Log) Follow(ctx context.Context) error {
+func (l *Log) Follow(ctx context.Context) error {
 	l.followMu.Lock()
 	defer l.followMu.Unlock()
 	return l.follow(ctx)
@@ -708,14 +710,14 @@ func (l *V1Log) Follow(ctx context.Context) error {
 
 // LastFollowError returns the error of the latest background
 // reconciliation, or nil if it succeeded.
-func (l *V1Log) LastFollowError() error {
+func (l *Log) LastFollowError() error {
 	if p := l.followErr.Load(); p != nil {
 		return *p
 	}
 	return nil
 }
 
-func (l *V1Log) followLoop(ctx context.Context) {
+func (l *Log) followLoop(ctx context.Context) {
 	t := time.NewTicker(v1FollowInterval)
 	defer t.Stop()
 	for {
@@ -733,7 +735,7 @@ func (l *V1Log) followLoop(ctx context.Context) {
 }
 
 // follow does Follow's work; l.followMu must be held.
-func (l *V1Log) follow(ctx context.Context) error {
+func (l *Log) follow(ctx context.Context) error {
 	size, err := l.reader.IntegratedSize(ctx)
 	if err != nil {
 		return fmt.Errorf("follow v1 log: %w", err)
@@ -770,7 +772,7 @@ func (l *V1Log) follow(ctx context.Context) error {
 
 // reconcile records the index of the leaf body at index and adds its search
 // keys.
-func (l *V1Log) reconcile(ctx context.Context, index uint64, body []byte) error {
+func (l *Log) reconcile(ctx context.Context, index uint64, body []byte) error {
 	var leaf [32]byte
 	copy(leaf[:], rfc6962.DefaultHasher.HashLeaf(body))
 	unlock := l.leafLocks.lock(leaf)
@@ -788,7 +790,7 @@ func (l *V1Log) reconcile(ctx context.Context, index uint64, body []byte) error 
 	if err != nil {
 		return err
 	}
-	e, err := ParseV1Entry(ctx, body)
+	e, err := ParseEntry(ctx, body)
 	if err != nil {
 		return err
 	}
@@ -797,7 +799,7 @@ func (l *V1Log) reconcile(ctx context.Context, index uint64, body []byte) error 
 
 // checkpoint returns the latest verified checkpoint of the tree; before the
 // first one is published it is the empty tree's.
-func (l *V1Log) checkpoint(ctx context.Context) (*f_log.Checkpoint, error) {
+func (l *Log) checkpoint(ctx context.Context) (*f_log.Checkpoint, error) {
 	raw, err := l.reader.ReadCheckpoint(ctx)
 	if errors.Is(err, os.ErrNotExist) {
 		empty := rfc6962.DefaultHasher.EmptyRoot()
@@ -811,13 +813,13 @@ func (l *V1Log) checkpoint(ctx context.Context) (*f_log.Checkpoint, error) {
 
 // parseCheckpoint verifies and parses a checkpoint, remembering the last one
 // as [Log.parseCheckpoint] does.
-func (l *V1Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
+func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	if last := l.lastCP.Load(); last != nil && bytes.Equal(last.raw, raw) {
 		return last.cp, nil
 	}
 	cp, _, _, err := f_log.ParseCheckpoint(raw, l.verifier.Name(), l.verifier)
 	if err != nil {
-		return nil, fmt.Errorf("verify checkpoint: %v: %w", err, ErrIntegrity)
+		return nil, fmt.Errorf("verify checkpoint: %v: %w", err, tlog.ErrIntegrity)
 	}
 	if err := checkInt64(cp.Size); err != nil {
 		return nil, fmt.Errorf("checkpoint size: %w", err)
@@ -828,7 +830,7 @@ func (l *V1Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 
 // signedCheckpoint returns the Rekor v1 checkpoint for the tree of size and
 // root, reusing the last one made for the same tree.
-func (l *V1Log) signedCheckpoint(size uint64, root []byte) (string, error) {
+func (l *Log) signedCheckpoint(size uint64, root []byte) (string, error) {
 	l.cpMu.Lock()
 	defer l.cpMu.Unlock()
 	if l.cpSigned != "" && l.cpSize == size && bytes.Equal(l.cpRoot, root) {
@@ -845,7 +847,7 @@ func (l *V1Log) signedCheckpoint(size uint64, root []byte) (string, error) {
 }
 
 // leafAt returns the leaf at index, read from the tree of treeSize leaves.
-func (l *V1Log) leafAt(ctx context.Context, index, treeSize uint64) ([]byte, error) {
+func (l *Log) leafAt(ctx context.Context, index, treeSize uint64) ([]byte, error) {
 	bundle, err := client.GetEntryBundle(ctx, l.reader.ReadEntryBundle, index/layout.EntryBundleWidth, treeSize)
 	if err != nil {
 		return nil, fmt.Errorf("read leaf %d: %w", index, err)
@@ -860,7 +862,7 @@ func (l *V1Log) leafAt(ctx context.Context, index, treeSize uint64) ([]byte, err
 // rootAt returns the root hash of the tree of size leaves, a prefix of the
 // checkpointed tree cp, from the tiles, after proving it consistent with
 // cp: the log signs checkpoints for it.
-func (l *V1Log) rootAt(ctx context.Context, size uint64, cp *f_log.Checkpoint) ([]byte, error) {
+func (l *Log) rootAt(ctx context.Context, size uint64, cp *f_log.Checkpoint) ([]byte, error) {
 	if size == cp.Size {
 		return cp.Hash, nil
 	}
@@ -876,14 +878,14 @@ func (l *V1Log) rootAt(ctx context.Context, size uint64, cp *f_log.Checkpoint) (
 		return nil, fmt.Errorf("root of tree %d: %w", size, err)
 	}
 	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, size, cp.Size, hashes, root, cp.Hash); err != nil {
-		return nil, fmt.Errorf("root of tree %d is not consistent with the checkpoint of size %d: %s: %w", size, cp.Size, tiles.OneLine(err), ErrIntegrity)
+		return nil, fmt.Errorf("root of tree %d is not consistent with the checkpoint of size %d: %s: %w", size, cp.Size, tiles.OneLine(err), tlog.ErrIntegrity)
 	}
 	return root, nil
 }
 
 // inclusionProof proves the leaf body at index in the tree of size leaves
 // with root, checks the proof and signs a checkpoint for the tree.
-func (l *V1Log) inclusionProof(ctx context.Context, index uint64, body []byte, size uint64, root []byte) (*V1InclusionProof, error) {
+func (l *Log) inclusionProof(ctx context.Context, index uint64, body []byte, size uint64, root []byte) (*InclusionProof, error) {
 	hashes, err := l.prover.Inclusion(ctx, index, size)
 	if err != nil {
 		return nil, fmt.Errorf("inclusion proof for %d in tree of %d: %w", index, size, err)
@@ -895,7 +897,7 @@ func (l *V1Log) inclusionProof(ctx context.Context, index uint64, body []byte, s
 	if err != nil {
 		return nil, err
 	}
-	return &V1InclusionProof{
+	return &InclusionProof{
 		Checkpoint: signed,
 		Hashes:     hexHashes(hashes),
 		LogIndex:   int64(index), // index < size, which checkInt64 bounds
@@ -906,7 +908,7 @@ func (l *V1Log) inclusionProof(ctx context.Context, index uint64, body []byte, s
 
 // logEntry assembles the v1 LogEntry of the leaf body at index, proved
 // against the checkpoint cp.
-func (l *V1Log) logEntry(ctx context.Context, index uint64, body []byte, integratedTime int64, cp *f_log.Checkpoint) (*V1LogEntry, error) {
+func (l *Log) logEntry(ctx context.Context, index uint64, body []byte, integratedTime int64, cp *f_log.Checkpoint) (*LogEntry, error) {
 	if index >= cp.Size {
 		return nil, fmt.Errorf("checkpoint of size %d does not commit to index %d", cp.Size, index)
 	}
@@ -919,14 +921,14 @@ func (l *V1Log) logEntry(ctx context.Context, index uint64, body []byte, integra
 		return nil, err
 	}
 	uuid := hex.EncodeToString(rfc6962.DefaultHasher.HashLeaf(body))
-	return &V1LogEntry{
-		EntryID:        V1EntryID(l.signer.treeID, uuid),
+	return &LogEntry{
+		EntryID:        EntryID(l.signer.treeID, uuid),
 		UUID:           uuid,
 		Body:           body,
 		IntegratedTime: integratedTime,
 		LogID:          hex.EncodeToString(l.signer.logID[:]),
 		LogIndex:       int64(index),
-		Verification:   V1Verification{InclusionProof: ip, SignedEntryTimestamp: set},
+		Verification:   Verification{InclusionProof: ip, SignedEntryTimestamp: set},
 	}, nil
 }
 
@@ -988,4 +990,35 @@ func writeFileDurably(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return syncFile(filepath.Dir(path))
+}
+
+// Health is [tlog.Log.Health] for the Rekor v1 log.
+func (l *Log) Health(ctx context.Context) error { return l.health.Health(ctx) }
+
+// Ready is [tlog.Log.Ready] for the Rekor v1 log.
+func (l *Log) Ready(ctx context.Context) error { return l.health.Ready(ctx) }
+
+// IntegrityFailures is [tlog.Log.IntegrityFailures] for the Rekor v1 log.
+func (l *Log) IntegrityFailures() uint64 { return l.guard.Failures() }
+
+// parsedCheckpoint is a verified checkpoint with its signed bytes.
+type parsedCheckpoint struct {
+	raw []byte
+	cp  *f_log.Checkpoint
+}
+
+// expired returns a context that is already cancelled, keeping ctx's
+// values.
+func expired(ctx context.Context) context.Context {
+	c, cancel := context.WithCancel(ctx)
+	cancel()
+	return c
+}
+
+// checkInt64 checks that v fits the int64 of the Rekor v1 API's JSON.
+func checkInt64(v uint64) error {
+	if v > math.MaxInt64 {
+		return fmt.Errorf("%d overflows int64", v)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package tlog
+package rekorv1
 
 import (
 	"bytes"
@@ -7,21 +7,22 @@ import (
 	"testing"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
+	"github.com/signetproject/signet/tlog"
 )
 
 // FuzzV1Entry feeds untrusted Rekor v1 proposed entries through decoding,
 // verification and canonicalization: nothing panics, every rejection wraps
-// ErrInvalidRequest, and an accepted entry's body is RFC 8785 canonical and
+// tlog.ErrInvalidRequest, and an accepted entry's body is RFC 8785 canonical and
 // parses back (as a log read does) to the same body and leaf hash. The same
 // input read as a stored body or an entry ID must not panic either.
 func FuzzV1Entry(f *testing.F) {
 	s := newTestSigner(f)
-	envJSON, _ := s.v1Envelope(f, []byte("fuzz subject"))
+	envJSON, _ := v1Envelope(f, s, []byte("fuzz subject"))
 	seeds := [][]byte{
-		s.v1HashedRekord(f, []byte("a"), s.certPEM(f)),
-		s.v1HashedRekord(f, []byte("b"), s.keyPEM(f)),
-		v1ProposedEnvelopeEntry(f, V1KindIntoto, envJSON, s.certPEM(f)),
-		v1ProposedEnvelopeEntry(f, V1KindDSSE, envJSON, s.keyPEM(f)),
+		v1HashedRekord(f, s, []byte("a"), certPEM(f, s)),
+		v1HashedRekord(f, s, []byte("b"), keyPEM(f, s)),
+		v1ProposedEnvelopeEntry(f, KindIntoto, envJSON, certPEM(f, s)),
+		v1ProposedEnvelopeEntry(f, KindDSSE, envJSON, keyPEM(f, s)),
 		[]byte(`{"kind":"intoto","apiVersion":"0.0.2","spec":{"content":{"envelope":{"payloadType":"x","signatures":[{}]}}}}`),
 		[]byte(`{"kind":"dsse","apiVersion":"0.0.1","spec":{"proposedContent":{"envelope":"{}","verifiers":[null]}}}`),
 		[]byte(`{"kind":"hashedrekord","apiVersion":"0.0.1","spec":{"signature":{"publicKey":{}}}}`),
@@ -31,13 +32,13 @@ func FuzzV1Entry(f *testing.F) {
 	}
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, proposed []byte) {
-		_, _ = ParseV1Entry(ctx, proposed)
-		_, _, _, _ = ParseV1EntryID(string(proposed))
+		_, _ = ParseEntry(ctx, proposed)
+		_, _, _, _ = ParseEntryID(string(proposed))
 
-		e, err := NewV1Entry(ctx, proposed)
+		e, err := NewEntry(ctx, proposed)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidRequest) {
-				t.Fatalf("rejection %v does not wrap ErrInvalidRequest", err)
+			if !errors.Is(err, tlog.ErrInvalidRequest) {
+				t.Fatalf("rejection %v does not wrap tlog.ErrInvalidRequest", err)
 			}
 			return
 		}
@@ -45,7 +46,7 @@ func FuzzV1Entry(f *testing.F) {
 		if err != nil || !bytes.Equal(canon, e.Body) {
 			t.Fatalf("body is not RFC 8785 canonical: %s", e.Body)
 		}
-		back, err := ParseV1Entry(ctx, e.Body)
+		back, err := ParseEntry(ctx, e.Body)
 		if err != nil {
 			t.Fatalf("canonical body does not parse back: %v\n%s", err, e.Body)
 		}

@@ -1,4 +1,4 @@
-package tlog
+package rekorv1
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+	"github.com/signetproject/signet/tlog"
+	"github.com/signetproject/signet/tlog/internal/tlogtest"
 	"github.com/sigstore/rekor/pkg/types"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
@@ -29,9 +31,9 @@ func newV1LogKey(t testing.TB) *ecdsa.PrivateKey {
 }
 
 // openTestV1Log opens a v1 log in dir and closes it at the end of the test.
-func openTestV1Log(t testing.TB, dir string, key crypto.Signer) *V1Log {
+func openTestV1Log(t testing.TB, dir string, key crypto.Signer) *Log {
 	t.Helper()
-	l, err := OpenV1LogDir(context.Background(), dir, testOrigin, key, DefaultOptions())
+	l, err := OpenDir(context.Background(), dir, testOrigin, key, tlog.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func openTestV1Log(t testing.TB, dir string, key crypto.Signer) *V1Log {
 	return l
 }
 
-func closeV1Log(t testing.TB, l *V1Log) {
+func closeV1Log(t testing.TB, l *Log) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -48,18 +50,18 @@ func closeV1Log(t testing.TB, l *V1Log) {
 	}
 }
 
-func (s *testSigner) certPEM(t testing.TB) []byte {
+func certPEM(t testing.TB, s *testSigner) []byte {
 	t.Helper()
-	p, err := cryptoutils.MarshalCertificateToPEM(s.cert)
+	p, err := cryptoutils.MarshalCertificateToPEM(s.Cert)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func (s *testSigner) keyPEM(t testing.TB) []byte {
+func keyPEM(t testing.TB, s *testSigner) []byte {
 	t.Helper()
-	p, err := cryptoutils.MarshalPublicKeyToPEM(s.key.Public())
+	p, err := cryptoutils.MarshalPublicKeyToPEM(s.Key.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,10 +70,10 @@ func (s *testSigner) keyPEM(t testing.TB) []byte {
 
 // v1HashedRekord returns a hashedrekord v0.0.1 proposed entry as cosign
 // writes it: the SHA-256 of artifact signed by s, verified by verifierPEM.
-func (s *testSigner) v1HashedRekord(t testing.TB, artifact, verifierPEM []byte) []byte {
+func v1HashedRekord(t testing.TB, s *testSigner, artifact, verifierPEM []byte) []byte {
 	t.Helper()
 	d := sha256.Sum256(artifact)
-	return v1HashedRekordJSON(t, hex.EncodeToString(d[:]), s.signDigest(t, d[:]), verifierPEM)
+	return v1HashedRekordJSON(t, hex.EncodeToString(d[:]), s.SignDigest(t, d[:]), verifierPEM)
 }
 
 func v1HashedRekordJSON(t testing.TB, digestHex string, sig, verifierPEM []byte) []byte {
@@ -95,16 +97,16 @@ func v1HashedRekordJSON(t testing.TB, digestHex string, sig, verifierPEM []byte)
 
 // v1Envelope returns the JSON of a DSSE envelope over an in-toto statement
 // about subject, signed by s.
-func (s *testSigner) v1Envelope(t testing.TB, subject []byte) (envJSON, payload []byte) {
+func v1Envelope(t testing.TB, s *testSigner, subject []byte) (envJSON, payload []byte) {
 	t.Helper()
 	d := sha256.Sum256(subject)
 	payload = fmt.Appendf(nil, `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"artifact","digest":{"sha256":"%x"}}],"predicateType":"https://example.com/test/v1","predicate":{}}`, d)
 	const pt = "application/vnd.in-toto+json"
-	pae := sha256.Sum256(PAE(pt, payload))
+	pae := sha256.Sum256(tlog.PAE(pt, payload))
 	env := dsse.Envelope{
 		PayloadType: pt,
 		Payload:     base64.StdEncoding.EncodeToString(payload),
-		Signatures:  []dsse.Signature{{Sig: base64.StdEncoding.EncodeToString(s.signDigest(t, pae[:]))}},
+		Signatures:  []dsse.Signature{{Sig: base64.StdEncoding.EncodeToString(s.SignDigest(t, pae[:]))}},
 	}
 	envJSON, err := json.Marshal(env)
 	if err != nil {
@@ -130,3 +132,23 @@ func v1ProposedEnvelopeEntry(t testing.TB, kind string, envJSON, verifierPEM []b
 	}
 	return js
 }
+
+// The shared test helpers, under this package's names.
+const (
+	testOrigin  = tlogtest.Origin
+	testBaseURL = "https://" + testOrigin
+)
+
+type testSigner = tlogtest.Signer
+
+var (
+	newTestSigner      = tlogtest.NewSigner
+	newLargeCertSigner = tlogtest.NewLargeCertSigner
+	newLogKey          = tlogtest.NewLogKey
+	readFile           = tlogtest.ReadFile
+	writeFile          = tlogtest.WriteFile
+)
+
+// mysqlTestURL returns the URL of a fresh database on the test server
+// (SIGNET_TEST_MYSQL_URL) and of its Rekor v1 sibling, or skips the test.
+func mysqlTestURL(t testing.TB) string { return tlogtest.MySQLURL(t, MySQLDatabaseSuffix) }

@@ -1,4 +1,4 @@
-package tlog
+package rekorv1
 
 import (
 	"crypto"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 
+	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/trustroot"
 )
 
@@ -45,7 +46,7 @@ func newV1Signer(hostname string, treeID int64, key crypto.Signer) (*v1Signer, e
 	if !ok || pub.Curve != elliptic.P256() {
 		// sigstore-go verifies SETs only with ECDSA keys, and checkpoint
 		// signatures over SHA-256 digests only with P-256 ones.
-		return nil, fmt.Errorf("v1 log signer has a %s, want an ECDSA P-256 key", describeKey(key.Public()))
+		return nil, fmt.Errorf("v1 log signer has a %s, want an ECDSA P-256 key", keys.Describe(key.Public()))
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {

@@ -1,4 +1,4 @@
-package tlog
+package rekorv1
 
 import (
 	"bufio"
@@ -14,10 +14,10 @@ import (
 	"sync"
 )
 
-// V1EntryRecord is what a [V1Log] keeps about one of its leaves beyond the
+// EntryRecord is what a [Log] keeps about one of its leaves beyond the
 // leaf bytes, which Tessera stores: the integrated time its signed entry
 // timestamps carry and, once known, its log index.
-type V1EntryRecord struct {
+type EntryRecord struct {
 	// IntegratedTime is the entry's integrated time in Unix seconds. It is
 	// recorded before the leaf is appended, so every leaf in the log has one.
 	IntegratedTime int64
@@ -29,19 +29,19 @@ type V1EntryRecord struct {
 	Indexed bool
 }
 
-// V1EntryStore keeps a [V1Log]'s per-leaf records, keyed by the leaf's RFC
+// EntryStore keeps a [Log]'s per-leaf records, keyed by the leaf's RFC
 // 6962 leaf hash (the entry UUID). It is the log's essential state next to
 // the Tessera tiles: integrated times cannot be recomputed from the log. Its
 // methods must be safe for concurrent use and Put must be durable when it
-// returns. [NewFileV1EntryStore] is the embedded implementation;
-// [MySQLV1Store] keeps it in a database that several servers share.
-type V1EntryStore interface {
+// returns. [NewFileEntryStore] is the embedded implementation;
+// [MySQLStore] keeps it in a database that several servers share.
+type EntryStore interface {
 	// Get returns the record of leafHash; ok is false when there is none.
-	Get(ctx context.Context, leafHash [32]byte) (rec V1EntryRecord, ok bool, err error)
+	Get(ctx context.Context, leafHash [32]byte) (rec EntryRecord, ok bool, err error)
 	// Put stores rec for leafHash, replacing any earlier record. A store
 	// that several servers share may keep a log index once recorded (see
-	// [MySQLV1Store]).
-	Put(ctx context.Context, leafHash [32]byte, rec V1EntryRecord) error
+	// [MySQLStore]).
+	Put(ctx context.Context, leafHash [32]byte, rec EntryRecord) error
 	// FollowedSize returns the number of leaves, counted from index 0, whose
 	// records and search keys the log has reconciled with the tree.
 	FollowedSize(ctx context.Context) (uint64, error)
@@ -51,13 +51,13 @@ type V1EntryStore interface {
 	SetFollowedSize(ctx context.Context, size uint64) error
 }
 
-// V1SearchIndex maps search keys (artifact digests "sha256:<hex>", signer
+// SearchIndex maps search keys (artifact digests "sha256:<hex>", signer
 // identities, public key hashes) to entry UUIDs, for Rekor's
-// /api/v1/index/retrieve. It holds derived state that [V1Log.Reindex]
+// /api/v1/index/retrieve. It holds derived state that [Log.Reindex]
 // rebuilds from the log. Keys are given lowercased. Its methods must be safe
-// for concurrent use. [NewFileV1SearchIndex] is the embedded implementation;
-// [MySQLV1Store] keeps it in a database that several servers share.
-type V1SearchIndex interface {
+// for concurrent use. [NewFileSearchIndex] is the embedded implementation;
+// [MySQLStore] keeps it in a database that several servers share.
+type SearchIndex interface {
 	// Add records that the entry uuid (64 lowercase hex) matches every key.
 	// Adding a pair again is a no-op.
 	Add(ctx context.Context, uuid string, keys []string) error
@@ -180,19 +180,19 @@ func (j *jsonLinesFile) Close() error {
 	return nil
 }
 
-// FileV1EntryStore is the embedded [V1EntryStore]: an append-only file of
+// FileEntryStore is the embedded [EntryStore]: an append-only file of
 // JSON lines, replayed into memory when opened. Memory use grows with the
 // log (about 100 bytes an entry); a database-backed store suits very large
 // logs.
-type FileV1EntryStore struct {
+type FileEntryStore struct {
 	file *jsonLinesFile
 
 	mu       sync.RWMutex
-	records  map[[32]byte]V1EntryRecord
+	records  map[[32]byte]EntryRecord
 	followed uint64
 }
 
-// fileEntryRecord is one line of a FileV1EntryStore: a leaf record, or the
+// fileEntryRecord is one line of a FileEntryStore: a leaf record, or the
 // followed size when Leaf is empty.
 type fileEntryRecord struct {
 	Leaf     string  `json:"leaf,omitempty"`
@@ -201,10 +201,10 @@ type fileEntryRecord struct {
 	Followed *uint64 `json:"followed,omitempty"`
 }
 
-// NewFileV1EntryStore opens the entry store kept in the file at path,
+// NewFileEntryStore opens the entry store kept in the file at path,
 // creating it if missing. Close it when done.
-func NewFileV1EntryStore(path string) (*FileV1EntryStore, error) {
-	s := &FileV1EntryStore{records: make(map[[32]byte]V1EntryRecord)}
+func NewFileEntryStore(path string) (*FileEntryStore, error) {
+	s := &FileEntryStore{records: make(map[[32]byte]EntryRecord)}
 	f, err := openJSONLines(path, func(line []byte) error {
 		var r fileEntryRecord
 		if err := json.Unmarshal(line, &r); err != nil {
@@ -221,7 +221,7 @@ func NewFileV1EntryStore(path string) (*FileV1EntryStore, error) {
 		if err != nil {
 			return err
 		}
-		rec := V1EntryRecord{IntegratedTime: r.Time}
+		rec := EntryRecord{IntegratedTime: r.Time}
 		if r.Index != nil {
 			rec.Index, rec.Indexed = *r.Index, true
 		}
@@ -235,16 +235,16 @@ func NewFileV1EntryStore(path string) (*FileV1EntryStore, error) {
 	return s, nil
 }
 
-// Get implements [V1EntryStore].
-func (s *FileV1EntryStore) Get(_ context.Context, leafHash [32]byte) (V1EntryRecord, bool, error) {
+// Get implements [EntryStore].
+func (s *FileEntryStore) Get(_ context.Context, leafHash [32]byte) (EntryRecord, bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	rec, ok := s.records[leafHash]
 	return rec, ok, nil
 }
 
-// Put implements [V1EntryStore].
-func (s *FileV1EntryStore) Put(_ context.Context, leafHash [32]byte, rec V1EntryRecord) error {
+// Put implements [EntryStore].
+func (s *FileEntryStore) Put(_ context.Context, leafHash [32]byte, rec EntryRecord) error {
 	r := fileEntryRecord{Leaf: hex.EncodeToString(leafHash[:]), Time: rec.IntegratedTime}
 	if rec.Indexed {
 		r.Index = &rec.Index
@@ -260,15 +260,15 @@ func (s *FileV1EntryStore) Put(_ context.Context, leafHash [32]byte, rec V1Entry
 	return nil
 }
 
-// FollowedSize implements [V1EntryStore].
-func (s *FileV1EntryStore) FollowedSize(context.Context) (uint64, error) {
+// FollowedSize implements [EntryStore].
+func (s *FileEntryStore) FollowedSize(context.Context) (uint64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.followed, nil
 }
 
-// SetFollowedSize implements [V1EntryStore].
-func (s *FileV1EntryStore) SetFollowedSize(_ context.Context, size uint64) error {
+// SetFollowedSize implements [EntryStore].
+func (s *FileEntryStore) SetFollowedSize(_ context.Context, size uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.file.Append(fileEntryRecord{Followed: &size}); err != nil {
@@ -279,11 +279,11 @@ func (s *FileV1EntryStore) SetFollowedSize(_ context.Context, size uint64) error
 }
 
 // Close closes the store's file.
-func (s *FileV1EntryStore) Close() error { return s.file.Close() }
+func (s *FileEntryStore) Close() error { return s.file.Close() }
 
-// FileV1SearchIndex is the embedded [V1SearchIndex]: an append-only file of
+// FileSearchIndex is the embedded [SearchIndex]: an append-only file of
 // JSON lines, replayed into memory when opened.
-type FileV1SearchIndex struct {
+type FileSearchIndex struct {
 	file *jsonLinesFile
 
 	mu   sync.RWMutex
@@ -296,10 +296,10 @@ type fileSearchRecord struct {
 	Key  string `json:"k"`
 }
 
-// NewFileV1SearchIndex opens the search index kept in the file at path,
+// NewFileSearchIndex opens the search index kept in the file at path,
 // creating it if missing. Close it when done.
-func NewFileV1SearchIndex(path string) (*FileV1SearchIndex, error) {
-	x := &FileV1SearchIndex{keys: make(map[string][]string), seen: make(map[[2]string]struct{})}
+func NewFileSearchIndex(path string) (*FileSearchIndex, error) {
+	x := &FileSearchIndex{keys: make(map[string][]string), seen: make(map[[2]string]struct{})}
 	f, err := openJSONLines(path, func(line []byte) error {
 		var r fileSearchRecord
 		if err := json.Unmarshal(line, &r); err != nil {
@@ -317,7 +317,7 @@ func NewFileV1SearchIndex(path string) (*FileV1SearchIndex, error) {
 
 // insert adds the pair to memory and reports whether it is new. x.mu must be
 // held for writing (or x not yet shared).
-func (x *FileV1SearchIndex) insert(key, uuid string) bool {
+func (x *FileSearchIndex) insert(key, uuid string) bool {
 	p := [2]string{key, uuid}
 	if _, ok := x.seen[p]; ok {
 		return false
@@ -327,8 +327,8 @@ func (x *FileV1SearchIndex) insert(key, uuid string) bool {
 	return true
 }
 
-// Add implements [V1SearchIndex].
-func (x *FileV1SearchIndex) Add(_ context.Context, uuid string, keys []string) error {
+// Add implements [SearchIndex].
+func (x *FileSearchIndex) Add(_ context.Context, uuid string, keys []string) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	var fresh []any
@@ -349,15 +349,15 @@ func (x *FileV1SearchIndex) Add(_ context.Context, uuid string, keys []string) e
 	return nil
 }
 
-// Lookup implements [V1SearchIndex].
-func (x *FileV1SearchIndex) Lookup(_ context.Context, key string) ([]string, error) {
+// Lookup implements [SearchIndex].
+func (x *FileSearchIndex) Lookup(_ context.Context, key string) ([]string, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return slices.Clone(x.keys[key]), nil
 }
 
-// Reset implements [V1SearchIndex].
-func (x *FileV1SearchIndex) Reset(context.Context) error {
+// Reset implements [SearchIndex].
+func (x *FileSearchIndex) Reset(context.Context) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if err := x.file.Truncate(); err != nil {
@@ -369,7 +369,7 @@ func (x *FileV1SearchIndex) Reset(context.Context) error {
 }
 
 // Close closes the index's file.
-func (x *FileV1SearchIndex) Close() error { return x.file.Close() }
+func (x *FileSearchIndex) Close() error { return x.file.Close() }
 
 // parseLeafHash decodes a 64-hex-digit leaf hash.
 func parseLeafHash(s string) ([32]byte, error) {

@@ -1,4 +1,4 @@
-package tlog
+package rekorv1
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ import (
 )
 
 // v1TrustedRoot returns the trusted root a client would load, listing l.
-func v1TrustedRoot(t *testing.T, l *V1Log) *root.TrustedRoot {
+func v1TrustedRoot(t *testing.T, l *Log) *root.TrustedRoot {
 	t.Helper()
 	inst, err := l.TransparencyLogInstance(testBaseURL, time.Now().Add(-time.Hour))
 	if err != nil {
@@ -52,7 +52,7 @@ func v1TrustedRoot(t *testing.T, l *V1Log) *root.TrustedRoot {
 // clientView sends e through its JSON wire form into Rekor's generated
 // client model, as cosign ≤ 2.6 receives it, checks the model's schema, and
 // returns the entry ID key and the LogEntryAnon.
-func clientView(t *testing.T, e *V1LogEntry) (string, models.LogEntryAnon) {
+func clientView(t *testing.T, e *LogEntry) (string, models.LogEntryAnon) {
 	t.Helper()
 	js, err := json.Marshal(e.Keyed())
 	if err != nil {
@@ -76,7 +76,7 @@ func clientView(t *testing.T, e *V1LogEntry) (string, models.LogEntryAnon) {
 
 // v1TLE converts e into a bundle TransparencyLogEntry with an inclusion
 // promise and proof, with the converter cosign uses for bundles.
-func v1TLE(t *testing.T, e *V1LogEntry) *rekorv1.TransparencyLogEntry {
+func v1TLE(t *testing.T, e *LogEntry) *rekorv1.TransparencyLogEntry {
 	t.Helper()
 	_, anon := clientView(t, e)
 	out, err := tle.GenerateTransparencyLogEntry(anon)
@@ -118,7 +118,7 @@ func v1EnvelopeBundle(t *testing.T, s *testSigner, envJSON []byte, tle *rekorv1.
 	b, err := bundle.NewBundle(&protobundle.Bundle{
 		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
 		VerificationMaterial: &protobundle.VerificationMaterial{
-			Content:     &protobundle.VerificationMaterial_Certificate{Certificate: &commonv1.X509Certificate{RawBytes: s.cert.Raw}},
+			Content:     &protobundle.VerificationMaterial_Certificate{Certificate: &commonv1.X509Certificate{RawBytes: s.Cert.Raw}},
 			TlogEntries: []*rekorv1.TransparencyLogEntry{tle},
 		},
 		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &dssepb.Envelope{
@@ -134,13 +134,13 @@ func v1EnvelopeBundle(t *testing.T, s *testSigner, envJSON []byte, tle *rekorv1.
 }
 
 func certMaterial(s *testSigner) *protobundle.VerificationMaterial {
-	return &protobundle.VerificationMaterial{Content: &protobundle.VerificationMaterial_Certificate{Certificate: &commonv1.X509Certificate{RawBytes: s.cert.Raw}}}
+	return &protobundle.VerificationMaterial{Content: &protobundle.VerificationMaterial_Certificate{Certificate: &commonv1.X509Certificate{RawBytes: s.Cert.Raw}}}
 }
 
 // verifyWithRekorV1Client checks e as cosign ≤ 2.6 does online: UUID = leaf
 // hash of the body, inclusion proof, checkpoint signature and SET, with
 // Rekor's own verification code.
-func verifyWithRekorV1Client(t *testing.T, l *V1Log, e *V1LogEntry) error {
+func verifyWithRekorV1Client(t *testing.T, l *Log, e *LogEntry) error {
 	t.Helper()
 	id, anon := clientView(t, e)
 	body, err := base64.StdEncoding.DecodeString(anon.Body.(string))
@@ -164,7 +164,7 @@ func TestV1EntriesVerifyWithSigstoreGo(t *testing.T) {
 	tr := v1TrustedRoot(t, l)
 	s := newTestSigner(t)
 
-	clientKey, err := signature.LoadVerifier(s.key.Public(), crypto.SHA256)
+	clientKey, err := signature.LoadVerifier(s.Key.Public(), crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +175,8 @@ func TestV1EntriesVerifyWithSigstoreGo(t *testing.T) {
 	// hashedrekord with a certificate, in a v0.3 bundle.
 	artifact := []byte("v1 artifact with certificate")
 	digest := sha256.Sum256(artifact)
-	sig := s.signDigest(t, digest[:])
-	certEntry, err := l.Create(ctx, v1HashedRekordJSON(t, hex.EncodeToString(digest[:]), sig, s.certPEM(t)))
+	sig := s.SignDigest(t, digest[:])
+	certEntry, err := l.Create(ctx, v1HashedRekordJSON(t, hex.EncodeToString(digest[:]), sig, certPEM(t, s)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,8 +194,8 @@ func TestV1EntriesVerifyWithSigstoreGo(t *testing.T) {
 	// required, as cosign ≤ 2.x wrote them).
 	keyArtifact := []byte("v1 artifact with key")
 	keyDigest := sha256.Sum256(keyArtifact)
-	keySig := s.signDigest(t, keyDigest[:])
-	keyEntry, err := l.Create(ctx, v1HashedRekordJSON(t, hex.EncodeToString(keyDigest[:]), keySig, s.keyPEM(t)))
+	keySig := s.SignDigest(t, keyDigest[:])
+	keyEntry, err := l.Create(ctx, v1HashedRekordJSON(t, hex.EncodeToString(keyDigest[:]), keySig, keyPEM(t, s)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,9 +206,9 @@ func TestV1EntriesVerifyWithSigstoreGo(t *testing.T) {
 	}
 
 	// intoto v0.0.2 and dsse v0.0.1 over the same kind of envelope.
-	for _, kind := range []string{V1KindIntoto, V1KindDSSE} {
-		envJSON, _ := s.v1Envelope(t, []byte("attested artifact "+kind))
-		e, err := l.Create(ctx, v1ProposedEnvelopeEntry(t, kind, envJSON, s.certPEM(t)))
+	for _, kind := range []string{KindIntoto, KindDSSE} {
+		envJSON, _ := v1Envelope(t, s, []byte("attested artifact "+kind))
+		e, err := l.Create(ctx, v1ProposedEnvelopeEntry(t, kind, envJSON, certPEM(t, s)))
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
@@ -225,7 +225,7 @@ func TestV1EntriesVerifyWithSigstoreGo(t *testing.T) {
 	}
 
 	// The cosign v2 online path and sigstore-go's v1 entry helpers agree.
-	for _, e := range []*V1LogEntry{certEntry, keyEntry} {
+	for _, e := range []*LogEntry{certEntry, keyEntry} {
 		if err := verifyWithRekorV1Client(t, l, e); err != nil {
 			t.Errorf("Rekor's client verification rejects entry %d: %v", e.LogIndex, err)
 		}

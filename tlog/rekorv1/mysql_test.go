@@ -1,21 +1,20 @@
-package tlog
+package rekorv1
 
 import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/tlog/storage"
 )
 
@@ -24,51 +23,16 @@ import (
 // named db_* (scripts/mariadb-up.sh starts one and prints the URL). Each
 // test works in databases of its own, dropped when it ends.
 
-// mysqlTestURL returns the URL of a fresh database on the test server, or
-// skips the test when there is none.
-func mysqlTestURL(t testing.TB) string {
-	t.Helper()
-	url := os.Getenv("SIGNET_TEST_MYSQL_URL")
-	if url == "" {
-		t.Skip("SIGNET_TEST_MYSQL_URL not set; start MariaDB with scripts/mariadb-up.sh DIR PORT and set it to the URL printed")
-	}
-	cfg, err := storage.ParseMySQLURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := storage.OpenMySQL(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("connect to SIGNET_TEST_MYSQL_URL: %v", err)
-	}
-	var b [4]byte
-	rand.Read(b[:])
-	name := fmt.Sprintf("%s_t%x", cfg.DBName, b)
-	if _, err := admin.Exec("CREATE DATABASE `" + name + "`"); err != nil {
-		admin.Close()
-		t.Fatalf("create test database (the user needs rights on %s_* databases): %v", cfg.DBName, err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		for _, db := range []string{name, name + V1MySQLDatabaseSuffix} {
-			if _, err := admin.Exec("DROP DATABASE IF EXISTS `" + db + "`"); err != nil {
-				t.Errorf("drop test database: %v", err)
-			}
-		}
-	})
-	cfg.DBName = name
-	return "mysql://" + cfg.FormatDSN()
-}
-
 // openTestMySQLStore returns a store in a fresh database, and the URL of
 // the database so that more stores ("servers") can share it.
-func openTestMySQLStore(t *testing.T) (*MySQLV1Store, string) {
+func openTestMySQLStore(t *testing.T) (*MySQLStore, string) {
 	t.Helper()
 	url := mysqlTestURL(t)
 	return openMySQLStoreAt(t, url), url
 }
 
 // openMySQLStoreAt returns another store in the database at url.
-func openMySQLStoreAt(t *testing.T, url string) *MySQLV1Store {
+func openMySQLStoreAt(t *testing.T, url string) *MySQLStore {
 	t.Helper()
 	cfg, err := storage.ParseMySQLURL(url)
 	if err != nil {
@@ -79,7 +43,7 @@ func openMySQLStoreAt(t *testing.T, url string) *MySQLV1Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s, err := NewMySQLV1Store(context.Background(), db)
+	s, err := NewMySQLStore(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +52,9 @@ func openMySQLStoreAt(t *testing.T, url string) *MySQLV1Store {
 
 // openTestV1LogMySQL opens the v1 log of the database at url and closes it
 // at the end of the test.
-func openTestV1LogMySQL(t *testing.T, url string, key crypto.Signer) *V1Log {
+func openTestV1LogMySQL(t *testing.T, url string, key crypto.Signer) *Log {
 	t.Helper()
-	l, err := OpenV1LogMySQL(context.Background(), url, testOrigin, key, DefaultOptions())
+	l, err := OpenMySQL(context.Background(), url, testOrigin, key, tlog.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,16 +72,16 @@ func TestMySQLV1EntryStore(t *testing.T) {
 	// Each step Puts a record and expects what Get returns after it.
 	steps := []struct {
 		name string
-		put  V1EntryRecord
-		want V1EntryRecord
+		put  EntryRecord
+		want EntryRecord
 	}{
-		{"provisional time", V1EntryRecord{IntegratedTime: 100}, V1EntryRecord{IntegratedTime: 100}},
-		{"provisional time replaced", V1EntryRecord{IntegratedTime: 90}, V1EntryRecord{IntegratedTime: 90}},
-		{"indexed", V1EntryRecord{IntegratedTime: 110, Index: 7, Indexed: true}, V1EntryRecord{IntegratedTime: 110, Index: 7, Indexed: true}},
-		{"never unindexed", V1EntryRecord{IntegratedTime: 200}, V1EntryRecord{IntegratedTime: 110, Index: 7, Indexed: true}},
-		{"earlier time for the same index ignored", V1EntryRecord{IntegratedTime: 90, Index: 7, Indexed: true}, V1EntryRecord{IntegratedTime: 110, Index: 7, Indexed: true}},
-		{"later time for the same index kept", V1EntryRecord{IntegratedTime: 120, Index: 7, Indexed: true}, V1EntryRecord{IntegratedTime: 120, Index: 7, Indexed: true}},
-		{"first index wins", V1EntryRecord{IntegratedTime: 130, Index: 9, Indexed: true}, V1EntryRecord{IntegratedTime: 120, Index: 7, Indexed: true}},
+		{"provisional time", EntryRecord{IntegratedTime: 100}, EntryRecord{IntegratedTime: 100}},
+		{"provisional time replaced", EntryRecord{IntegratedTime: 90}, EntryRecord{IntegratedTime: 90}},
+		{"indexed", EntryRecord{IntegratedTime: 110, Index: 7, Indexed: true}, EntryRecord{IntegratedTime: 110, Index: 7, Indexed: true}},
+		{"never unindexed", EntryRecord{IntegratedTime: 200}, EntryRecord{IntegratedTime: 110, Index: 7, Indexed: true}},
+		{"earlier time for the same index ignored", EntryRecord{IntegratedTime: 90, Index: 7, Indexed: true}, EntryRecord{IntegratedTime: 110, Index: 7, Indexed: true}},
+		{"later time for the same index kept", EntryRecord{IntegratedTime: 120, Index: 7, Indexed: true}, EntryRecord{IntegratedTime: 120, Index: 7, Indexed: true}},
+		{"first index wins", EntryRecord{IntegratedTime: 130, Index: 9, Indexed: true}, EntryRecord{IntegratedTime: 120, Index: 7, Indexed: true}},
 	}
 	for _, st := range steps {
 		if err := s.Put(ctx, leaf, st.put); err != nil {
@@ -133,12 +97,12 @@ func TestMySQLV1EntryStore(t *testing.T) {
 	}
 	// Index 0 is an index, not a missing one.
 	zero := sha256.Sum256([]byte("leaf zero"))
-	if err := s.Put(ctx, zero, V1EntryRecord{IntegratedTime: 5, Index: 0, Indexed: true}); err != nil {
+	if err := s.Put(ctx, zero, EntryRecord{IntegratedTime: 5, Index: 0, Indexed: true}); err != nil {
 		t.Fatal(err)
 	}
 	// Another server sees the same records.
 	other := openMySQLStoreAt(t, url)
-	for l, want := range map[[32]byte]V1EntryRecord{leaf: steps[len(steps)-1].want, zero: {IntegratedTime: 5, Indexed: true}} {
+	for l, want := range map[[32]byte]EntryRecord{leaf: steps[len(steps)-1].want, zero: {IntegratedTime: 5, Indexed: true}} {
 		if got, ok, err := other.Get(ctx, l); err != nil || !ok || got != want {
 			t.Errorf("Get on another store = %+v, %v, %v; want %+v", got, ok, err, want)
 		}
@@ -165,7 +129,7 @@ func TestMySQLV1SearchIndex(t *testing.T) {
 		t.Error("Add accepted a malformed UUID")
 	}
 	other := openMySQLStoreAt(t, url)
-	for _, x := range []*MySQLV1Store{s, other} {
+	for _, x := range []*MySQLStore{s, other} {
 		for key, want := range map[string][]string{"k1": {u2, u1}, "k2": {u1}, long: {u1}, "k3": nil, "K1": nil} {
 			got, err := x.Lookup(ctx, key)
 			if err != nil {
@@ -196,7 +160,7 @@ func TestMySQLV1FollowedSize(t *testing.T) {
 	ctx := context.Background()
 	a, url := openTestMySQLStore(t)
 	b := openMySQLStoreAt(t, url)
-	followed := func(s *MySQLV1Store) uint64 {
+	followed := func(s *MySQLStore) uint64 {
 		t.Helper()
 		n, err := s.FollowedSize(ctx)
 		if err != nil {
@@ -204,7 +168,7 @@ func TestMySQLV1FollowedSize(t *testing.T) {
 		}
 		return n
 	}
-	set := func(s *MySQLV1Store, n uint64) {
+	set := func(s *MySQLStore, n uint64) {
 		t.Helper()
 		if err := s.SetFollowedSize(ctx, n); err != nil {
 			t.Fatal(err)
@@ -240,7 +204,7 @@ func TestMySQLV1ConcurrentFollowers(t *testing.T) {
 	ctx := context.Background()
 	_, url := openTestMySQLStore(t)
 	const servers, rounds = 4, 25
-	stores := make([]*MySQLV1Store, servers)
+	stores := make([]*MySQLStore, servers)
 	for i := range stores {
 		stores[i] = openMySQLStoreAt(t, url)
 	}
@@ -310,7 +274,7 @@ func TestMySQLV1Log(t *testing.T) {
 	ctx := context.Background()
 	url := mysqlTestURL(t)
 	key := newV1LogKey(t)
-	a, err := OpenV1LogMySQL(ctx, url, testOrigin, key, DefaultOptions())
+	a, err := OpenMySQL(ctx, url, testOrigin, key, tlog.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +301,7 @@ func TestMySQLV1Log(t *testing.T) {
 		t.Errorf("tree ID changed from %d to %d on reopen", treeID, a.TreeID())
 	}
 	checkV1Lookups(t, a, f, 0)
-	for _, l := range []*V1Log{a, b} {
+	for _, l := range []*Log{a, b} {
 		if err := l.LastFollowError(); err != nil {
 			t.Errorf("background follow: %v", err)
 		}
@@ -359,7 +323,7 @@ func TestMySQLV1LogRecoversInterruptedAppends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DBName += V1MySQLDatabaseSuffix
+	cfg.DBName += MySQLDatabaseSuffix
 	db, err := storage.OpenMySQL(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -387,11 +351,11 @@ func TestMySQLV1LogConcurrentServers(t *testing.T) {
 	ctx := context.Background()
 	url := mysqlTestURL(t)
 	key := newV1LogKey(t)
-	logs := make([]*V1Log, 2)
+	logs := make([]*Log, 2)
 	openErrs := make([]error, 2)
 	var opening sync.WaitGroup
 	for i := range logs {
-		opening.Go(func() { logs[i], openErrs[i] = OpenV1LogMySQL(ctx, url, testOrigin, key, DefaultOptions()) })
+		opening.Go(func() { logs[i], openErrs[i] = OpenMySQL(ctx, url, testOrigin, key, tlog.DefaultOptions()) })
 	}
 	opening.Wait()
 	for i, l := range logs {
@@ -407,7 +371,7 @@ func TestMySQLV1LogConcurrentServers(t *testing.T) {
 	const perServer = 6
 	type created struct {
 		proposed []byte
-		entry    *V1LogEntry
+		entry    *LogEntry
 		artifact string
 		err      error
 	}
@@ -418,7 +382,7 @@ func TestMySQLV1LogConcurrentServers(t *testing.T) {
 			artifact := fmt.Appendf(nil, "artifact %d", i)
 			d := sha256.Sum256(artifact)
 			results[i].artifact = "sha256:" + hex.EncodeToString(d[:])
-			results[i].proposed = s.v1HashedRekord(t, artifact, s.certPEM(t))
+			results[i].proposed = v1HashedRekord(t, s, artifact, certPEM(t, s))
 			results[i].entry, results[i].err = logs[i%2].Create(ctx, results[i].proposed)
 		})
 	}
@@ -446,7 +410,7 @@ func TestMySQLV1LogConcurrentServers(t *testing.T) {
 			if err := verifyWithRekorV1Client(t, l, got); err != nil {
 				t.Errorf("entry %d does not verify: %v", i, err)
 			}
-			ids, err := l.SearchIndex(ctx, V1SearchIndexQuery{Hash: r.artifact})
+			ids, err := l.SearchIndex(ctx, SearchIndexQuery{Hash: r.artifact})
 			if err != nil || !slices.Equal(ids, []string{r.entry.EntryID}) {
 				t.Errorf("search for entry %d = %v, %v", i, ids, err)
 			}
@@ -454,7 +418,7 @@ func TestMySQLV1LogConcurrentServers(t *testing.T) {
 	}
 	// Each server detects duplicates of entries the other appended.
 	for i, r := range results {
-		var dup *V1DuplicateError
+		var dup *DuplicateError
 		if _, err := logs[(i+1)%2].Create(ctx, r.proposed); !errors.As(err, &dup) || dup.EntryID != r.entry.EntryID {
 			t.Errorf("duplicate of entry %d through the other server: %v", i, err)
 		}
@@ -477,7 +441,7 @@ func TestMySQLV1LogRefusesMismatch(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := OpenV1LogMySQL(ctx, url, tc.hostname, tc.key, DefaultOptions())
+			l, err := OpenMySQL(ctx, url, tc.hostname, tc.key, tlog.DefaultOptions())
 			if err == nil {
 				closeV1Log(t, l)
 				t.Fatal("a second server with a different configuration opened the log")
@@ -490,7 +454,7 @@ func TestMySQLV1LogRefusesMismatch(t *testing.T) {
 }
 
 // TestMySQLV1DatabaseName checks the v1 database's name: the configured one
-// with the suffix, which OpenV1LogMySQL creates.
+// with the suffix, which OpenMySQL creates.
 func TestMySQLV1DatabaseName(t *testing.T) {
 	url := mysqlTestURL(t)
 	openTestV1LogMySQL(t, url, newV1LogKey(t))
@@ -505,13 +469,13 @@ func TestMySQLV1DatabaseName(t *testing.T) {
 	defer db.Close()
 	var tables int
 	err = db.QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name IN ('RekorV1Entry', 'TreeState')",
-		cfg.DBName+V1MySQLDatabaseSuffix).Scan(&tables)
+		cfg.DBName+MySQLDatabaseSuffix).Scan(&tables)
 	if err != nil || tables != 2 {
-		t.Errorf("v1 tables in %s%s: %d, %v; want 2", cfg.DBName, V1MySQLDatabaseSuffix, tables, err)
+		t.Errorf("v1 tables in %s%s: %d, %v; want 2", cfg.DBName, MySQLDatabaseSuffix, tables, err)
 	}
 
 	cfg.DBName = strings.Repeat("d", storage.MySQLMaxDatabaseName)
-	if _, err := OpenV1LogMySQL(context.Background(), "mysql://"+cfg.FormatDSN(), testOrigin, newV1LogKey(t), DefaultOptions()); err == nil || !strings.Contains(err.Error(), "longer than") {
+	if _, err := OpenMySQL(context.Background(), "mysql://"+cfg.FormatDSN(), testOrigin, newV1LogKey(t), tlog.DefaultOptions()); err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Errorf("OpenV1LogMySQL with a too long database name = %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package tlog
+package rekorv1
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 
 // Read access to the Rekor v1 tree for followers outside this package (the
 // search index of package search), which read its leaves the way
-// [V1Log.Follow] does.
+// [Log.Follow] does.
 
 // TreeSize returns the size of the tree the latest verified checkpoint
 // commits to (0 before the first checkpoint).
-func (l *V1Log) TreeSize(ctx context.Context) (uint64, error) {
+func (l *Log) TreeSize(ctx context.Context) (uint64, error) {
 	cp, err := l.checkpoint(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("v1 tree size: %w", err)
@@ -24,7 +24,7 @@ func (l *V1Log) TreeSize(ctx context.Context) (uint64, error) {
 // ReadEntryBundle returns the v1 tree's entry bundle at index; p is the
 // partial width, or 0 for a full bundle. A missing bundle's error wraps
 // os.ErrNotExist.
-func (l *V1Log) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
+func (l *Log) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
 	b, err := l.reader.ReadEntryBundle(ctx, index, p)
 	if err != nil {
 		return nil, fmt.Errorf("read v1 entry bundle %s: %w", layout.EntriesPath(index, p), err)
@@ -35,7 +35,7 @@ func (l *V1Log) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]b
 // IntegratedTime returns the integrated time (Unix seconds) recorded for
 // the leaf with the given RFC 6962 leaf hash; ok is false when the entry
 // store has no record of it.
-func (l *V1Log) IntegratedTime(ctx context.Context, leafHash [32]byte) (t int64, ok bool, err error) {
+func (l *Log) IntegratedTime(ctx context.Context, leafHash [32]byte) (t int64, ok bool, err error) {
 	rec, ok, err := l.entries.Get(ctx, leafHash)
 	if err != nil {
 		return 0, false, fmt.Errorf("v1 integrated time: %w", err)

@@ -1,4 +1,4 @@
-package tlog
+package rekorv1
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	"github.com/google/go-cmp/cmp"
+	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/tlog/storage"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -38,11 +39,11 @@ func TestV1CanonicalBodyAndSET(t *testing.T) {
 
 	artifact := []byte("canonical artifact")
 	d := sha256.Sum256(artifact)
-	sig := s.signDigest(t, d[:])
+	sig := s.SignDigest(t, d[:])
 	// Proposed with the keys in another order and extra whitespace.
 	proposed := fmt.Appendf(nil, `{ "spec": {"signature": {"publicKey": {"content": %q}, "content": %q},
 		"data": {"hash": {"value": %q, "algorithm": "sha256"}}}, "apiVersion": "0.0.1", "kind": "hashedrekord" }`,
-		base64.StdEncoding.EncodeToString(s.certPEM(t)), base64.StdEncoding.EncodeToString(sig), hex.EncodeToString(d[:]))
+		base64.StdEncoding.EncodeToString(certPEM(t, s)), base64.StdEncoding.EncodeToString(sig), hex.EncodeToString(d[:]))
 	e, err := l.Create(ctx, proposed)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +51,7 @@ func TestV1CanonicalBodyAndSET(t *testing.T) {
 
 	wantBody, err := jsoncanonicalizer.Transform(fmt.Appendf(nil,
 		`{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":%q}},"signature":{"content":%q,"publicKey":{"content":%q}}}}`,
-		hex.EncodeToString(d[:]), base64.StdEncoding.EncodeToString(sig), base64.StdEncoding.EncodeToString(s.certPEM(t))))
+		hex.EncodeToString(d[:]), base64.StdEncoding.EncodeToString(sig), base64.StdEncoding.EncodeToString(certPEM(t, s))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,9 +106,9 @@ func TestV1EntryValidation(t *testing.T) {
 	s := newTestSigner(t)
 	other := newTestSigner(t)
 	d := sha256.Sum256([]byte("artifact"))
-	good := s.v1HashedRekord(t, []byte("artifact"), s.certPEM(t))
-	envJSON, _ := s.v1Envelope(t, []byte("subject"))
-	otherEnv, _ := other.v1Envelope(t, []byte("subject"))
+	good := v1HashedRekord(t, s, []byte("artifact"), certPEM(t, s))
+	envJSON, _ := v1Envelope(t, s, []byte("subject"))
+	otherEnv, _ := v1Envelope(t, other, []byte("subject"))
 
 	replace := func(b []byte, old, repl string) []byte { return bytes.Replace(b, []byte(old), []byte(repl), 1) }
 	big := newLargeCertSigner(t, 70<<10)
@@ -117,36 +118,36 @@ func TestV1EntryValidation(t *testing.T) {
 		proposed []byte
 		want     error
 	}{
-		{"malformed JSON", []byte(`{"kind":`), ErrMalformedRequest},
-		{"not an object", []byte(`[]`), ErrMalformedRequest},
-		{"no kind", []byte(`{"apiVersion":"0.0.1","spec":{}}`), ErrMalformedRequest},
-		{"unknown kind", []byte(`{"kind":"tarball","apiVersion":"0.0.1","spec":{}}`), ErrUnsupportedEntry},
-		{"unsupported kind rekord", []byte(`{"kind":"rekord","apiVersion":"0.0.1","spec":{}}`), ErrUnsupportedEntry},
-		{"hashedrekord 0.0.2", replace(good, `"0.0.1"`, `"0.0.2"`), ErrUnsupportedEntry},
-		{"intoto 0.0.1", []byte(`{"kind":"intoto","apiVersion":"0.0.1","spec":{}}`), ErrUnsupportedEntry},
-		{"no apiVersion", []byte(`{"kind":"hashedrekord","spec":{}}`), ErrMalformedRequest},
-		{"oversize request", append(good[:len(good)-1], []byte(`,"pad":"`+strings.Repeat("a", MaxRequestSize)+`"}`)...), ErrEntryTooLarge},
-		{"oversize entry", big.v1HashedRekord(t, []byte("artifact"), big.certPEM(t)), ErrEntryTooLarge},
-		{"bad signature", v1HashedRekordJSON(t, hex.EncodeToString(d[:]), other.signDigest(t, d[:]), s.certPEM(t)), ErrInvalidRequest},
-		{"wrong digest", replace(good, hex.EncodeToString(d[:]), strings.Repeat("00", 32)), ErrInvalidRequest},
-		{"short digest", replace(good, hex.EncodeToString(d[:]), "abcd"), ErrInvalidRequest},
-		{"missing signature", []byte(`{"kind":"hashedrekord","apiVersion":"0.0.1","spec":{"data":{"hash":{"algorithm":"sha256","value":"` + hex.EncodeToString(d[:]) + `"}}}}`), ErrInvalidRequest},
-		{"garbage public key", v1HashedRekordJSON(t, hex.EncodeToString(d[:]), s.signDigest(t, d[:]), []byte("not a key")), ErrInvalidRequest},
-		{"intoto signed by another key", v1ProposedEnvelopeEntryUnchecked(t, V1KindIntoto, otherEnv, envJSON, s.certPEM(t)), ErrInvalidRequest},
-		{"dsse signed by another key", v1ProposedEnvelopeEntryUnchecked(t, V1KindDSSE, otherEnv, envJSON, s.certPEM(t)), ErrInvalidRequest},
+		{"malformed JSON", []byte(`{"kind":`), tlog.ErrMalformedRequest},
+		{"not an object", []byte(`[]`), tlog.ErrMalformedRequest},
+		{"no kind", []byte(`{"apiVersion":"0.0.1","spec":{}}`), tlog.ErrMalformedRequest},
+		{"unknown kind", []byte(`{"kind":"tarball","apiVersion":"0.0.1","spec":{}}`), tlog.ErrUnsupportedEntry},
+		{"unsupported kind rekord", []byte(`{"kind":"rekord","apiVersion":"0.0.1","spec":{}}`), tlog.ErrUnsupportedEntry},
+		{"hashedrekord 0.0.2", replace(good, `"0.0.1"`, `"0.0.2"`), tlog.ErrUnsupportedEntry},
+		{"intoto 0.0.1", []byte(`{"kind":"intoto","apiVersion":"0.0.1","spec":{}}`), tlog.ErrUnsupportedEntry},
+		{"no apiVersion", []byte(`{"kind":"hashedrekord","spec":{}}`), tlog.ErrMalformedRequest},
+		{"oversize request", append(good[:len(good)-1], []byte(`,"pad":"`+strings.Repeat("a", tlog.MaxRequestSize)+`"}`)...), tlog.ErrEntryTooLarge},
+		{"oversize entry", v1HashedRekord(t, big, []byte("artifact"), certPEM(t, big)), tlog.ErrEntryTooLarge},
+		{"bad signature", v1HashedRekordJSON(t, hex.EncodeToString(d[:]), other.SignDigest(t, d[:]), certPEM(t, s)), tlog.ErrInvalidRequest},
+		{"wrong digest", replace(good, hex.EncodeToString(d[:]), strings.Repeat("00", 32)), tlog.ErrInvalidRequest},
+		{"short digest", replace(good, hex.EncodeToString(d[:]), "abcd"), tlog.ErrInvalidRequest},
+		{"missing signature", []byte(`{"kind":"hashedrekord","apiVersion":"0.0.1","spec":{"data":{"hash":{"algorithm":"sha256","value":"` + hex.EncodeToString(d[:]) + `"}}}}`), tlog.ErrInvalidRequest},
+		{"garbage public key", v1HashedRekordJSON(t, hex.EncodeToString(d[:]), s.SignDigest(t, d[:]), []byte("not a key")), tlog.ErrInvalidRequest},
+		{"intoto signed by another key", v1ProposedEnvelopeEntryUnchecked(t, KindIntoto, otherEnv, envJSON, certPEM(t, s)), tlog.ErrInvalidRequest},
+		{"dsse signed by another key", v1ProposedEnvelopeEntryUnchecked(t, KindDSSE, otherEnv, envJSON, certPEM(t, s)), tlog.ErrInvalidRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewV1Entry(ctx, tc.proposed)
+			_, err := NewEntry(ctx, tc.proposed)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("NewV1Entry error = %v, want %v", err, tc.want)
 			}
-			if !errors.Is(err, ErrInvalidRequest) {
-				t.Errorf("error %v does not wrap ErrInvalidRequest", err)
+			if !errors.Is(err, tlog.ErrInvalidRequest) {
+				t.Errorf("error %v does not wrap tlog.ErrInvalidRequest", err)
 			}
 		})
 	}
-	if _, err := NewV1Entry(ctx, good); err != nil {
+	if _, err := NewEntry(ctx, good); err != nil {
 		t.Fatalf("valid entry rejected: %v", err)
 	}
 }
@@ -169,7 +170,7 @@ func v1ProposedEnvelopeEntryUnchecked(t *testing.T, kind string, signedEnv, vali
 		t.Fatal(err)
 	}
 	oldSig, newSig := a.Signatures[0].Sig, b.Signatures[0].Sig
-	if kind == V1KindIntoto {
+	if kind == KindIntoto {
 		// intoto v0.0.2 carries the base64 signature base64-encoded again.
 		oldSig = base64.StdEncoding.EncodeToString([]byte(oldSig))
 		newSig = base64.StdEncoding.EncodeToString([]byte(newSig))
@@ -198,7 +199,7 @@ func TestParseV1EntryID(t *testing.T) {
 		{"", 0, false, ErrInvalidQuery},
 	}
 	for _, tc := range tests {
-		leaf, tree, hasTree, err := ParseV1EntryID(tc.id)
+		leaf, tree, hasTree, err := ParseEntryID(tc.id)
 		if !errors.Is(err, tc.err) {
 			t.Errorf("ParseV1EntryID(%q) error %v, want %v", tc.id, err, tc.err)
 			continue
@@ -209,7 +210,7 @@ func TestParseV1EntryID(t *testing.T) {
 		if hex.EncodeToString(leaf[:]) != uuid || tree != tc.tree || hasTree != tc.hasTree {
 			t.Errorf("ParseV1EntryID(%q) = %x, %d, %v", tc.id, leaf, tree, hasTree)
 		}
-		if hasTree && V1EntryID(tree, uuid) != strings.ToLower(tc.id) {
+		if hasTree && EntryID(tree, uuid) != strings.ToLower(tc.id) {
 			t.Errorf("V1EntryID does not round-trip %q", tc.id)
 		}
 	}
@@ -218,13 +219,13 @@ func TestParseV1EntryID(t *testing.T) {
 // v1Fixture is a log with one entry of each kind.
 type v1Fixture struct {
 	s                      *testSigner
-	hashed, intoto, dsse   *V1LogEntry
+	hashed, intoto, dsse   *LogEntry
 	proposed               [][]byte // the three proposed entries
 	artifact, subjectHash  string   // "sha256:<hex>" search keys
 	intotoEnv, dsseEnvJSON []byte
 }
 
-func fillV1Log(t *testing.T, l *V1Log) *v1Fixture {
+func fillV1Log(t *testing.T, l *Log) *v1Fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &v1Fixture{s: newTestSigner(t)}
@@ -234,14 +235,14 @@ func fillV1Log(t *testing.T, l *V1Log) *v1Fixture {
 	subj := []byte("attested artifact")
 	sd := sha256.Sum256(subj)
 	f.subjectHash = fmt.Sprintf("sha256:%x", sd)
-	f.intotoEnv, _ = f.s.v1Envelope(t, subj)
-	f.dsseEnvJSON, _ = f.s.v1Envelope(t, subj)
+	f.intotoEnv, _ = v1Envelope(t, f.s, subj)
+	f.dsseEnvJSON, _ = v1Envelope(t, f.s, subj)
 	f.proposed = [][]byte{
-		f.s.v1HashedRekord(t, artifact, f.s.certPEM(t)),
-		v1ProposedEnvelopeEntry(t, V1KindIntoto, f.intotoEnv, f.s.certPEM(t)),
-		v1ProposedEnvelopeEntry(t, V1KindDSSE, f.dsseEnvJSON, f.s.certPEM(t)),
+		v1HashedRekord(t, f.s, artifact, certPEM(t, f.s)),
+		v1ProposedEnvelopeEntry(t, KindIntoto, f.intotoEnv, certPEM(t, f.s)),
+		v1ProposedEnvelopeEntry(t, KindDSSE, f.dsseEnvJSON, certPEM(t, f.s)),
 	}
-	out := make([]*V1LogEntry, 3)
+	out := make([]*LogEntry, 3)
 	for i, p := range f.proposed {
 		e, err := l.Create(ctx, p)
 		if err != nil {
@@ -257,17 +258,17 @@ func fillV1Log(t *testing.T, l *V1Log) *v1Fixture {
 }
 
 // checkV1Lookups exercises every read path against the fixture's entries.
-func checkV1Lookups(t *testing.T, l *V1Log, f *v1Fixture, wantSubjectHits int) {
+func checkV1Lookups(t *testing.T, l *Log, f *v1Fixture, wantSubjectHits int) {
 	t.Helper()
 	ctx := context.Background()
-	all := []*V1LogEntry{f.hashed, f.intoto, f.dsse}
+	all := []*LogEntry{f.hashed, f.intoto, f.dsse}
 
 	for i, want := range all {
 		// Duplicates are detected, with the existing entry's ID.
 		_, err := l.Create(ctx, f.proposed[i])
-		var dup *V1DuplicateError
+		var dup *DuplicateError
 		if !errors.As(err, &dup) || dup.EntryID != want.EntryID || dup.UUID != want.UUID || dup.Index != uint64(i) {
-			t.Errorf("re-creating entry %d: %v, want a V1DuplicateError for %s", i, err, want.EntryID)
+			t.Errorf("re-creating entry %d: %v, want a DuplicateError for %s", i, err, want.EntryID)
 		}
 		for _, id := range []string{want.UUID, want.EntryID, strings.ToUpper(want.EntryID)} {
 			got, err := l.EntryByUUID(ctx, id)
@@ -306,7 +307,7 @@ func checkV1Lookups(t *testing.T, l *V1Log, f *v1Fixture, wantSubjectHits int) {
 
 	// Retrieve: by UUID, by proposed entry (as cosign's FindTlogEntry), by
 	// index; missing ones are left out.
-	got, err := l.Retrieve(ctx, V1SearchLogQuery{
+	got, err := l.Retrieve(ctx, SearchLogQuery{
 		EntryUUIDs: []string{f.dsse.UUID, notFound[0]},
 		Entries:    []json.RawMessage{f.proposed[0], f.proposed[1]},
 		LogIndexes: []int64{2, 99},
@@ -321,15 +322,15 @@ func checkV1Lookups(t *testing.T, l *V1Log, f *v1Fixture, wantSubjectHits int) {
 	if diff := cmp.Diff([]string{f.dsse.EntryID, f.hashed.EntryID, f.intoto.EntryID, f.dsse.EntryID}, ids); diff != "" {
 		t.Errorf("Retrieve entry IDs (-want +got):\n%s", diff)
 	}
-	if _, err := l.Retrieve(ctx, V1SearchLogQuery{LogIndexes: make([]int64, MaxV1SearchQueries+1)}); !errors.Is(err, ErrTooManyQueries) {
+	if _, err := l.Retrieve(ctx, SearchLogQuery{LogIndexes: make([]int64, MaxSearchQueries+1)}); !errors.Is(err, ErrTooManyQueries) {
 		t.Errorf("Retrieve of 11 queries = %v, want ErrTooManyQueries", err)
 	}
-	if _, err := l.Retrieve(ctx, V1SearchLogQuery{Entries: []json.RawMessage{[]byte(`{"kind":"rpm"}`)}}); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("Retrieve of an unsupported entry = %v, want ErrInvalidRequest", err)
+	if _, err := l.Retrieve(ctx, SearchLogQuery{Entries: []json.RawMessage{[]byte(`{"kind":"rpm"}`)}}); !errors.Is(err, tlog.ErrInvalidRequest) {
+		t.Errorf("Retrieve of an unsupported entry = %v, want tlog.ErrInvalidRequest", err)
 	}
 
 	// Search index.
-	search := func(q V1SearchIndexQuery) []string {
+	search := func(q SearchIndexQuery) []string {
 		t.Helper()
 		ids, err := l.SearchIndex(ctx, q)
 		if err != nil {
@@ -337,7 +338,7 @@ func checkV1Lookups(t *testing.T, l *V1Log, f *v1Fixture, wantSubjectHits int) {
 		}
 		return ids
 	}
-	sorted := func(es ...*V1LogEntry) []string {
+	sorted := func(es ...*LogEntry) []string {
 		var ids []string
 		for _, e := range es {
 			ids = append(ids, e.EntryID)
@@ -346,34 +347,34 @@ func checkV1Lookups(t *testing.T, l *V1Log, f *v1Fixture, wantSubjectHits int) {
 		return ids
 	}
 	digestHex := strings.TrimPrefix(f.artifact, "sha256:")
-	certKey := &V1SearchPublicKey{Format: "x509", Content: f.s.certPEM(t)}
+	certKey := &SearchPublicKey{Format: "x509", Content: certPEM(t, f.s)}
 	searches := []struct {
 		name string
-		q    V1SearchIndexQuery
+		q    SearchIndexQuery
 		want []string
 	}{
-		{"artifact hash", V1SearchIndexQuery{Hash: f.artifact}, sorted(f.hashed)},
-		{"bare hex hash", V1SearchIndexQuery{Hash: strings.ToUpper(digestHex)}, sorted(f.hashed)},
-		{"email", V1SearchIndexQuery{Email: "Signer@Signet.Test"}, sorted(all...)},
-		{"certificate", V1SearchIndexQuery{PublicKey: certKey}, sorted(all...)},
-		{"hash and email", V1SearchIndexQuery{Hash: f.artifact, Email: "signer@signet.test", Operator: "and"}, sorted(f.hashed)},
-		{"hash or unknown email", V1SearchIndexQuery{Hash: f.artifact, Email: "nobody@signet.test"}, sorted(f.hashed)},
-		{"hash and unknown email", V1SearchIndexQuery{Hash: f.artifact, Email: "nobody@signet.test", Operator: "and"}, []string{}},
-		{"nothing", V1SearchIndexQuery{}, []string{}},
+		{"artifact hash", SearchIndexQuery{Hash: f.artifact}, sorted(f.hashed)},
+		{"bare hex hash", SearchIndexQuery{Hash: strings.ToUpper(digestHex)}, sorted(f.hashed)},
+		{"email", SearchIndexQuery{Email: "Signer@Signet.Test"}, sorted(all...)},
+		{"certificate", SearchIndexQuery{PublicKey: certKey}, sorted(all...)},
+		{"hash and email", SearchIndexQuery{Hash: f.artifact, Email: "signer@signet.test", Operator: "and"}, sorted(f.hashed)},
+		{"hash or unknown email", SearchIndexQuery{Hash: f.artifact, Email: "nobody@signet.test"}, sorted(f.hashed)},
+		{"hash and unknown email", SearchIndexQuery{Hash: f.artifact, Email: "nobody@signet.test", Operator: "and"}, []string{}},
+		{"nothing", SearchIndexQuery{}, []string{}},
 	}
 	for _, tc := range searches {
 		if diff := cmp.Diff(tc.want, search(tc.q)); diff != "" {
 			t.Errorf("search by %s (-want +got):\n%s", tc.name, diff)
 		}
 	}
-	if got := search(V1SearchIndexQuery{Hash: f.subjectHash}); len(got) != wantSubjectHits {
+	if got := search(SearchIndexQuery{Hash: f.subjectHash}); len(got) != wantSubjectHits {
 		t.Errorf("search by attested subject found %d entries, want %d", len(got), wantSubjectHits)
 	}
-	for _, q := range []V1SearchIndexQuery{
+	for _, q := range []SearchIndexQuery{
 		{Operator: "xor"},
-		{PublicKey: &V1SearchPublicKey{Format: "pgp", Content: []byte("x")}},
-		{PublicKey: &V1SearchPublicKey{Format: "x509", URL: "https://example.com/key"}},
-		{PublicKey: &V1SearchPublicKey{Format: "x509", Content: []byte("not a key")}},
+		{PublicKey: &SearchPublicKey{Format: "pgp", Content: []byte("x")}},
+		{PublicKey: &SearchPublicKey{Format: "x509", URL: "https://example.com/key"}},
+		{PublicKey: &SearchPublicKey{Format: "x509", Content: []byte("not a key")}},
 	} {
 		if _, err := l.SearchIndex(ctx, q); !errors.Is(err, ErrInvalidQuery) {
 			t.Errorf("SearchIndex(%+v) = %v, want ErrInvalidQuery", q, err)
@@ -449,7 +450,7 @@ func TestV1LookupsSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	key := newV1LogKey(t)
 
-	l, err := OpenV1LogDir(ctx, dir, testOrigin, key, DefaultOptions())
+	l, err := OpenDir(ctx, dir, testOrigin, key, tlog.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,7 +482,7 @@ func TestV1RecoversLostEntryStore(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	key := newV1LogKey(t)
-	l, err := OpenV1LogDir(ctx, dir, testOrigin, key, DefaultOptions())
+	l, err := OpenDir(ctx, dir, testOrigin, key, tlog.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,7 +498,7 @@ func TestV1RecoversLostEntryStore(t *testing.T) {
 		}
 	}
 	l = openTestV1Log(t, dir, key)
-	for _, want := range []*V1LogEntry{f.hashed, f.intoto, f.dsse} {
+	for _, want := range []*LogEntry{f.hashed, f.intoto, f.dsse} {
 		got, err := l.EntryByUUID(ctx, want.EntryID)
 		if err != nil {
 			t.Fatalf("EntryByUUID after recovery: %v", err)
@@ -509,10 +510,10 @@ func TestV1RecoversLostEntryStore(t *testing.T) {
 			t.Errorf("recovered entry does not verify: %v", err)
 		}
 	}
-	if _, err := l.Create(ctx, f.proposed[0]); !errors.As(err, new(*V1DuplicateError)) {
+	if _, err := l.Create(ctx, f.proposed[0]); !errors.As(err, new(*DuplicateError)) {
 		t.Errorf("duplicate after recovery: %v", err)
 	}
-	ids, err := l.SearchIndex(ctx, V1SearchIndexQuery{Hash: f.artifact})
+	ids, err := l.SearchIndex(ctx, SearchIndexQuery{Hash: f.artifact})
 	if err != nil || len(ids) != 1 || ids[0] != f.hashed.EntryID {
 		t.Errorf("search after recovery = %v, %v", ids, err)
 	}
@@ -520,18 +521,18 @@ func TestV1RecoversLostEntryStore(t *testing.T) {
 
 func TestV1LogRejectsBadConfig(t *testing.T) {
 	ctx := context.Background()
-	stores := func(t *testing.T) V1Stores {
+	stores := func(t *testing.T) Stores {
 		dir := t.TempDir()
-		e, err := NewFileV1EntryStore(filepath.Join(dir, "e"))
+		e, err := NewFileEntryStore(filepath.Join(dir, "e"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := NewFileV1SearchIndex(filepath.Join(dir, "s"))
+		s, err := NewFileSearchIndex(filepath.Join(dir, "s"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { e.Close(); s.Close() })
-		return V1Stores{Entries: e, Search: s}
+		return Stores{Entries: e, Search: s}
 	}
 	tests := []struct {
 		name     string
@@ -550,7 +551,7 @@ func TestV1LogRejectsBadConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := NewV1Log(ctx, d, stores(t), tc.hostname, tc.treeID, tc.key, DefaultOptions())
+			l, err := New(ctx, d, stores(t), tc.hostname, tc.treeID, tc.key, tlog.DefaultOptions())
 			if err == nil {
 				closeV1Log(t, l)
 				t.Fatal("NewV1Log accepted a bad configuration")
@@ -561,7 +562,7 @@ func TestV1LogRejectsBadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewV1Log(ctx, d, V1Stores{}, testOrigin, 1, newV1LogKey(t), DefaultOptions()); err == nil {
+	if _, err := New(ctx, d, Stores{}, testOrigin, 1, newV1LogKey(t), tlog.DefaultOptions()); err == nil {
 		t.Error("NewV1Log accepted missing stores")
 	}
 }
@@ -570,13 +571,13 @@ func TestFileV1StoresDropTornWrites(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "entries.jsonl")
-	s, err := NewFileV1EntryStore(path)
+	s, err := NewFileEntryStore(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	leaf := sha256.Sum256([]byte("leaf"))
-	want := V1EntryRecord{IntegratedTime: 1700000000, Index: 7, Indexed: true}
-	if err := s.Put(ctx, leaf, V1EntryRecord{IntegratedTime: 1}); err != nil {
+	want := EntryRecord{IntegratedTime: 1700000000, Index: 7, Indexed: true}
+	if err := s.Put(ctx, leaf, EntryRecord{IntegratedTime: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Put(ctx, leaf, want); err != nil {
@@ -598,7 +599,7 @@ func TestFileV1StoresDropTornWrites(t *testing.T) {
 	}
 	f.Close()
 
-	s, err = NewFileV1EntryStore(path)
+	s, err = NewFileEntryStore(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -622,7 +623,7 @@ func TestFileV1StoresDropTornWrites(t *testing.T) {
 		t.Errorf("torn record not cut off:\n%s", raw)
 	}
 
-	x, err := NewFileV1SearchIndex(filepath.Join(dir, "search.jsonl"))
+	x, err := NewFileSearchIndex(filepath.Join(dir, "search.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -650,24 +651,24 @@ func TestV1ConcurrentCreates(t *testing.T) {
 	ctx := context.Background()
 	l := openTestV1Log(t, t.TempDir(), newV1LogKey(t))
 	s := newTestSigner(t)
-	same := s.v1HashedRekord(t, []byte("the same artifact"), s.certPEM(t))
+	same := v1HashedRekord(t, s, []byte("the same artifact"), certPEM(t, s))
 	const n = 8
-	created := make([]*V1LogEntry, n)
+	created := make([]*LogEntry, n)
 	errs := make([]error, n)
-	distinct := make([]*V1LogEntry, n)
+	distinct := make([]*LogEntry, n)
 	distinctErrs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() { created[i], errs[i] = l.Create(ctx, same) })
 		wg.Go(func() {
-			distinct[i], distinctErrs[i] = l.Create(ctx, s.v1HashedRekord(t, fmt.Appendf(nil, "artifact %d", i), s.keyPEM(t)))
+			distinct[i], distinctErrs[i] = l.Create(ctx, v1HashedRekord(t, s, fmt.Appendf(nil, "artifact %d", i), keyPEM(t, s)))
 		})
 	}
 	wg.Wait()
 
-	var winner *V1LogEntry
+	var winner *LogEntry
 	for i := range n {
-		var dup *V1DuplicateError
+		var dup *DuplicateError
 		switch {
 		case errs[i] == nil:
 			if winner != nil {
@@ -682,7 +683,7 @@ func TestV1ConcurrentCreates(t *testing.T) {
 		t.Fatal("no Create of the entry succeeded")
 	}
 	for i := range n {
-		var dup *V1DuplicateError
+		var dup *DuplicateError
 		if errs[i] != nil && (!errors.As(errs[i], &dup) || dup.EntryID != winner.EntryID) {
 			t.Errorf("duplicate error %v does not name %s", errs[i], winner.EntryID)
 		}
