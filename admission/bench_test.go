@@ -70,7 +70,7 @@ func newCountingRegistry(tb testing.TB) *countingRegistry {
 func signedImages(tb testing.TB, host string, n int, key *ecdsa.PrivateKey) (tags, digests []string) {
 	tb.Helper()
 	ctx := context.Background()
-	client := oci.New()
+	client := oci.New(oci.Options{})
 	for i := range n {
 		img, err := random.Image(512, 1)
 		if err != nil {
@@ -142,7 +142,7 @@ func BenchmarkAdmission(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	checker := policy.NewRegistryChecker(oci.New(), &trustroot.TrustedRoot{}, nil)
+	checker := policy.NewRegistryChecker(oci.New(oci.Options{}), &trustroot.TrustedRoot{}, policy.CheckerOptions{})
 	eng, err := policy.NewEngine([]*policy.ClusterImagePolicy{p}, checker, policy.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -47,7 +47,7 @@ func TestValidatePrivateRegistry(t *testing.T) {
 	h, _ := img.Digest()
 	// The image is team/app:v1, signed next to it; its signature is also
 	// in private-sigs, the source of the policy for public/**.
-	setup := oci.New()
+	setup := oci.New(oci.Options{})
 	for _, repo := range []string{"team/app", "private-sigs"} {
 		tag, err := name.NewTag(open + "/" + repo + ":v1")
 		if err != nil {
@@ -87,7 +87,7 @@ spec:
 		t.Fatal(err)
 	}
 	// The webhook's own keychain has no credentials for the registry.
-	checker := policy.NewRegistryChecker(oci.New(oci.WithKeychain(authn.NewMultiKeychain())), &trustroot.TrustedRoot{}, nil)
+	checker := policy.NewRegistryChecker(oci.New(oci.Options{Keychain: authn.NewMultiKeychain()}), &trustroot.TrustedRoot{}, policy.CheckerOptions{})
 	eng, err := policy.NewEngine(docs.Policies, checker, policy.Options{NoMatch: policy.NoMatchAllow})
 	if err != nil {
 		t.Fatal(err)

@@ -75,7 +75,7 @@ func RegistryCheckers(registry *oci.Client, tr *trustroot.TrustedRoot) CheckerFa
 		tr = &trustroot.TrustedRoot{}
 	}
 	return CheckerFactoryFunc(func(trs []*policy.TrustRoot) (policy.AuthorityChecker, error) {
-		return policy.NewRegistryChecker(registry, tr, nil, policy.WithTrustRoots(trs)), nil
+		return policy.NewRegistryChecker(registry, tr, policy.CheckerOptions{TrustRoots: trs}), nil
 	})
 }
 

@@ -64,7 +64,7 @@ func TestEngineOptions(t *testing.T) {
 }
 
 func TestRegistryCheckers(t *testing.T) {
-	c, err := RegistryCheckers(oci.New(), nil).NewChecker(nil)
+	c, err := RegistryCheckers(oci.New(oci.Options{}), nil).NewChecker(nil)
 	if err != nil || c == nil {
 		t.Fatalf("NewChecker = %v, %v", c, err)
 	}

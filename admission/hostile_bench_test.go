@@ -107,7 +107,7 @@ func BenchmarkAdmissionHostile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	checker := policy.NewRegistryChecker(oci.New(), &trustroot.TrustedRoot{}, nil)
+	checker := policy.NewRegistryChecker(oci.New(oci.Options{}), &trustroot.TrustedRoot{}, policy.CheckerOptions{})
 	eng, err := policy.NewEngine([]*policy.ClusterImagePolicy{p}, checker, policy.Options{})
 	if err != nil {
 		b.Fatal(err)

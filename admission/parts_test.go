@@ -340,7 +340,7 @@ func TestBuildEngine(t *testing.T) {
 		"invalid trust root named by the policy": {func(s *EngineSpec) {
 			s.TrustRoots = append(s.TrustRoots, []byte(`{"apiVersion":"policy.sigstore.dev/v1alpha1","kind":"TrustRoot","metadata":{"name":"t"},"spec":{}}`))
 			s.Checkers = CheckerFactoryFunc(func(trs []*policy.TrustRoot) (policy.AuthorityChecker, error) {
-				return policy.NewRegistryChecker(nil, nil, nil, policy.WithTrustRoots(trs)), nil
+				return policy.NewRegistryChecker(nil, nil, policy.CheckerOptions{TrustRoots: trs}), nil
 			})
 			s.Policies = append(s.Policies, cip(policy.V1beta1, "zzz", `{"keyless":{"trustRootRef":"t","identities":[{"issuer":"i","subject":"s"}]}}`))
 		}, `policy cannot be used: ClusterImagePolicy "zzz": spec.authorities[0]: TrustRoot "t" is invalid`},

@@ -39,7 +39,7 @@ func TestInventoryReport(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	host := registrytest.Start(t)
-	client := oci.New(oci.WithInsecureHTTP(), oci.WithKeychain(authn.NewMultiKeychain()))
+	client := oci.New(oci.Options{InsecureHTTP: true, Keychain: authn.NewMultiKeychain()})
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := policy.NewEngine(docs.Policies, policy.NewRegistryChecker(client, &trustroot.TrustedRoot{}, nil), policy.Options{})
+	eng, err := policy.NewEngine(docs.Policies, policy.NewRegistryChecker(client, &trustroot.TrustedRoot{}, policy.CheckerOptions{}), policy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func BenchmarkReport(b *testing.B) {
 	}
 	opts := sign.Options{CA: svc.CA, IDToken: devToken(b, "--email", "alice@example.com", "--ttl", "1h"), Logs: svc.Logs, TSAs: svc.TSAs}
 	counter := &countingTransport{next: http.DefaultTransport}
-	client := oci.New(oci.WithTransport(counter), oci.WithKeychain(authn.NewMultiKeychain()))
+	client := oci.New(oci.Options{Transport: counter, Keychain: authn.NewMultiKeychain()})
 	reg := startInProcessRegistry(b)
 	scan := []byte(vulnScan("LOW", "CRITICAL"))
 	var refs []name.Digest

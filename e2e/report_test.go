@@ -402,7 +402,7 @@ func attachTampered(t *testing.T, ctx context.Context, image name.Digest, token,
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := oci.New().AttachBundle(ctx, image, b, st.PredicateType, time.Now()); err != nil {
+	if _, err := oci.New(oci.Options{}).AttachBundle(ctx, image, b, st.PredicateType, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -72,7 +72,7 @@ func TestManifests(t *testing.T) {
 		t.Fatalf("test index not as built: %v", outerChildren)
 	}
 
-	c := oci.New(oci.WithInsecureHTTP(), oci.WithKeychain(authn.NewMultiKeychain()))
+	c := oci.New(oci.Options{InsecureHTTP: true, Keychain: authn.NewMultiKeychain()})
 	for _, tt := range []struct {
 		name  string
 		image name.Digest

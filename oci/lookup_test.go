@@ -35,7 +35,7 @@ func TestLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	setup := oci.New(oci.WithKeychain(authn.NewMultiKeychain()))
+	setup := oci.New(oci.Options{Keychain: authn.NewMultiKeychain()})
 	// A plain signature of the app, and one only under the tag
 	// "v2-sha256-<hex>.sig" of the repository "prefixed": signed in
 	// "staging", then copied there.
@@ -88,7 +88,7 @@ func TestLookup(t *testing.T) {
 			if kc == nil {
 				kc = authn.NewMultiKeychain()
 			}
-			c := oci.New(oci.WithKeychain(kc))
+			c := oci.New(oci.Options{Keychain: kc})
 			got, err := c.ListKind(ctx, subject(tt.repo), oci.KindSignature, tt.lookup)
 			switch {
 			case tt.wantErr != nil || tt.errText != "":

@@ -75,7 +75,7 @@ func newStack(t *testing.T, referrers bool) *stack {
 	return &stack{
 		issuer: inst.URL + "/oidc", svc: svc, dev: inst.Server.DevIssuer(), verifier: v, legacyV: lv,
 		reg:    strings.TrimPrefix(regSrv.URL, "http://"),
-		client: oci.New(oci.WithInsecureHTTP(), oci.WithKeychain(authn.NewMultiKeychain())),
+		client: oci.New(oci.Options{InsecureHTTP: true, Keychain: authn.NewMultiKeychain()}),
 	}
 }
 

@@ -39,39 +39,31 @@ type Client struct {
 	userAgent string
 }
 
-// Option configures a Client.
-type Option func(*Client)
-
-// WithInsecureHTTP lets the client talk plain HTTP (and accept any TLS
-// certificate) to registries, for local and test registries. Without it,
-// only localhost-style registries may use HTTP, as go-containerregistry
-// decides.
-func WithInsecureHTTP() Option {
-	return func(c *Client) { c.nameOpts = append(c.nameOpts, name.Insecure) }
+// Options configures a Client; the zero value talks HTTPS to registries
+// with authn.DefaultKeychain's credentials.
+type Options struct {
+	// InsecureHTTP lets the client talk plain HTTP (and accept any TLS
+	// certificate) to registries, for local and test registries. Without
+	// it, only localhost-style registries may use HTTP, as
+	// go-containerregistry decides.
+	InsecureHTTP bool
+	// Keychain replaces authn.DefaultKeychain (Docker config, credential
+	// helpers) as the source of registry credentials.
+	Keychain authn.Keychain
+	// Transport is the HTTP transport, e.g. one that trusts a private CA.
+	Transport http.RoundTripper
+	// UserAgent is the User-Agent sent to registries.
+	UserAgent string
 }
 
-// WithKeychain replaces authn.DefaultKeychain (Docker config, credential
-// helpers) as the source of registry credentials.
-func WithKeychain(k authn.Keychain) Option {
-	return func(c *Client) { c.keychain = k }
-}
-
-// WithTransport sets the HTTP transport, e.g. one that trusts a private CA.
-func WithTransport(t http.RoundTripper) Option {
-	return func(c *Client) { c.transport = t }
-}
-
-// WithUserAgent sets the User-Agent sent to registries.
-func WithUserAgent(ua string) Option {
-	return func(c *Client) { c.userAgent = ua }
-}
-
-// New returns a Client that authenticates with authn.DefaultKeychain unless
-// told otherwise.
-func New(opts ...Option) *Client {
-	c := &Client{keychain: authn.DefaultKeychain}
-	for _, o := range opts {
-		o(c)
+// New returns a Client configured by opts.
+func New(opts Options) *Client {
+	c := &Client{keychain: opts.Keychain, transport: opts.Transport, userAgent: opts.UserAgent}
+	if c.keychain == nil {
+		c.keychain = authn.DefaultKeychain
+	}
+	if opts.InsecureHTTP {
+		c.nameOpts = append(c.nameOpts, name.Insecure)
 	}
 	return c
 }

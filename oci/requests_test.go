@@ -145,8 +145,8 @@ func TestListRequests(t *testing.T) {
 	}
 	ctx := context.Background()
 	regs := map[bool]*tokenRegistry{true: newTokenRegistry(t, true), false: newTokenRegistry(t, false)}
-	setup := oci.New(oci.WithKeychain(authn.NewMultiKeychain()))
-	client := oci.New(oci.WithKeychain(basicKeychain{testUser, testPassword}))
+	setup := oci.New(oci.Options{Keychain: authn.NewMultiKeychain()})
+	client := oci.New(oci.Options{Keychain: basicKeychain{testUser, testPassword}})
 	// signed returns the image of layout on reg, signed and attested once,
 	// by its digest on the authenticated server.
 	signed := func(reg *tokenRegistry, layout oci.Layout) name.Digest {
@@ -236,7 +236,7 @@ func TestListUnauthorized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := oci.New(oci.WithKeychain(basicKeychain{testUser, "wrong"}))
+	client := oci.New(oci.Options{Keychain: basicKeychain{testUser, "wrong"}})
 	for _, kind := range []oci.Kind{"", oci.KindSignature} {
 		var err error
 		if kind == "" {

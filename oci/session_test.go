@@ -49,7 +49,7 @@ func TestManifestSizeLimit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = oci.New().ListKind(ctx, hostileImage(t, h), oci.KindSignature, oci.Lookup{Session: s})
+			_, err = oci.New(oci.Options{}).ListKind(ctx, hostileImage(t, h), oci.KindSignature, oci.Lookup{Session: s})
 			if !errors.Is(err, oci.ErrLimit) {
 				t.Fatalf("err = %v, want ErrLimit", err)
 			}
@@ -80,7 +80,7 @@ func TestSessionByteBudget(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = oci.New().ListKind(context.Background(), hostileImage(t, h), oci.KindSignature, oci.Lookup{Session: s})
+			_, err = oci.New(oci.Options{}).ListKind(context.Background(), hostileImage(t, h), oci.KindSignature, oci.Lookup{Session: s})
 			if !errors.Is(err, oci.ErrLimit) {
 				t.Fatalf("err = %v, want ErrLimit", err)
 			}
@@ -102,7 +102,7 @@ func TestSessionBudgetAnnounced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = oci.New().ListKind(context.Background(), hostileImage(t, h), oci.KindSignature, oci.Lookup{Session: s})
+	_, err = oci.New(oci.Options{}).ListKind(context.Background(), hostileImage(t, h), oci.KindSignature, oci.Lookup{Session: s})
 	if !errors.Is(err, oci.ErrLimit) || !strings.Contains(err.Error(), "more bytes would exceed") {
 		t.Fatalf("err = %v, want ErrLimit for the announced size", err)
 	}
@@ -119,7 +119,7 @@ func TestSessionSharesReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, img := oci.New(), hostileImage(t, h)
+	client, img := oci.New(oci.Options{}), hostileImage(t, h)
 	var wg sync.WaitGroup
 	results := make([]*oci.Attached, 4)
 	for i := range results {
@@ -148,7 +148,7 @@ func TestRedirectLimit(t *testing.T) {
 	h := registrytest.StartHostile(t, registrytest.HostileConfig{Attack: registrytest.RedirectLoop})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err := oci.New().ListKind(ctx, hostileImage(t, h), oci.KindSignature, oci.Lookup{})
+	_, err := oci.New(oci.Options{}).ListKind(ctx, hostileImage(t, h), oci.KindSignature, oci.Lookup{})
 	if !errors.Is(err, oci.ErrLimit) {
 		t.Fatalf("err = %v, want ErrLimit", err)
 	}
@@ -178,7 +178,7 @@ func TestSessionRequestLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := oci.New().SignImage(context.Background(), img, oci.LayoutLegacy, nil, sign.Options{Key: key, UnsafeNoTlog: true}); err != nil {
+	if _, err := oci.New(oci.Options{}).SignImage(context.Background(), img, oci.LayoutLegacy, nil, sign.Options{Key: key, UnsafeNoTlog: true}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := oci.NewSession(oci.Limits{MaxRequests: 2})
@@ -186,7 +186,7 @@ func TestSessionRequestLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	requests.Store(0)
-	_, err = oci.New().ListKind(context.Background(), img, oci.KindSignature, oci.Lookup{Session: s})
+	_, err = oci.New(oci.Options{}).ListKind(context.Background(), img, oci.KindSignature, oci.Lookup{Session: s})
 	if !errors.Is(err, oci.ErrLimit) {
 		t.Fatalf("err = %v, want ErrLimit", err)
 	}
@@ -205,7 +205,7 @@ func TestSilentRegistry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := oci.New().ListKind(ctx, hostileImage(t, h), oci.KindSignature, oci.Lookup{})
+	_, err := oci.New(oci.Options{}).ListKind(ctx, hostileImage(t, h), oci.KindSignature, oci.Lookup{})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want the deadline", err)
 	}
@@ -240,7 +240,7 @@ func TestIsUnavailable(t *testing.T) {
 			w.WriteHeader(status)
 		}))
 		img, _ := name.NewDigest(strings.TrimPrefix(srv.URL, "http://") + "/app@sha256:" + strings.Repeat("a", 64))
-		_, err := oci.New().ListKind(context.Background(), img, oci.KindSignature, oci.Lookup{})
+		_, err := oci.New(oci.Options{}).ListKind(context.Background(), img, oci.KindSignature, oci.Lookup{})
 		srv.Close()
 		if err == nil || oci.IsUnavailable(err) != want {
 			t.Errorf("status %d: IsUnavailable(%v) = %v, want %v", status, err, !want, want)
@@ -254,7 +254,7 @@ func TestIsUnavailable(t *testing.T) {
 func TestConfigFilesSession(t *testing.T) {
 	host := registrytest.Start(t)
 	tag, _ := registrytest.PushRandom(t, host, "team/app")
-	client := oci.New()
+	client := oci.New(oci.Options{})
 	got, err := client.ConfigFiles(context.Background(), tag, nil)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("config files %v, %v", got, err)

@@ -134,7 +134,7 @@ func TestDevIssuerMint(t *testing.T) {
 // dev issuer and checks the identity they map to.
 func TestDevTokensVerify(t *testing.T) {
 	d := newDevIssuer(t)
-	v, err := oidc.NewVerifier(nil)
+	v, err := oidc.NewVerifier(nil, oidc.VerifierOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

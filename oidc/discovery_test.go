@@ -123,8 +123,7 @@ func TestSlowIssuerDoesNotStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := &clock{now: time.Now()}
-	v, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: slow.url, Type: oidc.TypeEmail}},
-		oidc.WithHTTPClient(slow.ts.Client()), oidc.WithClock(clk.Now))
+	v, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: slow.url, Type: oidc.TypeEmail}}, oidc.VerifierOptions{HTTPClient: slow.ts.Client(), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,8 +212,7 @@ func TestSlowIssuerDoesNotStall(t *testing.T) {
 func TestUnknownKeyIDRefetchIsLimited(t *testing.T) {
 	f := newFakeIssuer(t)
 	clk := &clock{now: time.Now()}
-	v, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: f.url, Type: oidc.TypeEmail}},
-		oidc.WithHTTPClient(f.ts.Client()), oidc.WithClock(clk.Now))
+	v, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: f.url, Type: oidc.TypeEmail}}, oidc.VerifierOptions{HTTPClient: f.ts.Client(), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

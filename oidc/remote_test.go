@@ -138,7 +138,7 @@ func TestMetaIssuers(t *testing.T) {
 	v, err := oidc.NewVerifier([]oidc.IssuerConfig{
 		{URL: pattern, Type: oidc.TypeKubernetes},
 		{URL: h.url("/*/*"), Type: oidc.TypeEmail}, // later pattern: /id/… never reaches it
-	}, oidc.WithHTTPClient(h.srv.Client()))
+	}, oidc.VerifierOptions{HTTPClient: h.srv.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestMetaIssuerConfig(t *testing.T) {
 	if err := eks.Validate(); err != nil {
 		t.Errorf("EKS pattern: %v", err)
 	}
-	if _, err := oidc.NewVerifier([]oidc.IssuerConfig{eks, eks}); err == nil || !strings.Contains(err.Error(), "twice") {
+	if _, err := oidc.NewVerifier([]oidc.IssuerConfig{eks, eks}, oidc.VerifierOptions{}); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("duplicate meta issuer: %v", err)
 	}
 	re, err := oidc.MetaPattern(eks.URL)
@@ -256,7 +256,7 @@ func TestIssuerCAFile(t *testing.T) {
 	otherCA := writeCertPEM(t, selfSigned(t))
 	tok := mint(t, key, "k", saClaims(iss, "ci", "builder"))
 
-	v, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: iss, Type: oidc.TypeKubernetes, CAFile: caFile}})
+	v, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: iss, Type: oidc.TypeKubernetes, CAFile: caFile}}, oidc.VerifierOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestIssuerCAFile(t *testing.T) {
 		"system roots": {URL: iss, Type: oidc.TypeKubernetes},
 		"another CA":   {URL: iss, Type: oidc.TypeKubernetes, CAFile: otherCA},
 	} {
-		v, err := oidc.NewVerifier([]oidc.IssuerConfig{cfg})
+		v, err := oidc.NewVerifier([]oidc.IssuerConfig{cfg}, oidc.VerifierOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +283,7 @@ func TestIssuerCAFile(t *testing.T) {
 	v, err = oidc.NewVerifier([]oidc.IssuerConfig{
 		{URL: iss, Type: oidc.TypeKubernetes, CAFile: caFile},
 		{URL: plain.url(""), Type: oidc.TypeKubernetes},
-	}, oidc.WithHTTPClient(&http.Client{Transport: counting}))
+	}, oidc.VerifierOptions{HTTPClient: &http.Client{Transport: counting}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestIssuerCAFile(t *testing.T) {
 		{oidc.IssuerConfig{URL: iss, Type: oidc.TypeKubernetes, CAFile: filepath.Join(t.TempDir(), "absent")}, "no such file"},
 		{oidc.IssuerConfig{URL: "http://127.0.0.1:1", Type: oidc.TypeKubernetes, CAFile: caFile}, "caFile is for https issuers"},
 	} {
-		if _, err := oidc.NewVerifier([]oidc.IssuerConfig{tt.cfg}); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := oidc.NewVerifier([]oidc.IssuerConfig{tt.cfg}, oidc.VerifierOptions{}); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("NewVerifier(%+v) = %v, want an error mentioning %q", tt.cfg, err, tt.want)
 		}
 	}
@@ -357,7 +357,7 @@ func TestTokenConfusion(t *testing.T) {
 		{URL: accounts, Type: oidc.TypeEmail},
 		{URL: actions, Type: oidc.TypeGitHubWorkflow},
 		{URL: rot, Type: oidc.TypeKubernetes},
-	}, oidc.WithHTTPClient(h.srv.Client()))
+	}, oidc.VerifierOptions{HTTPClient: h.srv.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,27 +57,30 @@ type issuer struct {
 	remote *remote                 // for an issuer to discover; nil if static
 }
 
-// VerifierOption configures a Verifier.
-type VerifierOption func(*Verifier)
-
-// WithHTTPClient sets the client used for discovery and key fetches.
-func WithHTTPClient(c *http.Client) VerifierOption { return func(v *Verifier) { v.client = c } }
-
-// WithClock sets the clock used for expiry checks.
-func WithClock(now func() time.Time) VerifierOption { return func(v *Verifier) { v.now = now } }
+// VerifierOptions configures a Verifier; the zero value fetches with a
+// client that times out and checks expiry by time.Now.
+type VerifierOptions struct {
+	// HTTPClient is the client used for discovery and key fetches.
+	HTTPClient *http.Client
+	// Now is the clock used for expiry checks.
+	Now func() time.Time
+}
 
 // NewVerifier returns a Verifier for the given issuers. Remote issuers are
 // discovered lazily on their first token, so one unreachable issuer does not
 // stop the others from working.
-func NewVerifier(cfgs []IssuerConfig, opts ...VerifierOption) (*Verifier, error) {
+func NewVerifier(cfgs []IssuerConfig, opts VerifierOptions) (*Verifier, error) {
 	v := &Verifier{
 		issuers: map[string]*issuer{},
 		client:  &http.Client{Timeout: fetchTimeout},
 		now:     time.Now,
 	}
 	v.base, v.stop = context.WithCancel(context.Background())
-	for _, o := range opts {
-		o(v)
+	if opts.HTTPClient != nil {
+		v.client = opts.HTTPClient
+	}
+	if opts.Now != nil {
+		v.now = opts.Now
 	}
 	client, err := withIssuerCAs(v.client, cfgs)
 	if err != nil {

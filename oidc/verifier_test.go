@@ -87,7 +87,7 @@ func TestVerifierStaticIssuer(t *testing.T) {
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 
-	v, err := oidc.NewVerifier(nil, oidc.WithClock(func() time.Time { return now }))
+	v, err := oidc.NewVerifier(nil, oidc.VerifierOptions{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestVerifierStaticIssuer(t *testing.T) {
 
 func TestVerifierConfiguration(t *testing.T) {
 	ok := oidc.IssuerConfig{URL: "https://b.example", Type: oidc.TypeEmail}
-	v, err := oidc.NewVerifier([]oidc.IssuerConfig{ok, {URL: "https://a.example", Type: oidc.TypeKubernetes}})
+	v, err := oidc.NewVerifier([]oidc.IssuerConfig{ok, {URL: "https://a.example", Type: oidc.TypeKubernetes}}, oidc.VerifierOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,10 +196,10 @@ func TestVerifierConfiguration(t *testing.T) {
 	if err := v.AddStaticIssuer(ok, key.Public()); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("AddStaticIssuer of a configured issuer: %v, want error", err)
 	}
-	if _, err := oidc.NewVerifier([]oidc.IssuerConfig{ok, ok}); err == nil {
+	if _, err := oidc.NewVerifier([]oidc.IssuerConfig{ok, ok}, oidc.VerifierOptions{}); err == nil {
 		t.Error("NewVerifier accepted a duplicate issuer")
 	}
-	if _, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: "https://a.example", Type: "bogus"}}); err == nil {
+	if _, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: "https://a.example", Type: "bogus"}}, oidc.VerifierOptions{}); err == nil {
 		t.Error("NewVerifier accepted an invalid issuer")
 	}
 }
@@ -229,7 +229,7 @@ func TestVerifierRemoteIssuerUnavailable(t *testing.T) {
 	t.Cleanup(ts.Close)
 
 	clk := &clock{now: time.Now()}
-	v, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: url, Type: oidc.TypeEmail}}, oidc.WithHTTPClient(ts.Client()), oidc.WithClock(clk.Now))
+	v, err := oidc.NewVerifier([]oidc.IssuerConfig{{URL: url, Type: oidc.TypeEmail}}, oidc.VerifierOptions{HTTPClient: ts.Client(), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func newKeyRegistry(t *testing.T) *keyRegistry {
 	reg := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(reg.Close)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	return &keyRegistry{host: strings.TrimPrefix(reg.URL, "http://"), client: oci.New(), key: key}
+	return &keyRegistry{host: strings.TrimPrefix(reg.URL, "http://"), client: oci.New(oci.Options{}), key: key}
 }
 
 // push uploads a random image to repo and returns its digest.
@@ -142,7 +142,7 @@ func TestRegistryCheckerAuthorityGuards(t *testing.T) {
 		{name: "keyless ca-cert that is no CA", authority: &policy.Authority{Keyless: &policy.KeylessRef{CACert: &policy.KeyRef{Data: "not PEM"}, Identities: []policy.Identity{{Issuer: "i", Subject: "s"}}}}, image: signed.String(), wantErr: "keyless ca-cert:"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := policy.NewRegistryChecker(r.client, &trustroot.TrustedRoot{}, tt.secrets)
+			c := policy.NewRegistryChecker(r.client, &trustroot.TrustedRoot{}, policy.CheckerOptions{Secrets: tt.secrets})
 			sigs, err := c.VerifySignatures(ctx, tt.image, tt.authority, policy.RegistryCredentials{})
 			if tt.wantErr == "" {
 				if err != nil || len(sigs) != 1 {
@@ -157,7 +157,7 @@ func TestRegistryCheckerAuthorityGuards(t *testing.T) {
 	}
 
 	t.Run("attestations", func(t *testing.T) {
-		c := policy.NewRegistryChecker(r.client, &trustroot.TrustedRoot{}, nil)
+		c := policy.NewRegistryChecker(r.client, &trustroot.TrustedRoot{}, policy.CheckerOptions{})
 		atts, err := c.VerifyAttestations(ctx, attested.String(), &policy.Authority{Key: key}, policy.RegistryCredentials{})
 		if err != nil || len(atts) != 1 {
 			t.Fatalf("attestations %v, error %v", atts, err)

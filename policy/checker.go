@@ -51,29 +51,26 @@ type namedRoot struct {
 	err  error
 }
 
-// CheckerOption configures a RegistryChecker.
-type CheckerOption func(*RegistryChecker)
-
-// WithTrustRoots makes the TrustRoots available to authorities that name
-// them by trustRootRef (keyless, ctlog, rfc3161timestamp). A TrustRoot
-// whose material cannot be used (a TUF repository, a broken chain) fails
-// only the authorities that name it.
-func WithTrustRoots(trs []*TrustRoot) CheckerOption {
-	return func(c *RegistryChecker) {
-		for _, t := range trs {
-			root, err := t.TrustedRoot()
-			c.named[t.Metadata.Name] = namedRoot{root: root, err: err}
-		}
-	}
+// CheckerOptions configures a RegistryChecker.
+type CheckerOptions struct {
+	// Secrets reads the Kubernetes Secrets of secretRef keys; it may be nil
+	// when no policy uses them.
+	Secrets SecretGetter
+	// TrustRoots are available to authorities that name them by
+	// trustRootRef (keyless, ctlog, rfc3161timestamp). A TrustRoot whose
+	// material cannot be used (a TUF repository, a broken chain) fails
+	// only the authorities that name it.
+	TrustRoots []*TrustRoot
 }
 
 // NewRegistryChecker returns a checker that trusts root (the CA, logs and
 // TSAs keyless signatures must chain to, unless an authority names other
-// material). secrets may be nil when no policy uses secretRef keys.
-func NewRegistryChecker(lister AttachmentLister, root *trustroot.TrustedRoot, secrets SecretGetter, opts ...CheckerOption) *RegistryChecker {
-	c := &RegistryChecker{lister: lister, root: root, secrets: secrets, named: map[string]namedRoot{}, verifiers: map[string]*verify.Verifier{}}
-	for _, o := range opts {
-		o(c)
+// material).
+func NewRegistryChecker(lister AttachmentLister, root *trustroot.TrustedRoot, opts CheckerOptions) *RegistryChecker {
+	c := &RegistryChecker{lister: lister, root: root, secrets: opts.Secrets, named: map[string]namedRoot{}, verifiers: map[string]*verify.Verifier{}}
+	for _, t := range opts.TrustRoots {
+		root, err := t.TrustedRoot()
+		c.named[t.Metadata.Name] = namedRoot{root: root, err: err}
 	}
 	return c
 }

@@ -56,7 +56,7 @@ func TestRegistryCheckerErrors(t *testing.T) {
 				}
 				return tt.list()
 			})
-			c := NewRegistryChecker(lister, nil, nil)
+			c := NewRegistryChecker(lister, nil, CheckerOptions{})
 			_, err := c.VerifySignatures(context.Background(), image, authority, RegistryCredentials{Session: session})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)

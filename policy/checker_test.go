@@ -114,7 +114,7 @@ func TestRegistryCheckerAuthorities(t *testing.T) {
 
 	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer reg.Close()
-	client := oci.New()
+	client := oci.New(oci.Options{})
 	host := strings.TrimPrefix(reg.URL, "http://")
 	// push uploads a random image to repo and signs it, with the
 	// signatures in sigRepo (repo when empty).
@@ -245,7 +245,7 @@ func TestRegistryCheckerAuthorities(t *testing.T) {
 		{"KMS key", empty, &policy.Authority{Key: &policy.KeyRef{KMS: "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k"}}, keyNoLog, "KMS keys are not supported yet"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := policy.NewRegistryChecker(client, tt.root, nil, policy.WithTrustRoots(trustRoots))
+			c := policy.NewRegistryChecker(client, tt.root, policy.CheckerOptions{TrustRoots: trustRoots})
 			sigs, err := c.VerifySignatures(ctx, tt.image, tt.authority, policy.RegistryCredentials{})
 			if tt.wantErr == "" {
 				if err != nil || len(sigs) == 0 {

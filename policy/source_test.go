@@ -44,7 +44,7 @@ func TestRegistryCheckerPrivateSources(t *testing.T) {
 	// The signature, cosign v2 style, in the repository "signatures";
 	// the same signature tagged "release-sha256-<hex>.sig" in "prefixed",
 	// as cosign sign with a tag prefix writes it.
-	setup := oci.New(oci.WithKeychain(authn.NewMultiKeychain()))
+	setup := oci.New(oci.Options{Keychain: authn.NewMultiKeychain()})
 	sigs, _ := name.NewRepository(open + "/signatures")
 	if _, err := setup.SignImage(ctx, sigs.Digest(h.String()), oci.LayoutLegacy, nil, sign.Options{Key: key, UnsafeNoTlog: true}); err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestRegistryCheckerPrivateSources(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			asked = nil
-			c := policy.NewRegistryChecker(setup, &trustroot.TrustedRoot{}, nil)
+			c := policy.NewRegistryChecker(setup, &trustroot.TrustedRoot{}, policy.CheckerOptions{})
 			got, err := c.VerifySignatures(ctx, image, &policy.Authority{Name: "key", Key: &keyAuth, Sources: tt.sources}, tt.creds)
 			if !slices.EqualFunc(asked, tt.asked, slices.Equal) {
 				t.Errorf("pull secrets read %q, want %q", asked, tt.asked)

@@ -46,7 +46,7 @@ func BenchmarkReport1000Pods(b *testing.B) {
 		b.Fatal(err)
 	}
 	counter := &countingTransport{next: http.DefaultTransport}
-	client := oci.New(oci.WithTransport(counter), oci.WithKeychain(authn.NewMultiKeychain()))
+	client := oci.New(oci.Options{Transport: counter, Keychain: authn.NewMultiKeychain()})
 	host := registrytest.Start(b)
 	opts := sign.Options{Key: key, UnsafeNoTlog: true}
 	scan := readTestdata(b, "trivy-alpine-39.json")

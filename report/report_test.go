@@ -84,7 +84,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{t: t, inst: inst, svc: svc, svcV1: svcV1, tr: tr, issuer: inst.URL + "/oidc", reg: registrytest.Start(t),
-		client: oci.New(oci.WithInsecureHTTP(), oci.WithKeychain(authn.NewMultiKeychain())), key: key,
+		client: oci.New(oci.Options{InsecureHTTP: true, Keychain: authn.NewMultiKeychain()}), key: key,
 		pubPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})}
 }
 
@@ -570,7 +570,7 @@ spec:
 		t.Fatal(err)
 	}
 	listings := report.NewListings(f.client)
-	eng, err := policy.NewEngine(docs.Policies, policy.NewRegistryChecker(listings, f.tr, nil), policy.Options{})
+	eng, err := policy.NewEngine(docs.Policies, policy.NewRegistryChecker(listings, f.tr, policy.CheckerOptions{}), policy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -355,7 +355,7 @@ func TestDevKeyRetired(t *testing.T) {
 
 // verifyDevToken checks tok against the server's current dev issuer key.
 func verifyDevToken(srv *server.Server, tok string) error {
-	v, err := oidc.NewVerifier(nil)
+	v, err := oidc.NewVerifier(nil, oidc.VerifierOptions{})
 	if err != nil {
 		return err
 	}

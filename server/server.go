@@ -128,15 +128,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var vopts []oidc.VerifierOption
-	if opts.HTTPClient != nil {
-		vopts = append(vopts, oidc.WithHTTPClient(opts.HTTPClient))
-	}
-	verifier, err := oidc.NewVerifier(opts.Config.AllIssuers(), vopts...)
+	verifier, err := oidc.NewVerifier(opts.Config.AllIssuers(), oidc.VerifierOptions{HTTPClient: opts.HTTPClient})
 	if err != nil {
 		return nil, err
 	}
-	timestamper, err := tsa.NewAuthority(m.tsaKey, m.tsaChain)
+	timestamper, err := tsa.NewAuthority(m.tsaKey, m.tsaChain, tsa.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("timestamp authority: %w", err)
 	}

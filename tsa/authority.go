@@ -62,84 +62,72 @@ type Authority struct {
 	now      func() time.Time
 }
 
-type config struct {
-	policy   asn1.ObjectIdentifier
-	accepted []asn1.ObjectIdentifier
-	accuracy time.Duration
-	now      func() time.Time
+// Options configures NewAuthority; the zero value issues tokens under
+// DefaultPolicyOID with DefaultAccuracy, dated by time.Now.
+type Options struct {
+	// Now is the clock that dates tokens.
+	Now func() time.Time
+	// Policy is the TSA policy tokens are issued under when the request
+	// names none. Requests may also name it.
+	Policy asn1.ObjectIdentifier
+	// AcceptedPolicies are TSA policies a request may name besides the
+	// issuing policy; a token answering such a request carries the named
+	// policy.
+	AcceptedPolicies []asn1.ObjectIdentifier
+	// Accuracy is the accuracy stated in tokens (DefaultAccuracy when
+	// zero); with OmitAccuracy, tokens state none.
+	Accuracy     time.Duration
+	OmitAccuracy bool
 }
 
-// Option configures NewAuthority.
-type Option func(*config) error
-
-// WithClock sets the clock that dates tokens; time.Now when not given.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) error {
-		if now == nil {
-			return errors.New("nil clock")
-		}
-		c.now = now
-		return nil
+// withDefaults checks o and fills in its defaults.
+func (o Options) withDefaults() (Options, error) {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-}
-
-// WithPolicy sets the TSA policy tokens are issued under when the request
-// names none; DefaultPolicyOID when not given. Requests may also name it.
-func WithPolicy(oid asn1.ObjectIdentifier) Option {
-	return func(c *config) error {
+	if o.Policy == nil {
+		o.Policy = defaultPolicy
+	}
+	if len(o.Policy) < 2 {
+		return o, fmt.Errorf("policy OID %v has fewer than two arcs", o.Policy)
+	}
+	o.Policy = slices.Clone(o.Policy)
+	accepted := make([]asn1.ObjectIdentifier, 0, len(o.AcceptedPolicies))
+	for _, oid := range o.AcceptedPolicies {
 		if len(oid) < 2 {
-			return fmt.Errorf("policy OID %v has fewer than two arcs", oid)
+			return o, fmt.Errorf("accepted policy OID %v has fewer than two arcs", oid)
 		}
-		c.policy = slices.Clone(oid)
-		return nil
+		accepted = append(accepted, slices.Clone(oid))
 	}
-}
-
-// WithAcceptedPolicies adds TSA policies a request may name besides the
-// issuing policy; a token answering such a request carries the named policy.
-func WithAcceptedPolicies(oids ...asn1.ObjectIdentifier) Option {
-	return func(c *config) error {
-		for _, oid := range oids {
-			if len(oid) < 2 {
-				return fmt.Errorf("accepted policy OID %v has fewer than two arcs", oid)
-			}
-			c.accepted = append(c.accepted, slices.Clone(oid))
-		}
-		return nil
+	o.AcceptedPolicies = accepted
+	switch {
+	case o.Accuracy < 0:
+		return o, fmt.Errorf("accuracy %v is negative", o.Accuracy)
+	case o.OmitAccuracy:
+		o.Accuracy = 0
+	case o.Accuracy == 0:
+		o.Accuracy = DefaultAccuracy
 	}
-}
-
-// WithAccuracy sets the accuracy stated in tokens; DefaultAccuracy when not
-// given, omitted from tokens when zero.
-func WithAccuracy(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 {
-			return fmt.Errorf("accuracy %v is negative", d)
-		}
-		c.accuracy = d
-		return nil
-	}
+	return o, nil
 }
 
 // NewAuthority returns an Authority that signs with signer and presents
 // chain, leaf first and root last, as CreateChain returns it. The chain must
 // certify signer's key for timestamping only (critical EKU, end-entity leaf)
 // and be valid now by the authority's clock.
-func NewAuthority(signer crypto.Signer, chain []*x509.Certificate, opts ...Option) (*Authority, error) {
+func NewAuthority(signer crypto.Signer, chain []*x509.Certificate, opts Options) (*Authority, error) {
 	if signer == nil {
 		return nil, errors.New("new timestamp authority: nil signer")
 	}
-	cfg := config{policy: slices.Clone(defaultPolicy), accuracy: DefaultAccuracy, now: time.Now}
-	for _, opt := range opts {
-		if err := opt(&cfg); err != nil {
-			return nil, fmt.Errorf("new timestamp authority: %w", err)
-		}
+	cfg, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("new timestamp authority: %w", err)
 	}
 	sigHash, err := signatureHash(signer.Public())
 	if err != nil {
 		return nil, fmt.Errorf("new timestamp authority: %w", err)
 	}
-	if err := validateChain(chain, signer.Public(), cfg.now()); err != nil {
+	if err := validateChain(chain, signer.Public(), cfg.Now()); err != nil {
 		return nil, fmt.Errorf("new timestamp authority: invalid TSA chain: %w", err)
 	}
 	chain = slices.Clone(chain)
@@ -148,10 +136,10 @@ func NewAuthority(signer crypto.Signer, chain []*x509.Certificate, opts ...Optio
 		sigHash:  sigHash,
 		chain:    chain,
 		chainPEM: EncodeChainPEM(chain),
-		policy:   cfg.policy,
-		accepted: append([]asn1.ObjectIdentifier{cfg.policy}, cfg.accepted...),
-		accuracy: cfg.accuracy,
-		now:      cfg.now,
+		policy:   cfg.Policy,
+		accepted: append([]asn1.ObjectIdentifier{cfg.Policy}, cfg.AcceptedPolicies...),
+		accuracy: cfg.Accuracy,
+		now:      cfg.Now,
 	}, nil
 }
 

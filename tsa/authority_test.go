@@ -83,14 +83,14 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 }
 
 // newTestAuthority returns an authority with a fresh P-256 chain.
-func newTestAuthority(t testing.TB, opts ...Option) (*Authority, crypto.Signer) {
+func newTestAuthority(t testing.TB, opts Options) (*Authority, crypto.Signer) {
 	t.Helper()
 	tsaKey := newKey(t)
 	chain, err := CreateChain(newKey(t), tsaKey, ChainOptions{})
 	if err != nil {
 		t.Fatalf("CreateChain: %v", err)
 	}
-	a, err := NewAuthority(tsaKey, chain, opts...)
+	a, err := NewAuthority(tsaKey, chain, opts)
 	if err != nil {
 		t.Fatalf("NewAuthority: %v", err)
 	}
@@ -105,10 +105,7 @@ func TestTimestampFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	extraPolicy := asn1.ObjectIdentifier{1, 2, 3, 4}
-	a, err := NewAuthority(tsaKey, chain,
-		WithClock(func() time.Time { return clock }),
-		WithAccuracy(1500*time.Millisecond),
-		WithAcceptedPolicies(extraPolicy))
+	a, err := NewAuthority(tsaKey, chain, Options{Now: func() time.Time { return clock }, Accuracy: 1500 * time.Millisecond, AcceptedPolicies: []asn1.ObjectIdentifier{extraPolicy}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +174,7 @@ func TestTimestampFields(t *testing.T) {
 }
 
 func TestTimestampRequestErrors(t *testing.T) {
-	a, _ := newTestAuthority(t)
+	a, _ := newTestAuthority(t, Options{})
 	sum := sha256.Sum256([]byte("sig"))
 	sum1 := sha1.Sum([]byte("sig"))
 	valid := encodeRequest(t, rawRequest{MessageImprint: imprint(oidSHA256, sum[:])})
@@ -254,7 +251,7 @@ func TestTimestampOutsideValidity(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	a, err := NewAuthority(tsaKey, chain, WithClock(clock))
+	a, err := NewAuthority(tsaKey, chain, Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,27 +307,26 @@ func TestNewAuthorityRejects(t *testing.T) {
 		name    string
 		signer  crypto.Signer
 		chain   []*x509.Certificate
-		opts    []Option
+		opts    Options
 		wantErr string
 	}{
-		{"nil signer", nil, chain, nil, "nil signer"},
-		{"no chain", tsaKey, nil, nil, "chain has 0 certificates"},
-		{"leaf only", tsaKey, chain[:1], nil, "chain has 1 certificates"},
-		{"nil certificate", tsaKey, []*x509.Certificate{chain[0], nil}, nil, "certificate 1 is nil"},
-		{"root first", tsaKey, []*x509.Certificate{chain[1], chain[0]}, nil, "does not certify the signer's public key"},
-		{"other key", newKey(t), chain, nil, "does not certify the signer's public key"},
-		{"other root", tsaKey, []*x509.Certificate{chain[0], other[1]}, nil, "not issued by certificate 1"},
-		{"non-critical EKU", tsaKey, []*x509.Certificate{ncLeaf, chain[1]}, nil, "extended key usage is not critical"},
-		{"ed25519 key", edKey, edChain, nil, "unsupported TSA key type"},
-		{"expired by clock", tsaKey, chain, []Option{WithClock(func() time.Time { return time.Now().AddDate(11, 0, 0) })}, "expired"},
-		{"nil clock", tsaKey, chain, []Option{WithClock(nil)}, "nil clock"},
-		{"negative accuracy", tsaKey, chain, []Option{WithAccuracy(-time.Second)}, "accuracy -1s is negative"},
-		{"short policy", tsaKey, chain, []Option{WithPolicy(asn1.ObjectIdentifier{1})}, "policy OID 1 has fewer than two arcs"},
-		{"short accepted policy", tsaKey, chain, []Option{WithAcceptedPolicies(asn1.ObjectIdentifier{})}, "has fewer than two arcs"},
+		{"nil signer", nil, chain, Options{}, "nil signer"},
+		{"no chain", tsaKey, nil, Options{}, "chain has 0 certificates"},
+		{"leaf only", tsaKey, chain[:1], Options{}, "chain has 1 certificates"},
+		{"nil certificate", tsaKey, []*x509.Certificate{chain[0], nil}, Options{}, "certificate 1 is nil"},
+		{"root first", tsaKey, []*x509.Certificate{chain[1], chain[0]}, Options{}, "does not certify the signer's public key"},
+		{"other key", newKey(t), chain, Options{}, "does not certify the signer's public key"},
+		{"other root", tsaKey, []*x509.Certificate{chain[0], other[1]}, Options{}, "not issued by certificate 1"},
+		{"non-critical EKU", tsaKey, []*x509.Certificate{ncLeaf, chain[1]}, Options{}, "extended key usage is not critical"},
+		{"ed25519 key", edKey, edChain, Options{}, "unsupported TSA key type"},
+		{"expired by clock", tsaKey, chain, Options{Now: func() time.Time { return time.Now().AddDate(11, 0, 0) }}, "expired"},
+		{"negative accuracy", tsaKey, chain, Options{Accuracy: -time.Second}, "accuracy -1s is negative"},
+		{"short policy", tsaKey, chain, Options{Policy: asn1.ObjectIdentifier{1}}, "policy OID 1 has fewer than two arcs"},
+		{"short accepted policy", tsaKey, chain, Options{AcceptedPolicies: []asn1.ObjectIdentifier{{}}}, "has fewer than two arcs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := NewAuthority(tt.signer, tt.chain, tt.opts...)
+			a, err := NewAuthority(tt.signer, tt.chain, tt.opts)
 			if err == nil {
 				t.Fatalf("NewAuthority accepted it: %v", a)
 			}
@@ -339,14 +335,14 @@ func TestNewAuthorityRejects(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewAuthority(tsaKey, chain); err != nil {
+	if _, err := NewAuthority(tsaKey, chain, Options{}); err != nil {
 		t.Fatalf("NewAuthority on the good chain: %v", err)
 	}
 }
 
 func TestPolicyOption(t *testing.T) {
 	policy := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}
-	a, _ := newTestAuthority(t, WithPolicy(policy), WithAccuracy(0))
+	a, _ := newTestAuthority(t, Options{Policy: policy, OmitAccuracy: true})
 	sum := sha256.Sum256([]byte("sig"))
 	for _, tt := range []struct {
 		name   string
@@ -391,7 +387,7 @@ func TestDefaultPolicyOID(t *testing.T) {
 // TestSerialNumbersUnique issues tokens from several goroutines and checks
 // that no serial number repeats.
 func TestSerialNumbersUnique(t *testing.T) {
-	a, _ := newTestAuthority(t)
+	a, _ := newTestAuthority(t, Options{})
 	sum := sha256.Sum256([]byte("sig"))
 	req := encodeRequest(t, rawRequest{MessageImprint: imprint(oidSHA256, sum[:])})
 	const workers, each = 4, 250
@@ -440,7 +436,7 @@ func TestSerialNumbersUnique(t *testing.T) {
 }
 
 func TestChainAccessorsCopy(t *testing.T) {
-	a, _ := newTestAuthority(t)
+	a, _ := newTestAuthority(t, Options{})
 	c := a.Chain()
 	c[0] = nil
 	p := a.ChainPEM()
@@ -458,7 +454,7 @@ func TestChainAccessorsCopy(t *testing.T) {
 }
 
 func BenchmarkTimestamp(b *testing.B) {
-	a, _ := newTestAuthority(b)
+	a, _ := newTestAuthority(b, Options{})
 	sum := sha256.Sum256([]byte("sig"))
 	for _, bc := range []struct {
 		name    string

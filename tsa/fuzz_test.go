@@ -19,7 +19,7 @@ import (
 // yield a granted token over exactly the request's imprint and nonce, and
 // the accepted request must survive a re-encoding round trip.
 func FuzzTimestamp(f *testing.F) {
-	a, _ := newTestAuthority(f)
+	a, _ := newTestAuthority(f, Options{})
 	s256 := sha256.Sum256([]byte("sig"))
 	s384 := sha512.Sum384([]byte("sig"))
 	s512 := sha512.Sum512([]byte("sig"))

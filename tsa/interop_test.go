@@ -99,7 +99,7 @@ func TestSigstoreGoVerifiesTimestamp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := NewAuthority(tsaKey, chain, WithClock(func() time.Time { return issued }))
+	a, err := NewAuthority(tsaKey, chain, Options{Now: func() time.Time { return issued }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestSigstoreGoVerifiesTimestamp(t *testing.T) {
 // handling with the verifier of Sigstore's timestamp-authority, which
 // sigstore-go calls underneath.
 func TestSigstoreTSAVerifiesRequestOptions(t *testing.T) {
-	a, _ := newTestAuthority(t)
+	a, _ := newTestAuthority(t, Options{})
 	chain := a.Chain()
 	sig := []byte("signature bytes")
 	sum := sha256.Sum256(sig)

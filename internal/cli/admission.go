@@ -139,7 +139,7 @@ itself.`,
 				if err != nil {
 					return err
 				}
-				checkers = admission.RegistryCheckers(oci.New(), tr)
+				checkers = admission.RegistryCheckers(oci.New(oci.Options{}), tr)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -180,7 +180,7 @@ func reportOptions(on bool, interval time.Duration) *admission.InventoryOptions 
 	if !on {
 		return nil
 	}
-	return &admission.InventoryOptions{Lister: oci.New(oci.WithUserAgent("signet-admission/" + Version)), Interval: interval}
+	return &admission.InventoryOptions{Lister: oci.New(oci.Options{UserAgent: "signet-admission/" + Version}), Interval: interval}
 }
 
 // defaultTo sets *p to the default v unless the flag was given.

@@ -29,11 +29,7 @@ func (f *imageFlags) add(cmd *cobra.Command) {
 }
 
 func (f *imageFlags) client() *oci.Client {
-	var opts []oci.Option
-	if f.insecure {
-		opts = append(opts, oci.WithInsecureHTTP())
-	}
-	return oci.New(opts...)
+	return oci.New(oci.Options{InsecureHTTP: f.insecure})
 }
 
 func (f *imageFlags) addRecursive(cmd *cobra.Command) {

@@ -124,7 +124,7 @@ static authorities are decided without a registry, trust root or network.
 				if err != nil {
 					return nil, err
 				}
-				return policy.NewRegistryChecker(client, tr, nil, policy.WithTrustRoots(trustRoots)), nil
+				return policy.NewRegistryChecker(client, tr, policy.CheckerOptions{TrustRoots: trustRoots}), nil
 			}}
 			engine, err := policy.NewEngine(policies, checker, engineOpts)
 			if err != nil {

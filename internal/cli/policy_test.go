@@ -128,7 +128,7 @@ func TestPolicyTesterTimeoutSaysSo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt := &policyTester{engine: engine, client: oci.New(), stderr: io.Discard, timeout: 300 * time.Millisecond}
+	pt := &policyTester{engine: engine, client: oci.New(oci.Options{}), stderr: io.Discard, timeout: 300 * time.Millisecond}
 	rep := pt.run(context.Background(), nil, []string{digest})
 	if rep.Allowed || len(rep.Images) != 1 {
 		t.Fatalf("report %+v", rep)

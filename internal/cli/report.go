@@ -267,7 +267,7 @@ func (r *reportRequest) trust(ctx context.Context, cmd *cobra.Command, cluster *
 		} else {
 			eng, err = admission.ClusterEngine(ctx, cluster.client, cluster.dyn, r.systemNamespace,
 				admission.CheckerFactoryFunc(func(trs []*policy.TrustRoot) (policy.AuthorityChecker, error) {
-					return policy.NewRegistryChecker(listings, tr, nil, policy.WithTrustRoots(trs)), nil
+					return policy.NewRegistryChecker(listings, tr, policy.CheckerOptions{TrustRoots: trs}), nil
 				}), engOpts)
 		}
 		if err != nil {
@@ -327,7 +327,7 @@ func policyFilesEngine(files []string, lister policy.AttachmentLister, tr *trust
 		cips = append(cips, docs.Policies...)
 		trs = append(trs, docs.TrustRoots...)
 	}
-	return policy.NewEngine(cips, policy.NewRegistryChecker(lister, tr, nil, policy.WithTrustRoots(trs)), opts)
+	return policy.NewEngine(cips, policy.NewRegistryChecker(lister, tr, policy.CheckerOptions{TrustRoots: trs}), opts)
 }
 
 // reportCluster is the cluster `signet report` reads pods from.

@@ -67,7 +67,7 @@ func TestCatalogCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := oci.New()
+	client := oci.New(oci.Options{})
 	eval, err := policy.NewEvaluator(policy.EvaluatorOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestCatalogCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checker := policy.NewRegistryChecker(client, fx.TrustedRoot, nil)
+			checker := policy.NewRegistryChecker(client, fx.TrustedRoot, policy.CheckerOptions{})
 			engine, err := policy.NewEngine(docs.Policies, checker, policy.Options{NoMatch: policy.NoMatchAllow, Evaluator: eval, ConfigFiles: client})
 			if err != nil {
 				t.Fatal(err)

@@ -110,7 +110,7 @@ func Start(t testing.TB) *Fixtures {
 		t.Fatal(err)
 	}
 	fx.PublicKey = publicPEM(t, key.Public())
-	client := oci.New()
+	client := oci.New(oci.Options{})
 
 	push := func(fixture string, created time.Time) name.Digest {
 		t.Helper()
