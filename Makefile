@@ -120,6 +120,7 @@ mutate:
 	@rc=0; \
 	$(MUTATE) -pkg ./verify -slow '^TestDifferential$$' || rc=1; \
 	$(MUTATE) -pkg ./ca || rc=1; \
+	$(MUTATE) -pkg ./fulcio || rc=1; \
 	$(MUTATE) -pkg ./tlog -files $(TLOG_VALIDATION) || rc=1; \
 	$(MUTATE) -pkg ./tlog/rekorv1 -files entry.go || rc=1; \
 	$(MUTATE) -pkg ./policy -files $(POLICY_AUTHORITY) -slow '^TestEvaluatePolicyTimeout$$' || rc=1; \

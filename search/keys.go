@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/signetproject/signet/fulcio"
 	"github.com/signetproject/signet/keys"
 )
 
@@ -48,7 +49,7 @@ func (r *Record) Keys(subjects []Digest) []string {
 		for _, id := range certificateIdentities(s) {
 			ks.add(nsIdentity + id)
 		}
-		if f, err := readCertificate(s.Certificate); err == nil && f.Issuer != "" {
+		if f, err := fulcio.Summarize(s.Certificate); err == nil && f.Issuer != "" {
 			ks.add(nsIssuer + f.Issuer)
 		}
 	}
@@ -65,13 +66,13 @@ func certificateIdentities(s Signer) []string {
 	for _, u := range c.URIs {
 		ids = append(ids, u.String())
 	}
-	f, err := readCertificate(c)
+	f, err := fulcio.Summarize(c)
 	if err != nil {
 		return ids
 	}
 	ids = append(ids, f.SAN, // an otherName SAN is only here
-		f.ext[5], f.ext[12], f.ext[18], f.ext[9]) // repository (legacy, URI), build config and signer URIs
-	for _, w := range []string{f.SAN, f.ext[18], f.ext[9]} {
+		f.GitHubWorkflowRepository, f.SourceRepositoryURI, f.BuildConfigURI, f.BuildSignerURI) // repository (legacy, URI), build config and signer URIs
+	for _, w := range []string{f.SAN, f.BuildConfigURI, f.BuildSignerURI} {
 		// https://github.com/o/r/.github/workflows/x.yml@refs/heads/main →
 		// the workflow at any ref.
 		if u, err := url.Parse(w); err == nil && u.Scheme != "" {
@@ -80,7 +81,7 @@ func certificateIdentities(s Signer) []string {
 			}
 		}
 	}
-	if repo := f.ext[12]; repo != "" {
+	if repo := f.SourceRepositoryURI; repo != "" {
 		if u, err := url.Parse(repo); err == nil && u.Host != "" {
 			ids = append(ids, strings.Trim(u.Path, "/")) // owner/repo
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
+	"github.com/signetproject/signet/fulcio"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/tlog/rekorv1"
 )
@@ -277,7 +278,7 @@ func signerView(s Signer) SignerView {
 		v.SANs = append(v.SANs, clean(u.String()))
 	}
 	v.Extensions = fulcioExtensions(c)
-	f, err := readCertificate(c)
+	f, err := fulcio.Summarize(c)
 	if err != nil {
 		v.Err = clean("certificate: " + err.Error())
 		return v
@@ -287,13 +288,13 @@ func signerView(s Signer) SignerView {
 	}
 	v.Issuer = clean(f.Issuer)
 	for _, b := range []Field{
-		{"Workflow", f.ext[18]},                            // Build Config URI
-		{"Repository", firstNonEmpty(f.ext[12], f.ext[5])}, // Source Repository URI, GitHub Workflow Repository
-		{"Ref", firstNonEmpty(f.ext[14], f.ext[6])},
-		{"Commit", firstNonEmpty(f.ext[13], f.ext[3])},
-		{"Runner", f.ext[11]},
-		{"Trigger", firstNonEmpty(f.ext[20], f.ext[2])},
-		{"Run", f.ext[21]},
+		{"Workflow", f.BuildConfigURI}, // Build Config URI
+		{"Repository", firstNonEmpty(f.SourceRepositoryURI, f.GitHubWorkflowRepository)}, // Source Repository URI, GitHub Workflow Repository
+		{"Ref", firstNonEmpty(f.SourceRepositoryRef, f.GitHubWorkflowRef)},
+		{"Commit", firstNonEmpty(f.SourceRepositoryDigest, f.GitHubWorkflowSHA)},
+		{"Runner", f.RunnerEnvironment},
+		{"Trigger", firstNonEmpty(f.BuildTrigger, f.GitHubWorkflowTrigger)},
+		{"Run", f.RunInvocationURI},
 	} {
 		if b.Value != "" {
 			v.Build = append(v.Build, Field{b.Name, clean(b.Value)})

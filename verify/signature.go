@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/signetproject/signet/bundle"
+	"github.com/signetproject/signet/fulcio"
 )
 
 // scheme is how signatures by one key are checked: the hash functions a
@@ -129,7 +130,7 @@ func (v *Verifier) signer(b *bundle.Bundle, policy Policy) (*signer, error) {
 		if policy.Key != nil {
 			return nil, fail(CheckKey, "bundle is signed with a certificate, the policy expects a key")
 		}
-		summary, err := SummarizeCertificate(cert)
+		summary, err := fulcio.Summarize(cert)
 		if err != nil {
 			return nil, fail(CheckCertificate, "%w", err)
 		}

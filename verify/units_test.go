@@ -8,8 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/binary"
 	"math/big"
@@ -66,100 +64,6 @@ func TestVerifyNeedsATime(t *testing.T) {
 func TestPolicyMatchWithoutIdentities(t *testing.T) {
 	if _, err := (Policy{}).match(&Certificate{SAN: "a", Issuer: "b"}); err == nil || !strings.Contains(err.Error(), "the policy expects a key") {
 		t.Errorf("match = %v", err)
-	}
-}
-
-// otherNameCert is a certificate whose only extension is a SAN extension
-// with the given raw value, as SummarizeCertificate sees it (Go's parser
-// would refuse some of these; the function must not rely on that).
-func otherNameCert(value []byte) *x509.Certificate {
-	return &x509.Certificate{Extensions: []pkix.Extension{{Id: oidSAN, Value: value}}}
-}
-
-func TestOtherNameSAN(t *testing.T) {
-	good := otherNameSANExt("user!example.com", false).Value
-	gn := func(class, tag int, compound bool, b []byte) []byte {
-		der, err := asn1.Marshal(asn1.RawValue{Class: class, Tag: tag, IsCompound: compound, Bytes: b})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der
-	}
-	seq := func(parts ...[]byte) []byte {
-		var b []byte
-		for _, p := range parts {
-			b = append(b, p...)
-		}
-		return gn(asn1.ClassUniversal, asn1.TagSequence, true, b)
-	}
-	var inner asn1.RawValue
-	if _, err := asn1.Unmarshal(good, &inner); err != nil {
-		t.Fatal(err)
-	}
-	otherName := inner.Bytes // the one [0] otherName
-	wrongOID := []byte(strings.Replace(string(otherName), "\x2b\x06\x01\x04\x01\x83\xbf\x30\x01\x07", "\x2b\x06\x01\x04\x01\x83\xbf\x30\x01\x08", 1))
-	dns := gn(asn1.ClassContextSpecific, 2, false, []byte("example.com"))
-	tests := []struct {
-		name  string
-		value []byte
-		want  string
-	}{
-		{"one otherName", good, "user!example.com"},
-		{"after a DNS name", seq(dns, otherName), "user!example.com"},
-		{"two otherNames", seq(otherName, otherName), ""},
-		{"another otherName type", seq(wrongOID), ""},
-		{"not a sequence", gn(asn1.ClassUniversal, asn1.TagSet, true, otherName), ""},
-		{"trailing data", append(append([]byte{}, good...), 0), ""},
-		{"truncated name", seq(otherName[:len(otherName)-3]), ""},
-		{"garbage", []byte{0xff}, ""},
-	}
-	for _, tt := range tests {
-		if got := otherNameSAN(otherNameCert(tt.value)); got != tt.want {
-			t.Errorf("%s: otherNameSAN = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
-func TestSummarizeCertificate(t *testing.T) {
-	w := &world{ca: newTestCA(t)}
-	k := mustECDSA(t, elliptic.P256())
-	raw := func(n int, v string) pkix.Extension {
-		return pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, n}, Value: []byte(v)}
-	}
-	der := func(n int, v string) pkix.Extension {
-		b, err := asn1.MarshalWithParams(v, "utf8")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, n}, Value: b}
-	}
-	cert := w.ca.issue(t, k.Public(), func(c *x509.Certificate) {
-		c.ExtraExtensions = []pkix.Extension{
-			raw(1, "https://legacy.example"), raw(2, "push"), raw(3, "sha"), raw(4, "name"), raw(5, "octo/app"), raw(6, "refs/heads/main"),
-			der(9, "signer"), der(12, "https://github.com/octo/app"), der(22, "public"),
-			{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2, 9}, Value: []byte("not ours")},
-		}
-	})
-	c, err := SummarizeCertificate(cert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := Certificate{
-		SAN: testSAN, Issuer: "https://legacy.example", CertificateIssuer: "CN=test CA",
-		NotBefore: cert.NotBefore, NotAfter: cert.NotAfter,
-		GitHubWorkflowTrigger: "push", GitHubWorkflowSHA: "sha", GitHubWorkflowName: "name",
-		GitHubWorkflowRepository: "octo/app", GitHubWorkflowRef: "refs/heads/main",
-		BuildSignerURI: "signer", SourceRepositoryURI: "https://github.com/octo/app", SourceRepositoryVisibilityAtSigning: "public",
-	}
-	if *c != want {
-		t.Errorf("SummarizeCertificate =\n%+v\nwant\n%+v", *c, want)
-	}
-	// The v2 issuer extension wins over the legacy one.
-	cert = w.ca.issue(t, k.Public(), func(c *x509.Certificate) {
-		c.ExtraExtensions = append(c.ExtraExtensions, raw(1, "https://legacy.example"))
-	})
-	if c, err := SummarizeCertificate(cert); err != nil || c.Issuer != testIssuer {
-		t.Errorf("issuer %q, %v; want %q", c.Issuer, err, testIssuer)
 	}
 }
 

@@ -35,6 +35,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/signetproject/signet/bundle"
+	"github.com/signetproject/signet/fulcio"
 	"github.com/signetproject/signet/oidc"
 	"github.com/signetproject/signet/server/servertest"
 	"github.com/signetproject/signet/sign"
@@ -173,7 +174,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := SummarizeCertificate(b.Certificate())
+	c, err := fulcio.Summarize(b.Certificate())
 	if err != nil {
 		t.Fatal(err)
 	}

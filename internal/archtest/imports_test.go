@@ -13,7 +13,7 @@ const module = "github.com/signetproject/signet/"
 
 // domain are the domain packages of DESIGN.md, and the lower packages
 // the layers above them may use.
-var domain = []string{"bundle", "ca", "ctlog", "idtoken", "keys", "oci", "oidc", "policy", "report", "search", "sign", "tlog", "trustroot", "tsa", "tuf", "verify"}
+var domain = []string{"bundle", "ca", "ctlog", "fulcio", "idtoken", "keys", "oci", "oidc", "policy", "report", "search", "sign", "tlog", "trustroot", "tsa", "tuf", "verify"}
 
 // allowedImports is DESIGN.md's layering as a rule: for each signet
 // package (and its subpackages, unless listed themselves), the signet
@@ -29,6 +29,7 @@ var domain = []string{"bundle", "ca", "ctlog", "idtoken", "keys", "oci", "oidc",
 var allowedImports = map[string][]string{
 	// Domain packages, lowest first.
 	"bundle":    nil,
+	"fulcio":    nil,
 	"keys":      nil,
 	"oidc":      nil,
 	"trustroot": nil,
@@ -38,9 +39,9 @@ var allowedImports = map[string][]string{
 	"tuf":       {"keys", "trustroot"},
 	"tlog":      {"bundle", "keys", "trustroot"},
 	"ctlog":     {"keys", "tlog", "trustroot"},
-	"verify":    {"bundle", "keys", "trustroot"},
+	"verify":    {"bundle", "fulcio", "keys", "trustroot"},
 	"sign":      {"bundle", "keys", "trustroot"},
-	"search":    {"bundle", "keys", "tlog", "trustroot", "verify"},
+	"search":    {"bundle", "fulcio", "keys", "tlog", "trustroot", "verify"},
 	"oci":       {"bundle", "keys", "sign", "trustroot", "verify"},
 	"policy":    {"bundle", "keys", "oci", "trustroot", "tuf", "verify"},
 	"report":    {"bundle", "keys", "oci", "policy", "trustroot", "tuf", "verify"},

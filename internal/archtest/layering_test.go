@@ -17,7 +17,7 @@ import (
 )
 
 // domainPackages are the packages that must stay free of transport code.
-var domainPackages = []string{"ca", "oidc", "tlog", "tsa", "bundle", "verify", "trustroot", "oci", "policy", "keys", "report"}
+var domainPackages = []string{"ca", "oidc", "tlog", "tsa", "bundle", "fulcio", "verify", "trustroot", "oci", "policy", "keys", "report"}
 
 // forbiddenImports are import-path prefixes no domain package may depend
 // on, directly or transitively. (k8s.io/klog is a plain logging library

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/signetproject/signet/fulcio"
 )
 
 func TestReadCertificateOtherName(t *testing.T) {
@@ -21,7 +23,7 @@ func TestReadCertificateOtherName(t *testing.T) {
 	type generalNames struct {
 		OtherName otherName `asn1:"tag:0"`
 	}
-	san, err := asn1.Marshal(generalNames{otherName{ID: oidOtherName, Value: "builder!ci.example"}})
+	san, err := asn1.Marshal(generalNames{otherName{ID: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 7}, Value: "builder!ci.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +31,7 @@ func TestReadCertificateOtherName(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour),
-		ExtraExtensions: []pkix.Extension{{Id: oidSAN, Critical: true, Value: san}, {Id: append(asn1.ObjectIdentifier{}, append(oidFulcio, 8)...), Value: issuer}},
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Critical: true, Value: san}, {Id: append(asn1.ObjectIdentifier{}, append(oidFulcio, 8)...), Value: issuer}},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
@@ -39,9 +41,9 @@ func TestReadCertificateOtherName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := readCertificate(cert)
+	f, err := fulcio.Summarize(cert)
 	if err != nil || f.SAN != "builder!ci.example" || f.Issuer != "https://ci.example" {
-		t.Fatalf("readCertificate = %+v, %v", f, err)
+		t.Fatalf("fulcio.Summarize = %+v, %v", f, err)
 	}
 	r := &Record{Signers: []Signer{{Certificate: cert, CertificateDER: der, PublicKey: cert.PublicKey}}}
 	keys := r.Keys(nil)
