@@ -16,6 +16,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -50,6 +51,7 @@ const (
 type countingRegistry struct {
 	srv      *httptest.Server
 	requests atomic.Int64
+	delay    atomic.Int64 // added to every request, in nanoseconds: a remote registry's latency
 }
 
 func newCountingRegistry(tb testing.TB) *countingRegistry {
@@ -58,6 +60,10 @@ func newCountingRegistry(tb testing.TB) *countingRegistry {
 	h := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
+		if os.Getenv("SIGNET_BENCH_LOG_REGISTRY") != "" {
+			log.Printf("registry: %s %s", req.Method, req.URL.Path)
+		}
+		time.Sleep(time.Duration(r.delay.Load()))
 		h.ServeHTTP(w, req)
 	}))
 	tb.Cleanup(r.srv.Close)
@@ -152,8 +158,12 @@ func BenchmarkAdmission(b *testing.B) {
 	for _, refs := range []struct {
 		name   string
 		images []string
-	}{{"digest", digests}, {"tag", tags}} {
+		delay  time.Duration
+	}{{"digest", digests, 0}, {"tag", tags, 0}, {"digest/rtt=5ms", digests, 5 * time.Millisecond}, {"tag/rtt=5ms", tags, 5 * time.Millisecond}} {
 		b.Run(refs.name, func(b *testing.B) {
+			reg.delay.Store(int64(refs.delay))
+			defer reg.delay.Store(0)
+			rtt := registryRTT(b, digests[0])
 			bodies := make([][]byte, benchAdmissions)
 			for i := range bodies {
 				bodies[i] = reviewBody(b, i, refs.images[i%benchImages])
@@ -190,10 +200,37 @@ func BenchmarkAdmission(b *testing.B) {
 			b.ReportMetric(ms(percentile(cold, 99)), "cold-p99-ms")
 			b.ReportMetric(ms(percentile(warm, 50)), "warm-p50-ms")
 			b.ReportMetric(ms(percentile(warm, 99)), "warm-p99-ms")
+			b.ReportMetric(ms(rtt), "registry-rtt-p50-ms")
+			b.ReportMetric(float64(percentile(cold, 50))/float64(rtt), "cold-p50/rtt")
 			b.ReportMetric(float64(coldRequests)/float64(len(cold)), "registry-req/cold-admission")
 			b.ReportMetric(float64(warmRequests)/float64(len(warm)), "registry-req/warm-admission")
 		})
 	}
+}
+
+// registryRTT is the median time of one registry round trip: one HEAD
+// request of the manifest ref names.
+func registryRTT(b *testing.B, ref string) time.Duration {
+	b.Helper()
+	d, err := name.NewDigest(ref)
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := fmt.Sprintf("http://%s/v2/%s/manifests/%s", d.RegistryStr(), d.RepositoryStr(), d.DigestStr())
+	var ds []time.Duration
+	for range 21 {
+		start := time.Now()
+		resp, err := http.Head(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("HEAD %s: %s", url, resp.Status)
+		}
+		ds = append(ds, time.Since(start))
+	}
+	return percentile(ds, 50)
 }
 
 // benchMetrics returns webhook metrics registered nowhere.
