@@ -80,6 +80,8 @@ bench:
 	  $(GO) test -tags e2e -run '^$$' -bench CAPeer -benchtime 3s -count 1 ./e2e/
 	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) \
 	  $(GO) test -tags e2e -run '^$$' -bench BenchmarkReport -benchtime 3x -count 1 -timeout 30m ./e2e/
+	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) \
+	  $(GO) test -tags e2e -run '^$$' -bench CLIStart -benchtime 30x -count 1 ./e2e/
 
 ## image: signet's OCI image (linux/amd64 + linux/arm64, static, non-root,
 ## reproducible) built without a container engine. REGISTRY=host/path pushes

@@ -27,6 +27,6 @@ Start a local server with a built-in (insecure) token issuer:
 		Version:       Version,
 	}
 	root.AddCommand(newServerCmd(), newTUFCmd(), newDevCmd(), newTrustRootCmd(), newSignBlobCmd(), newVerifyBlobCmd(), newConformanceCmd(), newGenerateKeyPairCmd(), newLogCmd(),
-		newSignCmd(), newAttestCmd(), newVerifyCmd(), newVerifyAttestationCmd(), newTreeCmd(), newPolicyCmd(), newAdmissionCmd(nil, nil), newReportCmd())
+		newSignCmd(), newAttestCmd(), newVerifyCmd(), newVerifyAttestationCmd(), newTreeCmd(), newPolicyCmd(), newAdmissionCmd(nil, nil), newReportCmd(), newVersionCmd())
 	return root
 }
