@@ -30,3 +30,13 @@ Start a local server with a built-in (insecure) token issuer:
 		newSignCmd(), newAttestCmd(), newVerifyCmd(), newVerifyAttestationCmd(), newTreeCmd(), newPolicyCmd(), newAdmissionCmd(nil, nil), newReportCmd(), newVersionCmd())
 	return root
 }
+
+// offline is the annotation of commands that never connect to a server.
+const offline = "signet.dev/offline"
+
+// Offline reports whether cmd never connects to a server, so needs no
+// root certificates for TLS.
+func Offline(cmd *cobra.Command) bool {
+	_, ok := cmd.Annotations[offline]
+	return ok
+}

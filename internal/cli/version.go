@@ -64,9 +64,10 @@ func (v versionInfo) write(w io.Writer, asJSON bool) error {
 func newVersionCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "version",
-		Short: "Print signet's version, the Go version it was built with and its source revision",
-		Args:  cobra.NoArgs,
+		Use:         "version",
+		Short:       "Print signet's version, the Go version it was built with and its source revision",
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{offline: ""},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return buildVersion().write(cmd.OutOrStdout(), asJSON)
 		},
