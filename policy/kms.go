@@ -6,6 +6,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // kmsSchemes are the KMS URI schemes sigstore supports, in
@@ -14,8 +15,9 @@ var kmsSchemes = []string{"awskms://", "azurekms://", "hashivault://", "gcpkms:/
 
 var errKMSReference = errors.New("kms key should be in the format awskms://[ENDPOINT]/[ID/ALIAS/ARN] (endpoint optional)")
 
-// AWS key references, as policy-controller recognises them.
-var awsKMSPatterns = func() []*regexp.Regexp {
+// AWS key references, as policy-controller recognises them, compiled on
+// first use.
+var awsKMSPatterns = sync.OnceValue(func() []*regexp.Regexp {
 	const (
 		uuid = `m?r?k?-?[A-Fa-f0-9]{8}-?[A-Fa-f0-9]{4}-?[A-Fa-f0-9]{4}-?[A-Fa-f0-9]{4}-?[A-Fa-f0-9]{12}`
 		arn  = `arn:(?:aws|aws-us-gov|aws-cn):kms:[a-z0-9-]+:\d{12}:`
@@ -27,7 +29,7 @@ var awsKMSPatterns = func() []*regexp.Regexp {
 		regexp.MustCompile(`^awskms://` + host + `((alias/.*))$`),
 		regexp.MustCompile(`^awskms://` + host + `(` + arn + `(alias/.*))$`),
 	}
-}()
+})
 
 // ValidateKMS checks a key.kms URI: one of the supported schemes and, for
 // AWS, a key or alias ARN with an optional host:port endpoint — the same
@@ -55,7 +57,7 @@ func validateAWSKMS(kms string) error {
 		return errors.New("malformed AWS KMS format 'awskms://$ENDPOINT/$KEYID', should be conformant with KMS standard documented here: https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id")
 	}
 	matched := false
-	for _, re := range awsKMSPatterns {
+	for _, re := range awsKMSPatterns() {
 		if re.MatchString(kms) {
 			matched = true
 			break

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"github.com/signetproject/signet/internal/webui"
 	"github.com/signetproject/signet/search"
@@ -21,10 +22,15 @@ import (
 var uiFiles embed.FS
 
 // Each page is its own template set: they all define "title" and
-// "content".
+// "content". They are parsed on first use, not when the signet binary
+// starts.
 var (
-	searchTemplate = template.Must(webui.Templates(uiFiles, "ui/search.html"))
-	entryTemplate  = template.Must(webui.Templates(uiFiles, "ui/entry.html"))
+	searchTemplate = sync.OnceValue(func() *template.Template {
+		return template.Must(webui.Templates(uiFiles, "ui/search.html"))
+	})
+	entryTemplate = sync.OnceValue(func() *template.Template {
+		return template.Must(webui.Templates(uiFiles, "ui/entry.html"))
+	})
 )
 
 func (s *Server) registerSearch(mux *http.ServeMux) {
@@ -145,7 +151,7 @@ func (s *Server) handleSearchPage(w http.ResponseWriter, r *http.Request) {
 	if q.Value != "" {
 		title = "Results for " + capped(q.Value)
 	}
-	webui.Render(w, s.logger, searchTemplate, status, s.page(title, data))
+	webui.Render(w, s.logger, searchTemplate(), status, s.page(title, data))
 }
 
 // searchErrorStatus maps a search error to a status, logging server
@@ -194,10 +200,10 @@ func (s *Server) handleEntryPage(w http.ResponseWriter, r *http.Request) {
 		if status == http.StatusInternalServerError {
 			msg = "internal error reading the entry"
 		}
-		webui.Render(w, s.logger, entryTemplate, status, s.page("Entry not shown", &entryPage{Error: msg}))
+		webui.Render(w, s.logger, entryTemplate(), status, s.page("Entry not shown", &entryPage{Error: msg}))
 		return
 	}
-	webui.Render(w, s.logger, entryTemplate, http.StatusOK, s.page(fmt.Sprintf("%s log entry %d", log, index),
+	webui.Render(w, s.logger, entryTemplate(), http.StatusOK, s.page(fmt.Sprintf("%s log entry %d", log, index),
 		&entryPage{Entry: e, Search: searchURL(search.Query{Kind: search.KindUUID, Value: e.UUID}, 1)}))
 }
 
