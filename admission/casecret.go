@@ -7,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/signetproject/signet/internal/kube"
 )
 
 // DefaultCASecret is the Secret, in the system namespace, through which
@@ -27,9 +30,8 @@ const DefaultCASecret = "signet-admission-ca"
 // its cert dir, replacing its own, so that EnsureServingCert issues its
 // serving certificate from the shared CA. A Secret that does not hold a
 // matching certificate and key is an error and changes nothing on disk.
-func SyncCASecret(ctx context.Context, client kubernetes.Interface, namespace, name, dir string) error {
-	secrets := client.CoreV1().Secrets(namespace)
-	s, err := secrets.Get(ctx, name, metav1.GetOptions{})
+func SyncCASecret(ctx context.Context, dyn dynamic.Interface, namespace, name, dir string) error {
+	s, err := kube.Get[corev1.Secret](ctx, dyn, kube.Secrets, namespace, name)
 	if apierrors.IsNotFound(err) {
 		var caPEM, keyPEM []byte
 		if caPEM, err = EnsureCA(dir); err != nil {
@@ -46,12 +48,12 @@ func SyncCASecret(ctx context.Context, client kubernetes.Interface, namespace, n
 		}
 		// Owned by the webhook configuration it serves, so that removing
 		// the webhook (helm uninstall) garbage-collects its CA too.
-		if vwc, err := client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, WebhookConfigurationName, metav1.GetOptions{}); err == nil {
+		if vwc, err := kube.Get[admissionregistrationv1.ValidatingWebhookConfiguration](ctx, dyn, kube.ValidatingWebhookConfigurations, "", WebhookConfigurationName); err == nil {
 			s.OwnerReferences = []metav1.OwnerReference{{
 				APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration", Name: vwc.Name, UID: vwc.UID,
 			}}
 		}
-		_, err = secrets.Create(ctx, s, metav1.CreateOptions{FieldManager: "signet"})
+		_, err = kube.Create(ctx, dyn, kube.Secrets, namespace, s, metav1.CreateOptions{FieldManager: "signet"})
 		if err == nil {
 			return nil
 		}
@@ -59,7 +61,7 @@ func SyncCASecret(ctx context.Context, client kubernetes.Interface, namespace, n
 			return fmt.Errorf("store webhook CA in Secret %s/%s: %w", namespace, name, err)
 		}
 		// Another replica stored its CA first: use that one.
-		s, err = secrets.Get(ctx, name, metav1.GetOptions{})
+		s, err = kube.Get[corev1.Secret](ctx, dyn, kube.Secrets, namespace, name)
 	}
 	if err != nil {
 		return fmt.Errorf("read webhook CA from Secret %s/%s: %w", namespace, name, err)

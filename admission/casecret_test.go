@@ -10,20 +10,23 @@ import (
 	"strings"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/signetproject/signet/internal/kube"
+	"github.com/signetproject/signet/internal/kube/kubetest"
 )
 
 // TestSyncCASecret checks replicas end up with one CA: the first stores
 // its own, later ones adopt it and issue serving certificates from it.
 func TestSyncCASecret(t *testing.T) {
 	ctx := context.Background()
-	client := fake.NewClientset()
+	client := kubetest.NewDynamic(nil)
 	a, b := t.TempDir(), t.TempDir()
 	ownB, err := EnsureCA(b) // b had a CA of its own before
 	if err != nil {
@@ -37,7 +40,7 @@ func TestSyncCASecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	caA := readFile(t, filepath.Join(a, CACertFile))
-	s, err := client.CoreV1().Secrets("ns").Get(ctx, DefaultCASecret, metav1.GetOptions{})
+	s, err := kube.Get[corev1.Secret](ctx, client, kube.Secrets, "ns", DefaultCASecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +84,12 @@ func TestSyncCASecretRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	winnerKey := readFile(t, filepath.Join(winner, caKeyFile))
-	client := fake.NewClientset()
+	client := kubetest.NewDynamic(nil)
 	client.PrependReactor("create", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
 		// The winner stored its CA between our Get and our Create.
 		won := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: DefaultCASecret, Namespace: "ns"},
 			Data: map[string][]byte{CACertFile: winnerCA, caKeyFile: winnerKey}}
-		if err := client.Tracker().Create(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, won, "ns"); err != nil {
+		if err := client.Tracker().Create(kube.Secrets.GroupVersionResource, kubetest.Unstructured(won), "ns"); err != nil {
 			t.Fatal(err)
 		}
 		return true, nil, apierrors.NewAlreadyExists(schema.GroupResource{Resource: "secrets"}, DefaultCASecret)
@@ -120,7 +123,7 @@ func TestSyncCASecretBroken(t *testing.T) {
 		"wrong key": {CACertFile: otherCA, caKeyFile: wrongKey},
 		"garbage":   {CACertFile: []byte("nope"), caKeyFile: []byte("nope")},
 	} {
-		client := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: DefaultCASecret, Namespace: "ns"}, Data: data})
+		client := kubetest.NewDynamic(nil, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: DefaultCASecret, Namespace: "ns"}, Data: data})
 		err := SyncCASecret(ctx, client, "ns", DefaultCASecret, dir)
 		if err == nil || !strings.Contains(err.Error(), "Secret ns/"+DefaultCASecret) {
 			t.Errorf("%s: err = %v, want an error naming the Secret", name, err)
@@ -167,15 +170,61 @@ func TestSyncCASecretOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	vwc.UID = "vwc-uid"
-	client := fake.NewClientset(vwc)
+	client := kubetest.NewDynamic(nil, vwc)
 	if err := SyncCASecret(ctx, client, "ns", DefaultCASecret, t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-	s, err := client.CoreV1().Secrets("ns").Get(ctx, DefaultCASecret, metav1.GetOptions{})
+	s, err := kube.Get[corev1.Secret](ctx, client, kube.Secrets, "ns", DefaultCASecret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(s.OwnerReferences) != 1 || s.OwnerReferences[0].UID != "vwc-uid" || s.OwnerReferences[0].Kind != "ValidatingWebhookConfiguration" {
 		t.Errorf("owner references %+v", s.OwnerReferences)
+	}
+}
+
+// TestPatchCABundle checks the CA lands in every webhook of both
+// configurations, and that a missing mutating one is skipped while a
+// missing validating one is an error.
+func TestPatchCABundle(t *testing.T) {
+	ctx := context.Background()
+	vwc, mwc, err := WebhookConfigurations(InstallConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM := []byte("-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n")
+	dyn := kubetest.NewDynamic(nil, vwc, mwc)
+	if err := PatchCABundle(ctx, dyn, caPEM); err != nil {
+		t.Fatal(err)
+	}
+	v, err := kube.Get[admissionregistrationv1.ValidatingWebhookConfiguration](ctx, dyn, kube.ValidatingWebhookConfigurations, "", WebhookConfigurationName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := kube.Get[admissionregistrationv1.MutatingWebhookConfiguration](ctx, dyn, kube.MutatingWebhookConfigurations, "", WebhookConfigurationName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundles [][]byte
+	for _, w := range v.Webhooks {
+		bundles = append(bundles, w.ClientConfig.CABundle)
+	}
+	for _, w := range m.Webhooks {
+		bundles = append(bundles, w.ClientConfig.CABundle)
+	}
+	if len(bundles) < 2 {
+		t.Fatalf("%d webhooks, want some in each configuration", len(bundles))
+	}
+	for i, b := range bundles {
+		if !bytes.Equal(b, caPEM) {
+			t.Errorf("webhook %d has caBundle %q, want the CA", i, b)
+		}
+	}
+
+	if err := PatchCABundle(ctx, kubetest.NewDynamic(nil, vwc), caPEM); err != nil {
+		t.Errorf("without a mutating configuration: %v", err)
+	}
+	if err := PatchCABundle(ctx, kubetest.NewDynamic(nil, mwc), caPEM); err == nil {
+		t.Error("patched without a validating configuration")
 	}
 }

@@ -17,12 +17,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/signetproject/signet/internal/kube"
 	"github.com/signetproject/signet/policy"
 )
 
@@ -63,32 +61,29 @@ type ControllerOptions struct {
 // load. It is the webhook's EngineSource, NamespaceLister and
 // SecretReader.
 type Controller struct {
-	client   kubernetes.Interface
+	dyn      dynamic.Interface
 	checkers CheckerFactory
 	opts     ControllerOptions
 
-	typed, system informers.SharedInformerFactory
-	pullTypes     []informers.SharedInformerFactory // one per pull secret type
-	dynamic       dynamicinformer.DynamicSharedInformerFactory
-	namespaces    corelisters.NamespaceLister
-	secrets       corelisters.SecretLister
-	configMaps    corelisters.ConfigMapLister
-	accounts      corelisters.ServiceAccountLister
-	pullSecrets   []corelisters.SecretLister
-	cips, trs     cache.SharedIndexInformer
-	synced        []cache.InformerSynced
-	changed       chan struct{}
+	informers   []cache.SharedIndexInformer
+	namespaces  corelisters.NamespaceLister
+	secrets     corelisters.SecretLister
+	configMaps  corelisters.ConfigMapLister
+	accounts    corelisters.ServiceAccountLister
+	pullSecrets []corelisters.SecretLister
+	cips, trs   cache.SharedIndexInformer
+	changed     chan struct{}
 
 	mu         sync.Mutex
 	snapshot   *Snapshot
 	generation uint64
 }
 
-// NewController returns a controller for the cluster behind client and dyn
-// that makes authority checkers with checkers. Call Run to start it.
-func NewController(client kubernetes.Interface, dyn dynamic.Interface, checkers CheckerFactory, opts ControllerOptions) (*Controller, error) {
-	if client == nil || dyn == nil || checkers == nil {
-		return nil, errors.New("new admission controller: client, dynamic client and checker factory are required")
+// NewController returns a controller for the cluster behind dyn that
+// makes authority checkers with checkers. Call Run to start it.
+func NewController(dyn dynamic.Interface, checkers CheckerFactory, opts ControllerOptions) (*Controller, error) {
+	if dyn == nil || checkers == nil {
+		return nil, errors.New("new admission controller: dynamic client and checker factory are required")
 	}
 	if err := opts.Engine.Validate(); err != nil {
 		return nil, fmt.Errorf("new admission controller: %w", err)
@@ -105,38 +100,33 @@ func NewController(client kubernetes.Interface, dyn dynamic.Interface, checkers 
 	if opts.Debounce == 0 {
 		opts.Debounce = 100 * time.Millisecond
 	}
-	c := &Controller{client: client, checkers: checkers, opts: opts, changed: make(chan struct{}, 1)}
-	c.typed = informers.NewSharedInformerFactoryWithOptions(client, opts.Resync, informers.WithTransform(slimObject))
-	c.system = informers.NewSharedInformerFactoryWithOptions(client, opts.Resync, informers.WithNamespace(opts.SystemNamespace))
-	c.dynamic = dynamicinformer.NewDynamicSharedInformerFactory(dyn, opts.Resync)
-
-	nsInf := c.typed.Core().V1().Namespaces()
-	saInf := c.typed.Core().V1().ServiceAccounts()
-	secInf := c.system.Core().V1().Secrets()
-	cmInf := c.system.Core().V1().ConfigMaps()
-	c.namespaces, c.secrets, c.configMaps, c.accounts = nsInf.Lister(), secInf.Lister(), cmInf.Lister(), saInf.Lister()
-	synced := []cache.InformerSynced{saInf.Informer().HasSynced}
+	c := &Controller{dyn: dyn, checkers: checkers, opts: opts, changed: make(chan struct{}, 1)}
+	nsInf := kube.Informer(dyn, kube.Namespaces, "", opts.Resync, nil, kube.Typed[corev1.Namespace](slimObject))
+	saInf := kube.Informer(dyn, kube.ServiceAccounts, "", opts.Resync, nil, kube.Typed[corev1.ServiceAccount](slimObject))
+	secInf := kube.Informer(dyn, kube.Secrets, opts.SystemNamespace, opts.Resync, nil, kube.Typed[corev1.Secret](nil))
+	cmInf := kube.Informer(dyn, kube.ConfigMaps, opts.SystemNamespace, opts.Resync, nil, kube.Typed[corev1.ConfigMap](nil))
+	c.namespaces, c.accounts = corelisters.NewNamespaceLister(nsInf.GetIndexer()), corelisters.NewServiceAccountLister(saInf.GetIndexer())
+	c.secrets, c.configMaps = corelisters.NewSecretLister(secInf.GetIndexer()), corelisters.NewConfigMapLister(cmInf.GetIndexer())
+	c.informers = []cache.SharedIndexInformer{nsInf, saInf, secInf, cmInf}
 	for _, t := range pullSecretTypes {
-		f := informers.NewSharedInformerFactoryWithOptions(client, opts.Resync, informers.WithTransform(slimObject),
-			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "type=" + string(t) }))
-		inf := f.Core().V1().Secrets()
-		c.pullTypes = append(c.pullTypes, f)
-		c.pullSecrets = append(c.pullSecrets, inf.Lister())
-		synced = append(synced, inf.Informer().HasSynced)
+		inf := kube.Informer(dyn, kube.Secrets, "", opts.Resync,
+			func(o *metav1.ListOptions) { o.FieldSelector = "type=" + string(t) }, kube.Typed[corev1.Secret](slimObject))
+		c.pullSecrets = append(c.pullSecrets, corelisters.NewSecretLister(inf.GetIndexer()))
+		c.informers = append(c.informers, inf)
 	}
-	c.cips = c.dynamic.ForResource(ClusterImagePolicyResource).Informer()
-	c.trs = c.dynamic.ForResource(TrustRootResource).Informer()
+	c.cips = kube.Informer(dyn, kube.Resource{GroupVersionResource: ClusterImagePolicyResource}, "", opts.Resync, nil, nil)
+	c.trs = kube.Informer(dyn, kube.Resource{GroupVersionResource: TrustRootResource}, "", opts.Resync, nil, nil)
+	c.informers = append(c.informers, c.cips, c.trs)
 	onChange := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { c.trigger() },
 		UpdateFunc: func(any, any) { c.trigger() },
 		DeleteFunc: func(any) { c.trigger() },
 	}
-	for _, inf := range []cache.SharedIndexInformer{c.cips, c.trs, secInf.Informer(), cmInf.Informer()} {
+	for _, inf := range []cache.SharedIndexInformer{c.cips, c.trs, secInf, cmInf} {
 		if _, err := inf.AddEventHandler(onChange); err != nil {
 			return nil, fmt.Errorf("new admission controller: %w", err)
 		}
 	}
-	c.synced = append(synced, nsInf.Informer().HasSynced, secInf.Informer().HasSynced, cmInf.Informer().HasSynced, c.cips.HasSynced, c.trs.HasSynced)
 	return c, nil
 }
 
@@ -183,21 +173,10 @@ func (c *Controller) trigger() {
 // synced, and rebuilds on every change until ctx ends. It returns after
 // every goroutine it started has stopped.
 func (c *Controller) Run(ctx context.Context) error {
-	c.typed.Start(ctx.Done())
-	c.system.Start(ctx.Done())
-	c.dynamic.Start(ctx.Done())
-	for _, f := range c.pullTypes {
-		f.Start(ctx.Done())
-	}
-	defer func() {
-		c.typed.Shutdown()
-		c.system.Shutdown()
-		c.dynamic.Shutdown()
-		for _, f := range c.pullTypes {
-			f.Shutdown()
-		}
-	}()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+	ctx, stop := context.WithCancel(ctx)
+	wait := kube.Run(ctx, c.informers...)
+	defer func() { stop(); wait() }()
+	if !kube.WaitForSync(ctx, c.informers...) {
 		return fmt.Errorf("admission controller: informers did not sync: %w", ctx.Err())
 	}
 	c.rebuild(ctx)
@@ -317,7 +296,7 @@ func (c *Controller) Snapshot() *Snapshot {
 func (c *Controller) NamespaceLabels(ctx context.Context, name string) (map[string]string, error) {
 	ns, err := c.namespaces.Get(name)
 	if apierrors.IsNotFound(err) {
-		ns, err = c.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		ns, err = kube.Get[corev1.Namespace](ctx, c.dyn, kube.Namespaces, "", name)
 	}
 	if err != nil {
 		return nil, err
@@ -353,7 +332,7 @@ func (c *Controller) ConfigMap(ctx context.Context, namespace, name string) (*co
 	if namespace == c.opts.SystemNamespace {
 		return c.configMaps.ConfigMaps(namespace).Get(name)
 	}
-	return c.client.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
+	return kube.Get[corev1.ConfigMap](ctx, c.dyn, kube.ConfigMaps, namespace, name)
 }
 
 // ServiceAccount implements SecretReader from the informer.

@@ -16,10 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	dynamicfake "k8s.io/client-go/dynamic/fake"
-	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/signetproject/signet/internal/kube/kubetest"
 	"github.com/signetproject/signet/policy"
 )
 
@@ -32,16 +31,18 @@ func unstructuredCIP(t *testing.T, name, spec string) *unstructured.Unstructured
 	return u
 }
 
+// policyLists are the list kinds of the policy CRDs, for fake clients.
+var policyLists = map[schema.GroupVersionResource]string{ClusterImagePolicyResource: "ClusterImagePolicyList", TrustRootResource: "TrustRootList"}
+
 // TestControllerRebuilds runs the informers against fake clients: the
 // first engine is built after sync, and every policy change publishes a
 // new generation (an invalid policy publishes its error).
 func TestControllerRebuilds(t *testing.T) {
-	client := kubefake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "checked", Labels: map[string]string{IncludeLabel: "true"}}})
-	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{ClusterImagePolicyResource: "ClusterImagePolicyList", TrustRootResource: "TrustRootList"},
+	dyn := kubetest.NewDynamic(policyLists,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "checked", Labels: map[string]string{IncludeLabel: "true"}}},
 		unstructuredCIP(t, "deny-evil", `{"images":[{"glob":"**evil**"}],"authorities":[{"static":{"action":"fail"}}]}`))
 	factory := CheckerFactoryFunc(func([]*policy.TrustRoot) (policy.AuthorityChecker, error) { return &testChecker{}, nil })
-	ctrl, err := NewController(client, dyn, factory, ControllerOptions{
+	ctrl, err := NewController(dyn, factory, ControllerOptions{
 		Engine: policy.Options{NoMatch: policy.NoMatchAllow}, Logger: slog.New(slog.DiscardHandler), Debounce: 10 * time.Millisecond,
 	})
 	if err != nil {
@@ -132,11 +133,9 @@ func TestControllerCredentialsFromInformers(t *testing.T) {
 	opaque := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db-password", Namespace: "apps"}, Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder", Namespace: "apps"}, ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}}}
-	client := kubefake.NewClientset(docker, opaque, sa)
-	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{ClusterImagePolicyResource: "ClusterImagePolicyList", TrustRootResource: "TrustRootList"})
+	dyn := kubetest.NewDynamic(policyLists, docker, opaque, sa)
 	factory := CheckerFactoryFunc(func([]*policy.TrustRoot) (policy.AuthorityChecker, error) { return &testChecker{}, nil })
-	ctrl, err := NewController(client, dyn, factory, ControllerOptions{Logger: slog.New(slog.DiscardHandler)})
+	ctrl, err := NewController(dyn, factory, ControllerOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +154,7 @@ func TestControllerCredentialsFromInformers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var gets atomic.Int64
-	client.PrependReactor("get", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+	dyn.PrependReactor("get", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		gets.Add(1)
 		return false, nil, nil
 	})

@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 )
 
 // Names of the objects Install creates.
@@ -309,15 +308,21 @@ func ManifestObjects(c InstallConfig) ([]*unstructured.Unstructured, error) {
 	return out, nil
 }
 
+// Discoverer lists the resources of an API group version ("v1",
+// "apps/v1"), as kube.Discovery does.
+type Discoverer interface {
+	ServerResources(ctx context.Context, groupVersion string) (*metav1.APIResourceList, error)
+}
+
 // Install applies the manifests (server-side apply, field manager
 // "signet", conflicts forced) and waits until the CRDs are established.
 // It reports each object applied through progress, when set.
-func Install(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface, c InstallConfig, progress func(kind, name string)) error {
+func Install(ctx context.Context, disc Discoverer, dyn dynamic.Interface, c InstallConfig, progress func(kind, name string)) error {
 	objs, err := ManifestObjects(c)
 	if err != nil {
 		return fmt.Errorf("install: %w", err)
 	}
-	mapper, err := newKindMapper(client)
+	mapper, err := newKindMapper(ctx, disc)
 	if err != nil {
 		return fmt.Errorf("install: %w", err)
 	}
@@ -347,14 +352,14 @@ func Install(ctx context.Context, client kubernetes.Interface, dyn dynamic.Inter
 
 // newKindMapper maps the kinds Manifests makes to resources, asking
 // discovery whether each is namespaced.
-func newKindMapper(client kubernetes.Interface) (func(schema.GroupVersionKind) (schema.GroupVersionResource, bool, error), error) {
+func newKindMapper(ctx context.Context, disc Discoverer) (func(schema.GroupVersionKind) (schema.GroupVersionResource, bool, error), error) {
 	cache := map[string]*metav1.APIResourceList{}
 	return func(gvk schema.GroupVersionKind) (schema.GroupVersionResource, bool, error) {
 		gv := gvk.GroupVersion().String()
 		list, ok := cache[gv]
 		if !ok {
 			var err error
-			list, err = client.Discovery().ServerResourcesForGroupVersion(gv)
+			list, err = disc.ServerResources(ctx, gv)
 			if err != nil {
 				return schema.GroupVersionResource{}, false, fmt.Errorf("discover %s: %w", gv, err)
 			}

@@ -8,11 +8,13 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/signetproject/signet/internal/kube"
 	"github.com/signetproject/signet/policy"
 	"github.com/signetproject/signet/report"
 )
@@ -97,15 +99,15 @@ func PodResource(pod *corev1.Pod) policy.Resource {
 // ReplicaSet, the CronJob of its Job, else its controller, asking the
 // API server once per ReplicaSet or Job. It is safe for concurrent use.
 type Owners struct {
-	client kubernetes.Interface
+	dyn dynamic.Interface
 
 	mu    sync.Mutex
 	cache map[string]string
 }
 
-// NewOwners returns an owner finder that reads through client.
-func NewOwners(client kubernetes.Interface) *Owners {
-	return &Owners{client: client, cache: map[string]string{}}
+// NewOwners returns an owner finder that reads through dyn.
+func NewOwners(dyn dynamic.Interface) *Owners {
+	return &Owners{dyn: dyn, cache: map[string]string{}}
 }
 
 // Top returns "Kind/name" of the workload at the top of ref's owner
@@ -128,11 +130,11 @@ func (o *Owners) Top(ctx context.Context, namespace string, ref *metav1.OwnerRef
 	var meta *metav1.ObjectMeta
 	switch ref.Kind {
 	case "ReplicaSet":
-		if rs, err := o.client.AppsV1().ReplicaSets(namespace).Get(ctx, ref.Name, metav1.GetOptions{}); err == nil {
+		if rs, err := kube.Get[appsv1.ReplicaSet](ctx, o.dyn, kube.ReplicaSets, namespace, ref.Name); err == nil {
 			meta = &rs.ObjectMeta
 		}
 	case "Job":
-		if j, err := o.client.BatchV1().Jobs(namespace).Get(ctx, ref.Name, metav1.GetOptions{}); err == nil {
+		if j, err := kube.Get[batchv1.Job](ctx, o.dyn, kube.Jobs, namespace, ref.Name); err == nil {
 			meta = &j.ObjectMeta
 		}
 	}
@@ -151,20 +153,20 @@ func (o *Owners) Top(ctx context.Context, namespace string, ref *metav1.OwnerRef
 // apiRefs reads the Secrets and ConfigMaps policies reference from the
 // API server (RefReader), for one-off engine builds such as `signet
 // report`; the webhook reads them from its informers.
-type apiRefs struct{ client kubernetes.Interface }
+type apiRefs struct{ dyn dynamic.Interface }
 
 func (r apiRefs) Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
-	return r.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	return kube.Get[corev1.Secret](ctx, r.dyn, kube.Secrets, namespace, name)
 }
 
 func (r apiRefs) ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error) {
-	return r.client.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
+	return kube.Get[corev1.ConfigMap](ctx, r.dyn, kube.ConfigMaps, namespace, name)
 }
 
 // ClusterEngine builds, once, the policy engine the webhook would build
 // from the cluster's ClusterImagePolicies and TrustRoots now, with the
 // Secrets and ConfigMaps they reference read from systemNamespace.
-func ClusterEngine(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface, systemNamespace string, checkers CheckerFactory, opts policy.Options) (*policy.Engine, error) {
+func ClusterEngine(ctx context.Context, dyn dynamic.Interface, systemNamespace string, checkers CheckerFactory, opts policy.Options) (*policy.Engine, error) {
 	list := func(gvr fmt.Stringer, items func() ([][]byte, error)) ([][]byte, error) {
 		raws, err := items()
 		if err != nil {
@@ -200,7 +202,7 @@ func ClusterEngine(ctx context.Context, client kubernetes.Interface, dyn dynamic
 	if systemNamespace == "" {
 		systemNamespace = DefaultNamespace
 	}
-	built, err := BuildEngine(ctx, apiRefs{client}, EngineSpec{Policies: cips, TrustRoots: trs, SystemNamespace: systemNamespace,
+	built, err := BuildEngine(ctx, apiRefs{dyn}, EngineSpec{Policies: cips, TrustRoots: trs, SystemNamespace: systemNamespace,
 		Checkers: checkers, Options: opts})
 	if err != nil {
 		return nil, err

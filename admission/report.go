@@ -17,11 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/dynamic"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/signetproject/signet/internal/kube"
 	"github.com/signetproject/signet/policy"
 	"github.com/signetproject/signet/report"
 )
@@ -47,15 +47,13 @@ type InventoryOptions struct {
 // the admission webhook: pods from an informer, trust and policy verdicts
 // from the webhook's current policy engine and decision cache.
 type Inventory struct {
-	client  kubernetes.Interface
 	engines EngineSource
 	webhook *Webhook
 	opts    InventoryOptions
 	owners  *Owners
 
-	factory informers.SharedInformerFactory
-	pods    corelisters.PodLister
-	synced  cache.InformerSynced
+	podInf cache.SharedIndexInformer
+	pods   corelisters.PodLister
 
 	signed, severity *prometheus.GaugeVec
 
@@ -64,12 +62,12 @@ type Inventory struct {
 	reporter   *report.Reporter
 }
 
-// NewInventory returns an inventory of the pods of client's cluster that
+// NewInventory returns an inventory of the pods of dyn's cluster that
 // reports under engines' policies, with decisions from webhook. Its
 // gauges are registered with reg. Call Run to start its informer.
-func NewInventory(client kubernetes.Interface, engines EngineSource, webhook *Webhook, reg prometheus.Registerer, opts InventoryOptions) (*Inventory, error) {
-	if client == nil || engines == nil || webhook == nil || opts.Lister == nil {
-		return nil, errors.New("new inventory: client, engines, webhook and lister are required")
+func NewInventory(dyn dynamic.Interface, engines EngineSource, webhook *Webhook, reg prometheus.Registerer, opts InventoryOptions) (*Inventory, error) {
+	if dyn == nil || engines == nil || webhook == nil || opts.Lister == nil {
+		return nil, errors.New("new inventory: dynamic client, engines, webhook and lister are required")
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = time.Minute
@@ -80,7 +78,7 @@ func NewInventory(client kubernetes.Interface, engines EngineSource, webhook *We
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	inv := &Inventory{client: client, engines: engines, webhook: webhook, opts: opts, owners: NewOwners(client),
+	inv := &Inventory{engines: engines, webhook: webhook, opts: opts, owners: NewOwners(dyn),
 		signed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "signet_report_images",
 			Help: "Distinct images running in the cluster, by whether a signature verified under the policies' authorities.",
@@ -95,18 +93,18 @@ func NewInventory(client kubernetes.Interface, engines EngineSource, webhook *We
 			return nil, fmt.Errorf("new inventory: %w", err)
 		}
 	}
-	inv.factory = informers.NewSharedInformerFactory(client, opts.Resync)
-	podInf := inv.factory.Core().V1().Pods()
-	inv.pods, inv.synced = podInf.Lister(), podInf.Informer().HasSynced
+	inv.podInf = kube.Informer(dyn, kube.Pods, "", opts.Resync, nil, kube.Typed[corev1.Pod](nil))
+	inv.pods = corelisters.NewPodLister(inv.podInf.GetIndexer())
 	return inv, nil
 }
 
 // Run starts the pod informer and refreshes the gauges every interval
 // until ctx ends. It returns after every goroutine it started stopped.
 func (inv *Inventory) Run(ctx context.Context) error {
-	inv.factory.Start(ctx.Done())
-	defer inv.factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), inv.synced) {
+	ctx, stop := context.WithCancel(ctx)
+	wait := kube.Run(ctx, inv.podInf)
+	defer func() { stop(); wait() }()
+	if !kube.WaitForSync(ctx, inv.podInf) {
 		return nil // stopped before the pods were listed
 	}
 	t := time.NewTicker(inv.opts.Interval)
@@ -193,7 +191,7 @@ func (inv *Inventory) Report(ctx context.Context, query *report.PackageQuery) (*
 	case snap.Err != nil:
 		return nil, fmt.Errorf("policies did not load: %w", snap.Err)
 	}
-	if !inv.synced() {
+	if !inv.podInf.HasSynced() {
 		return nil, errors.New("pods are not listed yet")
 	}
 	pods, err := inv.pods.List(labels.Everything())

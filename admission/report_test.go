@@ -21,8 +21,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/signetproject/signet/internal/kube/kubetest"
 	"github.com/signetproject/signet/internal/registrytest"
 	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/policy"
@@ -97,7 +97,7 @@ spec:
 		return p
 	}
 	rsRef := &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d8f", Controller: &controller}
-	kube := fake.NewClientset(rs,
+	dyn := kubetest.NewDynamic(nil, rs,
 		pod("prod", "web-1", host+"/app:v1", signedRef, corev1.PodRunning, rsRef),
 		pod("prod", "web-2", host+"/app:v1", "docker-pullable://"+signedRef, corev1.PodRunning, rsRef),
 		pod("dev", "pinned", signedRef, "", corev1.PodPending, nil),
@@ -105,7 +105,7 @@ spec:
 		pod("dev", "done", host+"/gone:v1", "", corev1.PodSucceeded, nil))
 
 	reg := prometheus.NewRegistry()
-	inv, err := NewInventory(kube, snap, wh, reg, InventoryOptions{Lister: client, Interval: time.Hour})
+	inv, err := NewInventory(dyn, snap, wh, reg, InventoryOptions{Lister: client, Interval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,19 +14,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/signetproject/signet/internal/kube"
 	"github.com/signetproject/signet/policy"
 )
 
 // ServeConfig configures Serve.
 type ServeConfig struct {
-	// Client and Dynamic talk to the cluster.
-	Client  kubernetes.Interface
+	// Dynamic talks to the cluster.
 	Dynamic dynamic.Interface
 	// Checkers makes the authority checkers of the policy engine.
 	Checkers CheckerFactory
@@ -75,7 +75,7 @@ type ServeConfig struct {
 // object is denied. It returns after every goroutine it started has
 // stopped.
 func Serve(ctx context.Context, cfg ServeConfig) error {
-	if cfg.Listener == nil || cfg.Client == nil || cfg.Dynamic == nil || cfg.Checkers == nil {
+	if cfg.Listener == nil || cfg.Dynamic == nil || cfg.Checkers == nil {
 		return errors.New("admission serve: listener, clients and checker factory are required")
 	}
 	log := cfg.Logger
@@ -87,7 +87,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		if ns == "" {
 			ns = DefaultNamespace
 		}
-		if err := SyncCASecret(ctx, cfg.Client, ns, cfg.CASecret, cfg.CertDir); err != nil {
+		if err := SyncCASecret(ctx, cfg.Dynamic, ns, cfg.CASecret, cfg.CertDir); err != nil {
 			return fmt.Errorf("admission serve: %w", err)
 		}
 	}
@@ -96,7 +96,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		return fmt.Errorf("admission serve: %w", err)
 	}
 	if cfg.PatchCABundle {
-		if err := PatchCABundle(ctx, cfg.Client, caPEM); err != nil {
+		if err := PatchCABundle(ctx, cfg.Dynamic, caPEM); err != nil {
 			return fmt.Errorf("admission serve: %w", err)
 		}
 		log.Info("patched the webhook configurations' caBundle", "name", WebhookConfigurationName)
@@ -107,7 +107,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	if err != nil {
 		return fmt.Errorf("admission serve: %w", err)
 	}
-	ctrl, err := NewController(cfg.Client, cfg.Dynamic, cfg.Checkers, ControllerOptions{
+	ctrl, err := NewController(cfg.Dynamic, cfg.Checkers, ControllerOptions{
 		SystemNamespace: cfg.SystemNamespace, Engine: cfg.Engine, Metrics: metrics, Logger: log,
 	})
 	if err != nil {
@@ -137,7 +137,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		if opts.Logger == nil {
 			opts.Logger = log
 		}
-		if inv, err = NewInventory(cfg.Client, ctrl, wh, reg, opts); err != nil {
+		if inv, err = NewInventory(cfg.Dynamic, ctrl, wh, reg, opts); err != nil {
 			return fmt.Errorf("admission serve: %w", err)
 		}
 		mux.Handle("GET "+ReportPath, inv)
@@ -214,13 +214,12 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 //
 // Replicas starting together may update a configuration at the same time;
 // a conflicting update is read again and retried.
-func PatchCABundle(ctx context.Context, client kubernetes.Interface, caPEM []byte) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error { return patchCABundle(ctx, client, caPEM) })
+func PatchCABundle(ctx context.Context, dyn dynamic.Interface, caPEM []byte) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error { return patchCABundle(ctx, dyn, caPEM) })
 }
 
-func patchCABundle(ctx context.Context, client kubernetes.Interface, caPEM []byte) error {
-	vwcs := client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
-	v, err := vwcs.Get(ctx, WebhookConfigurationName, metav1.GetOptions{})
+func patchCABundle(ctx context.Context, dyn dynamic.Interface, caPEM []byte) error {
+	v, err := kube.Get[admissionregistrationv1.ValidatingWebhookConfiguration](ctx, dyn, kube.ValidatingWebhookConfigurations, "", WebhookConfigurationName)
 	if err != nil {
 		return fmt.Errorf("patch caBundle: %w", err)
 	}
@@ -231,12 +230,11 @@ func patchCABundle(ctx context.Context, client kubernetes.Interface, caPEM []byt
 		}
 	}
 	if changed {
-		if _, err := vwcs.Update(ctx, v, metav1.UpdateOptions{FieldManager: "signet"}); err != nil {
+		if _, err := kube.Update(ctx, dyn, kube.ValidatingWebhookConfigurations, "", v, metav1.UpdateOptions{FieldManager: "signet"}); err != nil {
 			return fmt.Errorf("patch caBundle of ValidatingWebhookConfiguration %s: %w", v.Name, err)
 		}
 	}
-	mwcs := client.AdmissionregistrationV1().MutatingWebhookConfigurations()
-	m, err := mwcs.Get(ctx, WebhookConfigurationName, metav1.GetOptions{})
+	m, err := kube.Get[admissionregistrationv1.MutatingWebhookConfiguration](ctx, dyn, kube.MutatingWebhookConfigurations, "", WebhookConfigurationName)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -250,7 +248,7 @@ func patchCABundle(ctx context.Context, client kubernetes.Interface, caPEM []byt
 		}
 	}
 	if changed {
-		if _, err := mwcs.Update(ctx, m, metav1.UpdateOptions{FieldManager: "signet"}); err != nil {
+		if _, err := kube.Update(ctx, dyn, kube.MutatingWebhookConfigurations, "", m, metav1.UpdateOptions{FieldManager: "signet"}); err != nil {
 			return fmt.Errorf("patch caBundle of MutatingWebhookConfiguration %s: %w", m.Name, err)
 		}
 	}

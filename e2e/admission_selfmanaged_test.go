@@ -76,7 +76,7 @@ func TestAdmissionSelfManagedCerts(t *testing.T) {
 
 	// `signet admission install --webhook-url` insists on --ca-bundle-from,
 	// so the configurations without a caBundle come from the library.
-	if err := admission.Install(ctx, k.client, k.dyn, admission.InstallConfig{URL: "https://" + addr + admission.ValidatePath}, nil); err != nil {
+	if err := admission.Install(ctx, k.disc, k.dyn, admission.InstallConfig{URL: "https://" + addr + admission.ValidatePath}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if b := admissionCABundles(ctx, t, k); len(b.validate) != 0 || len(b.mutate) != 0 {

@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signetproject/signet/internal/freeport"
+	"github.com/signetproject/signet/internal/kube"
 	"github.com/signetproject/signet/internal/registrytest"
 )
 
@@ -294,6 +295,7 @@ type admissionCluster struct {
 	dir        string // the k8s-up.sh directory, for node-up.sh
 	client     kubernetes.Interface
 	dyn        dynamic.Interface
+	disc       *kube.Discovery
 	warnings   *admissionWarnings
 }
 
@@ -358,7 +360,11 @@ func admissionK8sUpWith(t *testing.T, apiserverFlags string) *admissionCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &admissionCluster{kubeconfig: kubeconfig, dir: dir, client: client, dyn: dyn, warnings: w}
+	disc, err := kube.NewDiscovery(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &admissionCluster{kubeconfig: kubeconfig, dir: dir, client: client, dyn: dyn, disc: disc, warnings: w}
 }
 
 // admissionWarnings collects the API server's warning headers.

@@ -64,9 +64,14 @@ var allowedImports = map[string][]string{
 	// Adapters: HTTP and Kubernetes on top of the domain.
 	"server":            slices.Concat(domain, []string{"internal/webui"}),
 	"server/servertest": {"server"},
-	"admission":         domain,
-	"internal/cli":      slices.Concat(domain, []string{"admission", "server"}),
+	"admission":         slices.Concat(domain, []string{"internal/kube"}),
+	"internal/cli":      slices.Concat(domain, []string{"admission", "internal/kube", "server"}),
 	"cmd/signet":        {"internal/cli"},
+
+	// The adapters' Kubernetes access (client-go's dynamic client, not its
+	// typed clientset), and its fake for tests.
+	"internal/kube":          nil,
+	"internal/kube/kubetest": {"internal/kube"},
 
 	// Helpers for tests and tools, standing alone.
 	"internal/archtest":     nil,

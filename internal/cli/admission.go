@@ -13,11 +13,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signetproject/signet/admission"
+	"github.com/signetproject/signet/internal/kube"
 	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/policy"
 	"github.com/signetproject/signet/trustroot"
@@ -44,7 +44,7 @@ It fails closed: what it cannot decide, it denies.`,
 
 // kubeClients connects to the cluster of kubeconfig (default $KUBECONFIG),
 // or to the one this process runs in when neither is set.
-func kubeClients(kubeconfig string) (kubernetes.Interface, dynamic.Interface, bool, error) {
+func kubeClients(kubeconfig string) (dynamic.Interface, *kube.Discovery, bool, error) {
 	if kubeconfig == "" {
 		kubeconfig = os.Getenv("KUBECONFIG")
 	}
@@ -62,15 +62,15 @@ func kubeClients(kubeconfig string) (kubernetes.Interface, dynamic.Interface, bo
 		return nil, nil, false, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
 	}
 	cfg.UserAgent = "signet-admission/" + Version
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("kubernetes client: %w", err)
-	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return client, dyn, inCluster, nil
+	disc, err := kube.NewDiscovery(cfg)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return dyn, disc, inCluster, nil
 }
 
 func newAdmissionServeCmd(checkers admission.CheckerFactory, evaluator policy.PolicyEvaluator) *cobra.Command {
@@ -117,7 +117,7 @@ itself.`,
 			if err != nil {
 				return fmt.Errorf("--no-match: %w", err)
 			}
-			client, dyn, inCluster, err := kubeClients(kubeconfig)
+			dyn, _, inCluster, err := kubeClients(kubeconfig)
 			if err != nil {
 				return err
 			}
@@ -146,7 +146,7 @@ itself.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "signet admission webhook listening on https://%s\n", advertisedAddr(ln.Addr().(*net.TCPAddr)))
 			return admission.Serve(ctx, admission.ServeConfig{
-				Client: client, Dynamic: dyn, Checkers: checkers, Engine: engine,
+				Dynamic: dyn, Checkers: checkers, Engine: engine,
 				Listener: ln, CertDir: certDir, Hosts: hosts, Mutate: mutate, PatchCABundle: patchCABundle, CASecret: caSecret,
 				SystemNamespace: namespace, Timeout: timeout, Logger: logger, Cache: admission.CacheOptions{TagTTL: tagTTL},
 				Ready:  func() { fmt.Fprintln(out, "signet admission webhook ready") },
@@ -253,12 +253,12 @@ created there if missing. In a cluster the webhook patches the caBundle itself.`
 			} else if webhookURL != "" {
 				return fmt.Errorf("--webhook-url needs --ca-bundle-from (the API server must trust the webhook's certificate; see %s in serve's --cert-dir), or run serve with --patch-ca-bundle after installing", filepath.Join("CERTDIR", admission.CACertFile))
 			}
-			client, dyn, _, err := kubeClients(kubeconfig)
+			dyn, disc, _, err := kubeClients(kubeconfig)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			return admission.Install(cmd.Context(), client, dyn, cfg, func(kind, name string) {
+			return admission.Install(cmd.Context(), disc, dyn, cfg, func(kind, name string) {
 				fmt.Fprintf(out, "applied %s %s\n", kind, name)
 			})
 		},

@@ -14,10 +14,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signetproject/signet/admission"
+	"github.com/signetproject/signet/internal/kube"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oci"
 	"github.com/signetproject/signet/policy"
@@ -265,7 +265,7 @@ func (r *reportRequest) trust(ctx context.Context, cmd *cobra.Command, cluster *
 		if len(r.policyFiles) > 0 {
 			eng, err = policyFilesEngine(r.policyFiles, listings, tr, engOpts, cmd.ErrOrStderr())
 		} else {
-			eng, err = admission.ClusterEngine(ctx, cluster.client, cluster.dyn, r.systemNamespace,
+			eng, err = admission.ClusterEngine(ctx, cluster.dyn, r.systemNamespace,
 				admission.CheckerFactoryFunc(func(trs []*policy.TrustRoot) (policy.AuthorityChecker, error) {
 					return policy.NewRegistryChecker(listings, tr, policy.CheckerOptions{TrustRoots: trs}), nil
 				}), engOpts)
@@ -332,7 +332,6 @@ func policyFilesEngine(files []string, lister policy.AttachmentLister, tr *trust
 
 // reportCluster is the cluster `signet report` reads pods from.
 type reportCluster struct {
-	client    kubernetes.Interface
 	dyn       dynamic.Interface
 	namespace string // "" for all
 }
@@ -348,15 +347,11 @@ func (r *reportRequest) connect() (*reportCluster, error) {
 		return nil, fmt.Errorf("no IMAGE given and no cluster to report on: %w", err)
 	}
 	cfg.UserAgent = "signet-report/" + Version
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	c := &reportCluster{client: client, dyn: dyn}
+	c := &reportCluster{dyn: dyn}
 	switch {
 	case r.allNamespaces && r.namespace != "":
 		return nil, errors.New("give -n NAMESPACE or -A, not both")
@@ -373,13 +368,13 @@ func (r *reportRequest) connect() (*reportCluster, error) {
 
 // targets lists the cluster's pods and pins their images.
 func (c *reportCluster) targets(ctx context.Context, oc *oci.Client, stderr io.Writer) ([]report.Target, error) {
-	list, err := c.client.CoreV1().Pods(c.namespace).List(ctx, metav1.ListOptions{})
+	list, err := kube.List[corev1.Pod](ctx, c.dyn, kube.Pods, c.namespace, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
-	pods := make([]*corev1.Pod, len(list.Items))
-	for i := range list.Items {
-		pods[i] = &list.Items[i]
+	pods := make([]*corev1.Pod, len(list))
+	for i := range list {
+		pods[i] = &list[i]
 	}
 	var mu sync.Mutex
 	resolve := func(ctx context.Context, _, image string) (name.Digest, error) {
@@ -391,7 +386,7 @@ func (c *reportCluster) targets(ctx context.Context, oc *oci.Client, stderr io.W
 		}
 		return res.Digest, nil
 	}
-	targets, errs := admission.PodTargets(ctx, pods, admission.NewOwners(c.client), resolve)
+	targets, errs := admission.PodTargets(ctx, pods, admission.NewOwners(c.dyn), resolve)
 	for _, err := range errs {
 		fmt.Fprintln(stderr, "warning:", err)
 	}

@@ -12,8 +12,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/dynamic"
 
+	"github.com/signetproject/signet/internal/kube"
 	"github.com/signetproject/signet/server"
 )
 
@@ -59,11 +60,11 @@ that uninstalling the release deletes the keys.`,
 			if namespace == "" {
 				return errors.New("--secret needs --namespace (or $POD_NAMESPACE)")
 			}
-			client, _, _, err := kubeClients(kubeconfig)
+			dyn, _, _, err := kubeClients(kubeconfig)
 			if err != nil {
 				return err
 			}
-			s, err := ensureKeySecret(cmd.Context(), client, namespace, secret, owner, dev, out)
+			s, err := ensureKeySecret(cmd.Context(), dyn, namespace, secret, owner, dev, out)
 			if err != nil {
 				return err
 			}
@@ -96,9 +97,8 @@ that uninstalling the release deletes the keys.`,
 // ensureKeySecret returns the key Secret, creating it from new material
 // when it does not exist. Replicas racing to create it all end up with the
 // one that was created first.
-func ensureKeySecret(ctx context.Context, client kubernetes.Interface, namespace, name, owner string, dev bool, out io.Writer) (*corev1.Secret, error) {
-	secrets := client.CoreV1().Secrets(namespace)
-	if s, err := secrets.Get(ctx, name, metav1.GetOptions{}); err == nil {
+func ensureKeySecret(ctx context.Context, dyn dynamic.Interface, namespace, name, owner string, dev bool, out io.Writer) (*corev1.Secret, error) {
+	if s, err := kube.Get[corev1.Secret](ctx, dyn, kube.Secrets, namespace, name); err == nil {
 		fmt.Fprintf(out, "Secret %s/%s exists; keeping its keys\n", namespace, name)
 		return s, nil
 	} else if !apierrors.IsNotFound(err) {
@@ -126,16 +126,16 @@ func ensureKeySecret(ctx context.Context, client kubernetes.Interface, namespace
 		s.Data[server.SecretKey(rel)] = data
 	}
 	if owner != "" {
-		cm, err := client.CoreV1().ConfigMaps(namespace).Get(ctx, owner, metav1.GetOptions{})
+		cm, err := kube.Get[corev1.ConfigMap](ctx, dyn, kube.ConfigMaps, namespace, owner)
 		if err != nil {
 			return nil, fmt.Errorf("--owner-configmap %s: %w", owner, err)
 		}
 		s.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: cm.Name, UID: cm.UID}}
 	}
-	created, err := secrets.Create(ctx, s, metav1.CreateOptions{})
+	created, err := kube.Create(ctx, dyn, kube.Secrets, namespace, s, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		fmt.Fprintf(out, "Secret %s/%s was created meanwhile; keeping its keys\n", namespace, name)
-		return secrets.Get(ctx, name, metav1.GetOptions{})
+		return kube.Get[corev1.Secret](ctx, dyn, kube.Secrets, namespace, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create Secret %s/%s: %w", namespace, name, err)

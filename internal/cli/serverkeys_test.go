@@ -12,16 +12,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/signetproject/signet/internal/kube/kubetest"
 	"github.com/signetproject/signet/server"
 )
 
 func TestEnsureKeySecret(t *testing.T) {
 	ctx := context.Background()
 	owner := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "rel-signet-server", Namespace: "ns", UID: "uid-1"}}
-	client := fake.NewClientset(owner)
+	client := kubetest.NewDynamic(nil, owner)
 
 	s, err := ensureKeySecret(ctx, client, "ns", "keys", owner.Name, false, io.Discard)
 	if err != nil {
@@ -63,9 +63,9 @@ func TestEnsureKeySecret(t *testing.T) {
 func TestEnsureKeySecretRace(t *testing.T) {
 	ctx := context.Background()
 	theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "keys", Namespace: "ns"}, Data: map[string][]byte{"keys--tlog.key": []byte("theirs")}}
-	client := fake.NewClientset()
+	client := kubetest.NewDynamic(nil)
 	client.PrependReactor("create", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
-		if err := client.Tracker().Add(theirs); err != nil {
+		if err := client.Tracker().Add(kubetest.Unstructured(theirs)); err != nil {
 			t.Fatal(err)
 		}
 		return true, nil, apierrors.NewAlreadyExists(schema.GroupResource{Resource: "secrets"}, "keys")
@@ -80,7 +80,7 @@ func TestEnsureKeySecretRace(t *testing.T) {
 }
 
 func TestEnsureKeySecretMissingOwner(t *testing.T) {
-	if _, err := ensureKeySecret(context.Background(), fake.NewClientset(), "ns", "keys", "absent", false, io.Discard); err == nil {
+	if _, err := ensureKeySecret(context.Background(), kubetest.NewDynamic(nil), "ns", "keys", "absent", false, io.Discard); err == nil {
 		t.Fatal("created a Secret whose owner does not exist")
 	}
 }
