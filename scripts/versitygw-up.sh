@@ -11,12 +11,15 @@ dir=${1:?usage: versitygw-up.sh DIR PORT}
 port=${2:?usage: versitygw-up.sh DIR PORT}
 cd "$(dirname "$0")/.."
 bin=$(scripts/versitygw-build.sh | sed -n 's/^VERSITYGW=//p')
-mkdir -p "$dir/data" "$dir/meta"
+mkdir -p "$dir/data"
 dir=$(cd "$dir" && pwd)
-# Metadata (ETags, content types) goes to a sidecar directory, so the file
-# system needs no extended attributes.
+# Object metadata (ETags, checksums, content types) is kept in extended
+# attributes, set on a new object's file before it replaces the old one: a
+# --sidecar directory is written separately, and a read racing an overwrite
+# (the log's checkpoint is rewritten every second) then gets the new data
+# with the old checksum.
 "$bin" --access signet --secret signet-secret --port "127.0.0.1:$port" --quiet \
-  posix --sidecar "$dir/meta" "$dir/data" >"$dir/versitygw.log" 2>&1 &
+  posix "$dir/data" >"$dir/versitygw.log" 2>&1 &
 echo $! >"$dir/versitygw.pid"
 for _ in $(seq 1 100); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

@@ -276,9 +276,45 @@ type awsDriver struct {
 	objects *s3Objects
 }
 
-// Appender implements Tessera's append lifecycle by delegation.
+// Appender implements Tessera's append lifecycle by delegation. The log
+// reader it returns reads tiles and entry bundles itself: Tessera's AWS
+// reader reports a missing one with an error that no longer says so (it
+// formats it with %v), where the logs' readers, their HTTP handlers and
+// their consistency guard need os.ErrNotExist.
 func (d *awsDriver) Appender(ctx context.Context, opts *tessera.AppendOptions) (*tessera.Appender, tessera.LogReader, error) {
-	return d.inner.Appender(ctx, opts)
+	a, r, err := d.inner.Appender(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, awsLogReader{LogReader: r, exact: awsReader{o: d.objects, entriesPath: opts.EntriesPath()}}, nil
+}
+
+// awsLogReader is Tessera's AWS log reader with tiles and entry bundles
+// read as awsReader reads them, a missing partial one replaced by the full
+// one (which Tessera's garbage collection leaves), as Tessera's readers do.
+type awsLogReader struct {
+	tessera.LogReader
+	exact awsReader
+}
+
+func (r awsLogReader) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
+	return partialOrFull(ctx, p, func(ctx context.Context, p uint8) ([]byte, error) { return r.exact.ReadTile(ctx, level, index, p) })
+}
+
+func (r awsLogReader) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
+	return partialOrFull(ctx, p, func(ctx context.Context, p uint8) ([]byte, error) { return r.exact.ReadEntryBundle(ctx, index, p) })
+}
+
+// partialOrFull reads the resource of width p with read, or the full one
+// if p > 0 and the partial one is missing.
+func partialOrFull(ctx context.Context, p uint8, read func(context.Context, uint8) ([]byte, error)) ([]byte, error) {
+	b, err := read(ctx, p)
+	if p > 0 && errors.Is(err, os.ErrNotExist) {
+		if full, ferr := read(ctx, 0); ferr == nil {
+			return full, nil
+		}
+	}
+	return b, err
 }
 
 func (d *awsDriver) LoadSigned(ctx context.Context) ([]byte, error) { return d.record.LoadSigned(ctx) }
