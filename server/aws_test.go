@@ -68,7 +68,8 @@ func TestAWSScaleOut(t *testing.T) {
 // object store (`signet log migrate`), restarts it there and appends: the
 // entries logged before the move are still in the log, with inclusion
 // proofs in the new checkpoints. A server that would open the unmigrated
-// logs on the object store is refused, as is a second migration.
+// logs on the object store is refused, as are a second migration and a
+// server on MySQL alone after the move.
 func TestAWSMigrate(t *testing.T) {
 	dbURL, objects := freshMySQLDatabase(t), freshObjects(t)
 	dir := t.TempDir()
@@ -94,6 +95,9 @@ func TestAWSMigrate(t *testing.T) {
 		t.Errorf("second migration: %v, want ErrTargetNotEmpty", err)
 	}
 
+	if err := startFails(t, dir, func(o *server.Options) { o.LogStorage = dbURL }); !errors.Is(err, storage.ErrMovedToObjects) {
+		t.Errorf("server on MySQL alone after migrating: %v, want ErrMovedToObjects", err)
+	}
 	moved := startStoppable(t, dir, useAWS)
 	after := signThrough(t, moved.Instance)
 	// The entries logged before the move are in the grown tree.

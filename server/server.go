@@ -181,6 +181,7 @@ func New(opts Options) (*Server, error) {
 			s.logDB = db
 		}
 		logOpts.CheckpointInterval = storage.AWSMinCheckpointInterval
+		logOpts.PollInterval = awsPollInterval
 	case strings.HasPrefix(opts.LogStorage, "mysql://"):
 		var db *sql.DB
 		driver, db, err = storage.NewMySQL(logCtx, opts.LogStorage)
@@ -208,6 +209,9 @@ func New(opts Options) (*Server, error) {
 		// search index in the database, signed with the same v1 key.
 		v1Opts := tlog.DefaultOptions()
 		v1Opts.CheckpointInterval = max(storage.MySQLMinCheckpointInterval, storage.AWSMinCheckpointInterval)
+		if opts.LogObjects != "" {
+			v1Opts.PollInterval = awsPollInterval
+		}
 		if opts.LogObjects != "" {
 			s.v1log, err = rekorv1.OpenAWS(logCtx, opts.LogStorage, opts.LogObjects, base.Hostname(), m.v1LogKey, v1Opts)
 		} else {
@@ -402,6 +406,11 @@ func (s *Server) buildTrustDocuments() error {
 // ctMySQLDatabaseSuffix names the CT log's database beside the log
 // storage database: "signet" becomes "signet_ct".
 const ctMySQLDatabaseSuffix = "_ct"
+
+// awsPollInterval is how often appends waiting on a log on the object
+// store read its checkpoint: each read is a GET request, billed on S3, and
+// Tessera's AWS driver integrates once a second anyway.
+const awsPollInterval = 50 * time.Millisecond
 
 // CTObjectsPrefix is where the CT log's objects live under the object
 // store location of Options.LogObjects, as its URL path is under the

@@ -30,8 +30,11 @@ their tlog-tiles names in the object store (the Rekor v2 log at the prefix, the 
 tree under rekor-v1/, the CT log under ct/), read back and compared, and the AWS
 driver's tables in the same databases are set to the copied trees. The record of
 the last signed checkpoint, the Rekor v1 entry store and the search indexes stay
-where they are, in the databases. The MySQL driver's tables are only read: until
-a server appends on the object store, the old servers can still be started instead.
+where they are, in the databases. The MySQL driver's tables are only read, but
+servers without --log-objects refuse the moved logs from then on (appending there
+would fork them). To go back before any server appended on the object store, drop
+the AWS driver's tables (SeqCoord, Seq, IntCoord, PubCoord, GCCoord) from the three
+databases.
 
 Stop every server first. A target that already holds a log is refused, and a
 source whose published checkpoint lags its tree (a server killed rather than

@@ -261,6 +261,10 @@ func openAWS(ctx context.Context, db *sql.DB, dsn *mysql.Config, loc *S3Location
 // Tessera's MySQL driver and the object store is asked to keep it.
 var ErrNotMigrated = errors.New("log not migrated to the object store")
 
+// ErrMovedToObjects is returned when a log's database shows that the log
+// moved to an object store and Tessera's MySQL driver is asked to keep it.
+var ErrMovedToObjects = errors.New("log moved to the object store")
+
 // signedCheckpointSchema is the signed-checkpoint record's table, as in
 // mysqlSchema.
 const signedCheckpointSchema = "CREATE TABLE IF NOT EXISTS `SignetSignedCheckpoint` (`id` TINYINT UNSIGNED NOT NULL, `size` BIGINT UNSIGNED NOT NULL, `note` MEDIUMBLOB NOT NULL, PRIMARY KEY(`id`))"

@@ -56,7 +56,7 @@ func MigrateMySQLToAWS(ctx context.Context, dbURL, dbSuffix, objects, sub string
 		return nil, err
 	}
 	defer db.Close()
-	src, err := NewMySQLOn(ctx, db)
+	src, err := newMySQLOn(ctx, db) // a moved log is refused as a non-empty target
 	if err != nil {
 		return nil, err
 	}
