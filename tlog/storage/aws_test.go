@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/google/go-cmp/cmp"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
@@ -195,8 +196,89 @@ func TestMigrateToAWS(t *testing.T) {
 	}
 }
 
+// TestMigrateRefusesNonEmptyTarget migrates into an object store prefix
+// that holds another log's checkpoint, and sets the tree of a target whose
+// tables a server filled meanwhile: both are refused, and the checkpoint
+// is left as it was.
+func TestMigrateRefusesNonEmptyTarget(t *testing.T) {
+	dbURL, objects := testDatabase(t), testObjects(t)
+	ctx := context.Background()
+	signer, _ := testNoteKey(t)
+	src, db, err := NewMySQL(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	appendEntries(t, src, signer, MySQLMinCheckpointInterval, 3)
+	loc, err := ParseS3URL(objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := openAWS(ctx, db, testDSN(t, dbURL), loc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := []byte("another log's checkpoint\n")
+	if err := dst.objects.put(ctx, layout.CheckpointPath, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MigrateMySQLToAWS(ctx, dbURL, "", objects, "", nil); !errors.Is(err, ErrTargetNotEmpty) {
+		t.Errorf("migrate onto another log's checkpoint: %v, want ErrTargetNotEmpty", err)
+	}
+	if got, err := dst.objects.get(ctx, layout.CheckpointPath); err != nil || string(got) != string(other) {
+		t.Errorf("the target's checkpoint is now %q (%v), want it untouched", got, err)
+	}
+	// A server sequenced entries on the object store during a copy.
+	if err := dst.initTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "UPDATE `SeqCoord` SET `next` = 2 WHERE `id` = 0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.setTree(ctx, 3, make([]byte, 32)); !errors.Is(err, ErrTargetNotEmpty) {
+		t.Errorf("setTree over sequenced entries: %v, want ErrTargetNotEmpty", err)
+	}
+}
+
+// TestAWSReaderFallsBack reads a partial tile that Tessera's garbage
+// collection removed, as its readers do: the full tile stands for it.
+func TestAWSReaderFallsBack(t *testing.T) {
+	dbURL, objects := testDatabase(t), testObjects(t)
+	ctx := context.Background()
+	d, db, err := NewAWS(ctx, dbURL, objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	o := d.(*awsDriver).objects
+	full := strings.Repeat("h", 256*32)
+	if err := o.put(ctx, layout.TilePath(0, 0, 0), []byte(full)); err != nil {
+		t.Fatal(err)
+	}
+	r := awsLogReader{exact: awsReader{o: o, entriesPath: layout.EntriesPath}}
+	if got, err := r.ReadTile(ctx, 0, 0, 5); err != nil || string(got) != full {
+		t.Errorf("ReadTile of a removed partial tile = %.20q…, %v; want the full tile", got, err)
+	}
+	if _, err := r.ReadTile(ctx, 0, 1, 5); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadTile of a missing tile = %v, want os.ErrNotExist", err)
+	}
+	if _, err := r.ReadEntryBundle(ctx, 0, 0); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadEntryBundle of a missing bundle = %v, want os.ErrNotExist", err)
+	}
+}
+
+// testDSN returns the driver configuration of a mysql:// URL.
+func testDSN(t *testing.T, url string) *mysql.Config {
+	t.Helper()
+	cfg, err := ParseMySQLURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // TestMigrateRefusesUnrestedSource migrates sources whose tree state is not
-// their published checkpoint's.
+// their published checkpoint's, or whose tiles are not the tree's.
 func TestMigrateRefusesUnrestedSource(t *testing.T) {
 	ctx := context.Background()
 	signer, _ := testNoteKey(t)
@@ -206,6 +288,9 @@ func TestMigrateRefusesUnrestedSource(t *testing.T) {
 	}{
 		{"ahead", "UPDATE `TreeState` SET `size` = `size` + 1", "integrated 6 entries but its published checkpoint covers 5", false},
 		{"other root", "UPDATE `TreeState` SET `root` = REPEAT('x', 32)", "is not the published checkpoint's", true},
+		{"long tile", "UPDATE `Subtree` SET `nodes` = CONCAT(`nodes`, REPEAT('x', 32)) WHERE `level` = 0 AND `index` = 0", "tile/0/000.p/5 holds 192 bytes, want 160", true},
+		{"short tile", "UPDATE `Subtree` SET `nodes` = SUBSTRING(`nodes`, 1, 32) WHERE `level` = 0 AND `index` = 0", "tile tile/0/000.p/5: the source is missing it", true},
+		{"no bundle", "DELETE FROM `TiledLeaves`", "entry bundle tile/entries/000.p/5: the source is missing it", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dbURL, objects := testDatabase(t), testObjects(t)

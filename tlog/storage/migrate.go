@@ -225,7 +225,7 @@ func sourceObjects(ctx context.Context, r Reader, size uint64, entriesPath func(
 		p := layout.PartialTileSize(0, i, size)
 		b, err := r.ReadEntryBundle(ctx, i, p)
 		if err != nil {
-			return nil, fmt.Errorf("entry bundle %s: %w", entriesPath(i, p), err)
+			return nil, fmt.Errorf("entry bundle %s: %w", entriesPath(i, p), missingIsIntegrity(err))
 		}
 		objects = append(objects, object{name: entriesPath(i, p), data: b})
 	}
@@ -236,7 +236,7 @@ func sourceObjects(ctx context.Context, r Reader, size uint64, entriesPath func(
 			name := layout.TilePath(level, i, p)
 			t, err := r.ReadTile(ctx, level, i, p)
 			if err != nil {
-				return nil, fmt.Errorf("tile %s: %w", name, err)
+				return nil, fmt.Errorf("tile %s: %w", name, missingIsIntegrity(err))
 			}
 			want := int(p) * sha256.Size
 			if p == 0 {
@@ -249,6 +249,15 @@ func sourceObjects(ctx context.Context, r Reader, size uint64, entriesPath func(
 		}
 	}
 	return objects, nil
+}
+
+// missingIsIntegrity makes a resource of the tree missing from its storage
+// an integrity failure.
+func missingIsIntegrity(err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("the source is missing it (%v): %w", err, ErrIntegrity)
+	}
+	return err
 }
 
 // copyObjects writes objects to o, then reads each back and compares it.
