@@ -197,6 +197,7 @@ data directory of one of them (for the log keys) and their public hostname
 			if err := checkLogStorage(logStorage, logObjects); err != nil {
 				return err
 			}
+			quietTessera(cmd)
 			n, err := reindexV1(dataDir, hostname, logStorage, logObjects)
 			if err != nil {
 				return err
