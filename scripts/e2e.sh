@@ -10,6 +10,7 @@ go=${GO:-go}
 work=$(mktemp -d)
 cleanup() {
   [ -f "$work/mariadb/mariadb.pid" ] && kill "$(cat "$work/mariadb/mariadb.pid")" 2>/dev/null || true
+  [ -f "$work/versitygw/versitygw.pid" ] && kill "$(cat "$work/versitygw/versitygw.pid")" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -17,9 +18,13 @@ trap cleanup EXIT
 port=$(( 20000 + RANDOM % 12000 )) # below the ephemeral range, as e2e freePort
 echo "== MariaDB for the scale-out log (port $port)"
 export SIGNET_TEST_MYSQL_URL=$(scripts/mariadb-up.sh "$work/mariadb" "$port")
+s3port=$(( 20000 + RANDOM % 12000 ))
+echo "== versitygw (S3-compatible) for the scale-out log on Tessera's AWS driver (port $s3port)"
+export SIGNET_TEST_S3_URL=$(scripts/versitygw-up.sh "$work/versitygw" "$s3port")
+export AWS_ACCESS_KEY_ID=signet AWS_SECRET_ACCESS_KEY=signet-secret
 
 echo "== transparency log on MySQL"
-$go test -count=1 -run 'TestMySQLScaleOut|TestSearchUIMySQL' ./server/
+$go test -count=1 -run 'TestMySQLScaleOut|TestSearchUIMySQL|TestAWS' ./server/
 $go test -count=1 -run 'TestMySQLIndex' ./search/
 
 echo "== interop with real peers (build tag e2e)"

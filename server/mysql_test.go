@@ -25,6 +25,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sigstore/rekor/pkg/generated/models"
 	rekorv1verify "github.com/sigstore/rekor/pkg/verify"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
@@ -61,6 +63,15 @@ func TestMySQLScaleOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := servertest.StartInDir(t, dirB, useMySQL)
+	checkReplicas(t, a, b)
+}
+
+// checkReplicas signs through replicas a and b, which share their logs and
+// keys, and verifies every bundle against either's trusted root with
+// signet's verifier and sigstore-go's; then it checks that they share the
+// CT log and the Rekor v1 log too.
+func checkReplicas(t *testing.T, a, b *servertest.Instance) {
+	t.Helper()
 	if !bytes.Equal(get(t, a.URL+"/checkpoint")[:20], get(t, b.URL+"/checkpoint")[:20]) {
 		t.Error("replicas serve different log origins")
 	}
@@ -96,6 +107,21 @@ func TestMySQLScaleOut(t *testing.T) {
 				verify.Policy{Identities: []verify.Identity{{SAN: "alice@example.com", IssuerRegexp: "^http://127.0.0.1"}}}); err != nil {
 				t.Errorf("bundle %d from %s does not verify against %s: %v", i, inst.URL, other.URL, err)
 			}
+			sgRoot, err := root.NewTrustedRootFromJSON(get(t, other.URL+"/trusted_root.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sgv, err := sgverify.NewVerifier(sgRoot, sgverify.WithTransparencyLog(1), sgverify.WithSignedTimestamps(1), sgverify.WithSignedCertificateTimestamps(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := sgverify.NewShortCertificateIdentity(inst.Server.DevIssuer().URL(), "", "alice@example.com", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sgv.Verify(mustSigstoreGoBundle(t, data), sgverify.NewPolicy(sgverify.WithArtifact(strings.NewReader("artifact")), sgverify.WithCertificateIdentity(id))); err != nil {
+				t.Errorf("sigstore-go: bundle %d from %s does not verify against %s: %v", i, inst.URL, other.URL, err)
+			}
 		}
 	}
 	// The CT log is shared too: one origin, and the issuer certificates A's
@@ -115,33 +141,7 @@ func TestMySQLScaleOut(t *testing.T) {
 // duplicate and serves an inclusion proof that Rekor's client accepts.
 func checkV1ScaleOut(t *testing.T, a, b *servertest.Instance) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	artifact := make([]byte, 32)
-	rand.Read(artifact)
-	digest := sha256.Sum256(artifact)
-	sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	proposed, err := json.Marshal(map[string]any{
-		"kind": "hashedrekord", "apiVersion": "0.0.1",
-		"spec": map[string]any{
-			"data":      map[string]any{"hash": map[string]any{"algorithm": "sha256", "value": hex.EncodeToString(digest[:])}},
-			"signature": map[string]any{"content": sig, "publicKey": map[string]any{"content": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustPKIX(key)})}},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	resp, body := v1Request(t, http.MethodPost, a.URL+"/api/v1/log/entries", proposed)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create on replica A: %s: %s", resp.Status, body)
-	}
-	entryID, created := oneV1Entry(t, body)
+	proposed, digest, entryID, created := postV1Entry(t, a)
 	uuid := entryID[len(entryID)-64:]
 
 	// Replica B finds it by UUID and by log index.
@@ -152,7 +152,7 @@ func checkV1ScaleOut(t *testing.T, a, b *servertest.Instance) {
 		}
 	}
 	// ... by artifact hash.
-	resp, body = v1Request(t, http.MethodPost, b.URL+"/api/v1/index/retrieve", fmt.Appendf(nil, `{"hash":"sha256:%x"}`, digest))
+	resp, body := v1Request(t, http.MethodPost, b.URL+"/api/v1/index/retrieve", fmt.Appendf(nil, `{"hash":"sha256:%x"}`, digest))
 	var found []string
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &found) != nil {
 		t.Fatalf("search on replica B: %s: %s", resp.Status, body)
@@ -177,12 +177,53 @@ func checkV1ScaleOut(t *testing.T, a, b *servertest.Instance) {
 	if *infoA.TreeID != *infoB.TreeID {
 		t.Errorf("replicas serve v1 trees %s and %s", *infoA.TreeID, *infoB.TreeID)
 	}
-	keyPEM := get(t, b.URL+"/api/v1/log/publicKey")
-	if !bytes.Equal(keyPEM, get(t, a.URL+"/api/v1/log/publicKey")) {
+	if !bytes.Equal(get(t, b.URL+"/api/v1/log/publicKey"), get(t, a.URL+"/api/v1/log/publicKey")) {
 		t.Error("replicas serve different v1 log keys")
 	}
 	// B's inclusion proof, checkpoint and SET verify with Rekor's client.
-	logKey, err := cryptoutils.UnmarshalPEMToPublicKey(keyPEM)
+	verifyV1Entry(t, b, entryID)
+}
+
+// postV1Entry creates a hashedrekord entry for a random artifact on inst
+// and returns the proposed entry, the artifact's digest, the entry ID and
+// the entry created.
+func postV1Entry(t *testing.T, inst *servertest.Instance) (proposed []byte, digest [32]byte, entryID string, created models.LogEntryAnon) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifact := make([]byte, 32)
+	rand.Read(artifact)
+	digest = sha256.Sum256(artifact)
+	sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	proposed, err = json.Marshal(map[string]any{
+		"kind": "hashedrekord", "apiVersion": "0.0.1",
+		"spec": map[string]any{
+			"data":      map[string]any{"hash": map[string]any{"algorithm": "sha256", "value": hex.EncodeToString(digest[:])}},
+			"signature": map[string]any{"content": sig, "publicKey": map[string]any{"content": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustPKIX(key)})}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	resp, body := v1Request(t, http.MethodPost, inst.URL+"/api/v1/log/entries", proposed)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create on %s: %s: %s", inst.URL, resp.Status, body)
+	}
+	entryID, created = oneV1Entry(t, body)
+	return proposed, digest, entryID, created
+}
+
+// verifyV1Entry gets the Rekor v1 entry from inst and verifies its
+// inclusion proof, checkpoint and SET with Rekor's client.
+func verifyV1Entry(t *testing.T, inst *servertest.Instance, entryID string) {
+	t.Helper()
+	logKey, err := cryptoutils.UnmarshalPEMToPublicKey(get(t, inst.URL+"/api/v1/log/publicKey"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,9 +231,9 @@ func checkV1ScaleOut(t *testing.T, a, b *servertest.Instance) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, fromB := oneV1Entry(t, get(t, b.URL+"/api/v1/log/entries/"+entryID))
-	if err := rekorv1verify.VerifyLogEntry(context.Background(), &fromB, verifier); err != nil {
-		t.Errorf("entry from replica B does not verify: %v", err)
+	_, entry := oneV1Entry(t, get(t, inst.URL+"/api/v1/log/entries/"+entryID))
+	if err := rekorv1verify.VerifyLogEntry(context.Background(), &entry, verifier); err != nil {
+		t.Errorf("entry from %s does not verify: %v", inst.URL, err)
 	}
 }
 
@@ -259,7 +300,7 @@ func freshMySQLDatabase(t testing.TB) string {
 	}
 	t.Cleanup(func() {
 		defer admin.Close()
-		for _, db := range []string{name, name + rekorv1.MySQLDatabaseSuffix} {
+		for _, db := range []string{name, name + rekorv1.MySQLDatabaseSuffix, name + "_ct"} {
 			if _, err := admin.Exec("DROP DATABASE IF EXISTS `" + db + "`"); err != nil {
 				t.Errorf("drop test database: %v", err)
 			}

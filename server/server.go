@@ -60,6 +60,16 @@ type Options struct {
 	// Servers sharing a database must share their keys and public URL
 	// hostname.
 	LogStorage string
+	// LogObjects, with a mysql:// LogStorage, moves the logs onto Tessera's
+	// AWS driver: their checkpoints, tiles and entry bundles become objects
+	// in the S3-compatible object store it names
+	// (s3://BUCKET[/PREFIX]?endpoint=…&region=…, see storage.ParseS3URL;
+	// the Rekor v2 log at the prefix, the Rekor v1 tree under rekor-v1/,
+	// the CT log under ct/), sequenced in LogStorage's databases, which
+	// keep the v1 API's entry store and the search indexes as without it.
+	// A log kept by the MySQL driver alone is moved with `signet log
+	// migrate`.
+	LogObjects string
 	// TUFRepo is the repo/ directory of an offline TUF directory (signet
 	// tuf init): its root and targets metadata and target files, signed
 	// with the offline keys. When set, the server serves the repository
@@ -160,8 +170,18 @@ func New(opts Options) (*Server, error) {
 	}
 	var driver tessera.Driver
 	switch {
+	case opts.LogObjects != "" && !strings.HasPrefix(opts.LogStorage, "mysql://"):
+		err = fmt.Errorf("--log-objects %q needs a --log-storage mysql://… database to sequence the logs in", opts.LogObjects)
 	case opts.LogStorage == "":
 		driver, err = storage.NewPOSIX(logCtx, filepath.Join(opts.DataDir, "log"))
+	case strings.HasPrefix(opts.LogStorage, "mysql://") && opts.LogObjects != "":
+		var db *sql.DB
+		driver, db, err = storage.NewAWS(logCtx, opts.LogStorage, opts.LogObjects)
+		if err == nil {
+			s.logDB = db
+		}
+		logOpts.CheckpointInterval = storage.AWSMinCheckpointInterval
+		logOpts.PollInterval = awsPollInterval
 	case strings.HasPrefix(opts.LogStorage, "mysql://"):
 		var db *sql.DB
 		driver, db, err = storage.NewMySQL(logCtx, opts.LogStorage)
@@ -188,8 +208,15 @@ func New(opts Options) (*Server, error) {
 		// Replicas share the Rekor v1 log too: tree, entry records and
 		// search index in the database, signed with the same v1 key.
 		v1Opts := tlog.DefaultOptions()
-		v1Opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
-		s.v1log, err = rekorv1.OpenMySQL(logCtx, opts.LogStorage, base.Hostname(), m.v1LogKey, v1Opts)
+		v1Opts.CheckpointInterval = max(storage.MySQLMinCheckpointInterval, storage.AWSMinCheckpointInterval)
+		if opts.LogObjects != "" {
+			v1Opts.PollInterval = awsPollInterval
+		}
+		if opts.LogObjects != "" {
+			s.v1log, err = rekorv1.OpenAWS(logCtx, opts.LogStorage, opts.LogObjects, base.Hostname(), m.v1LogKey, v1Opts)
+		} else {
+			s.v1log, err = rekorv1.OpenMySQL(logCtx, opts.LogStorage, base.Hostname(), m.v1LogKey, v1Opts)
+		}
 	} else {
 		s.v1log, err = rekorv1.OpenDir(logCtx, filepath.Join(opts.DataDir, "rekor-v1"), base.Hostname(), m.v1LogKey, tlog.DefaultOptions())
 	}
@@ -380,6 +407,16 @@ func (s *Server) buildTrustDocuments() error {
 // storage database: "signet" becomes "signet_ct".
 const ctMySQLDatabaseSuffix = "_ct"
 
+// awsPollInterval is how often appends waiting on a log on the object
+// store read its checkpoint: each read is a GET request, billed on S3, and
+// Tessera's AWS driver integrates once a second anyway.
+const awsPollInterval = 50 * time.Millisecond
+
+// CTObjectsPrefix is where the CT log's objects live under the object
+// store location of Options.LogObjects, as its URL path is under the
+// server's.
+const CTObjectsPrefix = "ct"
+
 // openCTLog opens the certificate transparency log in the data dir (or in
 // its own MySQL database beside the transparency log's), with origin
 // "<hostname>/ct", accepting chains to the CA's root.
@@ -405,14 +442,19 @@ func openCTLog(ctx context.Context, opts Options, hostname string, key crypto.Si
 		}
 		issuers = ctlog.NewDirIssuers(dir)
 	} else {
-		if driver, db, err = storage.NewMySQLSuffix(ctx, opts.LogStorage, ctMySQLDatabaseSuffix); err != nil {
+		if opts.LogObjects != "" {
+			driver, db, err = storage.NewAWSSuffix(ctx, opts.LogStorage, ctMySQLDatabaseSuffix, opts.LogObjects, CTObjectsPrefix)
+		} else {
+			driver, db, err = storage.NewMySQLSuffix(ctx, opts.LogStorage, ctMySQLDatabaseSuffix)
+		}
+		if err != nil {
 			return nil, nil, err
 		}
 		if issuers, err = ctlog.NewMySQLIssuers(ctx, db); err != nil {
 			db.Close()
 			return nil, nil, err
 		}
-		ctOpts.CheckpointInterval = max(ctOpts.CheckpointInterval, storage.MySQLMinCheckpointInterval)
+		ctOpts.CheckpointInterval = max(ctOpts.CheckpointInterval, storage.MySQLMinCheckpointInterval, storage.AWSMinCheckpointInterval)
 	}
 	l, err := ctlog.New(ctx, driver, issuers, hostname+"/ct", key, roots, ctOpts)
 	if err != nil {

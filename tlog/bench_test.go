@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/signetproject/signet/internal/benchutil"
 	"github.com/signetproject/signet/tlog/storage"
@@ -17,7 +18,9 @@ import (
 // BenchmarkAppend measures appends with 1 to 2048 concurrent clients, from
 // the call to the returned inclusion proof, and reports appends/s and
 // p50/p99 latency: on the POSIX driver and, when SIGNET_TEST_MYSQL_URL is
-// set, on MySQL (a fresh database per run).
+// set, on MySQL (a fresh database per run), and with SIGNET_TEST_S3_URL
+// too, on Tessera's AWS driver (that database and a fresh prefix of that
+// object store).
 //
 // The peer, measured in the same run, is bare Tessera with the same driver
 // and options: entries of the same size appended with tessera.AddFn and
@@ -26,11 +29,7 @@ import (
 // the peer's is the fraction of the storage engine's throughput signet
 // keeps.
 func BenchmarkAppend(b *testing.B) {
-	storages := []string{"posix"}
-	if os.Getenv("SIGNET_TEST_MYSQL_URL") != "" {
-		storages = append(storages, "mysql")
-	}
-	for _, backend := range storages {
+	for _, backend := range benchStorages() {
 		for _, clients := range []int{1, 16, 256, 2048} {
 			b.Run(fmt.Sprintf("%s/signet/clients=%d", backend, clients), func(b *testing.B) {
 				benchutil.RunClients(b, clients, "appends", benchSignetAppend(b, backend))
@@ -70,6 +69,16 @@ func benchSignetAppend(b *testing.B, backend string) func(i int) error {
 // signet's server uses with it.
 func benchDriver(b *testing.B, backend string) (tessera.Driver, Options) {
 	opts := DefaultOptions()
+	if backend == "aws" {
+		opts.CheckpointInterval = storage.AWSMinCheckpointInterval
+		opts.PollInterval = 50 * time.Millisecond // as the server's
+		d, db, err := storage.NewAWS(context.Background(), mysqlTestURL(b), s3TestURL(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return d, opts
+	}
 	if backend == "mysql" {
 		opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
 		d, db, err := storage.NewMySQL(context.Background(), mysqlTestURL(b))
@@ -146,4 +155,30 @@ func bareTesseraAppend(add tessera.AddFn, await *tessera.PublicationAwaiter) err
 	_, _ = rand.Read(body)
 	_, _, err := await.Await(context.Background(), add(context.Background(), tessera.NewEntry(body)))
 	return err
+}
+
+// benchStorages names the storage drivers the environment offers.
+func benchStorages() []string {
+	storages := []string{"posix"}
+	if os.Getenv("SIGNET_TEST_MYSQL_URL") != "" {
+		storages = append(storages, "mysql")
+		if os.Getenv("SIGNET_TEST_S3_URL") != "" {
+			storages = append(storages, "aws")
+		}
+	}
+	return storages
+}
+
+// s3TestURL returns a fresh prefix of the object store SIGNET_TEST_S3_URL
+// names (s3://BUCKET?endpoint=…; credentials in AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY; scripts/versitygw-up.sh starts one).
+func s3TestURL(t testing.TB) string {
+	t.Helper()
+	loc, err := storage.ParseS3URL(os.Getenv("SIGNET_TEST_S3_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return loc.Sub(fmt.Sprintf("bench-%x", b)).String()
 }

@@ -355,6 +355,22 @@ func CheckLogMySQL(ctx context.Context, url string, pub ed25519.PublicKey, retir
 	return CheckStored(ctx, d, src, v2Verifier(pub, retired))
 }
 
+// CheckLogAWS is [CheckLogDir] for the Rekor v2 log kept on Tessera's AWS
+// driver (a server's --log-storage and --log-objects, see
+// [storage.NewAWS]).
+func CheckLogAWS(ctx context.Context, url, objects string, pub ed25519.PublicKey, retired ...ed25519.PublicKey) (*CheckReport, error) {
+	d, db, err := storage.NewAWS(ctx, url, objects)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	src, err := storage.DirectReader(d)
+	if err != nil {
+		return nil, err
+	}
+	return CheckStored(ctx, d, src, v2Verifier(pub, retired))
+}
+
 // v2Verifier makes the checkpoint verifiers of a Rekor v2 log with key pub
 // and retired keys for the origin its checkpoint names.
 func v2Verifier(pub ed25519.PublicKey, retired []ed25519.PublicKey) func(origin string) ([]note.Verifier, error) {

@@ -30,12 +30,16 @@ func newLogCmd() *cobra.Command {
 		Use:   "log",
 		Short: "Maintain a server's transparency logs",
 	}
-	cmd.AddCommand(newLogReindexCmd(), newLogVerifyCmd())
+	cmd.AddCommand(newLogReindexCmd(), newLogVerifyCmd(), newLogMigrateCmd())
 	return cmd
 }
 
+// logObjectsUsage documents --log-objects wherever a command takes it.
+const logObjectsUsage = "with a mysql:// --log-storage: keep the logs' checkpoints, tiles and entry bundles in this S3-compatible object store, " +
+	"s3://BUCKET[/PREFIX][?endpoint=http://host:port&region=REGION] (Tessera's AWS driver; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS SDK's other sources)"
+
 func newLogVerifyCmd() *cobra.Command {
-	var dataDir, logStorage, logURL, trustedRoot string
+	var dataDir, logStorage, logObjects, logURL, trustedRoot string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check a transparency log from scratch: every entry bundle, every tile, root = checkpoint",
@@ -48,7 +52,7 @@ with the keys there, and also the log's record of the last checkpoint it signed,
 Tessera's tree state and the entries integrated beyond the published checkpoint; run
 it with the server stopped, or expect the newest entries to race the check. With
 --log-storage mysql://…, it reads the logs from the database instead (and the keys
-from --data-dir).
+from --data-dir), and with --log-objects too, from the object store and database.
 
 With --url, it checks a remote log's tiles over HTTP against the Rekor v2 log key that
 --trusted-root lists for that URL (or, without it, the server's own
@@ -87,10 +91,17 @@ Each problem found is printed on a line of its own; the exit status is 1 if any.
 			}
 			var rep, v1Rep *tlog.CheckReport
 			var v2Err, v1Err error
+			if err := checkLogStorage(logStorage, logObjects); err != nil {
+				return err
+			}
+			quietTessera(cmd)
 			switch {
 			case logStorage == "":
 				rep, v2Err = tlog.CheckLogDir(ctx, filepath.Join(dataDir, "log"), pub, retired...)
 				v1Rep, v1Err = rekorv1.CheckDir(ctx, filepath.Join(dataDir, "rekor-v1"), v1Pub)
+			case logObjects != "":
+				rep, v2Err = tlog.CheckLogAWS(ctx, logStorage, logObjects, pub, retired...)
+				v1Rep, v1Err = rekorv1.CheckAWS(ctx, logStorage, logObjects, v1Pub)
 			case strings.HasPrefix(logStorage, "mysql://"):
 				rep, v2Err = tlog.CheckLogMySQL(ctx, logStorage, pub, retired...)
 				v1Rep, v1Err = rekorv1.CheckMySQL(ctx, logStorage, v1Pub)
@@ -103,6 +114,7 @@ Each problem found is printed on a line of its own; the exit status is 1 if any.
 	f := cmd.Flags()
 	f.StringVar(&dataDir, "data-dir", "./signet-data", "the server's data directory")
 	f.StringVar(&logStorage, "log-storage", "", "the server's --log-storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db")
+	f.StringVar(&logObjects, "log-objects", "", "the server's --log-objects: "+logObjectsUsage)
 	f.StringVar(&logURL, "url", "", "check the Rekor v2 log served at this URL instead of a data directory")
 	f.StringVar(&trustedRoot, "trusted-root", "", "with --url: trusted_root.json listing the log's key (default: the server's own)")
 	return cmd
@@ -161,7 +173,7 @@ func printLogCheck(w io.Writer, name string, rep *tlog.CheckReport, err error) e
 }
 
 func newLogReindexCmd() *cobra.Command {
-	var dataDir, hostname, logStorage string
+	var dataDir, hostname, logStorage, logObjects string
 	cmd := &cobra.Command{
 		Use:   "reindex",
 		Short: "Rebuild the search indexes (hash, identity, key → entries) from the logs alone",
@@ -174,20 +186,24 @@ envelopes the server kept.
 
 With files (the default), run it with the server stopped, on the server's data
 directory. With --log-storage mysql://…, give the database the servers share, the
-data directory of one of them (for the log keys) and their public hostname;
-servers may keep running, but their searches miss entries until it finishes.`,
+data directory of one of them (for the log keys) and their public hostname
+(and their --log-objects if they have one); servers may keep running, but their searches miss entries until it finishes.`,
 		Example: `  signet log reindex --data-dir ./signet-data
   signet log reindex --data-dir ./signet-data --hostname signet.example.com \
     --log-storage 'mysql://user:pass@tcp(db:3306)/signet'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
-			n, err := reindexV1(dataDir, hostname, logStorage)
+			if err := checkLogStorage(logStorage, logObjects); err != nil {
+				return err
+			}
+			quietTessera(cmd)
+			n, err := reindexV1(dataDir, hostname, logStorage, logObjects)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "reindexed %d entries\n", n)
-			v2, v1, err := reindexSearch(dataDir, hostname, logStorage)
+			v2, v1, err := reindexSearch(dataDir, hostname, logStorage, logObjects)
 			if err != nil {
 				return err
 			}
@@ -198,18 +214,22 @@ servers may keep running, but their searches miss entries until it finishes.`,
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./signet-data", "the server's data directory")
 	cmd.Flags().StringVar(&hostname, "hostname", "127.0.0.1", "hostname of the server's public URL (the log's checkpoint origin)")
 	cmd.Flags().StringVar(&logStorage, "log-storage", "", "the server's --log-storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db")
+	cmd.Flags().StringVar(&logObjects, "log-objects", "", "the server's --log-objects: "+logObjectsUsage)
 	return cmd
 }
 
-func checkLogStorage(logStorage string) error {
+func checkLogStorage(logStorage, logObjects string) error {
 	if logStorage != "" && !strings.HasPrefix(logStorage, "mysql://") {
 		return fmt.Errorf("unknown --log-storage %q: want empty (files in the data dir) or mysql://user:pass@tcp(host:port)/db", logStorage)
+	}
+	if logObjects != "" && logStorage == "" {
+		return fmt.Errorf("--log-objects %q needs a --log-storage mysql://… database to sequence the logs in", logObjects)
 	}
 	return nil
 }
 
-func openV1Log(ctx context.Context, dataDir, hostname, logStorage string) (*rekorv1.Log, error) {
-	if err := checkLogStorage(logStorage); err != nil {
+func openV1Log(ctx context.Context, dataDir, hostname, logStorage, logObjects string) (*rekorv1.Log, error) {
+	if err := checkLogStorage(logStorage, logObjects); err != nil {
 		return nil, err
 	}
 	key, err := keys.Load(filepath.Join(dataDir, "keys", "tlog-v1.key"))
@@ -219,14 +239,17 @@ func openV1Log(ctx context.Context, dataDir, hostname, logStorage string) (*reko
 	if logStorage == "" {
 		return rekorv1.OpenDir(ctx, filepath.Join(dataDir, "rekor-v1"), hostname, key, tlog.DefaultOptions())
 	}
+	if logObjects != "" {
+		return rekorv1.OpenAWS(ctx, logStorage, logObjects, hostname, key, tlog.DefaultOptions())
+	}
 	return rekorv1.OpenMySQL(ctx, logStorage, hostname, key, tlog.DefaultOptions())
 }
 
 // reindexV1 rebuilds the Rekor v1 API's search index and returns the
 // log's size.
-func reindexV1(dataDir, hostname, logStorage string) (int64, error) {
+func reindexV1(dataDir, hostname, logStorage, logObjects string) (int64, error) {
 	ctx := context.Background()
-	l, err := openV1Log(ctx, dataDir, hostname, logStorage)
+	l, err := openV1Log(ctx, dataDir, hostname, logStorage, logObjects)
 	if err != nil {
 		return 0, err
 	}
@@ -246,7 +269,7 @@ func reindexV1(dataDir, hostname, logStorage string) (int64, error) {
 
 // reindexSearch rebuilds the web UI's search index over both logs and
 // returns their sizes.
-func reindexSearch(dataDir, hostname, logStorage string) (v2Size, v1Size uint64, err error) {
+func reindexSearch(dataDir, hostname, logStorage, logObjects string) (v2Size, v1Size uint64, err error) {
 	ctx := context.Background()
 	key, err := keys.Load(filepath.Join(dataDir, "keys", "tlog.key"))
 	if err != nil {
@@ -276,10 +299,15 @@ func reindexSearch(dataDir, hostname, logStorage string) (v2Size, v1Size uint64,
 		closers = append(closers, x.Close)
 		index, envelopes = x, env
 	} else {
-		if err := checkLogStorage(logStorage); err != nil {
+		if err := checkLogStorage(logStorage, logObjects); err != nil {
 			return 0, 0, err
 		}
-		if driver, db, err = storage.NewMySQL(ctx, logStorage); err != nil {
+		if logObjects != "" {
+			driver, db, err = storage.NewAWS(ctx, logStorage, logObjects)
+		} else {
+			driver, db, err = storage.NewMySQL(ctx, logStorage)
+		}
+		if err != nil {
 			return 0, 0, err
 		}
 		closers = append(closers, db.Close)
@@ -289,14 +317,14 @@ func reindexSearch(dataDir, hostname, logStorage string) (v2Size, v1Size uint64,
 		if envelopes, err = search.NewMySQLEnvelopeStore(ctx, db); err != nil {
 			return 0, 0, err
 		}
-		opts.CheckpointInterval = storage.MySQLMinCheckpointInterval
+		opts.CheckpointInterval = max(storage.MySQLMinCheckpointInterval, storage.AWSMinCheckpointInterval)
 	}
 	v2, err := tlog.New(ctx, driver, hostname, key, opts)
 	if err != nil {
 		return 0, 0, fmt.Errorf("open the Rekor v2 log: %w", err)
 	}
 	closers = append(closers, func() error { return v2.Close(ctx) })
-	v1, err := openV1Log(ctx, dataDir, hostname, logStorage)
+	v1, err := openV1Log(ctx, dataDir, hostname, logStorage, logObjects)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -19,9 +19,9 @@ import (
 
 func newServerCmd() *cobra.Command {
 	var (
-		addr, dataDir, configPath, publicURL, logFormat, logStorage, tufRepo, keysFrom string
-		dev, devAllowRemote                                                            bool
-		tufRefresh                                                                     time.Duration
+		addr, dataDir, configPath, publicURL, logFormat, logStorage, logObjects, tufRepo, keysFrom string
+		dev, devAllowRemote                                                                        bool
+		tufRefresh                                                                                 time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -78,7 +78,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 				base = "http://" + advertisedAddr(ln.Addr().(*net.TCPAddr))
 			}
 			srv, err := server.New(server.Options{
-				DataDir: dataDir, BaseURL: base, Config: cfg, InsecureDevIssuer: dev, Logger: logger, LogStorage: logStorage,
+				DataDir: dataDir, BaseURL: base, Config: cfg, InsecureDevIssuer: dev, Logger: logger, LogStorage: logStorage, LogObjects: logObjects,
 				TUFRepo: tufRepo, TUFRefreshInterval: tufRefresh, KeysFrom: keysFrom,
 			})
 			if err != nil {
@@ -112,6 +112,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 	f.StringVar(&tufRepo, "tuf-repo", "", "serve this TUF repository (the repo/ directory of signet tuf init) at <url>/tuf/, signing snapshot and timestamp online")
 	f.DurationVar(&tufRefresh, "tuf-refresh", 10*time.Second, "how often to reread --tuf-repo and renew the online snapshot and timestamp")
 	f.StringVar(&logStorage, "log-storage", "", "transparency log storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db (shared by replicas)")
+	f.StringVar(&logObjects, "log-objects", "", logObjectsUsage)
 	f.StringVar(&keysFrom, "keys-from", "", "directory holding the complete key material (a mounted Secret from \"signet server init-keys --secret\"); no key is created")
 	cmd.AddCommand(newRotateKeysCmd(), newServerInitKeysCmd())
 	return cmd

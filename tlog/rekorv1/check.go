@@ -48,6 +48,21 @@ func CheckMySQL(ctx context.Context, url string, pub *ecdsa.PublicKey) (*tlog.Ch
 	return tlog.CheckStored(ctx, d, src, v1Verifier(pub))
 }
 
+// CheckAWS is [CheckDir] for the Rekor v1 log kept on Tessera's AWS
+// driver (see [OpenAWS]).
+func CheckAWS(ctx context.Context, url, objects string, pub *ecdsa.PublicKey) (*tlog.CheckReport, error) {
+	d, db, err := storage.NewAWSSuffix(ctx, url, MySQLDatabaseSuffix, objects, ObjectsPrefix)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	src, err := storage.DirectReader(d)
+	if err != nil {
+		return nil, err
+	}
+	return tlog.CheckStored(ctx, d, src, v1Verifier(pub))
+}
+
 // v1Verifier makes the verifier of the checkpoints of a Rekor v1 log's
 // tree, whose origin is "<hostname>/rekor-v1/<treeID>".
 func v1Verifier(pub *ecdsa.PublicKey) func(origin string) ([]note.Verifier, error) {

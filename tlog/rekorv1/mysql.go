@@ -293,7 +293,7 @@ func OpenMySQL(ctx context.Context, url, hostname string, key crypto.Signer, opt
 	if err != nil {
 		return nil, err
 	}
-	l, err := openV1LogInDB(ctx, db, hostname, signer.logID, key, opts)
+	l, err := openV1LogInDB(ctx, db, hostname, signer.logID, key, opts, storage.NewMySQLOn)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("rekor v1 log in database %s: %w", cfg.DBName+MySQLDatabaseSuffix, err)
@@ -302,8 +302,52 @@ func OpenMySQL(ctx context.Context, url, hostname string, key crypto.Signer, opt
 	return l, nil
 }
 
-// openV1LogInDB opens the v1 log in db's database; see OpenMySQL.
-func openV1LogInDB(ctx context.Context, db *sql.DB, hostname string, logID [32]byte, key crypto.Signer, opts tlog.Options) (*Log, error) {
+// ObjectsPrefix is where a Rekor v1 log's tree lives under a server's
+// object-store location ([OpenAWS]).
+const ObjectsPrefix = "rekor-v1"
+
+// OpenAWS is [OpenMySQL] with the v1 tree on Tessera's AWS driver
+// ([storage.NewAWS]): its checkpoint, tiles and entry bundles are objects
+// under objects' prefix plus "/rekor-v1", sequenced in the v1 database,
+// which keeps the entry store, search index and tree ID as in
+// [OpenMySQL]. opts.CheckpointInterval is raised to
+// [storage.AWSMinCheckpointInterval] if lower.
+func OpenAWS(ctx context.Context, url, objects, hostname string, key crypto.Signer, opts tlog.Options) (*Log, error) {
+	cfg, err := storage.ParseMySQLURL(url)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := storage.ParseS3URL(objects)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := newV1Signer(hostname, 1, key)
+	if err != nil {
+		return nil, fmt.Errorf("open v1 log: %w", err)
+	}
+	db, err := openV1Database(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	dsn := cfg.Clone()
+	dsn.DBName += MySQLDatabaseSuffix
+	newDriver := func(ctx context.Context, db *sql.DB) (storage.Driver, error) {
+		return storage.NewAWSOn(ctx, db, dsn, loc.Sub(ObjectsPrefix))
+	}
+	opts.CheckpointInterval = max(opts.CheckpointInterval, storage.AWSMinCheckpointInterval)
+	l, err := openV1LogInDB(ctx, db, hostname, signer.logID, key, opts, newDriver)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("rekor v1 log in database %s and %s: %w", dsn.DBName, loc.Sub(ObjectsPrefix), err)
+	}
+	l.owned = []io.Closer{db}
+	return l, nil
+}
+
+// openV1LogInDB opens the v1 log in db's database, its tree on the driver
+// newDriver opens there; see OpenMySQL.
+func openV1LogInDB(ctx context.Context, db *sql.DB, hostname string, logID [32]byte, key crypto.Signer, opts tlog.Options,
+	newDriver func(context.Context, *sql.DB) (storage.Driver, error)) (*Log, error) {
 	store, err := NewMySQLStore(ctx, db)
 	if err != nil {
 		return nil, err
@@ -312,7 +356,7 @@ func openV1LogInDB(ctx context.Context, db *sql.DB, hostname string, logID [32]b
 	if err != nil {
 		return nil, err
 	}
-	driver, err := storage.NewMySQLOn(ctx, db)
+	driver, err := newDriver(ctx, db)
 	if err != nil {
 		return nil, err
 	}

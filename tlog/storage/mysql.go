@@ -137,6 +137,18 @@ func OpenMySQL(ctx context.Context, cfg *mysql.Config) (*sql.DB, error) {
 // NewMySQLOn creates Tessera's tables in db's database if needed and
 // returns the Tessera driver for them.
 func NewMySQLOn(ctx context.Context, db *sql.DB) (Driver, error) {
+	// A log moved to the object store ([MigrateToAWS]) left its old
+	// tables here; appending to them would fork it.
+	if moved, err := tableSize(ctx, db, "SELECT `seq` FROM `IntCoord` WHERE `id` = 0"); err != nil {
+		return nil, err
+	} else if moved > 0 {
+		return nil, fmt.Errorf("the log in this database runs on an object store (Tessera's AWS driver, %d entries): start with --log-objects: %w", moved, ErrMovedToObjects)
+	}
+	return newMySQLOn(ctx, db)
+}
+
+// newMySQLOn is NewMySQLOn without the check that the log did not move.
+func newMySQLOn(ctx context.Context, db *sql.DB) (Driver, error) {
 	for _, stmt := range mysqlSchema {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return nil, fmt.Errorf("create log tables: %w", err)

@@ -6,7 +6,9 @@
 // the logs accept:
 //
 //   - [NewPOSIX]: a directory on a local or shared POSIX file system;
-//   - [NewMySQL]: a MySQL or MariaDB database (Tessera's MySQL driver).
+//   - [NewMySQL]: a MySQL or MariaDB database (Tessera's MySQL driver);
+//   - [NewAWS]: an S3-compatible object store for the log's objects and a
+//     MySQL or MariaDB database for sequencing (Tessera's AWS driver).
 package storage
 
 import (
@@ -17,6 +19,7 @@ import (
 	"strconv"
 
 	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/api/layout"
 )
 
 // ErrIntegrity is the parent of every error reporting that a log's stored
@@ -84,7 +87,12 @@ type Reader interface {
 // DirectReader returns a reader of what d stores that reads the storage
 // itself rather than through a Tessera appender, for checking a log
 // offline. POSIX logs are read with their directory's file names instead.
+// An AWS log's objects are read by their exact names, with the entry
+// bundles of the tlog-tiles layout.
 func DirectReader(d Driver) (Reader, error) {
+	if a, ok := d.(*awsDriver); ok {
+		return awsReader{o: a.objects, entriesPath: layout.EntriesPath}, nil
+	}
 	if m, ok := d.(*mysqlDriver); ok {
 		if r, ok := m.inner.(Reader); ok {
 			return r, nil
