@@ -88,8 +88,8 @@ type Log struct {
 	stored   map[[32]byte]bool // issuers known to be in the issuer store
 }
 
-// New opens the CT log kept by driver ([storage.NewPOSIX] or
-// [storage.NewMySQL]; other drivers are refused) and issuers. As the
+// New opens the CT log kept by driver (a driver of package storage:
+// POSIX, MySQL or AWS; other drivers are refused) and issuers. As the
 // transparency logs do, it signs checkpoints through tlog's consistency
 // guard ([tlog.OpenGuarded]): it never signs a checkpoint inconsistent with
 // one it signed before, and it refuses to open (with an error wrapping

@@ -70,8 +70,8 @@ type Guarded struct {
 	closeErr  error
 }
 
-// OpenGuarded opens Tessera's appender on driver ([storage.NewPOSIX] or
-// [storage.NewMySQL]; other drivers are refused) with checkpoints signed
+// OpenGuarded opens Tessera's appender on driver (a driver of package
+// [storage]; other drivers are refused) with checkpoints signed
 // through a guard: before it signs a checkpoint, the guard proves from the
 // tiles and entry bundles that the new tree extends the last checkpoint
 // signed, which it keeps durably outside what Tessera rewrites. Before it

@@ -126,8 +126,8 @@ type Log struct {
 	closeErr  error
 }
 
-// New opens the log kept by driver (for example [storage.NewPOSIX] or Tessera's
-// storage/mysql driver) for appending and reading. origin is the checkpoint
+// New opens the log kept by driver (a driver of package [storage]: POSIX,
+// MySQL or AWS; others are refused) for appending and reading. origin is the checkpoint
 // origin, the hostname of the log's base URL; key signs checkpoints and must
 // hold an Ed25519 key. Background work runs until [Log.Close] is called or ctx
 // is cancelled; call Close first so acknowledged entries get a checkpoint.

@@ -65,7 +65,7 @@ type Guard struct {
 func newGuard(ctx context.Context, signer note.Signer, verifiers []note.Verifier, origin string, driver any) (*Guard, error) {
 	record, ok := driver.(storage.Record)
 	if !ok {
-		return nil, fmt.Errorf("driver %T keeps no record of signed checkpoints; open the storage with NewPOSIXDriver or NewMySQLDriver", driver)
+		return nil, fmt.Errorf("driver %T keeps no record of signed checkpoints; open the storage with package storage (NewPOSIX, NewMySQL, NewAWS)", driver)
 	}
 	g := &Guard{signer: signer, verifiers: verifiers, origin: origin, record: record, bg: ctx}
 	// Tessera fails to open on a damaged tree state with a message that
