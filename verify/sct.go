@@ -1,16 +1,22 @@
 package verify
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	ct "github.com/google/certificate-transparency-go"
 	"github.com/google/certificate-transparency-go/ctutil"
 	"github.com/google/certificate-transparency-go/tls"
 	ctx509 "github.com/google/certificate-transparency-go/x509"
 	"github.com/google/certificate-transparency-go/x509util"
+
+	"github.com/signetproject/signet/trustroot"
 )
 
 var oidSCTList = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
@@ -26,7 +32,6 @@ func (v *Verifier) verifySCTs(cert *x509.Certificate, chain []*x509.Certificate)
 	if len(chain) < 2 {
 		return 0, fail(CheckSCT, "certificate chain has no issuer")
 	}
-	var ctChain []*ctx509.Certificate
 	verified := map[string]bool{}
 	var errs []error
 	for _, sct := range scts {
@@ -39,12 +44,7 @@ func (v *Verifier) verifySCTs(cert *x509.Certificate, chain []*x509.Certificate)
 			errs = append(errs, fmt.Errorf("SCT from %s outside the log's validity", log.BaseURL))
 			continue
 		}
-		if ctChain == nil {
-			if ctChain, err = ctParse(cert.Raw, chain[1].Raw); err != nil {
-				return 0, fail(CheckSCT, "%w", err)
-			}
-		}
-		if err := ctutil.VerifySCT(log.PublicKey, ctChain, sct, true); err != nil {
+		if err := verifySCT(log, cert, chain[1], sct); err != nil {
 			errs = append(errs, fmt.Errorf("SCT from %s: %w", log.BaseURL, err))
 			continue
 		}
@@ -80,6 +80,124 @@ func embeddedSCTs(cert *x509.Certificate) ([]*ct.SignedCertificateTimestamp, err
 		return scts, nil
 	}
 	return nil, nil
+}
+
+// verifySCT checks the signature of an SCT embedded in cert over the
+// precertificate it stands for (RFC 6962 §3.2). The precertificate's
+// TBSCertificate is cut out of cert's own DER by precertTBS. CT logs built
+// on certificate-transparency-go sign that library's re-encoding of it,
+// which differs for a TBSCertificate not in the form it would write itself;
+// so when the signature does not verify over the DER, the library's
+// re-encoding (ctutil.VerifySCT) gets the last word.
+func verifySCT(log *trustroot.Log, cert, issuer *x509.Certificate, sct *ct.SignedCertificateTimestamp) error {
+	data, err := sctSignedData(cert, issuer, sct)
+	if err == nil && tls.VerifySignature(log.PublicKey, data, tls.DigitallySigned(sct.Signature)) == nil {
+		return nil
+	}
+	chain, err := ctParse(cert.Raw, issuer.Raw)
+	if err != nil {
+		return err
+	}
+	return ctutil.VerifySCT(log.PublicKey, chain, sct, true)
+}
+
+// sctSignedData is the digitally-signed struct of an SCT for a
+// precertificate: RFC 6962 §3.2's CertificateTimestamp with a precert_entry.
+func sctSignedData(cert, issuer *x509.Certificate, sct *ct.SignedCertificateTimestamp) ([]byte, error) {
+	if sct.SCTVersion != ct.V1 {
+		return nil, fmt.Errorf("unknown SCT version %d", sct.SCTVersion)
+	}
+	tbs, err := precertTBS(cert.RawTBSCertificate)
+	if err != nil {
+		return nil, err
+	}
+	issuerKeyHash := sha256.Sum256(issuer.RawSubjectPublicKeyInfo)
+	var b cryptobyte.Builder
+	b.AddUint8(uint8(ct.V1))
+	b.AddUint8(uint8(ct.CertificateTimestampSignatureType))
+	b.AddUint64(sct.Timestamp)
+	b.AddUint16(uint16(ct.PrecertLogEntryType))
+	b.AddBytes(issuerKeyHash[:])
+	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(tbs) })
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(sct.Extensions) })
+	return b.Bytes()
+}
+
+var tagExtensions = cbasn1.Tag(3).Constructed().ContextSpecific()
+
+// precertTBS removes the SCT list extension from a DER TBSCertificate,
+// which must hold exactly one, leaving every other byte as it was (an
+// extensions field left empty stays, as certificate-transparency-go, which
+// CT logs use, writes it).
+func precertTBS(tbs []byte) ([]byte, error) {
+	in := cryptobyte.String(tbs)
+	var fields cryptobyte.String
+	if !in.ReadASN1(&fields, cbasn1.SEQUENCE) || !in.Empty() {
+		return nil, errors.New("malformed TBSCertificate")
+	}
+	var out cryptobyte.Builder
+	found := 0
+	out.AddASN1(cbasn1.SEQUENCE, func(out *cryptobyte.Builder) {
+		for !fields.Empty() {
+			var field cryptobyte.String
+			var tag cbasn1.Tag
+			if !fields.ReadAnyASN1Element(&field, &tag) {
+				out.SetError(errors.New("malformed TBSCertificate field"))
+				return
+			}
+			if tag != tagExtensions {
+				out.AddBytes(field)
+				continue
+			}
+			kept, n, err := withoutSCTList(field)
+			if err != nil {
+				out.SetError(err)
+				return
+			}
+			found += n
+			out.AddASN1(tagExtensions, func(out *cryptobyte.Builder) {
+				out.AddASN1(cbasn1.SEQUENCE, func(out *cryptobyte.Builder) {
+					for _, ext := range kept {
+						out.AddBytes(ext)
+					}
+				})
+			})
+		}
+	})
+	precert, err := out.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	if found != 1 {
+		return nil, fmt.Errorf("%d SCT list extensions, want one", found)
+	}
+	return precert, nil
+}
+
+// withoutSCTList splits the extensions field of a TBSCertificate into the
+// extensions other than the SCT list, as DER, and the number of SCT lists.
+func withoutSCTList(field cryptobyte.String) (kept []cryptobyte.String, scts int, err error) {
+	var exts cryptobyte.String
+	if !field.ReadASN1(&exts, tagExtensions) || !field.Empty() || !exts.ReadASN1(&exts, cbasn1.SEQUENCE) {
+		return nil, 0, errors.New("malformed extensions")
+	}
+	for !exts.Empty() {
+		var ext cryptobyte.String
+		var oid asn1.ObjectIdentifier
+		if !exts.ReadASN1Element(&ext, cbasn1.SEQUENCE) {
+			return nil, 0, errors.New("malformed extension")
+		}
+		body := ext
+		if !body.ReadASN1(&body, cbasn1.SEQUENCE) || !body.ReadASN1ObjectIdentifier(&oid) {
+			return nil, 0, errors.New("malformed extension")
+		}
+		if oid.Equal(oidSCTList) {
+			scts++
+			continue
+		}
+		kept = append(kept, ext)
+	}
+	return kept, scts, nil
 }
 
 func ctParse(leaf, issuer []byte) ([]*ctx509.Certificate, error) {
