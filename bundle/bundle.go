@@ -216,7 +216,7 @@ func (b *Bundle) parseCertificate(c *protocommon.X509Certificate) error {
 	if c.GetRawBytes() == nil {
 		return fmt.Errorf("%w: empty certificate", ErrMissingVerificationMaterial)
 	}
-	cert, err := x509.ParseCertificate(c.GetRawBytes())
+	cert, err := parseCertificate(c.GetRawBytes())
 	if err != nil {
 		return fmt.Errorf("%w: certificate: %w", ErrInvalid, err)
 	}
@@ -234,7 +234,8 @@ func (b *Bundle) Version() string { return b.version }
 func (b *Bundle) MediaType() string { return b.pb.GetMediaType() }
 
 // Certificate returns the signing (leaf) certificate, or nil when the bundle
-// is signed with a public key.
+// is signed with a public key. Bundles carrying the same certificate may
+// share it: callers must not modify it.
 func (b *Bundle) Certificate() *x509.Certificate { return b.certificate }
 
 // PublicKeyHint returns the public key hint and true when the bundle is
