@@ -67,11 +67,14 @@ func ReadFile(path string) (*Bundle, error) {
 // Decode parses the protobuf-JSON form of a bundle and checks that it is
 // well formed.
 func Decode(data []byte) (*Bundle, error) {
-	var pb protobundle.Bundle
-	if err := protojson.Unmarshal(data, &pb); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	pb, ok := decodeFast(data)
+	if !ok {
+		pb = &protobundle.Bundle{}
+		if err := protojson.Unmarshal(data, pb); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
 	}
-	return FromProto(&pb)
+	return FromProto(pb)
 }
 
 // FromProto checks a bundle message and wraps it. The message must not be
