@@ -114,6 +114,7 @@ func TestDecodeFastSubset(t *testing.T) {
 		{"null element", head + `"verificationMaterial":{"tlogEntries":[null]}}`, false},
 		{"nullx", head + `"dsseEnvelope":nullx}`, false},
 		{"negative int64", head + `"verificationMaterial":{"tlogEntries":[{"logIndex":"-1"}]}}`, false},
+		{"space in quoted int64", head + `"verificationMaterial":{"tlogEntries":[{"logIndex":" 1"}]}}`, false},
 		{"leading zero", head + `"verificationMaterial":{"tlogEntries":[{"logIndex":"01"}]}}`, false},
 		{"exponent", head + `"verificationMaterial":{"tlogEntries":[{"logIndex":1e3}]}}`, false},
 		{"19 digits", head + `"verificationMaterial":{"tlogEntries":[{"logIndex":"1000000000000000000"}]}}`, false},

@@ -98,23 +98,31 @@ type hashedRekordV001 struct {
 }
 
 type intotoV002 struct {
-	Content *struct {
-		Envelope *struct {
-			Signatures []struct {
-				Sig       []byte `json:"sig"` // base64 of the base64 signature
-				PublicKey []byte `json:"publicKey"`
-			} `json:"signatures"`
-		} `json:"envelope"`
-		PayloadHash *rekorHash `json:"payloadHash"`
-	} `json:"content"`
+	Content *intotoV002Content `json:"content"`
+}
+
+type intotoV002Content struct {
+	Envelope    *intotoV002Envelope `json:"envelope"`
+	PayloadHash *rekorHash          `json:"payloadHash"`
+}
+
+type intotoV002Envelope struct {
+	Signatures []intotoV002Signature `json:"signatures"`
+}
+
+type intotoV002Signature struct {
+	Sig       []byte `json:"sig"` // base64 of the base64 signature
+	PublicKey []byte `json:"publicKey"`
 }
 
 type dsseV001 struct {
-	PayloadHash *rekorHash `json:"payloadHash"`
-	Signatures  []struct {
-		Signature string `json:"signature"`
-		Verifier  []byte `json:"verifier"`
-	} `json:"signatures"`
+	PayloadHash *rekorHash          `json:"payloadHash"`
+	Signatures  []dsseV001Signature `json:"signatures"`
+}
+
+type dsseV001Signature struct {
+	Signature string `json:"signature"`
+	Verifier  []byte `json:"verifier"`
 }
 
 // hashedRekordV002 mirrors the protobuf-JSON of a Rekor v2 hashedrekord.
@@ -140,17 +148,16 @@ type hashedRekordV002 struct {
 }
 
 func (e *TlogEntry) parseBody(body []byte) error {
-	var rb rekorBody
-	if err := json.Unmarshal(body, &rb); err != nil {
-		return err
-	}
-	e.Kind, e.APIVersion = rb.Kind, rb.APIVersion
-	switch rb.Kind + "/" + rb.APIVersion {
-	case "hashedrekord/0.0.1":
-		var s hashedRekordV001
-		if err := json.Unmarshal(rb.Spec, &s); err != nil {
+	kind, version, spec, ok := decodeBodyFast(body)
+	if !ok {
+		var err error
+		if kind, version, spec, err = decodeBody(body); err != nil {
 			return err
 		}
+	}
+	e.Kind, e.APIVersion = kind, version
+	switch s := spec.(type) {
+	case *hashedRekordV001:
 		if s.Data.Hash == nil {
 			return errors.New("hashedrekord without hash")
 		}
@@ -161,11 +168,7 @@ func (e *TlogEntry) parseBody(body []byte) error {
 		e.Digest, e.DigestAlgorithm = digest, s.Data.Hash.Algorithm
 		e.Signature = s.Signature.Content
 		return e.setPublicKey(s.Signature.PublicKey.Content)
-	case "intoto/0.0.2":
-		var s intotoV002
-		if err := json.Unmarshal(rb.Spec, &s); err != nil {
-			return err
-		}
+	case *intotoV002:
 		if s.Content == nil || s.Content.Envelope == nil || len(s.Content.Envelope.Signatures) == 0 || s.Content.PayloadHash == nil {
 			return errors.New("intoto entry without envelope signature or payload hash")
 		}
@@ -178,11 +181,7 @@ func (e *TlogEntry) parseBody(body []byte) error {
 		}
 		e.Signature = sig
 		return e.setPublicKey(s.Content.Envelope.Signatures[0].PublicKey)
-	case "dsse/0.0.1":
-		var s dsseV001
-		if err := json.Unmarshal(rb.Spec, &s); err != nil {
-			return err
-		}
+	case *dsseV001:
 		if len(s.Signatures) == 0 || s.PayloadHash == nil {
 			return errors.New("dsse entry without signature or payload hash")
 		}
@@ -195,11 +194,7 @@ func (e *TlogEntry) parseBody(body []byte) error {
 		}
 		e.Signature = sig
 		return e.setPublicKey(s.Signatures[0].Verifier)
-	case "hashedrekord/0.0.2":
-		var s hashedRekordV002
-		if err := json.Unmarshal(rb.Spec, &s); err != nil {
-			return err
-		}
+	case *hashedRekordV002:
 		hr := s.HashedRekordV002
 		if hr == nil || hr.Data == nil || hr.Signature == nil || len(hr.Signature.Content) == 0 || hr.Signature.Verifier == nil {
 			return errors.New("hashedrekord 0.0.2 without digest, signature or verifier")
@@ -210,7 +205,32 @@ func (e *TlogEntry) parseBody(body []byte) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("unsupported entry type %s/%s", rb.Kind, rb.APIVersion)
+	return fmt.Errorf("unsupported entry type %s/%s", kind, version)
+}
+
+// decodeBody decodes an entry body with encoding/json: its kind and
+// version, and its spec for the entry types this package reads (else nil).
+func decodeBody(body []byte) (kind, version string, spec any, err error) {
+	var rb rekorBody
+	if err := json.Unmarshal(body, &rb); err != nil {
+		return "", "", nil, err
+	}
+	switch rb.Kind + "/" + rb.APIVersion {
+	case "hashedrekord/0.0.1":
+		spec = new(hashedRekordV001)
+	case "intoto/0.0.2":
+		spec = new(intotoV002)
+	case "dsse/0.0.1":
+		spec = new(dsseV001)
+	case "hashedrekord/0.0.2":
+		spec = new(hashedRekordV002)
+	default:
+		return rb.Kind, rb.APIVersion, nil, nil
+	}
+	if err := json.Unmarshal(rb.Spec, spec); err != nil {
+		return "", "", nil, err
+	}
+	return rb.Kind, rb.APIVersion, spec, nil
 }
 
 // setPublicKey stores the DER inside the logged PEM block.

@@ -1,0 +1,303 @@
+// Package fastjson scans a strict subset of JSON without reflection, for
+// fast paths that decode the common form of a document and leave anything
+// else to a general decoder (protojson, encoding/json), which then gives
+// the result or the error.
+//
+// The subset: JSON whitespace anywhere; objects whose keys a caller names,
+// each at most once; arrays; strings of valid UTF-8 with JSON's escapes but
+// surrogates (\uD800 to \uDFFF); numbers without exponent of at most 15
+// digits; true, false and null where a caller asks for them. Each method
+// consumes one value and reports whether it was in the subset; after a
+// false, the Decoder is spent.
+package fastjson
+
+import (
+	"bytes"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Decoder scans one JSON document.
+type Decoder struct {
+	in  []byte
+	pos int
+	// SkipNull makes Object skip members whose value is null, as protojson
+	// does; otherwise null is outside the subset.
+	SkipNull bool
+}
+
+// NewDecoder returns a Decoder at the start of data.
+func NewDecoder(data []byte) *Decoder { return &Decoder{in: data} }
+
+// Object consumes an object whose keys are all in fields, each at most
+// once. For each member (but those SkipNull skips) it calls member with the
+// key's index in fields and the Decoder at the value, which member must
+// consume.
+func (d *Decoder) Object(fields []string, member func(field int) bool) bool {
+	if !d.consume('{') {
+		return false
+	}
+	if d.consume('}') {
+		return true
+	}
+	var seen uint64
+	for {
+		key, ok := d.StringBytes()
+		if !ok || !d.consume(':') {
+			return false
+		}
+		field := -1
+		for i, f := range fields {
+			if string(key) == f {
+				field = i
+				break
+			}
+		}
+		if field < 0 || field >= 64 || seen&(1<<field) != 0 {
+			return false
+		}
+		seen |= 1 << field
+		if !(d.SkipNull && d.Literal("null")) && !member(field) {
+			return false
+		}
+		if d.consume('}') {
+			return true
+		}
+		if !d.consume(',') {
+			return false
+		}
+	}
+}
+
+// Members consumes an object with any keys, calling member with each key
+// and the Decoder at its value, which member must consume. It does not
+// check keys for duplicates.
+func (d *Decoder) Members(member func(key []byte) bool) bool {
+	if !d.consume('{') {
+		return false
+	}
+	if d.consume('}') {
+		return true
+	}
+	for {
+		key, ok := d.StringBytes()
+		if !ok || !d.consume(':') || !member(key) {
+			return false
+		}
+		if d.consume('}') {
+			return true
+		}
+		if !d.consume(',') {
+			return false
+		}
+	}
+}
+
+// Array consumes an array, calling elem with the Decoder at each element,
+// which elem must consume.
+func (d *Decoder) Array(elem func() bool) bool {
+	if !d.consume('[') {
+		return false
+	}
+	if d.consume(']') {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		if d.consume(']') {
+			return true
+		}
+		if !d.consume(',') {
+			return false
+		}
+	}
+}
+
+// String consumes a string and returns its value.
+func (d *Decoder) String() (string, bool) {
+	b, ok := d.StringBytes()
+	return string(b), ok
+}
+
+// StringBytes consumes a string and returns its value, which aliases the
+// input unless the string has escapes.
+func (d *Decoder) StringBytes() ([]byte, bool) {
+	if !d.consume('"') {
+		return nil, false
+	}
+	var buf []byte // the value so far, once an escape was seen
+	rest := d.in[d.pos:]
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if c >= ' ' && c != '"' && c != '\\' {
+			continue
+		}
+		if c < ' ' || !utf8.Valid(rest[:i]) {
+			return nil, false
+		}
+		if c == '"' {
+			d.pos += i + 1
+			if buf == nil {
+				return rest[:i], true
+			}
+			return append(buf, rest[:i]...), true
+		}
+		if i+1 >= len(rest) {
+			return nil, false
+		}
+		r, n := unescape(rest[i+1:])
+		if n == 0 {
+			return nil, false
+		}
+		buf = utf8.AppendRune(append(buf, rest[:i]...), r)
+		d.pos += i + 1 + n
+		rest, i = d.in[d.pos:], -1
+	}
+	return nil, false
+}
+
+// unescape decodes the escape after a backslash and returns its rune and
+// length, or a zero length for one outside the subset.
+func unescape(s []byte) (rune, int) {
+	switch s[0] {
+	case '"', '\\', '/':
+		return rune(s[0]), 1
+	case 'b':
+		return '\b', 1
+	case 'f':
+		return '\f', 1
+	case 'n':
+		return '\n', 1
+	case 'r':
+		return '\r', 1
+	case 't':
+		return '\t', 1
+	case 'u':
+		if len(s) < 5 {
+			return 0, 0
+		}
+		v, err := strconv.ParseUint(string(s[1:5]), 16, 16)
+		if err != nil || (v >= 0xD800 && v <= 0xDFFF) {
+			return 0, 0
+		}
+		return rune(v), 5
+	}
+	return 0, 0
+}
+
+// Digits consumes a non-negative integer of at most 18 digits without
+// leading zero, as a number or, when quoted, as a string.
+func (d *Decoder) Digits(quoted bool) (int64, bool) {
+	d.skipSpace()
+	if quoted {
+		if d.pos >= len(d.in) || d.in[d.pos] != '"' {
+			return 0, false
+		}
+		d.pos++
+	}
+	start := d.pos
+	for d.pos < len(d.in) && d.in[d.pos] >= '0' && d.in[d.pos] <= '9' {
+		d.pos++
+	}
+	digits := d.in[start:d.pos]
+	if len(digits) == 0 || len(digits) > 18 || (digits[0] == '0' && len(digits) > 1) {
+		return 0, false
+	}
+	if quoted {
+		if d.pos >= len(d.in) || d.in[d.pos] != '"' {
+			return 0, false
+		}
+		d.pos++
+	}
+	n, err := strconv.ParseInt(string(digits), 10, 64)
+	return n, err == nil
+}
+
+// Number consumes a number: an optional minus, an integer part without
+// leading zero and an optional fraction, at most 15 digits in all (so that
+// it is exact as a float64), no exponent.
+func (d *Decoder) Number() bool {
+	d.skipSpace()
+	start := d.pos
+	if d.pos < len(d.in) && d.in[d.pos] == '-' {
+		d.pos++
+	}
+	intStart := d.pos
+	n := d.digits()
+	if n == 0 || (n > 1 && d.in[intStart] == '0') {
+		return false
+	}
+	if d.pos < len(d.in) && d.in[d.pos] == '.' {
+		d.pos++
+		f := d.digits()
+		if f == 0 {
+			return false
+		}
+		n += f
+	}
+	if n > 15 || (d.pos < len(d.in) && (d.in[d.pos] == 'e' || d.in[d.pos] == 'E')) {
+		return false
+	}
+	return d.pos > start
+}
+
+func (d *Decoder) digits() int {
+	start := d.pos
+	for d.pos < len(d.in) && d.in[d.pos] >= '0' && d.in[d.pos] <= '9' {
+		d.pos++
+	}
+	return d.pos - start
+}
+
+// Peek returns the next byte after whitespace, or 0 at the end.
+func (d *Decoder) Peek() byte {
+	d.skipSpace()
+	if d.pos < len(d.in) {
+		return d.in[d.pos]
+	}
+	return 0
+}
+
+// Literal consumes lit (true, false or null) if it comes next, followed by
+// a byte that can end a value.
+func (d *Decoder) Literal(lit string) bool {
+	d.skipSpace()
+	rest := d.in[d.pos:]
+	if !bytes.HasPrefix(rest, []byte(lit)) {
+		return false
+	}
+	if len(rest) > len(lit) && !bytes.ContainsRune([]byte(" \t\r\n,}]"), rune(rest[len(lit)])) {
+		return false
+	}
+	d.pos += len(lit)
+	return true
+}
+
+// End reports whether only whitespace is left.
+func (d *Decoder) End() bool {
+	d.skipSpace()
+	return d.pos == len(d.in)
+}
+
+// consume skips whitespace and then consumes c if it comes next.
+func (d *Decoder) consume(c byte) bool {
+	d.skipSpace()
+	if d.pos < len(d.in) && d.in[d.pos] == c {
+		d.pos++
+		return true
+	}
+	return false
+}
+
+func (d *Decoder) skipSpace() {
+	for d.pos < len(d.in) {
+		switch d.in[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
