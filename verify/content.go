@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"slices"
 
-	intoto "github.com/in-toto/attestation/go/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signetproject/signet/bundle"
 )
@@ -57,15 +55,15 @@ func (v *Verifier) verifySignature(b *bundle.Bundle, s *signer, a Artifact, res 
 	if env.GetPayloadType() != InTotoPayloadType {
 		return fail(CheckSignature, "unsupported DSSE payload type %q", env.GetPayloadType())
 	}
-	var st intoto.Statement
-	if err := protojson.Unmarshal(env.GetPayload(), &st); err != nil {
+	subjects, err := statementDigests(env.GetPayload())
+	if err != nil {
 		return fail(CheckSignature, "DSSE payload is not an in-toto statement: %w", err)
 	}
 	res.PayloadType, res.Payload = env.GetPayloadType(), env.GetPayload()
 	if a.UnsafeSkip {
 		return nil
 	}
-	if err := matchSubjects(&st, a); err != nil {
+	if err := matchSubjects(subjects, a); err != nil {
 		return &Error{Check: CheckArtifact, Err: err}
 	}
 	return nil
@@ -168,21 +166,21 @@ func hashName(h crypto.Hash) string {
 }
 
 // matchSubjects checks that the artifact is one of the statement's
-// subjects.
-func matchSubjects(st *intoto.Statement, a Artifact) error {
-	if len(st.GetSubject()) > maxSubjects {
-		return fmt.Errorf("too many subjects: %d > %d", len(st.GetSubject()), maxSubjects)
+// subjects, given by their digests.
+func matchSubjects(subjects []map[string]string, a Artifact) error {
+	if len(subjects) > maxSubjects {
+		return fmt.Errorf("too many subjects: %d > %d", len(subjects), maxSubjects)
 	}
-	for _, sub := range st.GetSubject() {
-		if len(sub.GetDigest()) > maxSubjectDigests {
-			return fmt.Errorf("too many digests in a subject: %d > %d", len(sub.GetDigest()), maxSubjectDigests)
+	for _, sub := range subjects {
+		if len(sub) > maxSubjectDigests {
+			return fmt.Errorf("too many digests in a subject: %d > %d", len(sub), maxSubjectDigests)
 		}
 	}
 	if a.Digest != nil {
 		name := hashName(a.DigestAlgorithm)
 		found := false
-		for _, sub := range st.GetSubject() {
-			for alg, hx := range sub.GetDigest() {
+		for _, sub := range subjects {
+			for alg, hx := range sub {
 				d, err := hex.DecodeString(hx)
 				if err != nil {
 					return fmt.Errorf("subject digest: %w", err)
@@ -196,15 +194,15 @@ func matchSubjects(st *intoto.Statement, a Artifact) error {
 		return nil
 	}
 
-	if len(st.GetSubject()) == 0 {
+	if len(subjects) == 0 {
 		return errors.New("statement has no subjects")
 	}
 	// Hash the artifact with, per subject, its strongest supported digest
 	// unless an already chosen one covers it.
 	var chosen []crypto.Hash
-	for _, sub := range st.GetSubject() {
+	for _, sub := range subjects {
 		var have []crypto.Hash
-		for alg := range sub.GetDigest() {
+		for alg := range sub {
 			if h, ok := hashFromName(alg); ok {
 				have = append(have, h)
 			}
@@ -226,8 +224,8 @@ func matchSubjects(st *intoto.Statement, a Artifact) error {
 	if err != nil {
 		return err
 	}
-	for _, sub := range st.GetSubject() {
-		for alg, hx := range sub.GetDigest() {
+	for _, sub := range subjects {
+		for alg, hx := range sub {
 			// sums has only the chosen hashes: an empty subject digest of
 			// another algorithm must not match a missing sum.
 			h, ok := hashFromName(alg)
