@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bufio"
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
@@ -117,17 +116,18 @@ func (lv *logVerifier) verifyRekorV1Checkpoint(data string) (*checkpoint, error)
 	if sigs == "" || sigs[len(sigs)-1] != '\n' {
 		return nil, errors.New("malformed note: signature block")
 	}
-	// sigs is not empty, so the loop checks at least one signature.
-	sc := bufio.NewScanner(strings.NewReader(sigs))
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "\u2014 ")
+	// sigs is not empty and ends in a newline, so the loop checks at least
+	// one signature.
+	for line := range strings.Lines(sigs) {
+		line = strings.TrimSuffix(line, "\n")
+		rest, ok := strings.CutPrefix(line, "\u2014 ")
 		f := strings.Fields(rest)
 		if !ok || len(f) != 2 {
-			return nil, fmt.Errorf("malformed signature line %q", sc.Text())
+			return nil, fmt.Errorf("malformed signature line %q", line)
 		}
 		raw, err := base64.StdEncoding.DecodeString(f[1])
 		if err != nil || len(raw) < 5 {
-			return nil, fmt.Errorf("malformed signature line %q", sc.Text())
+			return nil, fmt.Errorf("malformed signature line %q", line)
 		}
 		if binary.BigEndian.Uint32(raw) != lv.pkixHash {
 			return nil, errors.New("checkpoint signed by an unknown key")

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -122,8 +123,16 @@ func (lv *logVerifier) verifySET(body []byte, integratedTime, logIndex int64, lo
 	}
 	// RFC 8785 canonical form: sorted keys, no spaces; the values need no
 	// escaping.
-	payload := fmt.Appendf(nil, `{"body":"%s","integratedTime":%d,"logID":"%s","logIndex":%d}`,
-		base64.StdEncoding.EncodeToString(body), integratedTime, hex.EncodeToString(logID), logIndex)
+	payload := make([]byte, 0, 80+base64.StdEncoding.EncodedLen(len(body))+2*len(logID))
+	payload = append(payload, `{"body":"`...)
+	payload = base64.StdEncoding.AppendEncode(payload, body)
+	payload = append(payload, `","integratedTime":`...)
+	payload = strconv.AppendInt(payload, integratedTime, 10)
+	payload = append(payload, `,"logID":"`...)
+	payload = hex.AppendEncode(payload, logID)
+	payload = append(payload, `","logIndex":`...)
+	payload = strconv.AppendInt(payload, logIndex, 10)
+	payload = append(payload, '}')
 	d := sha256.Sum256(payload)
 	if !ecdsa.VerifyASN1(k, d[:], set) {
 		return errors.New("signature does not verify")

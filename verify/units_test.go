@@ -148,6 +148,9 @@ func TestRekorV1Checkpoint(t *testing.T) {
 		{"empty origin", sign("\n5\nAAAA\n"), "malformed checkpoint"},
 		{"size not a number", sign("log.example - 1\nfive\nAAAA\n"), "checkpoint size"},
 		{"hash not base64", sign("log.example - 1\n5\n!!!!\n"), "checkpoint hash"},
+		// bufio.Scanner, which this once used, stops without a word at a
+		// line over 64 KiB: no signature was checked at all.
+		{"only signature line too long", "log.example - 1\n5\nAAAA\n\n\u2014 log.example " + strings.Repeat("A", 70<<10) + "\n", "checkpoint signed by an unknown key"},
 	}
 	for _, tt := range tests {
 		if _, err := lv.verifyRekorV1Checkpoint(tt.note); err == nil || !strings.Contains(err.Error(), tt.want) {
