@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -107,97 +108,107 @@ func sctSignedData(cert, issuer *x509.Certificate, sct *ct.SignedCertificateTime
 	if sct.SCTVersion != ct.V1 {
 		return nil, fmt.Errorf("unknown SCT version %d", sct.SCTVersion)
 	}
-	tbs, err := precertTBS(cert.RawTBSCertificate)
-	if err != nil {
-		return nil, err
-	}
 	issuerKeyHash := sha256.Sum256(issuer.RawSubjectPublicKeyInfo)
-	var b cryptobyte.Builder
+	tbs := cert.RawTBSCertificate
+	b := cryptobyte.NewBuilder(make([]byte, 0, 64+len(tbs)+len(sct.Extensions)))
 	b.AddUint8(uint8(ct.V1))
 	b.AddUint8(uint8(ct.CertificateTimestampSignatureType))
 	b.AddUint64(sct.Timestamp)
 	b.AddUint16(uint16(ct.PrecertLogEntryType))
 	b.AddBytes(issuerKeyHash[:])
-	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(tbs) })
+	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { addPrecertTBS(b, tbs) })
 	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(sct.Extensions) })
 	return b.Bytes()
 }
-
-var tagExtensions = cbasn1.Tag(3).Constructed().ContextSpecific()
 
 // precertTBS removes the SCT list extension from a DER TBSCertificate,
 // which must hold exactly one, leaving every other byte as it was (an
 // extensions field left empty stays, as certificate-transparency-go, which
 // CT logs use, writes it).
 func precertTBS(tbs []byte) ([]byte, error) {
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)))
+	addPrecertTBS(b, tbs)
+	return b.Bytes()
+}
+
+var (
+	tagExtensions = cbasn1.Tag(3).Constructed().ContextSpecific()
+	// derSCTList is the content of the SCT list's OBJECT IDENTIFIER (DER
+	// has one encoding of an OID).
+	derSCTList = []byte{0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02}
+)
+
+// addPrecertTBS adds precertTBS(tbs) to b, or sets b's error.
+func addPrecertTBS(b *cryptobyte.Builder, tbs []byte) {
 	in := cryptobyte.String(tbs)
 	var fields cryptobyte.String
 	if !in.ReadASN1(&fields, cbasn1.SEQUENCE) || !in.Empty() {
-		return nil, errors.New("malformed TBSCertificate")
+		b.SetError(errors.New("malformed TBSCertificate"))
+		return
 	}
-	var out cryptobyte.Builder
-	found := 0
-	out.AddASN1(cbasn1.SEQUENCE, func(out *cryptobyte.Builder) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		found := false
 		for !fields.Empty() {
 			var field cryptobyte.String
 			var tag cbasn1.Tag
 			if !fields.ReadAnyASN1Element(&field, &tag) {
-				out.SetError(errors.New("malformed TBSCertificate field"))
+				b.SetError(errors.New("malformed TBSCertificate field"))
 				return
 			}
 			if tag != tagExtensions {
-				out.AddBytes(field)
+				b.AddBytes(field)
 				continue
 			}
-			kept, n, err := withoutSCTList(field)
-			if err != nil {
-				out.SetError(err)
+			if found {
+				b.SetError(errors.New("two extensions fields"))
 				return
 			}
-			found += n
-			out.AddASN1(tagExtensions, func(out *cryptobyte.Builder) {
-				out.AddASN1(cbasn1.SEQUENCE, func(out *cryptobyte.Builder) {
-					for _, ext := range kept {
-						out.AddBytes(ext)
-					}
+			before, after, err := splitSCTList(field)
+			if err != nil {
+				b.SetError(err)
+				return
+			}
+			found = true
+			b.AddASN1(tagExtensions, func(b *cryptobyte.Builder) {
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddBytes(before)
+					b.AddBytes(after)
 				})
 			})
 		}
+		if !found {
+			b.SetError(errors.New("no extensions"))
+		}
 	})
-	precert, err := out.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	if found != 1 {
-		return nil, fmt.Errorf("%d SCT list extensions, want one", found)
-	}
-	return precert, nil
 }
 
-// withoutSCTList splits the extensions field of a TBSCertificate into the
-// extensions other than the SCT list, as DER, and the number of SCT lists.
-func withoutSCTList(field cryptobyte.String) (kept []cryptobyte.String, scts int, err error) {
+// splitSCTList returns the extensions before and after the one SCT list
+// in the extensions field of a TBSCertificate, as DER.
+func splitSCTList(field cryptobyte.String) (before, after []byte, err error) {
 	var exts cryptobyte.String
 	if !field.ReadASN1(&exts, tagExtensions) || !field.Empty() || !exts.ReadASN1(&exts, cbasn1.SEQUENCE) {
-		return nil, 0, errors.New("malformed extensions")
+		return nil, nil, errors.New("malformed extensions")
 	}
+	all, found := exts, 0
 	for !exts.Empty() {
-		var ext cryptobyte.String
-		var oid asn1.ObjectIdentifier
+		start := len(all) - len(exts)
+		var ext, oid cryptobyte.String
 		if !exts.ReadASN1Element(&ext, cbasn1.SEQUENCE) {
-			return nil, 0, errors.New("malformed extension")
+			return nil, nil, errors.New("malformed extension")
 		}
 		body := ext
-		if !body.ReadASN1(&body, cbasn1.SEQUENCE) || !body.ReadASN1ObjectIdentifier(&oid) {
-			return nil, 0, errors.New("malformed extension")
+		if !body.ReadASN1(&body, cbasn1.SEQUENCE) || !body.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) {
+			return nil, nil, errors.New("malformed extension")
 		}
-		if oid.Equal(oidSCTList) {
-			scts++
-			continue
+		if bytes.Equal(oid, derSCTList) {
+			found++
+			before, after = all[:start], all[start+len(ext):]
 		}
-		kept = append(kept, ext)
 	}
-	return kept, scts, nil
+	if found != 1 {
+		return nil, nil, fmt.Errorf("%d SCT list extensions, want one", found)
+	}
+	return before, after, nil
 }
 
 func ctParse(leaf, issuer []byte) ([]*ctx509.Certificate, error) {
