@@ -68,7 +68,8 @@ type chainKey struct {
 	at   int64
 }
 
-// maxCachedChains bounds the chain cache; it is emptied when full.
+// maxCachedChains bounds the chain cache and the SCT cache; each is emptied
+// when full.
 const maxCachedChains = 4096
 
 // cachedChainAt memoizes chainAt. Chain verification is a pure function

@@ -24,14 +24,11 @@ var oidSCTList = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
 
 // verifySCTs checks the SCTs embedded in cert (RFC 6962 precertificate
 // SCTs) against the trusted CT logs and returns how many distinct logs
-// vouched for it.
+// vouched for it. chain[1] is cert's issuer.
 func (v *Verifier) verifySCTs(cert *x509.Certificate, chain []*x509.Certificate) (int, error) {
 	scts, err := embeddedSCTs(cert)
 	if err != nil {
 		return 0, fail(CheckSCT, "%w", err)
-	}
-	if len(chain) < 2 {
-		return 0, fail(CheckSCT, "certificate chain has no issuer")
 	}
 	verified := map[string]bool{}
 	var errs []error
@@ -51,13 +48,46 @@ func (v *Verifier) verifySCTs(cert *x509.Certificate, chain []*x509.Certificate)
 		}
 		verified[id] = true
 	}
-	if len(verified) < v.scts {
+	if len(verified) < v.minSCTs {
 		if len(errs) == 0 {
-			return 0, fail(CheckSCT, "%d verified SCTs, need %d", len(verified), v.scts)
+			return 0, fail(CheckSCT, "%d verified SCTs, need %d", len(verified), v.minSCTs)
 		}
-		return 0, fail(CheckSCT, "%d verified SCTs, need %d: %w", len(verified), v.scts, errors.Join(errs...))
+		return 0, fail(CheckSCT, "%d verified SCTs, need %d: %w", len(verified), v.minSCTs, errors.Join(errs...))
 	}
 	return len(verified), nil
+}
+
+// sctKey identifies an SCT check: the certificate and its issuer's key,
+// which with the (immutable) trusted CT logs decide it.
+type sctKey struct {
+	leaf, issuerKey [sha256.Size]byte
+}
+
+// cachedSCTs memoizes verifySCTs' successes, as cachedChainAt memoizes
+// chains: an SCT check is a pure function of the certificate, its issuer's
+// key and the trusted root, and the same certificates come back.
+func (v *Verifier) cachedSCTs(cert *x509.Certificate, chain []*x509.Certificate) (int, error) {
+	if len(chain) < 2 {
+		return 0, fail(CheckSCT, "certificate chain has no issuer")
+	}
+	key := sctKey{leaf: sha256.Sum256(cert.Raw), issuerKey: sha256.Sum256(chain[1].RawSubjectPublicKeyInfo)}
+	v.sctMu.Lock()
+	n, ok := v.scts[key]
+	v.sctMu.Unlock()
+	if ok {
+		return n, nil
+	}
+	n, err := v.verifySCTs(cert, chain)
+	if err != nil {
+		return 0, err
+	}
+	v.sctMu.Lock()
+	if len(v.scts) >= maxCachedChains {
+		clear(v.scts)
+	}
+	v.scts[key] = n
+	v.sctMu.Unlock()
+	return n, nil
 }
 
 // embeddedSCTs parses the SCT list extension of cert, if any.

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	ct "github.com/google/certificate-transparency-go"
+
 	"github.com/signetproject/signet/trustroot"
 )
 
@@ -98,6 +100,50 @@ func TestChainCache(t *testing.T) {
 	}
 	if len(v.chains) != 2 {
 		t.Errorf("the cache holds %d chains, want 2", len(v.chains))
+	}
+}
+
+// TestSCTCache: SCT checks are memoized per certificate and issuer key,
+// failures are not, and the cache is emptied when full.
+func TestSCTCache(t *testing.T) {
+	ca := newTestCA(t)
+	log := newTestCTLog(t, "https://ct.example")
+	k := mustECDSA(t, elliptic.P256())
+	good := ca.issueWithSCTs(t, k.Public(), []*testCTLog{log}, nil)
+	bad := ca.issueWithSCTs(t, k.Public(), []*testCTLog{log}, func(_ int, s *ct.SignedCertificateTimestamp) { s.Timestamp++ })
+	root := &trustroot.TrustedRoot{CertificateAuthorities: []trustroot.CertificateAuthority{ca.authority()}, CTLogs: []trustroot.Log{log.log()}}
+	v, err := New(root, Options{UseCurrentTime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(c *x509.Certificate) sctKey {
+		return sctKey{leaf: sha256.Sum256(c.Raw), issuerKey: sha256.Sum256(ca.cert.RawSubjectPublicKeyInfo)}
+	}
+	if n, err := v.cachedSCTs(good, []*x509.Certificate{good, ca.cert}); err != nil || n != 1 || v.scts[key(good)] != 1 {
+		t.Fatalf("cachedSCTs = %d, %v; cache %v", n, err, v.scts)
+	}
+	if _, err := v.cachedSCTs(bad, []*x509.Certificate{bad, ca.cert}); err == nil {
+		t.Fatal("an SCT with another timestamp verifies")
+	}
+	if _, ok := v.scts[key(bad)]; ok {
+		t.Error("a failed SCT check is cached")
+	}
+	v.scts[key(good)] = 7
+	if n, err := v.cachedSCTs(good, []*x509.Certificate{good, ca.cert}); err != nil || n != 7 {
+		t.Errorf("cachedSCTs = %d, %v; want the cached count", n, err)
+	}
+	if _, err := v.cachedSCTs(good, []*x509.Certificate{good}); err == nil {
+		t.Error("a chain without issuer passes")
+	}
+	delete(v.scts, key(good))
+	for i := range maxCachedChains {
+		v.scts[sctKey{leaf: [32]byte{byte(i), byte(i >> 8)}}] = 1
+	}
+	if _, err := v.cachedSCTs(good, []*x509.Certificate{good, ca.cert}); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.scts) != 1 {
+		t.Errorf("after filling up, the cache holds %d entries, want 1", len(v.scts))
 	}
 }
 

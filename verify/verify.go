@@ -115,15 +115,17 @@ func (o Options) Validate() error {
 
 // Verifier verifies bundles against one trusted root.
 type Verifier struct {
-	opts  Options
-	cas   []*caVerifier
-	tsas  []*tsaVerifier
-	tlogs map[string]*logVerifier // by string(log ID)
-	ct    map[string]*trustroot.Log
-	scts  int
+	opts    Options
+	cas     []*caVerifier
+	tsas    []*tsaVerifier
+	tlogs   map[string]*logVerifier // by string(log ID)
+	ct      map[string]*trustroot.Log
+	minSCTs int
 
 	chainMu sync.Mutex
 	chains  map[chainKey][]*x509.Certificate
+	sctMu   sync.Mutex
+	scts    map[sctKey]int // verified SCT counts
 }
 
 // New prepares a Verifier. The trusted root must not be modified afterwards.
@@ -135,7 +137,7 @@ func New(root *trustroot.TrustedRoot, opts Options) (*Verifier, error) {
 		return nil, fmt.Errorf("verify: options: %w", err)
 	}
 	v := &Verifier{opts: opts, tlogs: map[string]*logVerifier{}, ct: map[string]*trustroot.Log{},
-		chains: map[chainKey][]*x509.Certificate{}}
+		chains: map[chainKey][]*x509.Certificate{}, scts: map[sctKey]int{}}
 	for i := range root.CertificateAuthorities {
 		v.cas = append(v.cas, newCAVerifier(&root.CertificateAuthorities[i]))
 	}
@@ -153,9 +155,9 @@ func New(root *trustroot.TrustedRoot, opts Options) (*Verifier, error) {
 	switch {
 	case opts.UnsafeSkipSCT:
 	case opts.SCTThreshold > 0:
-		v.scts = opts.SCTThreshold
+		v.minSCTs = opts.SCTThreshold
 	case len(root.CTLogs) > 0:
-		v.scts = 1
+		v.minSCTs = 1
 	}
 	return v, nil
 }
@@ -266,8 +268,8 @@ func (v *Verifier) Verify(b *bundle.Bundle, artifact Artifact, policy Policy) (*
 		if err != nil {
 			return nil, err
 		}
-		if v.scts > 0 {
-			n, err := v.verifySCTs(s.cert, chain)
+		if v.minSCTs > 0 {
+			n, err := v.cachedSCTs(s.cert, chain)
 			if err != nil {
 				return nil, err
 			}
