@@ -216,7 +216,7 @@ func addPrecertTBS(b *cryptobyte.Builder, tbs []byte) {
 // in the extensions field of a TBSCertificate, as DER.
 func splitSCTList(field cryptobyte.String) (before, after []byte, err error) {
 	var exts cryptobyte.String
-	if !field.ReadASN1(&exts, tagExtensions) || !field.Empty() || !exts.ReadASN1(&exts, cbasn1.SEQUENCE) {
+	if !field.ReadASN1(&exts, tagExtensions) || !exts.ReadASN1(&exts, cbasn1.SEQUENCE) {
 		return nil, nil, errors.New("malformed extensions")
 	}
 	all, found := exts, 0

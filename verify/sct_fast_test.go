@@ -129,6 +129,11 @@ func TestSCTSignedData(t *testing.T) {
 				if err := tls.VerifySignature(log.PublicKey, data, tls.DigitallySigned(sct.Signature)); err != nil {
 					t.Errorf("certificate %d: SCT from %s: %v", i, log.BaseURL, err)
 				}
+				v2 := *sct
+				v2.SCTVersion = 1
+				if _, err := sctSignedData(p.cert, p.issuer, &v2); err == nil {
+					t.Errorf("certificate %d: an SCT of version 2 has signed data", i)
+				}
 				bad := *sct
 				bad.Timestamp++
 				if data, err := sctSignedData(p.cert, p.issuer, &bad); err != nil ||
@@ -168,6 +173,21 @@ func TestPrecertTBS(t *testing.T) {
 	// crypto/x509 will not write an extension twice: write a look-alike,
 	// then give it the SCT list's OID.
 	lookAlike := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 3}
+	noExtsTmpl := &x509.Certificate{SerialNumber: big.NewInt(1)}
+	der, err = x509.CreateCertificate(rand.Reader, noExtsTmpl, noExtsTmpl, k.Public(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noExts, err := x509.ParseCertificate(der)
+	if err != nil || len(noExts.Extensions) != 0 {
+		t.Fatalf("certificate without extensions: %v", err)
+	}
+	// Hand-made TBSCertificates: a field, then an extensions field.
+	tbsWith := func(field ...byte) []byte { return append([]byte{0x30, byte(len(field))}, field...) }
+	sctDER, err := asn1.Marshal(sctExt)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// A TBSCertificate with its extensions field twice.
 	tbs := cryptobyte.String(issue(sctExt))
 	var fields cryptobyte.String
@@ -195,6 +215,12 @@ func TestPrecertTBS(t *testing.T) {
 		// such a TBSCertificate to it.
 		{"two extensions fields", twoFields, false, true},
 		{"not a sequence", []byte{0x04, 0x00}, false, false},
+		{"no extensions field", noExts.RawTBSCertificate, false, false},
+		{"truncated field", []byte{0x30, 0x01, 0x05}, false, false},
+		{"extensions not a sequence", tbsWith(0xa3, 0x02, 0x05, 0x00), false, false},
+		{"extensions without sequence", tbsWith(append([]byte{0xa3, byte(len(sctDER))}, sctDER...)...), false, false},
+		{"truncated extension", tbsWith(0xa3, 0x03, 0x30, 0x01, 0x30), false, false},
+		{"extension without OID", tbsWith(append([]byte{0xa3, byte(6 + len(sctDER)), 0x30, byte(4 + len(sctDER)), 0x30, 0x02, 0x05, 0x00}, sctDER...)...), false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ours, err := precertTBS(tc.tbs)

@@ -1,6 +1,9 @@
 package verify
 
 import (
+	"bytes"
+	"slices"
+
 	intoto "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -61,12 +64,10 @@ func statementDigestsFast(payload []byte) (digests []map[string]string, ok bool)
 					}
 					*sub = map[string]string{}
 					return d.Members(func(key []byte) bool {
-						if _, dup := (*sub)[string(key)]; dup {
-							return false
-						}
+						_, dup := (*sub)[string(key)] // protojson rejects duplicate keys
 						v, ok := d.String()
 						(*sub)[string(key)] = v
-						return ok
+						return ok && !dup
 					})
 				})
 			})
@@ -79,23 +80,18 @@ func statementDigestsFast(payload []byte) (digests []map[string]string, ok bool)
 
 // structValue consumes a value protojson accepts as a google.protobuf.Value.
 func structValue(d *fastjson.Decoder, depth int) bool {
-	if depth >= maxFastDepth {
-		return false
-	}
+	return depth < maxFastDepth && anyValue(d, depth)
+}
+
+func anyValue(d *fastjson.Decoder, depth int) bool {
 	switch d.Peek() {
 	case '{':
 		var keys [][]byte
 		return d.Members(func(key []byte) bool {
-			if len(keys) == maxFastKeys {
-				return false
-			}
-			for _, k := range keys {
-				if string(k) == string(key) {
-					return false // protojson rejects duplicate keys
-				}
-			}
+			// protojson rejects duplicate keys.
+			fresh := len(keys) < maxFastKeys && !slices.ContainsFunc(keys, func(k []byte) bool { return bytes.Equal(k, key) })
 			keys = append(keys, key)
-			return structValue(d, depth+1)
+			return fresh && structValue(d, depth+1)
 		})
 	case '[':
 		return d.Array(func() bool { return structValue(d, depth+1) })
