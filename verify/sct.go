@@ -215,24 +215,20 @@ func addPrecertTBS(b *cryptobyte.Builder, tbs []byte) {
 // splitSCTList returns the extensions before and after the one SCT list
 // in the extensions field of a TBSCertificate, as DER.
 func splitSCTList(field cryptobyte.String) (before, after []byte, err error) {
-	var exts cryptobyte.String
-	if !field.ReadASN1(&exts, tagExtensions) || !exts.ReadASN1(&exts, cbasn1.SEQUENCE) {
+	var wrapped, exts cryptobyte.String
+	if !field.ReadASN1(&wrapped, tagExtensions) || !wrapped.ReadASN1(&exts, cbasn1.SEQUENCE) || !wrapped.Empty() {
 		return nil, nil, errors.New("malformed extensions")
 	}
 	all, found := exts, 0
 	for !exts.Empty() {
 		start := len(all) - len(exts)
-		var ext, oid cryptobyte.String
-		if !exts.ReadASN1Element(&ext, cbasn1.SEQUENCE) {
-			return nil, nil, errors.New("malformed extension")
-		}
-		body := ext
-		if !body.ReadASN1(&body, cbasn1.SEQUENCE) || !body.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) {
+		var body, oid cryptobyte.String
+		if !exts.ReadASN1(&body, cbasn1.SEQUENCE) || !body.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) {
 			return nil, nil, errors.New("malformed extension")
 		}
 		if bytes.Equal(oid, derSCTList) {
 			found++
-			before, after = all[:start], all[start+len(ext):]
+			before, after = all[:start], all[len(all)-len(exts):]
 		}
 	}
 	if found != 1 {

@@ -220,6 +220,7 @@ func TestPrecertTBS(t *testing.T) {
 		{"extensions not a sequence", tbsWith(0xa3, 0x02, 0x05, 0x00), false, false},
 		{"extensions without sequence", tbsWith(append([]byte{0xa3, byte(len(sctDER))}, sctDER...)...), false, false},
 		{"truncated extension", tbsWith(0xa3, 0x03, 0x30, 0x01, 0x30), false, false},
+		{"data after the extensions", tbsWith(append(append([]byte{0xa3, byte(4 + len(sctDER)), 0x30, byte(len(sctDER))}, sctDER...), 0x05, 0x00)...), false, false},
 		{"extension without OID", tbsWith(append([]byte{0xa3, byte(6 + len(sctDER)), 0x30, byte(4 + len(sctDER)), 0x30, 0x02, 0x05, 0x00}, sctDER...)...), false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
