@@ -320,7 +320,7 @@ func (s *logServer) checkCheckpoint(b *testing.B) {
 // cpu returns the CPU time (user and system, all threads) the server
 // process has used so far, from /proc/PID/stat, which counts it in ticks
 // of 1/100 s (USER_HZ).
-func (s *logServer) cpu(b *testing.B) time.Duration {
+func (s *server) cpu(b *testing.B) time.Duration {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
 	if err != nil {
 		b.Fatalf("%s CPU time: %v", s.name, err)

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetproject/signet/tlog/internal/tlogtest"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	dssepb "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	trustrootv1 "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	rekornote "github.com/sigstore/rekor-tiles/v2/pkg/note"
 	rekorverify "github.com/sigstore/rekor-tiles/v2/pkg/verify"
@@ -34,15 +34,7 @@ func trustedRoot(t *testing.T, l *Log) *root.TrustedRoot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := protojson.Marshal(&trustrootv1.TrustedRoot{MediaType: root.TrustedRootMediaType01, Tlogs: []*trustrootv1.TransparencyLogInstance{inst}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := root.NewTrustedRootFromJSON(js)
-	if err != nil {
-		t.Fatalf("sigstore-go rejects the trusted root: %v", err)
-	}
-	return tr
+	return tlogtest.TrustedRoot(t, inst)
 }
 
 func messageBundle(t *testing.T, s *testSigner, req *rekorpb.CreateEntryRequest, tle *rekorv1.TransparencyLogEntry, withCert bool) *bundle.Bundle {

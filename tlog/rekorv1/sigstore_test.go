@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/go-openapi/strfmt"
+	"github.com/signetproject/signet/tlog/internal/tlogtest"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	dssepb "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	trustrootv1 "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/rekor/pkg/generated/models"
 	"github.com/sigstore/rekor/pkg/tle"
 	rekorutil "github.com/sigstore/rekor/pkg/util"
@@ -27,7 +27,6 @@ import (
 	sgtlog "github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -38,15 +37,7 @@ func v1TrustedRoot(t *testing.T, l *Log) *root.TrustedRoot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := protojson.Marshal(&trustrootv1.TrustedRoot{MediaType: root.TrustedRootMediaType01, Tlogs: []*trustrootv1.TransparencyLogInstance{inst}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := root.NewTrustedRootFromJSON(js)
-	if err != nil {
-		t.Fatalf("sigstore-go rejects the trusted root: %v", err)
-	}
-	return tr
+	return tlogtest.TrustedRoot(t, inst)
 }
 
 // clientView sends e through its JSON wire form into Rekor's generated

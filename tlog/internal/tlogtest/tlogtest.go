@@ -19,6 +19,10 @@ import (
 	"testing"
 	"time"
 
+	trustrootv1 "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/signetproject/signet/tlog/storage"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -198,4 +202,19 @@ func WriteFile(t testing.TB, path string, data []byte) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TrustedRoot returns the sigstore-go trusted root a client would load
+// from a trusted_root.json listing inst as its only transparency log.
+func TrustedRoot(t testing.TB, inst *trustrootv1.TransparencyLogInstance) *root.TrustedRoot {
+	t.Helper()
+	js, err := protojson.Marshal(&trustrootv1.TrustedRoot{MediaType: root.TrustedRootMediaType01, Tlogs: []*trustrootv1.TransparencyLogInstance{inst}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(js)
+	if err != nil {
+		t.Fatalf("sigstore-go rejects the trusted root: %v", err)
+	}
+	return tr
 }
