@@ -1,6 +1,7 @@
 package ctlog_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -309,6 +310,32 @@ func TestAddPreChainRejects(t *testing.T) {
 	}
 	if _, err := l.AddPreChain(t.Context(), append([]*x509.Certificate{pre}, f.chain...)); err != nil {
 		t.Fatalf("the good precertificate: %v", err)
+	}
+}
+
+// TestAddPreChainRechecksChangedIssuers: issuing-chain links the log has
+// verified are remembered by their exact bytes, so an intermediate whose
+// signature was tampered with is refused even after the genuine one was
+// accepted.
+func TestAddPreChainRechecksChangedIssuers(t *testing.T) {
+	f := newFixture(t)
+	l := openLog(t, t.TempDir(), f.key, f.chain[1:])
+	if _, err := l.AddPreChain(t.Context(), append([]*x509.Certificate{precert(t, f)}, f.chain...)); err != nil {
+		t.Fatalf("the good precertificate: %v", err)
+	}
+	raw := bytes.Clone(f.chain[0].Raw)
+	raw[len(raw)-1] ^= 1 // the last byte of the intermediate's signature
+	forged, err := x509.ParseCertificate(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := []*x509.Certificate{precert(t, f), forged, f.chain[1]}
+	if _, err := l.AddPreChain(t.Context(), chain); !errors.Is(err, ctlog.ErrInvalidChain) {
+		t.Fatalf("AddPreChain with a forged intermediate signature = %v, want ErrInvalidChain", err)
+	}
+	// The genuine chain is still accepted from memory.
+	if _, err := l.AddPreChain(t.Context(), append([]*x509.Certificate{precert(t, f)}, f.chain...)); err != nil {
+		t.Fatalf("the good precertificate again: %v", err)
 	}
 }
 
