@@ -241,9 +241,12 @@ func canonicalBodyGeneral(e *rekorpb.Entry) ([]byte, error) {
 // ParseEntry decodes a canonicalized entry body read back from the log and
 // checks that its kind and API version match its spec.
 func ParseEntry(body []byte) (*rekorpb.Entry, error) {
-	e := &rekorpb.Entry{}
-	if err := protojson.Unmarshal(body, e); err != nil {
-		return nil, fmt.Errorf("decode entry: %v: %w", err, ErrMalformedRequest)
+	e, ok := decodeEntryFast(body)
+	if !ok {
+		e = &rekorpb.Entry{}
+		if err := protojson.Unmarshal(body, e); err != nil {
+			return nil, fmt.Errorf("decode entry: %v: %w", err, ErrMalformedRequest)
+		}
 	}
 	var kind string
 	switch e.GetSpec().GetSpec().(type) {
