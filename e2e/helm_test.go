@@ -70,6 +70,10 @@ var helmVariants = map[string][]string{
 		"--set", "server.publicURL=https://signet.example.com"},
 	"scale-out on MySQL": {"--set", "server.storage.type=mysql", "--set", "server.replicas=3",
 		"--set", "server.storage.mysqlURLSecret.name=signet-mysql", "--set", "server.keys.existingSecret=signet-keys"},
+	"scale-out on MySQL and an object store": {"--set", "server.storage.type=mysql", "--set", "server.replicas=3",
+		"--set", "server.storage.mysqlURLSecret.name=signet-mysql", "--set", "server.keys.existingSecret=signet-keys",
+		"--set-string", "server.storage.objects.url=s3://signet-logs/prod?endpoint=http://minio.storage:9000&region=us-east-1",
+		"--set", "server.storage.objects.credentialsSecret=signet-s3"},
 	"no mutating webhook, warn": {"--set", "admission.mutate=false", "--set", "admission.noMatch=warn", "--set", "admission.replicas=1",
 		"--set", "image.digest=sha256:" + strings.Repeat("ab", 32)},
 }
@@ -113,6 +117,11 @@ func TestHelmChart(t *testing.T) {
 					applyObject(ctx, t, k, u, u.GetKind() != "CustomResourceDefinition")
 				}
 				checkRenderedPods(t, name, objs)
+				if args := strings.Join(args, " "); strings.Contains(args, "objects.url=") &&
+					(!strings.Contains(rendered, `"--log-objects=s3://signet-logs/prod?endpoint=http://minio.storage:9000&region=us-east-1"`) ||
+						!strings.Contains(rendered, "secretRef:\n                name: signet-s3")) {
+					t.Errorf("the server is not given the object store and its credentials:\n%s", rendered)
+				}
 				if out, ok := pssCatalogTest(t, objs); !ok {
 					t.Errorf("a pod template breaks the catalog's Pod Security policies:\n%s", out)
 				}
@@ -150,6 +159,10 @@ func TestHelmChart(t *testing.T) {
 			{[]string{"--set", "server.replicas=2"}, "server.replicas > 1 needs server.storage.type=mysql"},
 			{[]string{"--set", "server.storage.type=mysql"}, "needs server.storage.mysqlURLSecret.name"},
 			{[]string{"--set", "server.issuers=null"}, "server.issuers is empty"},
+			{[]string{"--set-string", "server.storage.objects.url=s3://b"}, "server.storage.objects.url needs server.storage.type=mysql"},
+			{[]string{"--set", "server.storage.type=mysql", "--set", "server.storage.mysqlURLSecret.name=m",
+				"--set-string", "server.storage.objects.url=https://s3.example.com/b"}, "/server/storage/objects/url"},
+			{[]string{"--set", "server.storage.objects.credentialsSecret=s"}, "server.storage.objects.url is empty"},
 			{[]string{"--set", "admission.timeoutSeconds=31"}, "timeoutSeconds"},
 			{[]string{"--set", "image.digest=latest"}, "digest"},
 			{[]string{"--set", "admission.bogus=1"}, "bogus"},
