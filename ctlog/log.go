@@ -11,6 +11,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,9 +27,9 @@ import (
 	"github.com/signetproject/signet/trustroot"
 )
 
-// ErrInvalidChain is wrapped by AddPreChain errors about the submitted
+// ErrInvalidChain is wrapped by Add and AddPreChain errors about the submitted
 // chain itself.
-var ErrInvalidChain = errors.New("invalid precertificate chain")
+var ErrInvalidChain = errors.New("invalid chain")
 
 // maxLeafIndex is the largest index the 40-bit leaf_index extension holds.
 const maxLeafIndex = 1<<40 - 1
@@ -224,14 +225,34 @@ func (l *Log) Roots() []*x509.Certificate { return l.roots }
 // is the precertificate (with the critical poison extension), signed by
 // chain[1], followed by the issuing chain up to one of the log's roots.
 // The entry is durably sequenced before the SCT is signed; its leaf index
-// is the SCT's leaf_index extension (static-ct-api).
+// is the SCT's leaf_index extension (static-ct-api). It is [Log.Add] for
+// the CA in-process.
 func (l *Log) AddPreChain(ctx context.Context, chain []*x509.Certificate) ([]byte, error) {
-	if err := l.checkChain(chain); err != nil {
+	sct, err := l.Add(ctx, chain, true)
+	if err != nil {
 		return nil, err
 	}
-	tbs, err := ctx509.RemoveCTPoison(chain[0].RawTBSCertificate)
+	out, err := tls.Marshal(*sct)
 	if err != nil {
-		return nil, fmt.Errorf("%w: remove poison: %v", ErrInvalidChain, err)
+		return nil, fmt.Errorf("ctlog: encode SCT: %w", err)
+	}
+	return out, nil
+}
+
+// Add logs a chain as RFC 6962's add-pre-chain (precert true) or
+// add-chain (precert false) submission does and returns the entry's SCT.
+// chain[0] is the precertificate (with the critical poison extension, and
+// signed directly by chain[1]: precertificate signing certificates are
+// refused, as static-ct-api allows) or the final certificate (without
+// it); each certificate is signed by the next; the last is one of the
+// log's roots, or is signed by one, which the entry's chain then ends in
+// (RFC 6962 §4.1 lets submitters leave the root out). A chain the log
+// refuses is an error wrapping [ErrInvalidChain]; Tessera's pushback is
+// one wrapping [tessera.ErrPushback].
+func (l *Log) Add(ctx context.Context, chain []*x509.Certificate, precert bool) (*ct.SignedCertificateTimestamp, error) {
+	chain, err := l.checkChain(chain, precert)
+	if err != nil {
+		return nil, err
 	}
 	fingerprints := make([][32]byte, 0, len(chain)-1)
 	for _, c := range chain[1:] {
@@ -245,21 +266,33 @@ func (l *Log) AddPreChain(ctx context.Context, chain []*x509.Certificate) ([]byt
 		// No checkpoint will commit to the entry: promise none.
 		return nil, fmt.Errorf("ctlog: %w", err)
 	}
-	issuerKeyHash := sha256.Sum256(chain[1].RawSubjectPublicKeyInfo)
 	entry := &ctonly.Entry{
 		Timestamp:         uint64(l.now().UnixMilli()),
-		IsPrecert:         true,
-		Certificate:       tbs,
-		Precertificate:    chain[0].Raw,
-		IssuerKeyHash:     issuerKeyHash[:],
+		IsPrecert:         precert,
+		Certificate:       chain[0].Raw,
 		FingerprintsChain: fingerprints,
+	}
+	timestamped := &ct.TimestampedEntry{
+		Timestamp: entry.Timestamp,
+		EntryType: ct.X509LogEntryType,
+		X509Entry: &ct.ASN1Cert{Data: chain[0].Raw},
+	}
+	if precert {
+		tbs, err := ctx509.RemoveCTPoison(chain[0].RawTBSCertificate)
+		if err != nil {
+			return nil, fmt.Errorf("%w: remove poison: %v", ErrInvalidChain, err)
+		}
+		issuerKeyHash := sha256.Sum256(chain[1].RawSubjectPublicKeyInfo)
+		entry.Certificate, entry.Precertificate, entry.IssuerKeyHash = tbs, chain[0].Raw, issuerKeyHash[:]
+		timestamped.EntryType, timestamped.X509Entry = ct.PrecertLogEntryType, nil
+		timestamped.PrecertEntry = &ct.PreCert{IssuerKeyHash: issuerKeyHash, TBSCertificate: tbs}
 	}
 	idx, err := l.add(ctx, entry)()
 	if err != nil {
 		return nil, fmt.Errorf("ctlog: add entry: %w", err)
 	}
 	if idx.IsDup {
-		return nil, fmt.Errorf("ctlog: precertificate already logged at index %d", idx.Index)
+		return nil, fmt.Errorf("ctlog: certificate already logged at index %d", idx.Index)
 	}
 	if idx.Index > maxLeafIndex {
 		return nil, fmt.Errorf("ctlog: leaf index %d does not fit the leaf_index extension", idx.Index)
@@ -270,15 +303,11 @@ func (l *Log) AddPreChain(ctx context.Context, chain []*x509.Certificate) ([]byt
 		Timestamp:  entry.Timestamp,
 		Extensions: ct.CTExtensions(leafIndexExtension(idx.Index)),
 	}
+	timestamped.Extensions = sct.Extensions
 	leaf := ct.LogEntry{Leaf: ct.MerkleTreeLeaf{
-		Version:  ct.V1,
-		LeafType: ct.TimestampedEntryLeafType,
-		TimestampedEntry: &ct.TimestampedEntry{
-			Timestamp:    entry.Timestamp,
-			EntryType:    ct.PrecertLogEntryType,
-			PrecertEntry: &ct.PreCert{IssuerKeyHash: issuerKeyHash, TBSCertificate: tbs},
-			Extensions:   sct.Extensions,
-		},
+		Version:          ct.V1,
+		LeafType:         ct.TimestampedEntryLeafType,
+		TimestampedEntry: timestamped,
 	}}
 	input, err := ct.SerializeSCTSignatureInput(sct, leaf)
 	if err != nil {
@@ -287,50 +316,81 @@ func (l *Log) AddPreChain(ctx context.Context, chain []*x509.Certificate) ([]byt
 	if sct.Signature, err = sign(l.key, input); err != nil {
 		return nil, fmt.Errorf("ctlog: sign SCT: %w", err)
 	}
-	out, err := tls.Marshal(sct)
-	if err != nil {
-		return nil, fmt.Errorf("ctlog: encode SCT: %w", err)
-	}
-	return out, nil
+	return &sct, nil
 }
 
-// checkChain accepts a precertificate signed directly by chain[1] (no
-// precertificate signing certificate), each certificate signed by the
-// next, ending in one of the log's roots.
-func (l *Log) checkChain(chain []*x509.Certificate) error {
-	if len(chain) < 2 {
-		return fmt.Errorf("%w: want the precertificate and its issuing chain, got %d certificates", ErrInvalidChain, len(chain))
+// oidPrecertSigning is the extended key usage of an RFC 6962 §3.1
+// precertificate signing certificate.
+var oidPrecertSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 4}
+
+// checkChain accepts a precertificate (precert) or final certificate,
+// each certificate signed by the next, ending in one of the log's roots or
+// in a certificate one of them signed; it returns the chain ending in the
+// root.
+func (l *Log) checkChain(chain []*x509.Certificate, precert bool) ([]*x509.Certificate, error) {
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("%w: empty chain", ErrInvalidChain)
 	}
-	poisoned := false
+	poisoned, hasPoison := false, false
 	for _, ext := range chain[0].Extensions {
 		if ext.Id.Equal(asn1.ObjectIdentifier(ctx509.OIDExtensionCTPoison)) {
+			hasPoison = true
 			poisoned = ext.Critical && bytes.Equal(ext.Value, asn1.NullBytes)
 		}
-		if ext.Id.Equal(asn1.ObjectIdentifier(ctx509.OIDExtensionCTSCT)) {
-			return fmt.Errorf("%w: precertificate already carries an SCT list", ErrInvalidChain)
+		if precert && ext.Id.Equal(asn1.ObjectIdentifier(ctx509.OIDExtensionCTSCT)) {
+			return nil, fmt.Errorf("%w: precertificate already carries an SCT list", ErrInvalidChain)
 		}
 	}
-	if !poisoned {
-		return fmt.Errorf("%w: first certificate has no critical poison extension: not a precertificate", ErrInvalidChain)
+	switch {
+	case precert && !poisoned:
+		return nil, fmt.Errorf("%w: first certificate has no critical poison extension: not a precertificate", ErrInvalidChain)
+	case !precert && hasPoison:
+		return nil, fmt.Errorf("%w: first certificate has the poison extension: a precertificate, submit it with add-pre-chain", ErrInvalidChain)
 	}
 	for i := 0; i+1 < len(chain); i++ {
 		if i > 0 && l.linkVerified(chain[i], chain[i+1]) {
 			continue
 		}
 		if err := chain[i].CheckSignatureFrom(chain[i+1]); err != nil {
-			return fmt.Errorf("%w: certificate %d is not signed by certificate %d: %v", ErrInvalidChain, i, i+1, err)
+			return nil, fmt.Errorf("%w: certificate %d is not signed by certificate %d: %v", ErrInvalidChain, i, i+1, err)
 		}
 		if i > 0 {
 			l.rememberLink(chain[i], chain[i+1])
 		}
 	}
+	chain, err := l.toRoot(chain)
+	if err != nil {
+		return nil, err
+	}
+	if precert {
+		if len(chain) < 2 {
+			return nil, fmt.Errorf("%w: a precertificate needs an issuer", ErrInvalidChain)
+		}
+		// The entry's issuer key hash is chain[1]'s: a precertificate
+		// signing certificate between the precertificate and its CA
+		// would make it the wrong one.
+		if slices.ContainsFunc(chain[1].UnknownExtKeyUsage, oidPrecertSigning.Equal) {
+			return nil, fmt.Errorf("%w: precertificate issued by a precertificate signing certificate, which this log does not accept", ErrInvalidChain)
+		}
+	}
+	return chain, nil
+}
+
+// toRoot returns chain if it ends in one of the log's roots, or chain and
+// the root that signed its last certificate.
+func (l *Log) toRoot(chain []*x509.Certificate) ([]*x509.Certificate, error) {
 	last := chain[len(chain)-1]
 	for _, r := range l.roots {
 		if bytes.Equal(r.Raw, last.Raw) {
-			return nil
+			return chain, nil
 		}
 	}
-	return fmt.Errorf("%w: chain does not end in a root the log accepts", ErrInvalidChain)
+	for _, r := range l.roots {
+		if bytes.Equal(r.RawSubject, last.RawIssuer) && last.CheckSignatureFrom(r) == nil {
+			return append(slices.Clip(chain), r), nil
+		}
+	}
+	return nil, fmt.Errorf("%w: chain does not end in a root the log accepts", ErrInvalidChain)
 }
 
 // linkKey names an issuing-chain link by the SHA-256 of both certificates'

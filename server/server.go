@@ -17,7 +17,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,6 +86,11 @@ type Options struct {
 	// start that would have to create any key material is refused, so
 	// replicas sharing the Secret never diverge.
 	KeysFrom string
+	// CTRootsFile, when set, is a PEM file of CA certificates the CT log
+	// accepts chains to besides the CA's own root (ctlog.ParseRoots), so
+	// another CA (a Fulcio) can log its precertificates here through
+	// /ct/v1/add-pre-chain.
+	CTRootsFile string
 }
 
 // Server is a configured signet server.
@@ -129,6 +136,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	var extraCTRoots []*x509.Certificate
+	if opts.CTRootsFile != "" {
+		if extraCTRoots, err = readCTRoots(opts.CTRootsFile); err != nil {
+			return nil, err
+		}
 	}
 	m, err := loadSharedMaterial(opts.DataDir, opts.KeysFrom, opts.InsecureDevIssuer, time.Now())
 	if err != nil {
@@ -224,7 +237,8 @@ func New(opts Options) (*Server, error) {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("rekor v1 log: %w", err)
 	}
-	if s.ct, s.ctDB, err = openCTLog(logCtx, opts, base.Hostname(), m.ctKey, m.caChain[len(m.caChain)-1:]); err != nil {
+	ctRoots := append(slices.Clip(m.caChain[len(m.caChain)-1:]), extraCTRoots...)
+	if s.ct, s.ctDB, err = openCTLog(logCtx, opts, base.Hostname(), m.ctKey, ctRoots); err != nil {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("certificate transparency log: %w", err)
 	}
@@ -417,9 +431,23 @@ const awsPollInterval = 50 * time.Millisecond
 // server's.
 const CTObjectsPrefix = "ct"
 
+// readCTRoots reads Options.CTRootsFile.
+func readCTRoots(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("CT roots: %w", err)
+	}
+	roots, err := ctlog.ParseRoots(data)
+	if err != nil {
+		return nil, fmt.Errorf("CT roots %s: %w", path, err)
+	}
+	return roots, nil
+}
+
 // openCTLog opens the certificate transparency log in the data dir (or in
 // its own MySQL database beside the transparency log's), with origin
-// "<hostname>/ct", accepting chains to the CA's root.
+// "<hostname>/ct", accepting chains to roots (the CA's root and
+// Options.CTRootsFile's).
 func openCTLog(ctx context.Context, opts Options, hostname string, key crypto.Signer, roots []*x509.Certificate) (*ctlog.Log, io.Closer, error) {
 	ctOpts := ctlog.DefaultOptions()
 	// Checkpoints signed before a rotation of the CT log's key are its own.

@@ -19,9 +19,9 @@ import (
 
 func newServerCmd() *cobra.Command {
 	var (
-		addr, dataDir, configPath, publicURL, logFormat, logStorage, logObjects, tufRepo, keysFrom string
-		dev, devAllowRemote                                                                        bool
-		tufRefresh                                                                                 time.Duration
+		addr, dataDir, configPath, publicURL, logFormat, logStorage, logObjects, tufRepo, keysFrom, ctRoots string
+		dev, devAllowRemote                                                                                 bool
+		tufRefresh                                                                                          time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -32,7 +32,8 @@ trusted_root.json and signing_config.json, on one HTTP port.
 Keys and certificates are created in --data-dir on first start (mode 0600) and
 reused afterwards, so the trust root stays stable across restarts. Every
 certificate carries an SCT from the server's own CT log (static-ct-api at
-<url>/ct/). With --tuf-repo the trust material is also published as a TUF
+<url>/ct/, RFC 6962 submissions at <url>/ct/v1/; --ct-roots lets other CAs
+log into it). With --tuf-repo the trust material is also published as a TUF
 repository at <url>/tuf/ (signet tuf --help); signet server rotate-keys
 rotates the keys of a stopped server.
 
@@ -79,7 +80,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 			}
 			srv, err := server.New(server.Options{
 				DataDir: dataDir, BaseURL: base, Config: cfg, InsecureDevIssuer: dev, Logger: logger, LogStorage: logStorage, LogObjects: logObjects,
-				TUFRepo: tufRepo, TUFRefreshInterval: tufRefresh, KeysFrom: keysFrom,
+				TUFRepo: tufRepo, TUFRefreshInterval: tufRefresh, KeysFrom: keysFrom, CTRootsFile: ctRoots,
 			})
 			if err != nil {
 				return err
@@ -114,6 +115,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 	f.StringVar(&logStorage, "log-storage", "", "transparency log storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db (shared by replicas)")
 	f.StringVar(&logObjects, "log-objects", "", logObjectsUsage)
 	f.StringVar(&keysFrom, "keys-from", "", "directory holding the complete key material (a mounted Secret from \"signet server init-keys --secret\"); no key is created")
+	f.StringVar(&ctRoots, "ct-roots", "", "PEM file of CA certificates the CT log also accepts chains to (besides the CA's root), so another CA such as Fulcio can log into <url>/ct/v1/add-pre-chain")
 	cmd.AddCommand(newRotateKeysCmd(), newServerInitKeysCmd())
 	return cmd
 }
