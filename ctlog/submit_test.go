@@ -158,7 +158,9 @@ func TestParseRoots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pemOf := func(typ string, der []byte) string { return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})) }
+	pemOf := func(typ string, der []byte) string {
+		return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
+	}
 	root, inter := pemOf("CERTIFICATE", f.chain[1].Raw), pemOf("CERTIFICATE", f.chain[0].Raw)
 	roots, err := ctlog.ParseRoots([]byte(root + "\n" + inter))
 	if err != nil || len(roots) != 2 || !roots[0].Equal(f.chain[1]) || !roots[1].Equal(f.chain[0]) {

@@ -22,9 +22,11 @@ import (
 // The CT log's static-ct-api monitoring API lives under /ct: /ct/checkpoint,
 // /ct/tile/<L>/<N>[.p/<W>], /ct/tile/data/<N>[.p/<W>] and
 // /ct/issuer/<hex SHA-256>. Its RFC 6962 §4 submission API, which
-// static-ct-api keeps, lives under /ct/v1: add-pre-chain (how another CA,
-// e.g. a Fulcio, logs its precertificates here; signet's own CA calls the
-// log in-process), add-chain and get-roots.
+// static-ct-api keeps, lives under its submission prefix <url>/ct (the
+// checkpoint origin "<host>/ct" must name it, and trusted_root.json lists
+// it as the log's URL), so at /ct/ct/v1/: add-pre-chain (how another CA,
+// e.g. a Fulcio with --ct-log-url=<url>/ct, logs its precertificates here;
+// signet's own CA calls the log in-process), add-chain and get-roots.
 
 func (s *Server) handleCTCheckpoint(w http.ResponseWriter, r *http.Request) {
 	cp, err := s.ct.ReadCheckpoint(r.Context())

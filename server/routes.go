@@ -40,9 +40,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /ct/checkpoint", s.handleCTCheckpoint)
 	mux.HandleFunc("GET /ct/tile/", s.handleCTTile)
 	mux.HandleFunc("GET /ct/issuer/{fingerprint}", s.handleCTIssuer)
-	mux.HandleFunc("POST /ct/v1/add-pre-chain", s.handleCTAddPreChain)
-	mux.HandleFunc("POST /ct/v1/add-chain", s.handleCTAddChain)
-	mux.HandleFunc("GET /ct/v1/get-roots", s.handleCTGetRoots)
+	mux.HandleFunc("POST /ct/ct/v1/add-pre-chain", s.handleCTAddPreChain)
+	mux.HandleFunc("POST /ct/ct/v1/add-chain", s.handleCTAddChain)
+	mux.HandleFunc("GET /ct/ct/v1/get-roots", s.handleCTGetRoots)
 
 	mux.HandleFunc("GET /tuf/online-key.pem", s.handleTUFOnlineKey)
 	mux.HandleFunc("GET /tuf/{file...}", s.handleTUF)

@@ -89,7 +89,7 @@ type Options struct {
 	// CTRootsFile, when set, is a PEM file of CA certificates the CT log
 	// accepts chains to besides the CA's own root (ctlog.ParseRoots), so
 	// another CA (a Fulcio) can log its precertificates here through
-	// /ct/v1/add-pre-chain.
+	// <url>/ct/ct/v1/add-pre-chain (its RFC 6962 log URL is <url>/ct).
 	CTRootsFile string
 }
 

@@ -32,10 +32,11 @@ trusted_root.json and signing_config.json, on one HTTP port.
 Keys and certificates are created in --data-dir on first start (mode 0600) and
 reused afterwards, so the trust root stays stable across restarts. Every
 certificate carries an SCT from the server's own CT log (static-ct-api at
-<url>/ct/, RFC 6962 submissions at <url>/ct/v1/; --ct-roots lets other CAs
-log into it). With --tuf-repo the trust material is also published as a TUF
-repository at <url>/tuf/ (signet tuf --help); signet server rotate-keys
-rotates the keys of a stopped server.
+<url>/ct/). As an RFC 6962 log its URL is <url>/ct (submissions go to
+<url>/ct/ct/v1/add-pre-chain); --ct-roots lets other CAs, such as a Fulcio
+with --ct-log-url=<url>/ct, log into it. With --tuf-repo the trust material is
+also published as a TUF repository at <url>/tuf/ (signet tuf --help); signet
+server rotate-keys rotates the keys of a stopped server.
 
 --dev mounts a built-in OIDC issuer at <url>/oidc that signs a token for any
 identity ("signet dev token"). It is INSECURE and only for local development:
@@ -115,7 +116,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 	f.StringVar(&logStorage, "log-storage", "", "transparency log storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db (shared by replicas)")
 	f.StringVar(&logObjects, "log-objects", "", logObjectsUsage)
 	f.StringVar(&keysFrom, "keys-from", "", "directory holding the complete key material (a mounted Secret from \"signet server init-keys --secret\"); no key is created")
-	f.StringVar(&ctRoots, "ct-roots", "", "PEM file of CA certificates the CT log also accepts chains to (besides the CA's root), so another CA such as Fulcio can log into <url>/ct/v1/add-pre-chain")
+	f.StringVar(&ctRoots, "ct-roots", "", "PEM file of CA certificates the CT log also accepts chains to (besides the CA's root), so another CA such as Fulcio (--ct-log-url=<url>/ct) can log into it")
 	cmd.AddCommand(newRotateKeysCmd(), newServerInitKeysCmd())
 	return cmd
 }
