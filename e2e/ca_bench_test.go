@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,26 +32,50 @@ import (
 // /api/v2/signingCert: OIDC token check, proof of possession, certificate
 // signing) on signet and on Sigstore's own CA, Fulcio (built from the Go
 // module proxy by scripts/fulcio-build.sh), with 1, 16 and 256 concurrent
-// clients, in the same run. Both trust the same OIDC issuer, signet's dev
+// clients, in the same run. All trust the same OIDC issuer, signet's dev
 // issuer, and answer the same requests: a token for an email identity and
 // a fresh P-256 key per certificate, prepared before the clock starts. It
 // reports certificates/s, p50/p99 latency and the server's CPU per
-// certificate.
+// certificate. Three peers:
 //
-// The two do not do the same work: signet's CA embeds an SCT, so each
-// certificate also costs a precertificate signature, a durable append to
-// its CT log and the SCT signature, while Fulcio runs with its ephemeral
-// CA and no CT log (it has none to talk to here; with one it would add an
-// HTTP round trip to the log per certificate). The comparison is thus
-// signet's whole issuance against Fulcio's cheapest.
+//   - signet_server: signet's CA, which embeds an SCT from its own CT log
+//     in-process: a precertificate signature, a durable append to the CT
+//     log (the SCT waits for its batch to be sequenced) and the SCT
+//     signature, then the certificate signature.
+//   - fulcio: Fulcio with its ephemeral CA and no CT log (--ct-log-url=):
+//     no precertificate, no SCT, so less work than signet does; Fulcio's
+//     cheapest issuance.
+//   - fulcio+signet-ct: Fulcio (file CA with a root made here, which
+//     signet's CT log accepts through --ct-roots) logging each
+//     precertificate to signet's CT log over RFC 6962 add-pre-chain and
+//     checking the SCT's signature with the log's key, as Sigstore runs
+//     it: the same work as signet_server, plus an HTTP round trip to the
+//     log. Its server CPU is Fulcio's and signet's together; the CT log's
+//     work is the same code on both signet paths.
 func BenchmarkCAPeer(b *testing.B) {
-	signet, err := startServer(b.TempDir())
+	fileCA := newFulcioFileCA(b)
+	signet, err := startServer(b.TempDir(), "--ct-roots", fileCA.rootPath)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = signet.stop() })
-	fulcio := startFulcio(b, signet.url)
-	for _, peer := range []*server{signet, fulcio} {
+	fulcio := startFulcio(b, "fulcio", signet.url, "--ca=ephemeralca", "--ct-log-url=")
+	fulcioCT := startFulcio(b, "fulcio+signet-ct", signet.url, append(fileCA.args(), signetCTArgs(b, signet.url)...)...)
+	for _, peer := range []struct {
+		name  string
+		url   string
+		procs []*server // whose CPU the certificates cost
+	}{
+		{signet.name, signet.url, []*server{signet}},
+		{fulcio.name, fulcio.url, []*server{fulcio}},
+		{fulcioCT.name, fulcioCT.url, []*server{fulcioCT, signet}},
+	} {
+		cpu := func(b *testing.B) (d time.Duration) {
+			for _, p := range peer.procs {
+				d += p.cpu(b)
+			}
+			return d
+		}
 		b.Run(peer.name, func(b *testing.B) {
 			for _, clients := range []int{1, 16, 256} {
 				b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
@@ -61,101 +86,103 @@ func BenchmarkCAPeer(b *testing.B) {
 					for i := range bodies {
 						bodies[i] = certRequest(b, token, "bench@example.com")
 					}
-					cpu0 := peer.cpu(b)
+					cpu0 := cpu(b)
 					benchutil.RunClients(b, clients, "certs", func(i int) error {
 						return postCertRequest(client, peer.url, bodies[i])
 					})
-					b.ReportMetric(float64((peer.cpu(b)-cpu0).Microseconds())/float64(b.N), "server-cpu-µs/op")
+					b.ReportMetric(float64((cpu(b)-cpu0).Microseconds())/float64(b.N), "server-cpu-µs/op")
 				})
 			}
 		})
 	}
 }
 
-// startFulcio starts Fulcio with an ephemeral CA, no CT log and the dev
-// issuer of the signet server at signetURL as its only (email) OIDC
-// issuer, and waits until it serves its trust bundle; the benchmark's
-// cleanup stops it.
-func startFulcio(b *testing.B, signetURL string) *server {
+// startFulcio starts Fulcio named name with caArgs (its CA and CT log
+// flags) and the dev issuer of the signet server at signetURL as its only
+// (email) OIDC issuer, waits until it serves its trust bundle and issues
+// one certificate; the test's cleanup stops it.
+func startFulcio(tb testing.TB, name, signetURL string, caArgs ...string) *server {
+	tb.Helper()
 	issuer := signetURL + "/oidc"
 	script, err := filepath.Abs(filepath.Join("..", "scripts", "fulcio-build.sh"))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	start := time.Now()
 	paths, err := runBuildScript(script, "FULCIO")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Logf("fulcio ready in %s", time.Since(start).Round(time.Millisecond))
-	dir := b.TempDir()
+	tb.Logf("fulcio ready in %s", time.Since(start).Round(time.Millisecond))
+	dir := tb.TempDir()
 	cfg, err := json.Marshal(map[string]any{"OIDCIssuers": map[string]any{
 		issuer: map[string]any{"IssuerURL": issuer, "ClientID": "sigstore", "Type": "email"},
 	}})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	cfgFile := writeFile(b, dir, "config.json", cfg)
-	httpPort, grpcPort, metricsPort := freeport.Get(b), freeport.Get(b), freeport.Get(b)
-	args := []string{"serve", "--ca=ephemeralca", "--ct-log-url=", "--log_type=prod",
-		"--config-path=" + cfgFile,
-		"--host=127.0.0.1", "--port=" + strconv.Itoa(httpPort),
-		"--grpc-host=127.0.0.1", "--grpc-port=" + strconv.Itoa(grpcPort),
-		"--metrics-port=" + strconv.Itoa(metricsPort),
-		"--legacy-unix-domain-socket=" + filepath.Join(dir, "legacy.sock"),
-	}
-	b.Logf("fulcio %s", strings.Join(args, " "))
+	cfgFile := writeFile(tb, dir, "config.json", cfg)
+	httpPort, grpcPort, metricsPort := freeport.Get(tb), freeport.Get(tb), freeport.Get(tb)
+	args := append(slices.Clip(caArgs), "--log_type=prod",
+		"--config-path="+cfgFile,
+		"--host=127.0.0.1", "--port="+strconv.Itoa(httpPort),
+		"--grpc-host=127.0.0.1", "--grpc-port="+strconv.Itoa(grpcPort),
+		"--metrics-port="+strconv.Itoa(metricsPort),
+		"--legacy-unix-domain-socket="+filepath.Join(dir, "legacy.sock"),
+	)
+	args = append([]string{"serve"}, args...)
+	tb.Logf("%s: fulcio %s", name, strings.Join(args, " "))
 	cmd := exec.Command(paths["FULCIO"], args...)
-	s := &server{name: "fulcio", url: fmt.Sprintf("http://127.0.0.1:%d", httpPort), cmd: cmd, done: make(chan error, 1), log: &lockedBuffer{}}
+	s := &server{name: name, url: fmt.Sprintf("http://127.0.0.1:%d", httpPort), cmd: cmd, done: make(chan error, 1), log: &lockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
-		b.Fatalf("start fulcio: %v", err)
+		tb.Fatalf("start %s: %v", name, err)
 	}
 	go func() { s.done <- cmd.Wait() }()
-	b.Cleanup(func() {
+	tb.Cleanup(func() {
 		if err := s.stop(); err != nil {
-			b.Logf("fulcio: %v", err)
+			tb.Logf("%s: %v", name, err)
 		}
 	})
-	ctx, cancel := context.WithTimeout(b.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(tb.Context(), 30*time.Second)
 	defer cancel()
 	if err := pollOK(ctx, s.url+"/api/v2/trustBundle"); err != nil {
-		b.Fatalf("fulcio did not start: %v\n%s", err, s.log.String())
+		tb.Fatalf("%s did not start: %v\n%s", name, err, s.log.String())
 	}
 	// One certificate before the clock starts: the issuer is discovered
 	// and its keys fetched on the first token.
-	if err := postCertRequest(http.DefaultClient, s.url, certRequest(b, devTokenFrom(b, signetURL, "bench@example.com"), "bench@example.com")); err != nil {
-		b.Fatalf("fulcio: %v\n%s", err, s.log.String())
+	if err := postCertRequest(http.DefaultClient, s.url, certRequest(tb, devTokenFrom(tb, signetURL, "bench@example.com"), "bench@example.com")); err != nil {
+		tb.Fatalf("%s: %v\n%s", name, err, s.log.String())
 	}
 	return s
 }
 
 // devTokenFrom returns an email token from the dev issuer of the signet
 // server at serverURL, valid for an hour.
-func devTokenFrom(b *testing.B, serverURL, email string) string {
-	b.Helper()
-	out, err := exec.CommandContext(b.Context(), env.signetBin, "dev", "token", "--server", serverURL, "--email", email, "--ttl", "1h").Output()
+func devTokenFrom(tb testing.TB, serverURL, email string) string {
+	tb.Helper()
+	out, err := exec.CommandContext(tb.Context(), env.signetBin, "dev", "token", "--server", serverURL, "--email", email, "--ttl", "1h").Output()
 	if err != nil {
-		b.Fatalf("signet dev token: %v", err)
+		tb.Fatalf("signet dev token: %v", err)
 	}
 	return strings.TrimSpace(string(out))
 }
 
 // certRequest returns a /api/v2/signingCert request for a fresh P-256 key
 // with its proof of possession (the signed token subject).
-func certRequest(b *testing.B, token, subject string) []byte {
+func certRequest(tb testing.TB, token, subject string) []byte {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	der, err := x509.MarshalPKIXPublicKey(key.Public())
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	digest := sha256.Sum256([]byte(subject))
 	pop, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	body, err := json.Marshal(map[string]any{
 		"credentials": map[string]any{"oidcIdentityToken": token},
@@ -165,7 +192,7 @@ func certRequest(b *testing.B, token, subject string) []byte {
 		},
 	})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return body
 }
