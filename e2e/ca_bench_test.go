@@ -59,6 +59,10 @@ func BenchmarkCAPeer(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = signet.stop() })
+	// One certificate before the clock starts, as startFulcio issues one.
+	if err := postCertRequest(http.DefaultClient, signet.url, certRequest(b, devTokenFrom(b, signet.url, "bench@example.com"), "bench@example.com")); err != nil {
+		b.Fatalf("signet: %v", err)
+	}
 	fulcio := startFulcio(b, "fulcio", signet.url, "--ca=ephemeralca", "--ct-log-url=")
 	fulcioCT := startFulcio(b, "fulcio+signet-ct", signet.url, append(fileCA.args(), signetCTArgs(b, signet.url)...)...)
 	for _, peer := range []struct {
