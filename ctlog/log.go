@@ -347,6 +347,7 @@ func (l *Log) checkChain(chain []*x509.Certificate, precert bool) ([]*x509.Certi
 	case !precert && hasPoison:
 		return nil, fmt.Errorf("%w: first certificate has the poison extension: a precertificate, submit it with add-pre-chain", ErrInvalidChain)
 	}
+	var verified []int // issuing-chain links checked here
 	for i := 0; i+1 < len(chain); i++ {
 		if i > 0 && l.linkVerified(chain[i], chain[i+1]) {
 			continue
@@ -355,12 +356,17 @@ func (l *Log) checkChain(chain []*x509.Certificate, precert bool) ([]*x509.Certi
 			return nil, fmt.Errorf("%w: certificate %d is not signed by certificate %d: %v", ErrInvalidChain, i, i+1, err)
 		}
 		if i > 0 {
-			l.rememberLink(chain[i], chain[i+1])
+			verified = append(verified, i)
 		}
 	}
 	chain, err := l.toRoot(chain)
 	if err != nil {
 		return nil, err
+	}
+	// Only the links of chains to the log's roots are remembered: anyone
+	// may submit chains, and theirs would crowd out the CAs'.
+	for _, i := range verified {
+		l.rememberLink(chain[i], chain[i+1])
 	}
 	if precert {
 		if len(chain) < 2 {

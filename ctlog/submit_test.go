@@ -182,3 +182,23 @@ func TestParseRoots(t *testing.T) {
 		})
 	}
 }
+
+// TestForeignChainsAreNotRemembered: links of a chain to a root the log
+// does not accept, which anyone may submit, are not kept; those of an
+// accepted chain are.
+func TestForeignChainsAreNotRemembered(t *testing.T) {
+	f, other := newFixture(t), newFixture(t)
+	l := openLog(t, t.TempDir(), f.key, f.chain[1:])
+	if _, err := l.Add(t.Context(), append([]*x509.Certificate{precert(t, other)}, other.chain...), true); !errors.Is(err, ctlog.ErrInvalidChain) {
+		t.Fatalf("foreign chain: %v", err)
+	}
+	if n := ctlog.RememberedLinks(l); n != 0 {
+		t.Fatalf("the log remembers %d links of a chain it refused", n)
+	}
+	if _, err := l.Add(t.Context(), append([]*x509.Certificate{precert(t, f)}, f.chain...), true); err != nil {
+		t.Fatal(err)
+	}
+	if n := ctlog.RememberedLinks(l); n != 1 {
+		t.Fatalf("the log remembers %d links of its CA's chain, want 1", n)
+	}
+}
