@@ -7,7 +7,9 @@
 // the RFC 6962 poison extension) and its issuing chain; the log sequences
 // the entry durably, then returns a signed certificate timestamp (SCT)
 // whose leaf_index extension names the entry, which the CA embeds in the
-// final certificate. Checkpoints carry an RFC6962NoteSignature, so
+// final certificate. [Log.Add] serves the RFC 6962 submissions
+// (add-pre-chain, add-chain) other CAs send over HTTP, for chains to the
+// roots the log accepts ([ParseRoots] reads extra ones). Checkpoints carry an RFC6962NoteSignature, so
 // transparency-dev's verifiers and CT monitors read them as they read any
 // static-ct-api log.
 package ctlog

@@ -1,6 +1,7 @@
 package ctlog_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -59,6 +60,11 @@ func TestAddRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	psc, pscPre := precertViaSigningCert(t, f, pre)
+	other := newFixture(t)
+	otherPre := precert(t, other)
+	if !bytes.Equal(other.chain[0].RawIssuer, f.chain[1].RawSubject) {
+		t.Fatal("the other CA's intermediate names a different issuer than f's root")
+	}
 	for _, tt := range []struct {
 		name    string
 		chain   []*x509.Certificate
@@ -70,6 +76,9 @@ func TestAddRejects(t *testing.T) {
 		{"precertificate alone", []*x509.Certificate{pre}, true, "does not end in a root"},
 		{"issued by a precertificate signing certificate", append([]*x509.Certificate{pscPre, psc}, f.chain...), true, "precertificate signing certificate"},
 		{"final certificate not signed by the next", []*x509.Certificate{final, f.chain[1]}, false, "not signed by certificate 1"},
+		// The other CA's names are the same as f's: only the signature
+		// tells its intermediate from one f's root signed.
+		{"root left out, another CA's intermediate", []*x509.Certificate{otherPre, other.chain[0]}, true, "does not end in a root"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := l.Add(t.Context(), tt.chain, tt.precert)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -101,7 +102,7 @@ func readCTChain(w http.ResponseWriter, r *http.Request) ([]*x509.Certificate, e
 	var req struct {
 		Chain []string `json:"chain"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		return nil, badRequest("malformed_json", "request body is not a JSON object {\"chain\": [base64 DER certificates]}: %v", err)
