@@ -107,6 +107,18 @@ func BenchmarkCAPeer(b *testing.B) {
 // one certificate; the test's cleanup stops it.
 func startFulcio(tb testing.TB, name, signetURL string, caArgs ...string) *server {
 	tb.Helper()
+	s := launchFulcio(tb, name, signetURL, caArgs...)
+	// One certificate before the clock starts: the issuer is discovered
+	// and its keys fetched on the first token.
+	if err := postCertRequest(http.DefaultClient, s.url, certRequest(tb, devTokenFrom(tb, signetURL, "bench@example.com"), "bench@example.com")); err != nil {
+		tb.Fatalf("%s: %v\n%s", name, err, s.log.String())
+	}
+	return s
+}
+
+// launchFulcio is startFulcio without the first certificate.
+func launchFulcio(tb testing.TB, name, signetURL string, caArgs ...string) *server {
+	tb.Helper()
 	issuer := signetURL + "/oidc"
 	script, err := filepath.Abs(filepath.Join("..", "scripts", "fulcio-build.sh"))
 	if err != nil {
@@ -152,11 +164,6 @@ func startFulcio(tb testing.TB, name, signetURL string, caArgs ...string) *serve
 	defer cancel()
 	if err := pollOK(ctx, s.url+"/api/v2/trustBundle"); err != nil {
 		tb.Fatalf("%s did not start: %v\n%s", name, err, s.log.String())
-	}
-	// One certificate before the clock starts: the issuer is discovered
-	// and its keys fetched on the first token.
-	if err := postCertRequest(http.DefaultClient, s.url, certRequest(tb, devTokenFrom(tb, signetURL, "bench@example.com"), "bench@example.com")); err != nil {
-		tb.Fatalf("%s: %v\n%s", name, err, s.log.String())
 	}
 	return s
 }

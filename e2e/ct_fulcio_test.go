@@ -115,7 +115,8 @@ func getURL(tb testing.TB, url string) []byte {
 // checks each SCT with the log's key; the certificate it issues carries an
 // SCT from signet's CT log that certificate-transparency-go verifies, and
 // the entry it promises is in the log, under a checkpoint signed by the
-// log. A chain to a root signet's CT log does not accept is refused.
+// log; given another key for the log, Fulcio issues nothing. A chain to a
+// root signet's CT log does not accept is refused.
 func TestFulcioLogsToSignetCT(t *testing.T) {
 	fileCA := newFulcioFileCA(t)
 	signet, err := startServer(t.TempDir(), "--ct-roots", fileCA.rootPath)
@@ -190,6 +191,23 @@ func TestFulcioLogsToSignetCT(t *testing.T) {
 	tile := getURL(t, fmt.Sprintf("%s/ct/tile/data/000.p/%d", signet.url, size))
 	if !bytes.Contains(tile, entry) {
 		t.Fatal("signet's CT data tile does not hold the entry the SCT promises")
+	}
+
+	// Fulcio checks the SCT: given another key for the log, it issues
+	// nothing.
+	wrongKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongDER, err := x509.MarshalPKIXPublicKey(wrongKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongPath := writeFile(t, t.TempDir(), "wrong-ct.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: wrongDER}))
+	wrong := launchFulcio(t, "fulcio+wrong-ct-key", signet.url, append(fileCA.args(), "--ct-log-url="+signet.url+"/ct", "--ct-log-public-key-path="+wrongPath)...)
+	err = postCertRequest(http.DefaultClient, wrong.url, certRequest(t, devTokenFrom(t, signet.url, "ct@example.com"), "ct@example.com"))
+	if err == nil || !strings.Contains(err.Error(), "Error entering certificate in CTL") {
+		t.Fatalf("Fulcio given another key for signet's CT log: %v, want its CT log error", err)
 	}
 
 	// A precertificate chain to a root signet's CT log does not accept.
