@@ -3,7 +3,6 @@ package rekorv1
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,13 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-openapi/runtime"
 	"github.com/signetproject/signet/tlog"
-	"github.com/sigstore/rekor/pkg/generated/models"
-	"github.com/sigstore/rekor/pkg/types"
-	_ "github.com/sigstore/rekor/pkg/types/dsse/v0.0.1"         // register dsse v0.0.1
-	_ "github.com/sigstore/rekor/pkg/types/hashedrekord/v0.0.1" // register hashedrekord v0.0.1
-	_ "github.com/sigstore/rekor/pkg/types/intoto/v0.0.2"       // register intoto v0.0.2
 	"github.com/transparency-dev/merkle/rfc6962"
 )
 
@@ -63,88 +56,50 @@ func (e *Entry) UUID() string { return hex.EncodeToString(e.LeafHash[:]) }
 // POST /api/v1/log/entries: {"kind","apiVersion","spec"}) of kind
 // hashedrekord 0.0.1, intoto 0.0.2 or dsse 0.0.1, verifies its signatures
 // with the key or certificate it carries, and canonicalizes it exactly as
-// Rekor v1 does, with Rekor's own type implementations, so that UUIDs and
-// leaf hashes match what Rekor clients recompute.
+// Rekor v1 does (same accepted entries, same body bytes, same index keys),
+// so that UUIDs and leaf hashes match what Rekor clients recompute.
 //
 // Errors wrap [tlog.ErrEntryTooLarge], [tlog.ErrMalformedRequest] (undecodable JSON),
 // [tlog.ErrUnsupportedEntry] (another kind or version) or, for entries Rekor's
 // validation rejects (bad signature, missing fields), [tlog.ErrInvalidRequest].
 func NewEntry(ctx context.Context, proposed []byte) (*Entry, error) {
-	pe, err := decodeV1ProposedEntry(proposed)
+	return newEntry(proposed, true)
+}
+
+// kinds are the validators of the accepted kinds.
+var kinds = map[string]func(spec any) (*kindEntry, error){
+	KindHashedRekord: hashedRekordV001,
+	KindIntoto:       intotoV002,
+	KindDSSE:         dsseV001,
+}
+
+// newEntry validates and canonicalizes a proposed entry or, with insert
+// false, also an entry as the log stores it (what Rekor accepts on reads
+// and searches).
+func newEntry(proposed []byte, insert bool) (*Entry, error) {
+	pe, err := decodeProposedEntry(proposed)
 	if err != nil {
 		return nil, err
 	}
-	impl, err := types.CreateVersionedEntry(pe)
-	if err != nil {
-		return nil, fmt.Errorf("%s entry: %v: %w", pe.Kind(), err, tlog.ErrInvalidRequest)
+	k, err := kinds[pe.kind](pe.spec)
+	if err == nil && insert && !k.insertable {
+		err = errors.New("the entry lacks the fields of a proposal")
 	}
-	return canonicalV1Entry(ctx, pe.Kind(), impl)
-}
-
-// decodeV1ProposedEntry decodes a proposed entry and checks its size, kind
-// and version.
-func decodeV1ProposedEntry(proposed []byte) (models.ProposedEntry, error) {
-	if len(proposed) > tlog.MaxRequestSize {
-		return nil, fmt.Errorf("request of %d bytes exceeds %d: %w", len(proposed), tlog.MaxRequestSize, tlog.ErrEntryTooLarge)
-	}
-	pe, err := models.UnmarshalProposedEntry(bytes.NewReader(proposed), runtime.JSONConsumer())
 	if err != nil {
-		// go-openapi reports an unknown kind with HTTP code 422.
-		var coded interface{ Code() int32 }
-		if errors.As(err, &coded) && coded.Code() == 422 {
-			return nil, fmt.Errorf("decode proposed entry: %v: %w", err, tlog.ErrUnsupportedEntry)
+		if errors.Is(err, tlog.ErrInvalidRequest) {
+			return nil, fmt.Errorf("%s entry: %w", pe.kind, err)
 		}
-		return nil, fmt.Errorf("decode proposed entry: %v: %w", err, tlog.ErrMalformedRequest)
+		return nil, fmt.Errorf("%s entry: %v: %w", pe.kind, err, tlog.ErrInvalidRequest)
 	}
-	var version *string
-	switch e := pe.(type) {
-	case *models.Hashedrekord:
-		version = e.APIVersion
-	case *models.Intoto:
-		version = e.APIVersion
-	case *models.DSSE:
-		version = e.APIVersion
-	default:
-		return nil, fmt.Errorf("entry kind %q: %w", pe.Kind(), tlog.ErrUnsupportedEntry)
-	}
-	if version == nil {
-		return nil, fmt.Errorf("%s entry has no apiVersion: %w", pe.Kind(), tlog.ErrMalformedRequest)
-	}
-	if want := v1Versions[pe.Kind()]; *version != want {
-		return nil, fmt.Errorf("%s entry version %q, want %q: %w", pe.Kind(), *version, want, tlog.ErrUnsupportedEntry)
-	}
-	return pe, nil
-}
-
-// canonicalV1Entry canonicalizes an unmarshalled entry as Rekor's
-// types.CanonicalizeEntry and collects its search keys.
-func canonicalV1Entry(ctx context.Context, kind string, impl types.EntryImpl) (*Entry, error) {
-	body, err := types.CanonicalizeEntry(ctx, impl)
+	body, err := canonicalBody(pe.kind, pe.version, k.spec)
 	if err != nil {
-		return nil, fmt.Errorf("canonicalize %s entry: %v: %w", kind, err, tlog.ErrInvalidRequest)
+		return nil, fmt.Errorf("canonicalize %s entry: %v: %w", pe.kind, err, tlog.ErrInvalidRequest)
 	}
 	if len(body) > tlog.MaxEntrySize {
 		return nil, fmt.Errorf("entry of %d bytes exceeds %d: %w", len(body), tlog.MaxEntrySize, tlog.ErrEntryTooLarge)
 	}
-	e := &Entry{Kind: kind, APIVersion: impl.APIVersion(), Body: body}
+	e := &Entry{Kind: pe.kind, APIVersion: pe.version, Body: body, SearchKeys: normalizeSearchKeys(k.keys)}
 	copy(e.LeafHash[:], rfc6962.DefaultHasher.HashLeaf(body))
-	// Rekor computes index keys after canonicalization and indexes nothing
-	// when that fails.
-	keys, err := impl.IndexKeys()
-	if err != nil {
-		return e, nil
-	}
-	// Rekor indexes dsse and intoto signers as "sha256:<hex>" but searches
-	// publicKey queries as "<hex>"; index the searchable form for every kind.
-	if verifiers, err := impl.Verifiers(); err == nil {
-		for _, v := range verifiers {
-			if canon, err := v.CanonicalValue(); err == nil {
-				h := sha256.Sum256(canon)
-				keys = append(keys, hex.EncodeToString(h[:]))
-			}
-		}
-	}
-	e.SearchKeys = normalizeSearchKeys(keys)
 	return e, nil
 }
 
@@ -153,20 +108,12 @@ func canonicalV1Entry(ctx context.Context, kind string, impl types.EntryImpl) (*
 // only the proposed entry carries (in-toto statement subjects) are missing,
 // as in Rekor's index backfill.
 func ParseEntry(ctx context.Context, body []byte) (*Entry, error) {
-	pe, err := decodeV1ProposedEntry(body)
-	if err != nil {
-		return nil, err
-	}
-	impl, err := types.UnmarshalEntry(pe)
-	if err != nil {
-		return nil, fmt.Errorf("%s entry: %v: %w", pe.Kind(), err, tlog.ErrInvalidRequest)
-	}
-	e, err := canonicalV1Entry(ctx, pe.Kind(), impl)
+	e, err := newEntry(body, false)
 	if err != nil {
 		return nil, err
 	}
 	if !bytes.Equal(e.Body, body) {
-		return nil, fmt.Errorf("%s entry is not in canonical form: %w", pe.Kind(), tlog.ErrMalformedRequest)
+		return nil, fmt.Errorf("%s entry is not in canonical form: %w", e.Kind, tlog.ErrMalformedRequest)
 	}
 	return e, nil
 }

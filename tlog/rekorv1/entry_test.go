@@ -24,8 +24,8 @@ func TestParseV1EntryErrors(t *testing.T) {
 		name, body, want string
 	}{
 		{"not JSON", `{`, "decode proposed entry"},
-		{"spec of the wrong type", `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":[]}`, "hashedrekord entry: unsupported input type"},
-		{"spec that does not unmarshal", `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}`, "hashedrekord entry: validation failure"},
+		{"spec of the wrong type", `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":[]}`, "hashedrekord entry: spec is an array, not an object"},
+		{"spec that does not unmarshal", `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}`, "hashedrekord entry: data.hash is missing"},
 		{"entry too large", string(v1HashedRekord(t, large, []byte("artifact"), certPEM(t, large))), "exceeds"},
 		{"not canonical", strings.Replace(string(e.Body), `{"apiVersion"`, `{ "apiVersion"`, 1), "is not in canonical form"},
 	} {

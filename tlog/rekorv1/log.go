@@ -29,9 +29,6 @@ import (
 	"github.com/signetproject/signet/tlog/storage"
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	trustrootv1 "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
-	"github.com/sigstore/rekor/pkg/pki/x509"
-	"github.com/sigstore/rekor/pkg/types"
-	"github.com/sigstore/rekor/pkg/util"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -511,19 +508,10 @@ func (l *Log) Retrieve(ctx context.Context, q SearchLogQuery) ([]*LogEntry, erro
 // proposedLeafHash canonicalizes a proposed entry the way Rekor's search
 // does (verifying it, but not requiring the fields only inserts need) and
 // returns its leaf hash.
-func proposedLeafHash(ctx context.Context, raw []byte) ([32]byte, error) {
-	var leaf [32]byte
-	pe, err := decodeV1ProposedEntry(raw)
+func proposedLeafHash(_ context.Context, raw []byte) ([32]byte, error) {
+	e, err := newEntry(raw, false)
 	if err != nil {
-		return leaf, err
-	}
-	impl, err := types.UnmarshalEntry(pe)
-	if err != nil {
-		return leaf, fmt.Errorf("%s entry: %v: %w", pe.Kind(), err, tlog.ErrInvalidRequest)
-	}
-	e, err := canonicalV1Entry(ctx, pe.Kind(), impl)
-	if err != nil {
-		return leaf, err
+		return [32]byte{}, err
 	}
 	return e.LeafHash, nil
 }
@@ -542,7 +530,7 @@ func (l *Log) SearchIndex(ctx context.Context, q SearchIndexQuery) ([]string, er
 	}
 	var criteria []string
 	if q.Hash != "" {
-		criteria = append(criteria, strings.ToLower(util.PrefixSHA(q.Hash)))
+		criteria = append(criteria, strings.ToLower(prefixSHA(q.Hash)))
 	}
 	if q.PublicKey != nil {
 		k, err := publicKeySearchKey(q.PublicKey)
@@ -581,6 +569,26 @@ func (l *Log) SearchIndex(ctx context.Context, q SearchIndexQuery) ([]string, er
 	return ids, nil
 }
 
+// prefixSHA gives a bare hex digest of a search query the algorithm prefix
+// Rekor guesses from its length (SHA-1, SHA-256, SHA-384, SHA-512); a
+// digest with a prefix, or of another length, is left as it is.
+func prefixSHA(digest string) string {
+	if strings.Count(digest, ":") == 1 {
+		return digest
+	}
+	switch len(digest) {
+	case 40:
+		return "sha1:" + digest
+	case 64:
+		return "sha256:" + digest
+	case 96:
+		return "sha384:" + digest
+	case 128:
+		return "sha512:" + digest
+	}
+	return digest
+}
+
 // publicKeySearchKey returns the search key of a key or certificate: the hex
 // SHA-256 of its canonical PEM form, as Rekor indexes signers.
 func publicKeySearchKey(pk *SearchPublicKey) (string, error) {
@@ -593,11 +601,11 @@ func publicKeySearchKey(pk *SearchPublicKey) (string, error) {
 	if len(pk.Content) == 0 {
 		return "", fmt.Errorf("public key content is empty: %w", ErrInvalidQuery)
 	}
-	key, err := x509.NewPublicKey(bytes.NewReader(pk.Content))
+	key, err := parsePublicKey(pk.Content)
 	if err != nil {
 		return "", fmt.Errorf("parse public key: %v: %w", err, ErrInvalidQuery)
 	}
-	canon, err := key.CanonicalValue()
+	canon, err := key.pem()
 	if err != nil {
 		return "", fmt.Errorf("canonicalize public key: %v: %w", err, ErrInvalidQuery)
 	}
