@@ -150,13 +150,9 @@ func dsseV001(spec any) (*kindEntry, error) {
 	if err := json.Unmarshal([]byte(*envelope), &env); err != nil {
 		return nil, fmt.Errorf("proposedContent.envelope: %w", err)
 	}
-	bySig, err := verifyEnvelope(verifiers, &env, false)
+	bySig, payload, err := verifyEnvelope(verifiers, &env, false)
 	if err != nil {
 		return nil, err
-	}
-	payload, err := decodeDSSEBase64(env.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("DSSE payload is not base64: %w", err)
 	}
 	out := &dsseV001Spec{
 		EnvelopeHash: sha256Hash([]byte(*envelope)),
@@ -181,8 +177,9 @@ func sha256Hash(b []byte) rekorHash {
 
 // dsseKeys returns the search keys of a dsse entry: each verifier's
 // "sha256:<hex>" and hex key hash and identities, the payload and envelope
-// digests, and, for a proposal of an in-toto statement, the digests of its
-// subjects and SLSA materials. It is nil when a verifier does not parse.
+// digests, and, for a proposal of an in-toto statement (payloadType is ""
+// for an entry read from the log), the digests of its subjects and SLSA
+// materials. It is nil when a verifier does not parse.
 func dsseKeys(spec *dsseV001Spec, payloadType string, payload []byte) []string {
 	var keys, hexKeys []string
 	for _, s := range spec.Signatures {
@@ -202,7 +199,7 @@ func dsseKeys(spec *dsseV001Spec, payloadType string, payload []byte) []string {
 	keys = append(keys,
 		strings.ToLower(spec.PayloadHash.Algorithm+":"+spec.PayloadHash.Value),
 		strings.ToLower(spec.EnvelopeHash.Algorithm+":"+spec.EnvelopeHash.Value))
-	if payload != nil && payloadType == inTotoPayloadType {
+	if payloadType == inTotoPayloadType {
 		keys = append(keys, statementDigests(payload)...)
 	}
 	return append(keys, hexKeys...)
@@ -224,13 +221,11 @@ func statementDigests(payload []byte) []string {
 		return nil
 	}
 	out := appendDigests(nil, st.Subject)
-	if st.Predicate != nil {
-		var p struct {
-			Materials digests `json:"materials"`
-		}
-		if err := json.Unmarshal(st.Predicate, &p); err == nil {
-			out = appendDigests(out, p.Materials)
-		}
+	var p struct {
+		Materials digests `json:"materials"`
+	}
+	if err := json.Unmarshal(st.Predicate, &p); err == nil {
+		out = appendDigests(out, p.Materials)
 	}
 	return out
 }

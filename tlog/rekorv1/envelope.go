@@ -40,19 +40,18 @@ func decodeDSSEBase64(s string) ([]byte, error) {
 // envelope order) it verifies, and fails the entry when it verifies none.
 // With allKeysNeeded false (the dsse kind), keys after the one that
 // completes the set are not looked at. It returns the key of each
-// signature, by signature.
-func verifyEnvelope(keys [][]byte, env *dsseEnvelope, allKeysNeeded bool) (map[string]*publicKey, error) {
+// signature, by signature, and the decoded payload.
+func verifyEnvelope(keys [][]byte, env *dsseEnvelope, allKeysNeeded bool) (bySig map[string]*publicKey, payload []byte, err error) {
 	if len(env.Signatures) == 0 {
-		return nil, errors.New("DSSE envelope has no signatures")
+		return nil, nil, errors.New("DSSE envelope has no signatures")
 	}
-	payload, err := decodeDSSEBase64(env.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("DSSE payload is not base64: %w", err)
+	if payload, err = decodeDSSEBase64(env.Payload); err != nil {
+		return nil, nil, fmt.Errorf("DSSE payload is not base64: %w", err)
 	}
 	sigs := make([][]byte, len(env.Signatures))
 	for i, s := range env.Signatures {
 		if sigs[i], err = decodeDSSEBase64(s.Sig); err != nil {
-			return nil, fmt.Errorf("DSSE signature %d is not base64: %w", i, err)
+			return nil, nil, fmt.Errorf("DSSE signature %d is not base64: %w", i, err)
 		}
 	}
 	pae := tlog.PAE(env.PayloadType, payload)
@@ -61,14 +60,14 @@ func verifyEnvelope(keys [][]byte, env *dsseEnvelope, allKeysNeeded bool) (map[s
 	for _, s := range env.Signatures {
 		unverified[s.Sig] = true
 	}
-	bySig := make(map[string]*publicKey, len(env.Signatures))
+	bySig = make(map[string]*publicKey, len(env.Signatures))
 	for i, raw := range keys {
 		if !allKeysNeeded && len(unverified) == 0 {
 			break
 		}
 		k, err := parsePublicKey(raw)
 		if err != nil {
-			return nil, fmt.Errorf("verifier %d: %w", i, err)
+			return nil, nil, fmt.Errorf("verifier %d: %w", i, err)
 		}
 		accepted := -1
 		for j, sig := range sigs {
@@ -78,14 +77,14 @@ func verifyEnvelope(keys [][]byte, env *dsseEnvelope, allKeysNeeded bool) (map[s
 			}
 		}
 		if accepted < 0 {
-			return nil, fmt.Errorf("verifier %d verifies no signature of the DSSE envelope: %w", i, tlog.ErrInvalidSignature)
+			return nil, nil, fmt.Errorf("verifier %d verifies no signature of the DSSE envelope: %w", i, tlog.ErrInvalidSignature)
 		}
 		s := env.Signatures[accepted].Sig
 		delete(unverified, s)
 		bySig[s] = k
 	}
 	if len(unverified) > 0 {
-		return nil, fmt.Errorf("a DSSE signature verifies with none of the verifiers: %w", tlog.ErrInvalidSignature)
+		return nil, nil, fmt.Errorf("a DSSE signature verifies with none of the verifiers: %w", tlog.ErrInvalidSignature)
 	}
-	return bySig, nil
+	return bySig, payload, nil
 }

@@ -137,7 +137,7 @@ func intotoV002(spec any) (*kindEntry, error) {
 	for i := range sigs {
 		env.Signatures = append(env.Signatures, dsseSignature{KeyID: sigs[i].KeyID, Sig: string(values[i])})
 	}
-	if _, err := verifyEnvelope(keys, env, true); err != nil {
+	if _, _, err := verifyEnvelope(keys, env, true); err != nil {
 		return nil, err
 	}
 	statement, err := base64.StdEncoding.DecodeString(env.Payload)

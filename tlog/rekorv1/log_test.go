@@ -375,6 +375,7 @@ func checkV1Lookups(t *testing.T, l *Log, f *v1Fixture, wantSubjectHits int) {
 		{PublicKey: &SearchPublicKey{Format: "pgp", Content: []byte("x")}},
 		{PublicKey: &SearchPublicKey{Format: "x509", URL: "https://example.com/key"}},
 		{PublicKey: &SearchPublicKey{Format: "x509", Content: []byte("not a key")}},
+		{PublicKey: &SearchPublicKey{Format: "x509", Content: []byte(dsaPublicKeyPEM)}}, // parses, but has no canonical form
 	} {
 		if _, err := l.SearchIndex(ctx, q); !errors.Is(err, ErrInvalidQuery) {
 			t.Errorf("SearchIndex(%+v) = %v, want ErrInvalidQuery", q, err)
