@@ -119,6 +119,7 @@ deploy:
 ## no test can kill them, are in internal/tools/mutate/equivalent.txt.
 MUTATE := $(GO) run ./internal/tools/mutate -equivalent internal/tools/mutate/equivalent.txt
 TLOG_VALIDATION := decode.go,entry.go,algorithm.go
+REKORV1_VALIDATION := entry.go,proposed.go,pki.go,envelope.go,hashedrekord.go,dsse.go,intoto.go
 POLICY_AUTHORITY := checker.go,trustmaterial.go,trustroot.go,kms.go
 mutate:
 	@rc=0; \
@@ -126,7 +127,7 @@ mutate:
 	$(MUTATE) -pkg ./ca || rc=1; \
 	$(MUTATE) -pkg ./fulcio || rc=1; \
 	$(MUTATE) -pkg ./tlog -files $(TLOG_VALIDATION) || rc=1; \
-	$(MUTATE) -pkg ./tlog/rekorv1 -files entry.go || rc=1; \
+	$(MUTATE) -pkg ./tlog/rekorv1 -files $(REKORV1_VALIDATION) || rc=1; \
 	$(MUTATE) -pkg ./policy -files $(POLICY_AUTHORITY) -slow '^TestEvaluatePolicyTimeout$$' || rc=1; \
 	exit $$rc
 

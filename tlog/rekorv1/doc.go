@@ -13,9 +13,12 @@
 //
 // Leaves are byte for byte Rekor v1 entry bodies: proposed entries
 // (hashedrekord 0.0.1, intoto 0.0.2, dsse 0.0.1) are validated and
-// canonicalized with Rekor's own type implementations ([NewEntry]), so the
-// entry UUID is the hex RFC 6962 leaf hash of the body, as clients recompute
-// it. Each response carries an inclusion proof against the latest Tessera
+// canonicalized as Rekor v1 does ([NewEntry]; one file per kind, pki.go for
+// PEM keys and certificates, envelope.go for DSSE verification), so the
+// entry UUID is the hex RFC 6962 leaf hash of the body, as clients
+// recompute it. Rekor's own types are a test dependency only: differential
+// tests and a fuzz target check that both accept the same entries with the
+// same bodies and search keys. Each response carries an inclusion proof against the latest Tessera
 // checkpoint, re-signed in Rekor v1's checkpoint format, and a signed entry
 // timestamp over the RFC 8785 JSON of {body, integratedTime, logID,
 // logIndex}.

@@ -66,11 +66,16 @@ func NewEntry(ctx context.Context, proposed []byte) (*Entry, error) {
 	return newEntry(proposed, true)
 }
 
-// kinds are the validators of the accepted kinds.
-var kinds = map[string]func(spec any) (*kindEntry, error){
-	KindHashedRekord: hashedRekordV001,
-	KindIntoto:       intotoV002,
-	KindDSSE:         dsseV001,
+// validateKind validates the spec of an entry of an accepted kind.
+func validateKind(kind string, spec any) (*kindEntry, error) {
+	switch kind {
+	case KindHashedRekord:
+		return hashedRekordV001(spec)
+	case KindIntoto:
+		return intotoV002(spec)
+	default:
+		return dsseV001(spec)
+	}
 }
 
 // newEntry validates and canonicalizes a proposed entry or, with insert
@@ -81,7 +86,7 @@ func newEntry(proposed []byte, insert bool) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := kinds[pe.kind](pe.spec)
+	k, err := validateKind(pe.kind, pe.spec)
 	if err == nil && insert && !k.insertable {
 		err = errors.New("the entry lacks the fields of a proposal")
 	}

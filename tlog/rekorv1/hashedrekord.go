@@ -36,11 +36,17 @@ type hashedRekordV001Spec struct {
 	} `json:"signature"`
 }
 
-// hashedRekordDigests are the digest algorithms of hashedrekord 0.0.1.
-var hashedRekordDigests = map[string]crypto.Hash{
-	"sha256": crypto.SHA256,
-	"sha384": crypto.SHA384,
-	"sha512": crypto.SHA512,
+// hashedRekordDigest returns the digest algorithm of a hashedrekord 0.0.1
+// entry, one of "sha256", "sha384" and "sha512".
+func hashedRekordDigest(alg string) crypto.Hash {
+	switch alg {
+	case "sha384":
+		return crypto.SHA384
+	case "sha512":
+		return crypto.SHA512
+	default:
+		return crypto.SHA256
+	}
 }
 
 // hashedRekordV001 validates a hashedrekord 0.0.1 spec: a signature over
@@ -88,7 +94,7 @@ func hashedRekordV001(spec any) (*kindEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signature.publicKey: %w", err)
 	}
-	h := hashedRekordDigests[*alg]
+	h := hashedRekordDigest(*alg)
 	if len(*value) != 2*h.Size() {
 		return nil, fmt.Errorf("data.hash.value has %d hex digits, want %d for %s", len(*value), 2*h.Size(), *alg)
 	}

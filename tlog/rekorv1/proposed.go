@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	"github.com/signetproject/signet/tlog"
@@ -129,22 +129,13 @@ func checkHash(path string, alg, value *string, algs ...string) error {
 	if alg == nil {
 		return fmt.Errorf("%s.algorithm is missing", path)
 	}
-	if !contains(algs, *alg) {
+	if !slices.Contains(algs, *alg) {
 		return fmt.Errorf("%s.algorithm %q is not one of %q", path, *alg, algs)
 	}
 	if value == nil {
 		return fmt.Errorf("%s.value is missing", path)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // canonicalBody returns the RFC 8785 canonical JSON of an entry of kind
@@ -160,7 +151,3 @@ func canonicalBody(kind, version string, spec any) ([]byte, error) {
 	}
 	return jsoncanonicalizer.Transform(b)
 }
-
-// errNotInsertable marks an entry that is valid in the log but cannot be
-// proposed (it lacks the fields only a proposal carries).
-var errNotInsertable = errors.New("not insertable")

@@ -705,3 +705,39 @@ func TestEditedEntriesAgreeWithRekor(t *testing.T) {
 	}
 	t.Logf("%d edited entries agree", n)
 }
+
+// BenchmarkNewEntry validates and canonicalizes a proposal of each kind
+// with signet's code and with Rekor's types, in the same run.
+func BenchmarkNewEntry(b *testing.B) {
+	k := newDiffKeys(b)
+	d := sha256.Sum256([]byte("bench"))
+	sig, err := k.p384.Sign(rand.Reader, d[:], crypto.SHA256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := signEnvelope(b, inTotoPayloadType, fmt.Appendf(nil, `{"_type":"x","subject":[{"name":"a","digest":{"sha256":"%x"}}],"predicate":{}}`, d), k.p384)
+	keyPEM := pkixPEM(b, k.p384.Public())
+	for _, in := range []struct {
+		kind string
+		in   []byte
+	}{
+		{KindHashedRekord, hashedRekordInput(b, "sha256", d[:], sig, append(pemOf("CERTIFICATE", k.leaf.Raw), pemOf("CERTIFICATE", k.ca.Raw)...))},
+		{KindIntoto, envelopeProposal(b, KindIntoto, env, keyPEM)},
+		{KindDSSE, envelopeProposal(b, KindDSSE, env, keyPEM)},
+	} {
+		b.Run(in.kind+"/signet", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := newEntry(in.in, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(in.kind+"/rekor", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := rekorEntry(in.in, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
