@@ -100,6 +100,8 @@ func TestEntryRejections(t *testing.T) {
 		{"dsse log form without payloadHash", strings.Replace(string(dsseLogForm(t, keyPEM)), `"payloadHash"`, `"ph"`, 1), "either proposedContent or envelopeHash, payloadHash and signatures", tlog.ErrInvalidRequest},
 		{"dsse log form bad hash", strings.Replace(string(dsseLogForm(t, keyPEM)), `"sha256"`, `"sha1"`, 1), `envelopeHash.algorithm "sha1" is not one of`, tlog.ErrInvalidRequest},
 		{"dsse log form signature not base64", strings.Replace(string(dsseLogForm(t, keyPEM)), `"signature":"AAAA"`, `"signature":"AAA"`, 1), "signatures[0].signature is not base64", tlog.ErrInvalidRequest},
+		{"dsse log form signature with a non-base64 character", strings.Replace(string(dsseLogForm(t, keyPEM)), `"signature":"AAAA"`, `"signature":"AA-A"`, 1), "signatures[0].signature is not base64", tlog.ErrInvalidRequest},
+		{"dsse log form signature with three pads", strings.Replace(string(dsseLogForm(t, keyPEM)), `"signature":"AAAA"`, `"signature":"A==="`, 1), "signatures[0].signature is not base64", tlog.ErrInvalidRequest},
 		{"dsse log form without signature", strings.Replace(string(dsseLogForm(t, keyPEM)), `"signature":"AAAA"`, `"s":"AAAA"`, 1), "signatures[0].signature is missing", tlog.ErrInvalidRequest},
 		{"dsse log form without verifier", strings.Replace(string(dsseLogForm(t, keyPEM)), `"verifier"`, `"v"`, 1), "signatures[0].verifier is missing", tlog.ErrInvalidRequest},
 		{"dsse log form verifier not base64", strings.Replace(string(dsseLogForm(t, keyPEM)), `"verifier":"`, `"verifier":"!`, 1), "signatures[0]: verifier is not base64", tlog.ErrInvalidRequest},

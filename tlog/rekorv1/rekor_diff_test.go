@@ -417,6 +417,9 @@ func diffInputs(t testing.TB) [][]byte {
 		hashedRekordInput(t, "sha256", d256[:], sigP384, []byte(dsaPublicKeyPEM)),
 		dsseLogForm(t, []byte(dsaPublicKeyPEM)),
 		dsseLogForm(t, []byte("not a key")),
+		bytes.Replace(dsseLogForm(t, p384PEM), []byte(`"signatures":[`), []byte(`"signatures":[5,`), 1), // Rekor skips items that are not objects
+		bytes.Replace(dsseLogForm(t, p384PEM), []byte(`"signature":"AAAA"`), []byte(`"signature":"AA/+"`), 1),
+		bytes.Replace(dsseLogForm(t, p384PEM), []byte(`"signature":"AAAA"`), []byte(`"signature":"AA=="`), 1),
 		[]byte(`{"kind":"rekord","apiVersion":"0.0.1","spec":{}}`),
 		[]byte(`{"kind":"","apiVersion":"0.0.1","spec":{}}`),
 		[]byte(`{"kind":5}`),
