@@ -167,10 +167,7 @@ func presentBytes(o jsonObject, key string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s is not base64: %w", key, err)
 	}
-	if b == nil {
-		b = []byte{}
-	}
-	return b, nil
+	return b, nil // not nil, even for ""
 }
 
 // intotoKeys returns the search keys of an intoto entry: each key's

@@ -51,7 +51,7 @@ func TestEntryRejections(t *testing.T) {
 		is             error
 	}{
 		{"too large", `{"kind":"` + strings.Repeat("x", tlog.MaxRequestSize) + `"}`, "exceeds", tlog.ErrEntryTooLarge},
-		{"not JSON", `{`, "decode proposed entry", tlog.ErrMalformedRequest},
+		{"not JSON", `{`, "decode proposed entry: unexpected EOF", tlog.ErrMalformedRequest},
 		{"no kind", `{"apiVersion":"0.0.1"}`, "kind is missing", tlog.ErrMalformedRequest},
 		{"other kind", `{"kind":"rekord"}`, `entry kind "rekord"`, tlog.ErrUnsupportedEntry},
 		{"version of the wrong type", `{"kind":"dsse","apiVersion":1}`, "decode proposed entry: json: cannot unmarshal", tlog.ErrMalformedRequest},
@@ -190,11 +190,36 @@ func TestOtherNameSAN(t *testing.T) {
 func TestPrefixSHA(t *testing.T) {
 	for _, in := range []string{
 		"", "ab", strings.Repeat("a", 40), strings.Repeat("b", 64), strings.Repeat("c", 96), strings.Repeat("d", 128),
-		"sha256:" + strings.Repeat("b", 64), "sha1:" + strings.Repeat("b", 64), "a:b:" + strings.Repeat("b", 60), strings.Repeat("e", 63),
+		"sha256:" + strings.Repeat("b", 64), "sha1:" + strings.Repeat("b", 64), "sha1:" + strings.Repeat("b", 35), "x:" + strings.Repeat("b", 62), "a:b:" + strings.Repeat("b", 60), strings.Repeat("e", 63),
 	} {
 		want := util.PrefixSHA(in)
 		if got := prefixSHA(in); got != want {
 			t.Errorf("prefixSHA(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestPublicKeySearchKeyErrors checks the error of each publicKey search
+// criterion the log refuses.
+func TestPublicKeySearchKeyErrors(t *testing.T) {
+	key := pkixPEM(t, newDiffKeys(t).p384.Public())
+	for _, tt := range []struct {
+		pk   SearchPublicKey
+		want string
+	}{
+		{SearchPublicKey{Format: "pgp", Content: key}, `public key format "pgp" is not supported`},
+		{SearchPublicKey{Format: "x509", Content: key, URL: "https://example.com/key"}, "public key URLs are not supported"},
+		{SearchPublicKey{Format: "x509"}, "public key content is empty"},
+		{SearchPublicKey{Format: "x509", Content: []byte("key")}, "parse public key: public key is not PEM"},
+		{SearchPublicKey{Format: "x509", Content: []byte(dsaPublicKeyPEM)}, "canonicalize public key: encode public key"},
+	} {
+		if _, err := publicKeySearchKey(&tt.pk); err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrInvalidQuery) {
+			t.Errorf("publicKeySearchKey(%+v) = %v, want %q wrapping ErrInvalidQuery", tt.pk, err, tt.want)
+		}
+	}
+	got, err := publicKeySearchKey(&SearchPublicKey{Format: "x509", Content: append([]byte("\n "), key...)})
+	h := sha256.Sum256(key)
+	if err != nil || got != hex.EncodeToString(h[:]) {
+		t.Errorf("publicKeySearchKey = %q, %v, want the hex SHA-256 of the canonical PEM", got, err)
 	}
 }

@@ -417,6 +417,8 @@ func diffInputs(t testing.TB) [][]byte {
 		hashedRekordInput(t, "sha256", d256[:], sigP384, []byte(dsaPublicKeyPEM)),
 		dsseLogForm(t, []byte(dsaPublicKeyPEM)),
 		dsseLogForm(t, []byte("not a key")),
+		intotoLogForm(t, []byte(dsaPublicKeyPEM)),
+		intotoLogForm(t, p384PEM),
 		bytes.Replace(dsseLogForm(t, p384PEM), []byte(`"signatures":[`), []byte(`"signatures":[5,`), 1), // Rekor skips items that are not objects
 		bytes.Replace(dsseLogForm(t, p384PEM), []byte(`"signature":"AAAA"`), []byte(`"signature":"AA/+"`), 1),
 		bytes.Replace(dsseLogForm(t, p384PEM), []byte(`"signature":"AAAA"`), []byte(`"signature":"AA=="`), 1),
@@ -452,6 +454,20 @@ func dsseLogForm(t testing.TB, verifier []byte) []byte {
 		"envelopeHash": h, "payloadHash": h,
 		"signatures": []any{map[string]any{"signature": "AAAA", "verifier": base64.StdEncoding.EncodeToString(verifier)}},
 	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// intotoLogForm returns an intoto entry as the log stores it, with key.
+func intotoLogForm(t testing.TB, key []byte) []byte {
+	t.Helper()
+	h := map[string]any{"algorithm": "sha256", "value": strings.Repeat("ab", 32)}
+	js, err := json.Marshal(map[string]any{"kind": "intoto", "apiVersion": "0.0.2", "spec": map[string]any{"content": map[string]any{
+		"envelope": map[string]any{"payloadType": inTotoPayloadType, "signatures": []any{map[string]any{"sig": "QUFBQQ==", "publicKey": base64.StdEncoding.EncodeToString(key)}}},
+		"hash":     h, "payloadHash": h,
+	}}})
 	if err != nil {
 		t.Fatal(err)
 	}
