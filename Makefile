@@ -119,7 +119,7 @@ deploy:
 ## no test can kill them, are in internal/tools/mutate/equivalent.txt.
 MUTATE := $(GO) run ./internal/tools/mutate -equivalent internal/tools/mutate/equivalent.txt
 TLOG_VALIDATION := decode.go,entry.go,algorithm.go
-REKORV1_VALIDATION := entry.go,proposed.go,pki.go,envelope.go,hashedrekord.go,dsse.go,intoto.go
+REKORV1_VALIDATION := entry.go,proposed.go,pki.go,envelope.go,hashedrekord.go,dsse.go,intoto.go,searchquery.go
 POLICY_AUTHORITY := checker.go,trustmaterial.go,trustroot.go,kms.go
 mutate:
 	@rc=0; \
