@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,7 +147,23 @@ type diffKeys struct {
 	leafKey *ecdsa.PrivateKey
 }
 
+var (
+	diffKeysOnce   sync.Once
+	sharedDiffKeys *diffKeys
+)
+
+// newDiffKeys returns the keys of the differential tests, made once per
+// test binary (RSA key generation is slow under the race detector).
 func newDiffKeys(t testing.TB) *diffKeys {
+	t.Helper()
+	diffKeysOnce.Do(func() { sharedDiffKeys = makeDiffKeys(t) })
+	if sharedDiffKeys == nil {
+		t.Fatal("making the differential keys failed")
+	}
+	return sharedDiffKeys
+}
+
+func makeDiffKeys(t testing.TB) *diffKeys {
 	t.Helper()
 	k := &diffKeys{ecdsa: newTestSigner(t)}
 	var err error
