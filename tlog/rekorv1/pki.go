@@ -216,17 +216,6 @@ func (k *publicKey) verifyMessage(sig, message []byte) error {
 	}
 }
 
-// verifiable reports whether k's key type can verify signatures at all
-// (Rekor refuses to load a verifier for any other).
-func (k *publicKey) verifiable() error {
-	switch pub := k.public().(type) {
-	case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
-		return nil
-	default:
-		return fmt.Errorf("unsupported public key type %T", pub)
-	}
-}
-
 // verifyECDSA verifies an ECDSA signature that is ASN.1 DER encoded or,
 // when it does not parse as ASN.1, IEEE P1363 encoded (r || s).
 func verifyECDSA(pub *ecdsa.PublicKey, digest, sig []byte) error {
