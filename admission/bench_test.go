@@ -148,12 +148,27 @@ func BenchmarkAdmission(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	checker := policy.NewRegistryChecker(oci.New(oci.Options{}), &trustroot.TrustedRoot{}, policy.CheckerOptions{})
-	eng, err := policy.NewEngine([]*policy.ClusterImagePolicy{p}, checker, policy.Options{})
-	if err != nil {
-		b.Fatal(err)
+	// newWebhook is a fresh webhook process: empty decision cache, and no
+	// registry handshake made yet (the tag resolver and the signature
+	// lister share one oci.AuthCache, as signet admission serve's do).
+	newWebhook := func(b *testing.B) *Webhook {
+		auth, err := oci.NewAuthCache(oci.AuthCacheOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		checker := policy.NewRegistryChecker(oci.New(oci.Options{AuthCache: auth}), &trustroot.TrustedRoot{}, policy.CheckerOptions{})
+		eng, err := policy.NewEngine([]*policy.ClusterImagePolicy{p}, checker, policy.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		snap := staticSnapshot{&Snapshot{Engine: eng, Generation: 1, Cacheable: true}}
+		wh, err := NewWebhook(snap, fakeNamespaces{"checked": {IncludeLabel: "true"}}, fakeSecrets{}, &RemoteResolver{AuthCache: auth},
+			WebhookOptions{Logger: slog.New(slog.DiscardHandler), Metrics: benchMetrics(b)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return wh
 	}
-	snap := staticSnapshot{&Snapshot{Engine: eng, Generation: 1, Cacheable: true}}
 
 	for _, refs := range []struct {
 		name   string
@@ -171,12 +186,7 @@ func BenchmarkAdmission(b *testing.B) {
 			var cold, warm []time.Duration
 			var coldRequests, warmRequests int64
 			for b.Loop() {
-				wh, err := NewWebhook(snap, fakeNamespaces{"checked": {IncludeLabel: "true"}}, fakeSecrets{}, &RemoteResolver{},
-					WebhookOptions{Logger: slog.New(slog.DiscardHandler), Metrics: benchMetrics(b)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				h := wh.ValidateHandler()
+				h := newWebhook(b).ValidateHandler()
 				for i, body := range bodies {
 					before := reg.requests.Load()
 					start := time.Now()

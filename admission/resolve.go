@@ -32,11 +32,20 @@ type RemoteResolver struct {
 	// Transport is the HTTP transport under the limits; default
 	// remote.DefaultTransport.
 	Transport http.RoundTripper
+	// AuthCache, when set, keeps the registries' authentication
+	// handshakes between resolutions; share the signature lister's
+	// (oci.Options.AuthCache) so that a tag's resolution and the
+	// verification of what it names make one handshake.
+	AuthCache *oci.AuthCache
 }
 
 // Resolve implements Resolver.
 func (r *RemoteResolver) Resolve(ctx context.Context, ref name.Tag, keychain authn.Keychain) (v1.Hash, error) {
-	opts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(keychain), remote.WithTransport(oci.LimitTransport(r.Transport, nil))}, r.Options...)
+	tr := oci.LimitTransport(r.Transport, nil)
+	if r.AuthCache != nil {
+		tr = r.AuthCache.Transport(tr)
+	}
+	opts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(keychain), remote.WithTransport(tr)}, r.Options...)
 	desc, headErr := remote.Head(ref, opts...)
 	if headErr == nil {
 		return desc.Digest, nil

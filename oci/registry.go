@@ -37,6 +37,7 @@ type Client struct {
 	keychain  authn.Keychain
 	transport http.RoundTripper
 	userAgent string
+	auth      *AuthCache
 }
 
 // Options configures a Client; the zero value talks HTTPS to registries
@@ -54,11 +55,19 @@ type Options struct {
 	Transport http.RoundTripper
 	// UserAgent is the User-Agent sent to registries.
 	UserAgent string
+	// AuthCache keeps registries' authentication handshakes (the ping
+	// and bearer tokens, per credentials) between operations; share one
+	// with the other registry clients of a process. Nil means one of the
+	// Client's own.
+	AuthCache *AuthCache
 }
 
 // New returns a Client configured by opts.
 func New(opts Options) *Client {
-	c := &Client{keychain: opts.Keychain, transport: opts.Transport, userAgent: opts.UserAgent}
+	c := &Client{keychain: opts.Keychain, transport: opts.Transport, userAgent: opts.UserAgent, auth: opts.AuthCache}
+	if c.auth == nil {
+		c.auth, _ = NewAuthCache(AuthCacheOptions{}) // valid options
+	}
 	if c.keychain == nil {
 		c.keychain = authn.DefaultKeychain
 	}
@@ -71,9 +80,10 @@ func New(opts Options) *Client {
 // remote returns the go-containerregistry options of one operation,
 // authenticating with kc: c.keychain, or c.keychainFor a Lookup. Every
 // request is held to MaxManifestSize and MaxRedirects, and to the
-// session's budget when s is not nil.
+// session's budget when s is not nil. Authentication handshakes go
+// through the Client's AuthCache.
 func (c *Client) remote(ctx context.Context, kc authn.Keychain, s *Session) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(LimitTransport(c.transport, s))}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(c.auth.Transport(LimitTransport(c.transport, s)))}
 	if c.userAgent != "" {
 		opts = append(opts, remote.WithUserAgent(c.userAgent))
 	}
@@ -85,7 +95,9 @@ func (c *Client) remote(ctx context.Context, kc authn.Keychain, s *Session) []re
 // remote.Get, remote.Image… call builds a new authenticated transport,
 // which costs a ping of the registry (GET /v2/) and, on registries with
 // token auth, a token exchange; a Puller does that once per repository
-// and reuses the transport for every later read.
+// and reuses the transport for every later read, and the Client's
+// AuthCache answers both from its memory when another operation made
+// them recently with the same credentials.
 //
 // Pullers are not kept in the Client on purpose: a Puller sets up a
 // repository's transport with the context of the first read that needs

@@ -134,12 +134,18 @@ itself.`,
 			if len(hosts) == 0 {
 				hosts = at.Hosts(ln.Addr(), service, namespace)
 			}
+			// Tag resolution and signature reads share the registries'
+			// authentication handshakes.
+			auth, err := oci.NewAuthCache(oci.AuthCacheOptions{})
+			if err != nil {
+				return err
+			}
 			if checkers == nil {
 				tr, err := keylessTrust(trustedRoot, server, f.Changed("server"))
 				if err != nil {
 					return err
 				}
-				checkers = admission.RegistryCheckers(oci.New(oci.Options{}), tr)
+				checkers = admission.RegistryCheckers(oci.New(oci.Options{AuthCache: auth}), tr)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -149,8 +155,9 @@ itself.`,
 				Dynamic: dyn, Checkers: checkers, Engine: engine,
 				Listener: ln, CertDir: certDir, Hosts: hosts, Mutate: mutate, PatchCABundle: patchCABundle, CASecret: caSecret,
 				SystemNamespace: namespace, Timeout: timeout, Logger: logger, Cache: admission.CacheOptions{TagTTL: tagTTL},
-				Ready:  func() { fmt.Fprintln(out, "signet admission webhook ready") },
-				Report: reportOptions(serveReport, reportInterval),
+				Resolver: &admission.RemoteResolver{AuthCache: auth},
+				Ready:    func() { fmt.Fprintln(out, "signet admission webhook ready") },
+				Report:   reportOptions(serveReport, reportInterval),
 			})
 		},
 	}
