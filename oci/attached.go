@@ -143,11 +143,19 @@ func (c *Client) list(ctx context.Context, subject name.Digest, kind Kind, l Loo
 	if s == nil {
 		s = defaultSession()
 	}
-	p, err := c.puller(ctx, c.keychainFor(l), s)
+	kc := c.keychainFor(l)
+	p, err := c.puller(ctx, kc, s)
 	if err != nil {
 		return nil, err
 	}
 	r := &reader{p: p, s: s}
+	if c.content != nil {
+		creds, err := credentialsKey(ctx, kc, subject.Context())
+		if err != nil {
+			return nil, fmt.Errorf("list attachments of %s: %w", subject, err)
+		}
+		r.content, r.contentKey = c.content, creds+" "
+	}
 	// found[0] holds the referrers, found[1:] the legacy tags, so that the
 	// order does not depend on which lookup answers first.
 	found := make([][]*Attachment, 1+len(legacyTags))
@@ -204,11 +212,14 @@ func (r *reader) legacy(ctx context.Context, subject name.Digest, prefix, suffix
 	if len(m.Layers) > maxLayers {
 		return nil, fmt.Errorf("read %s: %d layers, at most %d are read", tag, len(m.Layers), maxLayers)
 	}
-	var out []*Attachment
+	// The layers' blobs are read concurrently, as referrers are.
+	out := make([]*Attachment, len(m.Layers))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(referrerReads)
 	for i, d := range m.Layers {
 		a := &Attachment{Layout: LayoutLegacy, Kind: kind, Ref: tag.String(), Index: i, Digest: d.Digest,
 			ArtifactType: string(d.MediaType), Annotations: d.Annotations, subject: subject}
-		out = append(out, a)
+		out[i] = a
 		if kind == KindOther {
 			continue
 		}
@@ -217,27 +228,38 @@ func (r *reader) legacy(ctx context.Context, subject name.Digest, prefix, suffix
 			a.Err = fmt.Errorf("layer %d: %w", i, err)
 			continue
 		}
-		payload, err := r.blob(ctx, subject.Context(), d)
-		if errors.Is(err, errMalformed) {
-			a.Err = fmt.Errorf("layer %d: %w", i, err)
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		a.layer = &Layer{MediaType: string(d.MediaType), Payload: payload, Annotations: d.Annotations}
-		want := MediaTypeSimpleSigning
-		if kind == KindAttestation {
-			want = MediaTypeDSSE
-		}
-		if a.layer.MediaType != want {
-			a.Err = fmt.Errorf("layer %d: media type %q, want %s", i, d.MediaType, want)
-			continue
-		}
-		if a.Bundle, err = a.layer.Bundle(); err != nil {
-			a.Err = fmt.Errorf("layer %d: %w", i, err)
-		}
+		g.Go(func() error { return r.legacyLayer(gctx, a, d) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// legacyLayer reads the blob of a's layer, described by d, and makes its
+// bundle. Malformed layers are reported in a.Err; registry errors are
+// returned.
+func (r *reader) legacyLayer(ctx context.Context, a *Attachment, d v1.Descriptor) error {
+	payload, err := r.blob(ctx, a.subject.Context(), d)
+	if errors.Is(err, errMalformed) {
+		a.Err = fmt.Errorf("layer %d: %w", a.Index, err)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	a.layer = &Layer{MediaType: string(d.MediaType), Payload: payload, Annotations: d.Annotations}
+	want := MediaTypeSimpleSigning
+	if a.Kind == KindAttestation {
+		want = MediaTypeDSSE
+	}
+	if a.layer.MediaType != want {
+		a.Err = fmt.Errorf("layer %d: media type %q, want %s", a.Index, d.MediaType, want)
+		return nil
+	}
+	if a.Bundle, err = a.layer.Bundle(); err != nil {
+		a.Err = fmt.Errorf("layer %d: %w", a.Index, err)
+	}
+	return nil
 }
 
 // AppendSignature adds a legacy signature layer to the image tagged

@@ -1,6 +1,8 @@
 package oci
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -225,4 +227,43 @@ func FuzzBearerRealms(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestContentCache: content is kept only under its own digest, within
+// the byte bound, and expires.
+func TestContentCache(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := newContentCache(100)
+	c.now = func() time.Time { return now }
+	digest := func(b []byte) string {
+		sum := sha256.Sum256(b)
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	a, b := []byte(strings.Repeat("a", 40)), []byte(strings.Repeat("b", 40))
+	c.put("x", digest(b), a) // not a's digest
+	if _, ok := c.get("x"); ok {
+		t.Error("content kept under another digest")
+	}
+	c.put("a", digest(a), a)
+	c.put("b", digest(b), b)
+	if got, ok := c.get("a"); !ok || string(got) != string(a) {
+		t.Errorf("get(a) = %q, %v", got, ok)
+	}
+	big := []byte(strings.Repeat("c", 101))
+	c.put("big", digest(big), big)
+	if _, ok := c.get("big"); ok {
+		t.Error("content larger than the cache kept")
+	}
+	d := []byte(strings.Repeat("d", 40))
+	c.put("d", digest(d), d) // 120 bytes: makes room
+	if c.bytes > 100 {
+		t.Errorf("%d bytes held, at most 100 allowed", c.bytes)
+	}
+	if _, ok := c.get("d"); !ok {
+		t.Error("newest content not kept")
+	}
+	now = now.Add(contentTTL)
+	if _, ok := c.get("d"); ok {
+		t.Error("content kept past its TTL")
+	}
 }

@@ -2,6 +2,9 @@ package oci_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,18 +12,22 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/signetproject/signet/oci"
+	"github.com/signetproject/signet/sign"
 )
 
 // authRegistry is an in-process registry behind Docker token
@@ -40,6 +47,7 @@ type authRegistry struct {
 	served    map[string]int // requests served by the user of their token
 	refused   int            // 401 answers to repository requests
 	hang      bool           // token requests wait for the client to give up
+	reads     []string       // repository requests served: "user kind"
 }
 
 type grant struct {
@@ -86,12 +94,37 @@ func newAuthRegistry(t *testing.T) *authRegistry {
 			return
 		}
 		r.served[g.user]++
+		r.reads = append(r.reads, g.user+" "+readKind(req.URL.Path))
 		r.mu.Unlock()
 		h.ServeHTTP(w, req)
 	}))
 	t.Cleanup(authed.Close)
 	r.authed = strings.TrimPrefix(authed.URL, "http://")
 	return r
+}
+
+// readKind says what a repository request reads: "referrers", "tag"
+// (a manifest by tag), "manifest" (by digest) or "blob".
+func readKind(path string) string {
+	switch {
+	case strings.Contains(path, "/referrers/"):
+		return "referrers"
+	case strings.Contains(path, "/blobs/"):
+		return "blob"
+	case strings.Contains(path, "/manifests/sha256:"):
+		return "manifest"
+	}
+	return "tag"
+}
+
+// readLog returns and forgets the repository requests served.
+func (r *authRegistry) readLog() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.reads
+	r.reads = nil
+	slices.Sort(out)
+	return out
 }
 
 // token is the token service: any scope for any known user or anonymous.
@@ -398,4 +431,104 @@ func parseRef(t *testing.T, ref string) name.Reference {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// signedImage pushes an image to repo, signs it with a key in layout on
+// the open server, and returns its digest on the authenticated one.
+func (r *authRegistry) signedImage(t *testing.T, repo string, layout oci.Layout) name.Digest {
+	t.Helper()
+	d := r.image(t, repo)
+	open := parseRef(t, r.open+"/"+repo+"@"+d.DigestStr()).(name.Digest)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup := oci.New(oci.Options{Keychain: authn.NewMultiKeychain()})
+	if _, err := setup.SignImage(context.Background(), open, layout, nil, sign.Options{Key: key, UnsafeNoTlog: true}); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestContentReuse: a listing reads again what names the signatures (the
+// referrers index, the .sig tag) but not the manifests and blobs an
+// earlier listing with the same credentials read by digest; other
+// credentials read their own.
+func TestContentReuse(t *testing.T) {
+	for _, layout := range []oci.Layout{oci.LayoutReferrers, oci.LayoutLegacy} {
+		t.Run(string(layout), func(t *testing.T) {
+			r := newAuthRegistry(t)
+			client := newAuthClient(t, r)
+			img := r.signedImage(t, "team/app", layout)
+			list := func(user string) {
+				t.Helper()
+				got, err := client.ListKind(context.Background(), img, oci.KindSignature, lookup(user))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got.Attachments) != 1 || got.Attachments[0].Err != nil || got.Attachments[0].Bundle == nil {
+					t.Fatalf("listing as %q: %+v, want one signature", user, got.Attachments)
+				}
+			}
+			first := map[oci.Layout][]string{
+				oci.LayoutReferrers: {"alice blob", "alice manifest", "alice referrers", "alice tag"},
+				oci.LayoutLegacy:    {"alice blob", "alice referrers", "alice tag"},
+			}[layout]
+			list("alice")
+			if diff := cmp.Diff(first, r.readLog()); diff != "" {
+				t.Errorf("first listing (-want +got):\n%s", diff)
+			}
+			list("alice")
+			if diff := cmp.Diff([]string{"alice referrers", "alice tag"}, r.readLog()); diff != "" {
+				t.Errorf("second listing (-want +got):\n%s", diff)
+			}
+			list("bob")
+			if diff := cmp.Diff(strings.Split(strings.ReplaceAll(strings.Join(first, ","), "alice", "bob"), ","), r.readLog()); diff != "" {
+				t.Errorf("listing as bob (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestContentRemoved: a signature removed from the registry is not
+// found again, although its content is kept.
+func TestContentRemoved(t *testing.T) {
+	for _, layout := range []oci.Layout{oci.LayoutReferrers, oci.LayoutLegacy} {
+		t.Run(string(layout), func(t *testing.T) {
+			r := newAuthRegistry(t)
+			client := newAuthClient(t, r)
+			img := r.signedImage(t, "team/app", layout)
+			got, err := client.ListKind(context.Background(), img, oci.KindSignature, lookup("alice"))
+			if err != nil || len(got.Attachments) != 1 {
+				t.Fatalf("before removal: %v, %v", got, err)
+			}
+			open := parseRef(t, r.open+"/team/app@"+img.DigestStr()).(name.Digest)
+			switch layout {
+			case oci.LayoutReferrers:
+				idx, err := remote.Referrers(open)
+				if err != nil {
+					t.Fatal(err)
+				}
+				im, err := idx.IndexManifest()
+				if err != nil || len(im.Manifests) != 1 {
+					t.Fatalf("referrers: %v, %v", im, err)
+				}
+				if err := remote.Delete(open.Context().Digest(im.Manifests[0].Digest.String())); err != nil {
+					t.Fatal(err)
+				}
+			case oci.LayoutLegacy:
+				tag := parseRef(t, r.open+"/team/app:sha256-"+strings.TrimPrefix(img.DigestStr(), "sha256:")+".sig").(name.Tag)
+				if err := remote.Write(tag, empty.Image); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err = client.ListKind(context.Background(), img, oci.KindSignature, lookup("alice"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Attachments) != 0 {
+				t.Errorf("after removal: %d signatures listed, want none", len(got.Attachments))
+			}
+		})
+	}
 }

@@ -284,6 +284,10 @@ func (r *reader) readReferrer(ctx context.Context, subject name.Digest, d v1.Des
 type reader struct {
 	p *remote.Puller
 	s *Session
+	// content, when set, keeps what is read by digest for later
+	// listings; contentKey names the listing's credentials.
+	content    *contentCache
+	contentKey string
 }
 
 // get reads the manifest ref names (go-containerregistry checks a
@@ -317,6 +321,10 @@ func (r *reader) referrersIndex(ctx context.Context, subject name.Digest) (*v1.I
 
 // manifest reads a manifest by digest.
 func (r *reader) manifest(ctx context.Context, ref name.Digest) ([]byte, error) {
+	key := r.contentKey + "manifest " + ref.String()
+	if data, ok := r.content.get(key); ok {
+		return data, nil
+	}
 	desc, err := r.get(ctx, ref)
 	if err != nil {
 		if isNotFound(err) {
@@ -324,6 +332,7 @@ func (r *reader) manifest(ctx context.Context, ref name.Digest) ([]byte, error) 
 		}
 		return nil, fmt.Errorf("fetch manifest %s: %w", ref, classify(err))
 	}
+	r.content.put(key, ref.DigestStr(), desc.Manifest)
 	return desc.Manifest, nil
 }
 
@@ -338,7 +347,11 @@ func (r *reader) blob(ctx context.Context, repo name.Repository, d v1.Descriptor
 		return nil, fmt.Errorf("%w: blob %s: %d bytes is too large", errMalformed, d.Digest, d.Size)
 	}
 	ref := repo.Digest(d.Digest.String())
-	v, err := r.s.do(ctx, fmt.Sprintf("blob %s %d", ref, d.Size), func() (any, error) {
+	key := fmt.Sprintf("blob %s %d", ref, d.Size)
+	if data, ok := r.content.get(r.contentKey + key); ok {
+		return data, nil
+	}
+	v, err := r.s.do(ctx, key, func() (any, error) {
 		l, err := r.p.Layer(ctx, ref)
 		if err != nil {
 			return nil, fmt.Errorf("fetch blob %s: %w", d.Digest, classify(err))
@@ -365,5 +378,6 @@ func (r *reader) blob(ctx context.Context, repo name.Repository, d v1.Descriptor
 	if err != nil {
 		return nil, err
 	}
+	r.content.put(r.contentKey+key, d.Digest.String(), v.([]byte))
 	return v.([]byte), nil
 }

@@ -38,6 +38,7 @@ type Client struct {
 	transport http.RoundTripper
 	userAgent string
 	auth      *AuthCache
+	content   *contentCache // nil: none
 }
 
 // Options configures a Client; the zero value talks HTTPS to registries
@@ -60,6 +61,11 @@ type Options struct {
 	// with the other registry clients of a process. Nil means one of the
 	// Client's own.
 	AuthCache *AuthCache
+	// MaxCachedContent bounds the bytes of the signature manifests and
+	// blobs (named by digest, checked against it) that listings keep for
+	// later listings with the same credentials; default
+	// DefaultMaxCachedContent, negative: none kept.
+	MaxCachedContent int64
 }
 
 // New returns a Client configured by opts.
@@ -67,6 +73,12 @@ func New(opts Options) *Client {
 	c := &Client{keychain: opts.Keychain, transport: opts.Transport, userAgent: opts.UserAgent, auth: opts.AuthCache}
 	if c.auth == nil {
 		c.auth, _ = NewAuthCache(AuthCacheOptions{}) // valid options
+	}
+	switch {
+	case opts.MaxCachedContent == 0:
+		c.content = newContentCache(DefaultMaxCachedContent)
+	case opts.MaxCachedContent > 0:
+		c.content = newContentCache(opts.MaxCachedContent)
 	}
 	if c.keychain == nil {
 		c.keychain = authn.DefaultKeychain

@@ -218,14 +218,42 @@ func (b *limitedBody) check(n int64) error {
 	return nil
 }
 
+// maxReservation bounds the budget one Read of a session's body
+// reserves.
+const maxReservation = 32 << 10
+
 func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.s == nil {
+		return b.read1(p)
+	}
+	// Bodies of a session are read concurrently: each Read first reserves
+	// its share of what is left of the budget (one byte over it, to see
+	// whether the body goes on), so that together they overshoot it by
+	// at most one byte, and gives back what it did not read.
+	var k int64
+	for {
+		used := b.s.bytes.Load()
+		if used > b.s.maxBytes {
+			return 0, fmt.Errorf("%w: %s: more than %d bytes read for one image", ErrLimit, b.what, b.s.maxBytes)
+		}
+		k = min(int64(len(p)), maxReservation, b.s.maxBytes+1-used)
+		if b.s.bytes.CompareAndSwap(used, used+k) {
+			break
+		}
+	}
+	n, err := b.read1(p[:k])
+	if b.s.bytes.Add(int64(n)-k) > b.s.maxBytes {
+		return n, fmt.Errorf("%w: %s: more than %d bytes read for one image", ErrLimit, b.what, b.s.maxBytes)
+	}
+	return n, err
+}
+
+// read1 reads from the body, holding it to its own limit.
+func (b *limitedBody) read1(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.read += int64(n)
 	if b.limit >= 0 && b.read > b.limit {
 		return n, fmt.Errorf("%w: %s: manifest larger than %d bytes (the OCI distribution spec's 4 MiB)", ErrLimit, b.what, b.limit)
-	}
-	if b.s != nil && b.s.bytes.Add(int64(n)) > b.s.maxBytes {
-		return n, fmt.Errorf("%w: %s: more than %d bytes read for one image", ErrLimit, b.what, b.s.maxBytes)
 	}
 	return n, err
 }

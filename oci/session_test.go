@@ -87,7 +87,9 @@ func TestSessionByteBudget(t *testing.T) {
 			if n := h.BytesServed(); n > 12<<20 {
 				t.Errorf("registry served %d MiB of 40 for a 4 MiB budget", n>>20)
 			}
-			if s.Bytes() > 4<<20+64<<10 {
+			// Layers are read concurrently; together they overshoot the
+			// budget by one byte at most.
+			if s.Bytes() > 4<<20+1 {
 				t.Errorf("session read %d bytes, budget 4 MiB", s.Bytes())
 			}
 		})
