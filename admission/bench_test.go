@@ -216,6 +216,60 @@ func BenchmarkAdmission(b *testing.B) {
 			b.ReportMetric(float64(warmRequests)/float64(len(warm)), "registry-req/warm-admission")
 		})
 	}
+
+	// A Deployment's Pods are admitted after the Deployment (and its
+	// ReplicaSet): other decisions (the cache keys on kind and labels),
+	// but the registry has been read for the same image with the same
+	// credentials. The Pod's decision then reads only what names the
+	// signatures.
+	for _, delay := range []time.Duration{0, 5 * time.Millisecond} {
+		b.Run(fmt.Sprintf("digest/deployment-then-pod/rtt=%s", delay), func(b *testing.B) {
+			reg.delay.Store(int64(delay))
+			defer reg.delay.Store(0)
+			rtt := registryRTT(b, digests[0])
+			var deploys, pods [][]byte
+			for i, img := range digests {
+				obj, group, _ := workloadObject("Deployment", podSpec(img))
+				raw, err := json.Marshal(admissionv1.AdmissionReview{
+					TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+					Request:  request(b, admissionv1.Create, group, "Deployment", "checked", obj),
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				deploys, pods = append(deploys, raw), append(pods, reviewBody(b, i, img))
+			}
+			var deployTimes, podTimes []time.Duration
+			var podRequests int64
+			admit := func(h http.Handler, body []byte) time.Duration {
+				start := time.Now()
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, ValidatePath, bytes.NewReader(body)))
+				elapsed := time.Since(start)
+				var out admissionv1.AdmissionReview
+				if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil || !out.Response.Allowed {
+					b.Fatalf("admission: %s", rec.Body.String())
+				}
+				return elapsed
+			}
+			for b.Loop() {
+				h := newWebhook(b).ValidateHandler()
+				for i := range deploys {
+					deployTimes = append(deployTimes, admit(h, deploys[i]))
+					before := reg.requests.Load()
+					podTimes = append(podTimes, admit(h, pods[i]))
+					podRequests += reg.requests.Load() - before
+				}
+			}
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+			b.ReportMetric(ms(percentile(deployTimes, 50)), "deployment-p50-ms")
+			b.ReportMetric(float64(percentile(deployTimes, 50))/float64(rtt), "deployment-p50/rtt")
+			b.ReportMetric(ms(percentile(podTimes, 50)), "pod-p50-ms")
+			b.ReportMetric(float64(percentile(podTimes, 50))/float64(rtt), "pod-p50/rtt")
+			b.ReportMetric(ms(rtt), "registry-rtt-p50-ms")
+			b.ReportMetric(float64(podRequests)/float64(len(podTimes)), "registry-req/pod")
+		})
+	}
 }
 
 // registryRTT is the median time of one registry round trip: one HEAD

@@ -95,6 +95,12 @@ type resolution struct {
 // returned as they are.
 func (r *requestResolver) resolve(ctx context.Context, image string) (resolvedImage, error) {
 	ref, err := name.ParseReference(image)
+	return r.resolveRef(ctx, image, ref, err)
+}
+
+// resolveRef is resolve for a reference the caller parsed already: ref
+// and err are what name.ParseReference(image) returned.
+func (r *requestResolver) resolveRef(ctx context.Context, image string, ref name.Reference, err error) (resolvedImage, error) {
 	if err != nil {
 		return resolvedImage{}, fmt.Errorf("parse image reference %q: %w", image, err)
 	}

@@ -250,6 +250,13 @@ func (w *Webhook) review(ctx context.Context, webhook string, req *admissionv1.A
 	for _, reason := range v.reasons {
 		w.metrics.InternalErrors.WithLabelValues(reason).Inc()
 	}
+	level := slog.LevelInfo
+	if v.ierr != nil {
+		level = slog.LevelError
+	}
+	if v.outcome == "skipped" && v.ierr == nil || !w.logger.Enabled(ctx, level) {
+		return v.resp
+	}
 	log := w.logger.With("webhook", webhook, "uid", req.UID, "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", req.Operation)
 	switch {
 	case v.ierr != nil:
@@ -420,13 +427,14 @@ func (k failureKeychain) Resolve(target authn.Resource) (authn.Authenticator, er
 // credentials parts of its cache key. A tag no policy may apply to is
 // not resolved: every image it could name gets the no-match decision.
 func (w *Webhook) evaluateImage(ctx context.Context, snap *Snapshot, rr *requestResolver, creds *credentials, key CacheKey, wl *Workload, r *imageResult) {
-	if ref, err := name.ParseReference(r.image); err == nil {
+	ref, err := name.ParseReference(r.image)
+	if err == nil {
 		if tag, ok := ref.(name.Tag); ok && !snap.Engine.MayApply(tag.Context().Name(), &wl.Resource) {
 			r.decision = snap.Engine.Unmatched(r.image)
 			return
 		}
 	}
-	resolved, err := rr.resolve(ctx, r.image)
+	resolved, err := rr.resolveRef(ctx, r.image, ref, err)
 	if err != nil {
 		r.err = &internalError{reason: ReasonResolve, err: err}
 		if ctx.Err() != nil {
