@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -307,6 +308,11 @@ func bearerRealms(values []string) []string {
 		if i := strings.IndexAny(realm, "?#"); i >= 0 {
 			realm = realm[:i]
 		}
+		u, err := url.Parse(realm)
+		if err != nil || isManifestPath(u.Path) || strings.Contains(u.Path, "/blobs/") {
+			// A realm naming registry content would make it replayable.
+			continue
+		}
 		out = append(out, realm)
 	}
 	return out
@@ -315,16 +321,9 @@ func bearerRealms(values []string) []string {
 // challengeParam returns the value of one parameter of a challenge's
 // comma-separated list of name=token or name="quoted string".
 func challengeParam(params, want string) (string, error) {
-	s := params
-	for {
-		s = strings.TrimLeft(s, " \t,")
-		if s == "" {
-			return "", nil
-		}
-		name, rest, ok := strings.Cut(s, "=")
-		if !ok {
-			return "", errors.New("challenge parameter without a value")
-		}
+	// A parameter without "=" ends the list (it leaves rest empty).
+	for s := strings.TrimLeft(params, " \t,"); s != ""; s = strings.TrimLeft(s, " \t,") {
+		name, rest, _ := strings.Cut(s, "=")
 		name = strings.TrimSpace(name)
 		rest = strings.TrimLeft(rest, " \t")
 		var value string
@@ -352,4 +351,5 @@ func challengeParam(params, want string) (string, error) {
 			return value, nil
 		}
 	}
+	return "", nil
 }

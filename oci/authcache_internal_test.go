@@ -34,6 +34,20 @@ func TestAuthCacheReplaysOnlyHandshakes(t *testing.T) {
 			case "big": // nor a response larger than any token
 				fmt.Fprintf(w, `{"token":"t%d","pad":%q}`, i, strings.Repeat("x", maxTokenResponse))
 				return
+			case "oauth": // an OAuth token is one
+				fmt.Fprintf(w, `{"access_token":"t%d","expires_in":300}`, i)
+				return
+			case "none", "badjson", "expired": // these are not
+				fmt.Fprint(w, map[string]string{
+					"none":    fmt.Sprintf(`{"expires_in":300,"n":%d}`, i),
+					"badjson": fmt.Sprintf(`{"token":"t%d","expires_in":"300"}`, i),
+					"expired": fmt.Sprintf(`{"token":"t%d","expires_in":-1}`, i),
+				}[req.URL.Query().Get("scope")])
+				return
+			case "cut": // a response cut short is an error
+				w.Header().Set("Content-Length", "100")
+				fmt.Fprintf(w, `{"token":"t%d"`, i)
+				return
 			}
 			fmt.Fprintf(w, `{"token":"t%d","expires_in":300}`, i)
 		case "/refused":
@@ -129,6 +143,21 @@ func TestAuthCacheReplaysOnlyHandshakes(t *testing.T) {
 	if n.Load() != before+2 {
 		t.Errorf("a token response over %d bytes was replayed", maxTokenResponse)
 	}
+	for _, tt := range []struct {
+		scope   string
+		replays bool
+	}{{"oauth", true}, {"none", false}, {"badjson", false}, {"expired", false}} {
+		before := n.Load()
+		first, second := get("/token?scope="+tt.scope, ""), get("/token?scope="+tt.scope, "")
+		if replayed := n.Load() == before+1; replayed != tt.replays || (first == second) != tt.replays {
+			t.Errorf("token response %q: replayed %v (%q, then %q), want %v", tt.scope, replayed, first, second, tt.replays)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/token?scope=cut", nil)
+	if resp, err := rt.RoundTrip(req); err == nil {
+		resp.Body.Close()
+		t.Errorf("token response cut short: no error")
+	}
 }
 
 // TestAuthCachePingErrors: a ping answered with anything but 200 or 401
@@ -145,7 +174,7 @@ func TestAuthCachePingErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := cache.Transport(http.DefaultTransport)
+	rt := cache.Transport(nil) // remote.DefaultTransport
 	var got []int
 	for range 3 {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v2/", nil)
@@ -196,11 +225,18 @@ func TestBearerRealms(t *testing.T) {
 		{[]string{`Bearer realm="https://auth.example/token",service="registry.example"`}, []string{"https://auth.example/token"}},
 		{[]string{`bearer service="x", realm="https://a.example/t?x=1"`}, []string{"https://a.example/t"}},
 		{[]string{`Bearer realm=https://a.example/t,service=x`}, []string{"https://a.example/t"}},
+		{[]string{`Bearer service=x, realm=https://a.example/t`}, []string{"https://a.example/t"}},
+		{[]string{`Bearer token68, realm="https://a.example/t"`}, nil},
 		{[]string{`Bearer realm="https://a.example/\"q\""`}, []string{`https://a.example/"q"`}},
 		{[]string{`Basic realm="https://a.example/"`}, nil},
 		{[]string{`Bearer realm="unterminated`}, nil},
 		{[]string{`Bearer service="x"`}, nil},
 		{[]string{`Bearer`, `Bearer realm="https://b.example/t"`}, []string{"https://b.example/t"}},
+		{[]string{`Bearer realm="https://gcr.example/v2/token"`}, []string{"https://gcr.example/v2/token"}},
+		// Registry content is never a token service.
+		{[]string{`Bearer realm="https://r.example/v2/team/app/manifests/latest"`}, nil},
+		{[]string{`Bearer realm="https://r.example/v2/team/app/referrers/sha256:00"`}, nil},
+		{[]string{`Bearer realm="https://r.example/v2/team/app/blobs/sha256:00"`}, nil},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, bearerRealms(tt.header)); diff != "" {
@@ -245,7 +281,11 @@ func TestContentCache(t *testing.T) {
 		t.Error("content kept under another digest")
 	}
 	c.put("a", digest(a), a)
+	c.put("a", digest(a), a) // again: counted once
 	c.put("b", digest(b), b)
+	if c.bytes != 80 {
+		t.Errorf("%d bytes counted for 80 held", c.bytes)
+	}
 	if got, ok := c.get("a"); !ok || string(got) != string(a) {
 		t.Errorf("get(a) = %q, %v", got, ok)
 	}
@@ -254,6 +294,11 @@ func TestContentCache(t *testing.T) {
 	if _, ok := c.get("big"); ok {
 		t.Error("content larger than the cache kept")
 	}
+	// Making room drops expired content first: a, put before b, expires
+	// first.
+	now = now.Add(contentTTL / 2)
+	c.put("b", digest(b), b)
+	now = now.Add(contentTTL/2 + time.Second)
 	d := []byte(strings.Repeat("d", 40))
 	c.put("d", digest(d), d) // 120 bytes: makes room
 	if c.bytes > 100 {
@@ -261,6 +306,15 @@ func TestContentCache(t *testing.T) {
 	}
 	if _, ok := c.get("d"); !ok {
 		t.Error("newest content not kept")
+	}
+	if _, ok := c.get("b"); !ok {
+		t.Error("unexpired content dropped to make room")
+	}
+	// Nothing expired: everything goes.
+	e := []byte(strings.Repeat("e", 40))
+	c.put("e", digest(e), e)
+	if _, ok := c.get("e"); !ok || c.bytes != 40 {
+		t.Errorf("after making room with nothing expired: %d bytes held, newest kept %v; want 40 and true", c.bytes, ok)
 	}
 	now = now.Add(contentTTL)
 	if _, ok := c.get("d"); ok {

@@ -486,6 +486,16 @@ func TestContentReuse(t *testing.T) {
 			if diff := cmp.Diff(strings.Split(strings.ReplaceAll(strings.Join(first, ","), "alice", "bob"), ","), r.readLog()); diff != "" {
 				t.Errorf("listing as bob (-want +got):\n%s", diff)
 			}
+			// A client that keeps no content reads everything each time.
+			uncached := oci.New(oci.Options{Keychain: authn.NewMultiKeychain(), MaxCachedContent: -1})
+			for range 2 {
+				if _, err := uncached.ListKind(context.Background(), img, oci.KindSignature, lookup("alice")); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(first, r.readLog()); diff != "" {
+					t.Errorf("listing without a content cache (-want +got):\n%s", diff)
+				}
+			}
 		})
 	}
 }
@@ -530,5 +540,37 @@ func TestContentRemoved(t *testing.T) {
 				t.Errorf("after removal: %d signatures listed, want none", len(got.Attachments))
 			}
 		})
+	}
+}
+
+// failingKeychain cannot resolve credentials.
+type failingKeychain struct{}
+
+func (failingKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	return nil, errors.New("secret store down")
+}
+
+// failingAuth resolves to credentials that cannot be read.
+type failingAuth struct{}
+
+func (failingAuth) Resolve(authn.Resource) (authn.Authenticator, error) { return failingAuth{}, nil }
+func (failingAuth) Authorization() (*authn.AuthConfig, error) {
+	return nil, errors.New("helper failed")
+}
+
+// TestListCredentialsErrors: credentials that cannot be read fail the
+// listing with the reason.
+func TestListCredentialsErrors(t *testing.T) {
+	r := newAuthRegistry(t)
+	client := newAuthClient(t, r)
+	img := r.image(t, "team/app")
+	for _, tt := range []struct {
+		kc   authn.Keychain
+		want string
+	}{{failingKeychain{}, "secret store down"}, {failingAuth{}, "helper failed"}} {
+		_, err := client.ListKind(context.Background(), img, oci.KindSignature, oci.Lookup{Keychain: tt.kc})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("err = %v, want %q", err, tt.want)
+		}
 	}
 }

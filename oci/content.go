@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -60,15 +59,12 @@ func (c *contentCache) get(key string) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
-	if !ok {
-		return nil, false
-	}
-	if !c.now().Before(e.expires) {
+	if ok && !c.now().Before(e.expires) {
 		delete(c.entries, key)
 		c.bytes -= int64(len(e.data))
 		return nil, false
 	}
-	return e.data, true
+	return e.data, ok
 }
 
 // put keeps data for key if it has digest (sha256:<hex>). When full,
@@ -116,10 +112,7 @@ func credentialsKey(ctx context.Context, kc authn.Keychain, repo name.Repository
 	if err != nil {
 		return "", fmt.Errorf("registry credentials for %s: %w", repo, err)
 	}
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		return "", fmt.Errorf("registry credentials for %s: %w", repo, err)
-	}
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:]), nil
+	h := sha256.New()
+	fmt.Fprintf(h, "%q %q %q %q %q", cfg.Username, cfg.Password, cfg.Auth, cfg.IdentityToken, cfg.RegistryToken)
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -229,13 +229,12 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	// Bodies of a session are read concurrently: each Read first reserves
 	// its share of what is left of the budget (one byte over it, to see
 	// whether the body goes on), so that together they overshoot it by
-	// at most one byte, and gives back what it did not read.
+	// at most one byte, and gives back what it did not read. Reservations
+	// keep the count at most one over the budget, so k is never negative;
+	// once the budget is spent, k is 0 and the check below fails the read.
 	var k int64
 	for {
 		used := b.s.bytes.Load()
-		if used > b.s.maxBytes {
-			return 0, fmt.Errorf("%w: %s: more than %d bytes read for one image", ErrLimit, b.what, b.s.maxBytes)
-		}
 		k = min(int64(len(p)), maxReservation, b.s.maxBytes+1-used)
 		if b.s.bytes.CompareAndSwap(used, used+k) {
 			break

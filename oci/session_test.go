@@ -113,6 +113,33 @@ func TestSessionBudgetAnnounced(t *testing.T) {
 	}
 }
 
+// TestSessionBudgetExact: a budget of exactly what a listing reads is
+// enough, one byte less is not, although its blobs are read concurrently.
+func TestSessionBudgetExact(t *testing.T) {
+	h := registrytest.StartHostile(t, registrytest.HostileConfig{Attack: registrytest.ManyLayers, Layers: 5, LayerSize: 100 << 10})
+	img := hostileImage(t, h)
+	list := func(budget int64) (*oci.Session, error) {
+		s, err := oci.NewSession(oci.Limits{MaxBytes: budget})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A client of its own each time: nothing kept from before.
+		_, err = oci.New(oci.Options{MaxCachedContent: -1}).ListKind(context.Background(), img, oci.KindSignature, oci.Lookup{Session: s})
+		return s, err
+	}
+	s, err := list(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := s.Bytes()
+	if _, err := list(need); err != nil {
+		t.Errorf("budget of the %d bytes needed: %v", need, err)
+	}
+	if _, err := list(need - 1); !errors.Is(err, oci.ErrLimit) {
+		t.Errorf("budget of one byte less: err = %v, want ErrLimit", err)
+	}
+}
+
 // TestSessionSharesReads: listings sharing a session (two authorities of
 // one decision) read each manifest and blob once.
 func TestSessionSharesReads(t *testing.T) {
