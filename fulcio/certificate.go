@@ -104,7 +104,7 @@ func Summarize(cert *x509.Certificate) (*Certificate, error) {
 	case len(cert.EmailAddresses) > 0:
 		c.SAN = cert.EmailAddresses[0]
 	default:
-		c.SAN = otherNameSAN(cert)
+		c.SAN = OtherNameSAN(cert)
 	}
 	if c.SAN == "" {
 		return nil, errors.New("certificate has no subject alternative name")
@@ -112,10 +112,10 @@ func Summarize(cert *x509.Certificate) (*Certificate, error) {
 	return c, nil
 }
 
-// otherNameSAN returns the Sigstore otherName SAN: the single otherName
+// OtherNameSAN returns the Sigstore otherName SAN: the single otherName
 // in the SAN extension, a UTF8String under 1.3.6.1.4.1.57264.1.7. It
 // returns "" when there is none, more than one, or another kind.
-func otherNameSAN(cert *x509.Certificate) string {
+func OtherNameSAN(cert *x509.Certificate) string {
 	var found []string
 	for _, ext := range cert.Extensions {
 		if !ext.Id.Equal(oidSAN) {

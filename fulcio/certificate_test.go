@@ -81,14 +81,14 @@ func TestOtherNameSAN(t *testing.T) {
 		{"garbage", []byte{0xff}, ""},
 	}
 	for _, tt := range tests {
-		if got := otherNameSAN(otherNameCert(tt.value)); got != tt.want {
+		if got := OtherNameSAN(otherNameCert(tt.value)); got != tt.want {
 			t.Errorf("%s: otherNameSAN = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 	// Only the SAN extension names the signer: the same bytes under
 	// another extension are not a SAN.
 	other := &x509.Certificate{Extensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}, Value: good}}}
-	if got := otherNameSAN(other); got != "" {
+	if got := OtherNameSAN(other); got != "" {
 		t.Errorf("otherName under another extension: otherNameSAN = %q, want none", got)
 	}
 }

@@ -55,7 +55,7 @@ var allowedImports = map[string][]string{
 	"tlog/storage":           nil,
 	"tlog/internal/tiles":    {"tlog/storage"},
 	"tlog/internal/guard":    {"tlog/internal/tiles", "tlog/storage"},
-	"tlog/rekorv1":           {"bundle", "keys", "tlog", "tlog/internal/guard", "tlog/internal/tiles", "tlog/storage", "trustroot"},
+	"tlog/rekorv1":           {"bundle", "fulcio", "keys", "tlog", "tlog/internal/guard", "tlog/internal/tiles", "tlog/storage", "trustroot"},
 	"tlog/internal/tlogtest": {"tlog/storage"},
 
 	// The policy catalog: policies built on policy, and the harness that

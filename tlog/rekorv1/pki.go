@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/signetproject/signet/fulcio"
 )
 
 // Rekor v1 carries keys and certificates as PEM ("x509" PKI format): one
@@ -117,7 +119,7 @@ func (k *publicKey) subjects() []string {
 	for _, u := range c.URIs {
 		out = append(out, u.String())
 	}
-	if on := otherNameSAN(c); on != "" {
+	if on := fulcio.OtherNameSAN(c); on != "" {
 		out = append(out, on)
 	}
 	return out
@@ -125,47 +127,7 @@ func (k *publicKey) subjects() []string {
 
 var (
 	oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
-	// oidOtherName is Fulcio's otherName SAN type (a "user!domain" identity).
-	oidOtherName = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 7}
 )
-
-// otherNameSAN returns the UTF-8 value of the certificate's one otherName
-// SAN of Fulcio's type, or "" when there is none, more than one, or a SAN
-// extension that does not parse.
-func otherNameSAN(c *x509.Certificate) string {
-	var found []string
-	for _, ext := range c.Extensions {
-		if !ext.Id.Equal(oidSubjectAltName) {
-			continue
-		}
-		var seq asn1.RawValue
-		rest, err := asn1.Unmarshal(ext.Value, &seq)
-		if err != nil || len(rest) != 0 || !seq.IsCompound || seq.Tag != asn1.TagSequence || seq.Class != asn1.ClassUniversal {
-			return ""
-		}
-		for rest = seq.Bytes; len(rest) > 0; {
-			var gn asn1.RawValue
-			if rest, err = asn1.Unmarshal(rest, &gn); err != nil {
-				return ""
-			}
-			if gn.Tag != 0 { // otherName is [0]
-				continue
-			}
-			var on struct {
-				ID    asn1.ObjectIdentifier
-				Value string `asn1:"utf8,explicit,tag:0"`
-			}
-			if _, err := asn1.UnmarshalWithParams(gn.FullBytes, &on, "tag:0"); err != nil || !on.ID.Equal(oidOtherName) {
-				return ""
-			}
-			found = append(found, on.Value)
-		}
-	}
-	if len(found) != 1 {
-		return ""
-	}
-	return found[0]
-}
 
 // verifyDigest verifies sig over a digest made with hash, as Rekor v1
 // verifies hashedrekord signatures: RSA PKCS #1 v1.5, ECDSA (ASN.1 or

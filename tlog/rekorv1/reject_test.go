@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signetproject/signet/fulcio"
 	"github.com/signetproject/signet/tlog"
 	"github.com/sigstore/rekor/pkg/util"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -134,7 +135,7 @@ func TestEntryRejections(t *testing.T) {
 
 func slices2(b []byte) []byte { return append([]byte{}, b...) }
 
-// TestOtherNameSAN compares otherNameSAN with sigstore's
+// TestOtherNameSAN compares fulcio.OtherNameSAN, which Rekor v1 entries' index keys use, with sigstore's
 // cryptoutils.UnmarshalOtherNameSAN on well-formed and malformed SAN
 // extensions.
 func TestOtherNameSAN(t *testing.T) {
@@ -157,6 +158,7 @@ func TestOtherNameSAN(t *testing.T) {
 		return b
 	}
 	dns := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 2, Bytes: []byte("host")}
+	oidOtherName := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 7} // Fulcio's "user!domain" identity
 	ext := func(v []byte) pkix.Extension { return pkix.Extension{Id: oidSubjectAltName, Value: v} }
 	for _, tt := range []struct {
 		name string
@@ -177,10 +179,10 @@ func TestOtherNameSAN(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &x509.Certificate{Extensions: tt.exts}
-			got := otherNameSAN(c)
+			got := fulcio.OtherNameSAN(c)
 			sigstore, _ := cryptoutils.UnmarshalOtherNameSAN(tt.exts)
 			if got != tt.want || got != sigstore {
-				t.Fatalf("otherNameSAN = %q, want %q (sigstore %q)", got, tt.want, sigstore)
+				t.Fatalf("fulcio.OtherNameSAN = %q, want %q (sigstore %q)", got, tt.want, sigstore)
 			}
 		})
 	}
