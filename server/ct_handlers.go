@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	ct "github.com/google/certificate-transparency-go"
@@ -68,11 +69,26 @@ func (s *Server) handleCTAddChain(w http.ResponseWriter, r *http.Request) { s.ha
 // request is {"chain": [base64 DER, ...]}, the answer the SCT's fields
 // (certificate-transparency-go's ct.AddChainResponse), once the entry is
 // durably sequenced.
+//
+// Submissions are for other CAs: without --ct-roots the log takes none, and
+// it never takes a chain through the server's own CA, whose certificates
+// are logged in-process as they are issued. Anyone may hold those public
+// certificates, and each submission is a new entry.
 func (s *Server) handleCTAdd(w http.ResponseWriter, r *http.Request, precert bool) {
+	if s.opts.CTRootsFile == "" {
+		http.Error(w, "this CT log takes submissions only from the CAs whose roots the server was started with (--ct-roots); its own CA logs in-process", http.StatusForbidden)
+		return
+	}
 	chain, err := readCTChain(w, r)
 	if err != nil {
 		s.writeCTError(w, r, err)
 		return
+	}
+	for i, c := range chain {
+		if slices.ContainsFunc(s.ownCAKeys, func(k []byte) bool { return bytes.Equal(k, c.RawSubjectPublicKeyInfo) }) {
+			http.Error(w, fmt.Sprintf("chain[%d] is this server's own CA: its certificates are logged in-process as they are issued, not submitted", i), http.StatusBadRequest)
+			return
+		}
 	}
 	sct, err := s.ct.Add(r.Context(), chain, precert)
 	if err != nil {

@@ -284,6 +284,11 @@ func TestCTSubmissionRejects(t *testing.T) {
 		eleven[i] = ext.chain[0]
 	}
 	huge := `{"chain":["` + strings.Repeat("A", 300<<10) + `"]}`
+	tr, err := trustroot.LoadTrustedRoot(get(t, inst.URL+"/trusted_root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := tr.CertificateAuthorities[len(tr.CertificateAuthorities)-1]
 	for _, tt := range []struct {
 		name, path, body string
 		status           int
@@ -304,6 +309,9 @@ func TestCTSubmissionRejects(t *testing.T) {
 		{"unaccepted chain ending in an accepted root", "add-pre-chain", b64(otherPre, other.chain[0], ext.chain[1]), 400, "certificate 1 is not signed by certificate 2"},
 		{"issuer left out", "add-pre-chain", b64(extPre, ext.chain[1]), 400, "certificate 0 is not signed by certificate 1"},
 		{"body too large", "add-pre-chain", huge, 413, "exceeds"},
+		// The server's own CA logs in-process; its certificates are public.
+		{"own CA's intermediate", "add-chain", b64(own.Intermediates[0], own.Root), 400, "chain[0] is this server's own CA"},
+		{"own CA's intermediate, root left out", "add-chain", b64(own.Intermediates[0]), 400, "chain[0] is this server's own CA"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, err := http.Post(inst.URL+"/ct/ct/v1/"+tt.path, "application/json", strings.NewReader(tt.body))
@@ -343,8 +351,9 @@ func (c *preCapture) AddPreChain(_ context.Context, chain []*x509.Certificate) (
 	return nil, fmt.Errorf("captured")
 }
 
-// TestCTSubmissionWithoutExtraRoots: without --ct-roots only the server's
-// own CA's chains are accepted.
+// TestCTSubmissionWithoutExtraRoots: without --ct-roots the CT log takes
+// no submissions at all, neither from another CA nor of the server's own
+// CA's chains; it still lists its roots.
 func TestCTSubmissionWithoutExtraRoots(t *testing.T) {
 	ext := newExternalCA(t, "external CA")
 	inst := servertest.Start(t)
@@ -353,8 +362,20 @@ func TestCTSubmissionWithoutExtraRoots(t *testing.T) {
 	defer cancel()
 	_, err := ext.ca.IssueWithSCTs(ctx, ext.identity(0), newLeafKey(t), log)
 	var rsp jsonclient.RspError
-	if !errors.As(err, &rsp) || rsp.StatusCode != http.StatusBadRequest || !strings.Contains(string(rsp.Body), "does not end in a root the log accepts") {
+	if !errors.As(err, &rsp) || rsp.StatusCode != http.StatusForbidden || !strings.Contains(string(rsp.Body), "--ct-roots") {
 		t.Fatalf("add-pre-chain from an unlisted CA: %v", err)
+	}
+	tr, err := trustroot.LoadTrustedRoot(get(t, inst.URL+"/trusted_root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := tr.CertificateAuthorities[len(tr.CertificateAuthorities)-1]
+	if _, err := log.c.AddChain(ctx, asn1Certs([]*x509.Certificate{own.Intermediates[0], own.Root})); !errors.As(err, &rsp) || rsp.StatusCode != http.StatusForbidden {
+		t.Fatalf("add-chain of the server's own CA: %v", err)
+	}
+	roots, err := log.c.GetAcceptedRoots(ctx)
+	if err != nil || len(roots) != 1 || !bytes.Equal(roots[0].Data, own.Root.Raw) {
+		t.Fatalf("get-roots = %d roots, %v; want the CA's root", len(roots), err)
 	}
 }
 

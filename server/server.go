@@ -104,6 +104,7 @@ type Server struct {
 	v1log         *rekorv1.Log
 	ct            *ctlog.Log
 	ctDB          io.Closer // nil for file storage
+	ownCAKeys     [][]byte  // SubjectPublicKeyInfo of each certificate of the CA's chain
 	tufKey        crypto.Signer
 	tuf           *tuf.Repository // nil without Options.TUFRepo
 	stopTUF       func()          // stops and waits for the TUF refresher
@@ -236,6 +237,9 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("rekor v1 log: %w", err)
+	}
+	for _, c := range m.caChain {
+		s.ownCAKeys = append(s.ownCAKeys, c.RawSubjectPublicKeyInfo)
 	}
 	ctRoots := append(slices.Clip(m.caChain[len(m.caChain)-1:]), extraCTRoots...)
 	if s.ct, s.ctDB, err = openCTLog(logCtx, opts, base.Hostname(), m.ctKey, ctRoots); err != nil {

@@ -34,7 +34,8 @@ reused afterwards, so the trust root stays stable across restarts. Every
 certificate carries an SCT from the server's own CT log (static-ct-api at
 <url>/ct/). As an RFC 6962 log its URL is <url>/ct (submissions go to
 <url>/ct/ct/v1/add-pre-chain); --ct-roots lets other CAs, such as a Fulcio
-with --ct-log-url=<url>/ct, log into it. With --tuf-repo the trust material is
+with --ct-log-url=<url>/ct, log into it (without it the log takes no
+submissions, and it never takes its own CA's chains, logged in-process). With --tuf-repo the trust material is
 also published as a TUF repository at <url>/tuf/ (signet tuf --help); signet
 server rotate-keys rotates the keys of a stopped server.
 
@@ -116,7 +117,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 	f.StringVar(&logStorage, "log-storage", "", "transparency log storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db (shared by replicas)")
 	f.StringVar(&logObjects, "log-objects", "", logObjectsUsage)
 	f.StringVar(&keysFrom, "keys-from", "", "directory holding the complete key material (a mounted Secret from \"signet server init-keys --secret\"); no key is created")
-	f.StringVar(&ctRoots, "ct-roots", "", "PEM file of CA certificates the CT log also accepts chains to (besides the CA's root), so another CA such as Fulcio (--ct-log-url=<url>/ct) can log into it")
+	f.StringVar(&ctRoots, "ct-roots", "", "PEM file of CA certificates the CT log also accepts chains to (besides the CA's root), so another CA such as Fulcio (--ct-log-url=<url>/ct) can log into it; without it the CT log takes no submissions")
 	cmd.AddCommand(newRotateKeysCmd(), newServerInitKeysCmd())
 	return cmd
 }
