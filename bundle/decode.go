@@ -1,8 +1,6 @@
 package bundle
 
 import (
-	"encoding/base64"
-
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
@@ -109,7 +107,7 @@ func (d fastDecoder) verificationMaterial() (*protobundle.VerificationMaterial, 
 				return d.Array(func() bool {
 					ts := &protocommon.RFC3161SignedTimestamp{}
 					tv.Rfc3161Timestamps = append(tv.Rfc3161Timestamps, ts)
-					return d.Object([]string{"signedTimestamp"}, func(int) (ok bool) { ts.SignedTimestamp, ok = d.base64Bytes(); return ok })
+					return d.Object([]string{"signedTimestamp"}, func(int) (ok bool) { ts.SignedTimestamp, ok = d.Base64(); return ok })
 				})
 			})
 		}
@@ -119,7 +117,7 @@ func (d fastDecoder) verificationMaterial() (*protobundle.VerificationMaterial, 
 
 func (d fastDecoder) certificate() (*protocommon.X509Certificate, bool) {
 	c := &protocommon.X509Certificate{}
-	ok := d.Object([]string{"rawBytes"}, func(int) (ok bool) { c.RawBytes, ok = d.base64Bytes(); return ok })
+	ok := d.Object([]string{"rawBytes"}, func(int) (ok bool) { c.RawBytes, ok = d.Base64(); return ok })
 	return c, ok
 }
 
@@ -131,7 +129,7 @@ func (d fastDecoder) tlogEntry() (*protorekor.TransparencyLogEntry, bool) {
 			e.LogIndex, ok = d.int64()
 		case 1:
 			e.LogId = &protocommon.LogId{}
-			ok = d.Object([]string{"keyId"}, func(int) (ok bool) { e.LogId.KeyId, ok = d.base64Bytes(); return ok })
+			ok = d.Object([]string{"keyId"}, func(int) (ok bool) { e.LogId.KeyId, ok = d.Base64(); return ok })
 		case 2:
 			kv := &protorekor.KindVersion{}
 			e.KindVersion = kv
@@ -148,13 +146,13 @@ func (d fastDecoder) tlogEntry() (*protorekor.TransparencyLogEntry, bool) {
 		case 4:
 			e.InclusionPromise = &protorekor.InclusionPromise{}
 			ok = d.Object([]string{"signedEntryTimestamp"}, func(int) (ok bool) {
-				e.InclusionPromise.SignedEntryTimestamp, ok = d.base64Bytes()
+				e.InclusionPromise.SignedEntryTimestamp, ok = d.Base64()
 				return ok
 			})
 		case 5:
 			e.InclusionProof, ok = d.inclusionProof()
 		default:
-			e.CanonicalizedBody, ok = d.base64Bytes()
+			e.CanonicalizedBody, ok = d.Base64()
 		}
 		return ok
 	})
@@ -168,12 +166,12 @@ func (d fastDecoder) inclusionProof() (*protorekor.InclusionProof, bool) {
 		case 0:
 			p.LogIndex, ok = d.int64()
 		case 1:
-			p.RootHash, ok = d.base64Bytes()
+			p.RootHash, ok = d.Base64()
 		case 2:
 			p.TreeSize, ok = d.int64()
 		case 3:
 			ok = d.Array(func() bool {
-				h, ok := d.base64Bytes()
+				h, ok := d.Base64()
 				p.Hashes = append(p.Hashes, h)
 				return ok
 			})
@@ -191,7 +189,7 @@ func (d fastDecoder) messageSignature() (*protocommon.MessageSignature, bool) {
 	ok := d.Object([]string{"messageDigest", "signature"}, func(field int) bool {
 		if field == 1 {
 			var ok bool
-			ms.Signature, ok = d.base64Bytes()
+			ms.Signature, ok = d.Base64()
 			return ok
 		}
 		h := &protocommon.HashOutput{}
@@ -199,7 +197,7 @@ func (d fastDecoder) messageSignature() (*protocommon.MessageSignature, bool) {
 		return d.Object([]string{"algorithm", "digest"}, func(f int) bool {
 			if f == 1 {
 				var ok bool
-				h.Digest, ok = d.base64Bytes()
+				h.Digest, ok = d.Base64()
 				return ok
 			}
 			name, ok := d.String()
@@ -216,7 +214,7 @@ func (d fastDecoder) envelope() (*protodsse.Envelope, bool) {
 	ok := d.Object([]string{"payload", "payloadType", "signatures"}, func(field int) (ok bool) {
 		switch field {
 		case 0:
-			env.Payload, ok = d.base64Bytes()
+			env.Payload, ok = d.Base64()
 		case 1:
 			env.PayloadType, ok = d.String()
 		default:
@@ -225,7 +223,7 @@ func (d fastDecoder) envelope() (*protodsse.Envelope, bool) {
 				env.Signatures = append(env.Signatures, s)
 				return d.Object([]string{"sig", "keyid"}, func(f int) (ok bool) {
 					if f == 0 {
-						s.Sig, ok = d.base64Bytes()
+						s.Sig, ok = d.Base64()
 					} else {
 						s.Keyid, ok = d.String()
 					}
@@ -242,25 +240,4 @@ func (d fastDecoder) envelope() (*protodsse.Envelope, bool) {
 // digits, or as a number.
 func (d fastDecoder) int64() (int64, bool) {
 	return d.Digits(d.Peek() == '"')
-}
-
-// base64Bytes consumes a bytes value that protojson decodes with
-// base64.StdEncoding. protojson switches to unpadded encoding if the length
-// is not a multiple of 4, and to URL-safe encoding if the string has '-' or
-// '_', which StdEncoding rejects; this decoder leaves both cases to
-// protojson. Like protojson, it returns nil for an empty value.
-func (d fastDecoder) base64Bytes() ([]byte, bool) {
-	s, ok := d.StringBytes()
-	if !ok || len(s)%4 != 0 {
-		return nil, false
-	}
-	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-	n, err := base64.StdEncoding.Decode(b, s)
-	if err != nil {
-		return nil, false
-	}
-	if n == 0 {
-		return nil, true
-	}
-	return b[:n], true
 }

@@ -39,7 +39,7 @@ var allowedImports = map[string][]string{
 	"ca":        {"keys", "oidc", "trustroot"},
 	"idtoken":   {"keys", "oidc", "trustroot"},
 	"tuf":       {"keys", "trustroot"},
-	"tlog":      {"bundle", "keys", "trustroot"},
+	"tlog":      {"bundle", "internal/fastjson", "keys", "trustroot"},
 	"ctlog":     {"keys", "tlog", "trustroot"},
 	"verify":    {"bundle", "fulcio", "internal/fastjson", "keys", "trustroot"},
 	"sign":      {"bundle", "keys", "trustroot"},

@@ -13,6 +13,7 @@ package fastjson
 
 import (
 	"bytes"
+	"encoding/base64"
 	"strconv"
 	"unicode/utf8"
 )
@@ -185,6 +186,27 @@ func unescape(s []byte) (rune, int) {
 		return rune(v), 5
 	}
 	return 0, 0
+}
+
+// Base64 consumes a bytes value as protojson reads it with
+// base64.StdEncoding. protojson switches to unpadded encoding if the length
+// is not a multiple of 4, and to URL-safe encoding if the string has '-' or
+// '_', which StdEncoding rejects; both are outside the subset. Like
+// protojson, it returns nil for an empty value.
+func (d *Decoder) Base64() ([]byte, bool) {
+	s, ok := d.StringBytes()
+	if !ok || len(s)%4 != 0 {
+		return nil, false
+	}
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(b, s)
+	if err != nil {
+		return nil, false
+	}
+	if n == 0 {
+		return nil, true
+	}
+	return b[:n], true
 }
 
 // Digits consumes a non-negative integer of at most 18 digits without
