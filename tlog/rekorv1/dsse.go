@@ -181,20 +181,13 @@ func sha256Hash(b []byte) rekorHash {
 // for an entry read from the log), the digests of its subjects and SLSA
 // materials. It is nil when a verifier does not parse.
 func dsseKeys(spec *dsseV001Spec, payloadType string, payload []byte) []string {
-	var keys, hexKeys []string
-	for _, s := range spec.Signatures {
-		k, err := parsePublicKey(s.Verifier)
-		if err != nil {
-			return nil
-		}
-		canon, err := k.pem()
-		if err != nil {
-			return nil
-		}
-		h := sha256.Sum256(canon)
-		keys = append(keys, "sha256:"+hex.EncodeToString(h[:]))
-		keys = append(keys, k.subjects()...)
-		hexKeys = append(hexKeys, hex.EncodeToString(h[:]))
+	verifiers := make([][]byte, len(spec.Signatures))
+	for i, s := range spec.Signatures {
+		verifiers[i] = s.Verifier
+	}
+	keys, hexKeys, ok := verifierKeys(verifiers)
+	if !ok {
+		return nil
 	}
 	keys = append(keys,
 		strings.ToLower(spec.PayloadHash.Algorithm+":"+spec.PayloadHash.Value),

@@ -176,20 +176,9 @@ func presentBytes(o jsonObject, key string) ([]byte, error) {
 // digests. It is nil when a key does not parse or the statement does not
 // decode, as Rekor then indexes nothing.
 func intotoKeys(spec *intotoV002Spec, keys [][]byte, statement []byte) []string {
-	var out, hexKeys []string
-	for _, raw := range keys {
-		k, err := parsePublicKey(raw)
-		if err != nil {
-			return nil
-		}
-		canon, err := k.pem()
-		if err != nil {
-			return nil
-		}
-		h := sha256.Sum256(canon)
-		out = append(out, "sha256:"+hex.EncodeToString(h[:]))
-		out = append(out, k.subjects()...)
-		hexKeys = append(hexKeys, hex.EncodeToString(h[:]))
+	out, hexKeys, ok := verifierKeys(keys)
+	if !ok {
+		return nil
 	}
 	ph := spec.Content.PayloadHash
 	out = append(out, strings.ToLower(ph.Algorithm+":"+ph.Value))
@@ -209,6 +198,30 @@ func intotoKeys(spec *intotoV002Spec, keys [][]byte, statement []byte) []string 
 		}
 	}
 	return append(out, hexKeys...)
+}
+
+// verifierKeys returns the search keys of an entry's public keys or
+// certificates (PEM), as Rekor's dsse and intoto kinds index them: each
+// one's "sha256:<hex>" hash of its canonical PEM followed by its
+// identities, and apart, the bare hex hashes, which those kinds list last.
+// ok is false when one does not parse.
+func verifierKeys(raws [][]byte) (keys, hexKeys []string, ok bool) {
+	for _, raw := range raws {
+		k, err := parsePublicKey(raw)
+		if err != nil {
+			return nil, nil, false
+		}
+		canon, err := k.pem()
+		if err != nil {
+			return nil, nil, false
+		}
+		sum := sha256.Sum256(canon)
+		h := hex.EncodeToString(sum[:])
+		keys = append(keys, "sha256:"+h)
+		keys = append(keys, k.subjects()...)
+		hexKeys = append(hexKeys, h)
+	}
+	return keys, hexKeys, true
 }
 
 func appendDigestSet(out []string, ds map[string]string) []string {
