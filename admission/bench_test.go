@@ -183,7 +183,7 @@ func BenchmarkAdmission(b *testing.B) {
 			for i := range bodies {
 				bodies[i] = reviewBody(b, i, refs.images[i%benchImages])
 			}
-			var cold, warm []time.Duration
+			var cold, warm, coldLegacy, coldReferrers []time.Duration
 			var coldRequests, warmRequests int64
 			for b.Loop() {
 				h := newWebhook(b).ValidateHandler()
@@ -196,6 +196,12 @@ func BenchmarkAdmission(b *testing.B) {
 					n := reg.requests.Load() - before
 					if i < benchImages {
 						cold, coldRequests = append(cold, elapsed), coldRequests+n
+						// signedImages alternates the layouts.
+						if i%2 == 1 {
+							coldLegacy = append(coldLegacy, elapsed)
+						} else {
+							coldReferrers = append(coldReferrers, elapsed)
+						}
 					} else {
 						warm, warmRequests = append(warm, elapsed), warmRequests+n
 					}
@@ -212,6 +218,8 @@ func BenchmarkAdmission(b *testing.B) {
 			b.ReportMetric(ms(percentile(warm, 99)), "warm-p99-ms")
 			b.ReportMetric(ms(rtt), "registry-rtt-p50-ms")
 			b.ReportMetric(float64(percentile(cold, 50))/float64(rtt), "cold-p50/rtt")
+			b.ReportMetric(float64(percentile(coldLegacy, 50))/float64(rtt), "cold-legacy-p50/rtt")
+			b.ReportMetric(float64(percentile(coldReferrers, 50))/float64(rtt), "cold-referrers-p50/rtt")
 			b.ReportMetric(float64(coldRequests)/float64(len(cold)), "registry-req/cold-admission")
 			b.ReportMetric(float64(warmRequests)/float64(len(warm)), "registry-req/warm-admission")
 		})

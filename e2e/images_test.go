@@ -34,6 +34,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/signetproject/signet/internal/freeport"
+	"github.com/signetproject/signet/oci"
 )
 
 // These tests prove that signet and real cosign read each other's image
@@ -304,6 +305,9 @@ func testImageInterop(t *testing.T, m imageTrust, repo string, cv cosignVersion)
 			{name: "signet verify-attestation, wrong identity", run: signet(join([]string{"verify-attestation", "--type", "vuln", img.String()}, bob)...), want: signetWrongID},
 			{name: "cosign verify, wrong identity", run: cosignDo("verify", cv.verifyKeyless, join(bob, []string{img.String()})...), want: wrongSAN},
 		})
+		if cv.layout == "legacy" {
+			checkDefaultPayload(t, img)
+		}
 	})
 
 	t.Run("signet signs keyless, cosign verifies", func(t *testing.T) {
@@ -319,6 +323,35 @@ func testImageInterop(t *testing.T, m imageTrust, repo string, cv cosignVersion)
 			{name: "signet verify, wrong identity", run: signet(join([]string{"verify", img.String()}, bob)...), want: signetWrongID},
 		})
 	})
+}
+
+// checkDefaultPayload checks that the signature layer cosign wrote for img
+// holds the simple-signing payload signet predicts without reading the
+// blob (oci's admission fast path): the same bytes as
+// oci.SimpleSigning{repository, digest}.Marshal.
+func checkDefaultPayload(t *testing.T, img name.Digest) {
+	t.Helper()
+	tag := img.Context().Tag(strings.Replace(img.DigestStr(), ":", "-", 1) + ".sig")
+	sig, err := remote.Image(tag)
+	if err != nil {
+		t.Fatalf("read %s: %v", tag, err)
+	}
+	m, err := sig.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := (&oci.SimpleSigning{DockerReference: img.Context().Name(), ManifestDigest: img.DigestStr()}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, _ := v1.SHA256(bytes.NewReader(want))
+	var got []string
+	for _, l := range m.Layers {
+		got = append(got, fmt.Sprintf("%s (%d bytes)", l.Digest, l.Size))
+	}
+	if len(m.Layers) != 1 || m.Layers[0].Digest != h || m.Layers[0].Size != int64(len(want)) {
+		t.Errorf("cosign's signature layers %v; want one, %s (%d bytes): %s", got, h, len(want), want)
+	}
 }
 
 // testRecursive signs a multi-platform index and its images with one

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -240,7 +241,11 @@ func (r *reader) legacy(ctx context.Context, subject name.Digest, prefix, suffix
 // bundle. Malformed layers are reported in a.Err; registry errors are
 // returned.
 func (r *reader) legacyLayer(ctx context.Context, a *Attachment, d v1.Descriptor) error {
-	payload, err := r.blob(ctx, a.subject.Context(), d)
+	payload, ok := defaultPayload(a, d)
+	var err error
+	if !ok {
+		payload, err = r.blob(ctx, a.subject.Context(), d)
+	}
 	if errors.Is(err, errMalformed) {
 		a.Err = fmt.Errorf("layer %d: %w", a.Index, err)
 		return nil
@@ -260,6 +265,28 @@ func (r *reader) legacyLayer(ctx context.Context, a *Attachment, d v1.Descriptor
 		a.Err = fmt.Errorf("layer %d: %w", a.Index, err)
 	}
 	return nil
+}
+
+// defaultPayload returns the simple-signing payload cosign writes by
+// default for a's subject (its repository as the identity, no
+// annotations) when d names exactly those bytes: same size and SHA-256.
+// The blob then need not be read, which saves a registry round trip in
+// every cold verification of a legacy signature; the bytes are the ones
+// the registry would have to return, so nothing is taken on trust.
+func defaultPayload(a *Attachment, d v1.Descriptor) ([]byte, bool) {
+	if a.Kind != KindSignature || d.MediaType != MediaTypeSimpleSigning || d.Digest.Algorithm != "sha256" {
+		return nil, false
+	}
+	s := SimpleSigning{DockerReference: a.subject.Context().Name(), ManifestDigest: a.subject.DigestStr()}
+	payload, err := s.Marshal()
+	if err != nil || int64(len(payload)) != d.Size {
+		return nil, false
+	}
+	sum := sha256.Sum256(payload)
+	if hex.EncodeToString(sum[:]) != d.Digest.Hex {
+		return nil, false
+	}
+	return payload, true
 }
 
 // AppendSignature adds a legacy signature layer to the image tagged

@@ -249,3 +249,82 @@ func TestListUnauthorized(t *testing.T) {
 		}
 	}
 }
+
+// TestLegacyDefaultPayloadNotRead: a legacy signature layer whose
+// descriptor names the simple-signing payload cosign writes by default
+// for the image (its repository, no annotations) is not read from the
+// registry, since those bytes are known; a layer with any other payload
+// (here, the signer's annotations) is read. Either way the bundle signs
+// exactly the layer's bytes.
+func TestLegacyDefaultPayloadNotRead(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var mu sync.Mutex
+	var requests []string
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		requests = append(requests, req.Method+" "+req.URL.Path)
+		mu.Unlock()
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	client := oci.New(oci.Options{})
+	for _, tt := range []struct {
+		name        string
+		annotations map[string]string
+		blobRead    bool
+	}{
+		{"default", nil, false},
+		{"annotated", map[string]string{"team": "release"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			img, err := random.Image(512, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dg, _ := img.Digest()
+			d, err := name.NewDigest(host + "/team/app-" + tt.name + "@" + dg.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := remote.Write(d, img); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.SignImage(ctx, d, oci.LayoutLegacy, tt.annotations, sign.Options{Key: key, UnsafeNoTlog: true}); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			requests = nil
+			mu.Unlock()
+			// A fresh client: nothing read before is remembered.
+			got, err := oci.New(oci.Options{}).ListKind(ctx, d, oci.KindSignature, oci.Lookup{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Attachments) != 1 || got.Attachments[0].Err != nil || got.Attachments[0].Bundle == nil {
+				t.Fatalf("attachments: %+v", got.Attachments)
+			}
+			a := got.Attachments[0]
+			md := a.Bundle.MessageSignature().GetMessageDigest().GetDigest()
+			if fmt.Sprintf("%x", md) != a.Digest.Hex {
+				t.Errorf("bundle signs sha256:%x, the layer is %s", md, a.Digest)
+			}
+			read := false
+			mu.Lock()
+			for _, r := range requests {
+				if strings.HasSuffix(r, "/blobs/"+a.Digest.String()) {
+					read = true
+				}
+			}
+			mu.Unlock()
+			if read != tt.blobRead {
+				t.Errorf("layer blob read: %v, want %v", read, tt.blobRead)
+			}
+		})
+	}
+}
