@@ -5,6 +5,7 @@ import (
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signetproject/signet/internal/fastjson"
 )
@@ -34,6 +35,33 @@ func decodeFast(data []byte) (pb *protobundle.Bundle, ok bool) {
 		return nil, false
 	}
 	return pb, true
+}
+
+// DecodeTlogEntry decodes a transparency log entry from its protobuf JSON,
+// as a Rekor v2 log answers an append: through the fast path of Decode
+// when the entry is in its subset, with protojson otherwise. It does not
+// check the entry; FromProto does, as part of a bundle.
+func DecodeTlogEntry(data []byte) (*protorekor.TransparencyLogEntry, error) {
+	if e, ok := decodeTlogEntryFast(data); ok {
+		return e, nil
+	}
+	e := &protorekor.TransparencyLogEntry{}
+	if err := protojson.Unmarshal(data, e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// decodeTlogEntryFast is decodeFast for one transparency log entry: the
+// same subset, the same promise (FuzzDecodeTlogEntryFast checks it).
+func decodeTlogEntryFast(data []byte) (*protorekor.TransparencyLogEntry, bool) {
+	d := fastDecoder{fastjson.NewDecoder(data)}
+	d.SkipNull = true
+	e, ok := d.tlogEntry()
+	if !ok || !d.End() {
+		return nil, false
+	}
+	return e, true
 }
 
 // fastDecoder reads bundle messages and entry bodies from the JSON subset

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -161,6 +162,126 @@ func BenchmarkDecode(b *testing.B) {
 		for b.Loop() {
 			var pb protobundle.Bundle
 			if err := protojson.Unmarshal(data, &pb); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// tlogEntryVectors returns the transparency log entries of the real
+// bundles, each in the protobuf JSON a log answers with.
+func tlogEntryVectors(t testing.TB) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, data := range vectorFiles(t) {
+		var pb protobundle.Bundle
+		if err := protojson.Unmarshal(data, &pb); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range pb.GetVerificationMaterial().GetTlogEntries() {
+			raw, err := protojson.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, raw)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no transparency log entries in the test vectors")
+	}
+	return out
+}
+
+// checkTlogEntryFast is checkFast for DecodeTlogEntry: when the fast path
+// decodes data, protojson decodes it to the same entry, and DecodeTlogEntry
+// returns what protojson does either way.
+func checkTlogEntryFast(t *testing.T, data []byte) (ok bool) {
+	t.Helper()
+	var want protorekor.TransparencyLogEntry
+	wantErr := protojson.Unmarshal(data, &want)
+	got, gotErr := DecodeTlogEntry(data)
+	if (gotErr != nil) != (wantErr != nil) {
+		t.Fatalf("DecodeTlogEntry error %v, protojson error %v", gotErr, wantErr)
+	}
+	if gotErr == nil && !proto.Equal(got, &want) {
+		t.Fatalf("DecodeTlogEntry = %v, protojson = %v", got, &want)
+	}
+	fast, ok := decodeTlogEntryFast(data)
+	if !ok {
+		return false
+	}
+	if wantErr != nil {
+		t.Fatalf("decodeTlogEntryFast accepts what protojson rejects: %v", wantErr)
+	}
+	if !proto.Equal(fast, &want) {
+		t.Fatalf("decodeTlogEntryFast = %v, protojson = %v", fast, &want)
+	}
+	if g, w := nilBytes(fast.ProtoReflect(), ""), nilBytes(want.ProtoReflect(), ""); g != w {
+		t.Fatalf("nil bytes fields: decodeTlogEntryFast %q, protojson %q", g, w)
+	}
+	return true
+}
+
+// TestDecodeTlogEntry checks that the entries of real bundles take the
+// fast path, to what protojson decodes, and that entries outside its
+// subset are still decoded (or refused) as protojson does.
+func TestDecodeTlogEntry(t *testing.T) {
+	for _, data := range tlogEntryVectors(t) {
+		if !checkTlogEntryFast(t, data) {
+			t.Errorf("a real entry is left to protojson: %.80s", data)
+		}
+	}
+	for _, tc := range []struct {
+		name, json string
+		fast, ok   bool
+	}{
+		{"int64 as number", `{"logIndex":12,"integratedTime":"0","kindVersion":{"kind":"hashedrekord","version":"0.0.2"}}`, true, true},
+		{"proto field name", `{"log_index":"1"}`, false, true},
+		{"unknown field", `{"logIndex":"1","x":1}`, false, false},
+		{"duplicate field", `{"logIndex":"1","logIndex":"2"}`, false, false},
+		{"19 digits", `{"logIndex":"1000000000000000000"}`, false, true},
+		{"trailing data", `{"logIndex":"1"} {}`, false, false},
+		{"not an object", `[]`, false, false},
+		{"empty", ``, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := checkTlogEntryFast(t, []byte(tc.json)); got != tc.fast {
+				t.Errorf("decoded by the fast path: %v, want %v", got, tc.fast)
+			}
+			if _, err := DecodeTlogEntry([]byte(tc.json)); (err == nil) != tc.ok {
+				t.Errorf("DecodeTlogEntry error %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
+
+// FuzzDecodeTlogEntryFast checks the entry fast path against protojson.
+func FuzzDecodeTlogEntryFast(f *testing.F) {
+	for _, data := range tlogEntryVectors(f) {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkTlogEntryFast(t, data)
+	})
+}
+
+// BenchmarkDecodeTlogEntry decodes a real entry through DecodeTlogEntry
+// (the fast path) and through protojson alone.
+func BenchmarkDecodeTlogEntry(b *testing.B) {
+	data := tlogEntryVectors(b)[0]
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := decodeTlogEntryFast(data); !ok {
+				b.Fatal("not decoded by the fast path")
+			}
+		}
+	})
+	b.Run("protojson", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var e protorekor.TransparencyLogEntry
+			if err := protojson.Unmarshal(data, &e); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/digitorus/timestamp"
+	"github.com/signetproject/signet/bundle"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
@@ -205,11 +206,11 @@ func (r *RekorV2) Log(ctx context.Context, e Entry) (*protorekor.TransparencyLog
 	if status != http.StatusCreated {
 		return nil, serviceError("log "+r.BaseURL, status, data)
 	}
-	var tle protorekor.TransparencyLogEntry
-	if err := protojson.Unmarshal(data, &tle); err != nil {
+	tle, err := bundle.DecodeTlogEntry(data)
+	if err != nil {
 		return nil, fmt.Errorf("log %s: bad response: %w", r.BaseURL, err)
 	}
-	return &tle, nil
+	return tle, nil
 }
 
 // TSA is a client for an RFC 3161 timestamp authority over HTTP.
