@@ -157,7 +157,7 @@ itself.`,
 				SystemNamespace: namespace, Timeout: timeout, Logger: logger, Cache: admission.CacheOptions{TagTTL: tagTTL},
 				Resolver: &admission.RemoteResolver{AuthCache: auth},
 				Ready:    func() { fmt.Fprintln(out, "signet admission webhook ready") },
-				Report:   reportOptions(serveReport, reportInterval),
+				Report:   reportOptions(serveReport, reportInterval, auth),
 			})
 		},
 	}
@@ -182,12 +182,14 @@ itself.`,
 	return cmd
 }
 
-// reportOptions configures the webhook's /report, or turns it off.
-func reportOptions(on bool, interval time.Duration) *admission.InventoryOptions {
+// reportOptions configures the webhook's /report, or turns it off. Its
+// registry reads share the admission path's authentication handshakes.
+func reportOptions(on bool, interval time.Duration, auth *oci.AuthCache) *admission.InventoryOptions {
 	if !on {
 		return nil
 	}
-	return &admission.InventoryOptions{Lister: oci.New(oci.Options{UserAgent: "signet-admission/" + Version}), Interval: interval}
+	lister := oci.New(oci.Options{UserAgent: "signet-admission/" + Version, AuthCache: auth})
+	return &admission.InventoryOptions{Lister: lister, Interval: interval}
 }
 
 // defaultTo sets *p to the default v unless the flag was given.
