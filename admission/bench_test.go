@@ -54,10 +54,10 @@ type countingRegistry struct {
 	delay    atomic.Int64 // added to every request, in nanoseconds: a remote registry's latency
 }
 
-func newCountingRegistry(tb testing.TB) *countingRegistry {
+func newCountingRegistry(tb testing.TB, referrersAPI bool) *countingRegistry {
 	tb.Helper()
 	r := &countingRegistry{}
-	h := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
+	h := registry.New(registry.WithReferrersSupport(referrersAPI), registry.Logger(log.New(io.Discard, "", 0)))
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
 		if os.Getenv("SIGNET_BENCH_LOG_REGISTRY") != "" {
@@ -137,13 +137,18 @@ func BenchmarkAdmission(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reg := newCountingRegistry(b)
+	reg := newCountingRegistry(b, true)
 	host := strings.TrimPrefix(reg.srv.URL, "http://")
 	tags, digests := signedImages(b, host, benchImages, key)
+	// A registry without the referrers API (GHCR, Debian's
+	// docker-registry): referrers are in the fallback tag.
+	oldReg := newCountingRegistry(b, false)
+	oldHost := strings.TrimPrefix(oldReg.srv.URL, "http://")
+	_, oldDigests := signedImages(b, oldHost, benchImages, key)
 
 	cip := fmt.Sprintf(`{"apiVersion":"policy.sigstore.dev/v1beta1","kind":"ClusterImagePolicy","metadata":{"name":"require-key"},
-"spec":{"images":[{"glob":%q}],"authorities":[{"name":"release-key","key":{"data":%q}}]}}`,
-		host+"/team/**", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+"spec":{"images":[{"glob":%q},{"glob":%q}],"authorities":[{"name":"release-key","key":{"data":%q}}]}}`,
+		host+"/team/**", oldHost+"/team/**", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	p, err := policy.DecodeClusterImagePolicy([]byte(cip))
 	if err != nil {
 		b.Fatal(err)
@@ -172,13 +177,25 @@ func BenchmarkAdmission(b *testing.B) {
 
 	for _, refs := range []struct {
 		name   string
+		reg    *countingRegistry
 		images []string
 		delay  time.Duration
-	}{{"digest", digests, 0}, {"tag", tags, 0}, {"digest/rtt=5ms", digests, 5 * time.Millisecond}, {"tag/rtt=5ms", tags, 5 * time.Millisecond}} {
+	}{
+		{"digest", reg, digests, 0},
+		{"tag", reg, tags, 0},
+		{"digest/rtt=5ms", reg, digests, 5 * time.Millisecond},
+		{"tag/rtt=5ms", reg, tags, 5 * time.Millisecond},
+		{"digest/no-referrers-api/rtt=5ms", oldReg, oldDigests, 5 * time.Millisecond},
+	} {
 		b.Run(refs.name, func(b *testing.B) {
+			reg := refs.reg
 			reg.delay.Store(int64(refs.delay))
 			defer reg.delay.Store(0)
-			rtt := registryRTT(b, digests[0])
+			rttRef := digests[0]
+			if reg == oldReg {
+				rttRef = oldDigests[0]
+			}
+			rtt := registryRTT(b, rttRef)
 			bodies := make([][]byte, benchAdmissions)
 			for i := range bodies {
 				bodies[i] = reviewBody(b, i, refs.images[i%benchImages])

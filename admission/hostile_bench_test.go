@@ -55,7 +55,7 @@ func BenchmarkAdmissionHostile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benign := newCountingRegistry(b)
+	benign := newCountingRegistry(b, true)
 	benignHost := strings.TrimPrefix(benign.srv.URL, "http://")
 	_, benignDigests := signedImages(b, benignHost, hostileAdmissions, key)
 

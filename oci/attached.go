@@ -149,7 +149,7 @@ func (c *Client) list(ctx context.Context, subject name.Digest, kind Kind, l Loo
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{p: p, s: s}
+	r := &reader{p: p, s: s, noRefs: c.noRefs}
 	if c.content != nil {
 		creds, err := credentialsKey(ctx, kc, subject.Context())
 		if err != nil {

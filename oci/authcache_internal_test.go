@@ -321,3 +321,43 @@ func TestContentCache(t *testing.T) {
 		t.Error("content kept past its TTL")
 	}
 }
+
+// TestNoReferrersObserve pins which answers mark a registry as one
+// without the referrers API, and that the mark expires.
+func TestNoReferrersObserve(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+		contentType        string
+		want               bool
+	}{
+		{"404", http.MethodGet, "/v2/team/app/referrers/sha256:ab", http.StatusNotFound, "", true},
+		{"400", http.MethodGet, "/v2/team/app/referrers/sha256:ab", http.StatusBadRequest, "", true},
+		{"406", http.MethodGet, "/v2/team/app/referrers/sha256:ab", http.StatusNotAcceptable, "", true},
+		{"200 not an index", http.MethodGet, "/v2/team/app/referrers/sha256:ab", http.StatusOK, "text/html", true},
+		{"200 index", http.MethodGet, "/v2/team/app/referrers/sha256:ab", http.StatusOK, "application/vnd.oci.image.index.v1+json", false},
+		{"401", http.MethodGet, "/v2/team/app/referrers/sha256:ab", http.StatusUnauthorized, "", false},
+		{"500", http.MethodGet, "/v2/team/app/referrers/sha256:ab", http.StatusInternalServerError, "", false},
+		{"HEAD", http.MethodHead, "/v2/team/app/referrers/sha256:ab", http.StatusNotFound, "", false},
+		{"manifest 404", http.MethodGet, "/v2/team/referrers/manifests/sha256:ab", http.StatusNotFound, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNoReferrers()
+			n.now = func() time.Time { return now }
+			req := httptest.NewRequest(tc.method, "http://reg.example"+tc.path, nil)
+			resp := &http.Response{StatusCode: tc.status, Header: http.Header{"Content-Type": {tc.contentType}}}
+			n.observe(req, resp)
+			if got := n.has("reg.example"); got != tc.want {
+				t.Errorf("remembered: %v, want %v", got, tc.want)
+			}
+			if n.has("other.example") {
+				t.Error("another registry is remembered")
+			}
+			n.now = func() time.Time { return now.Add(noReferrersTTL) }
+			if n.has("reg.example") {
+				t.Error("still remembered after noReferrersTTL")
+			}
+		})
+	}
+}

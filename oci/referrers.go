@@ -288,6 +288,9 @@ type reader struct {
 	// listings; contentKey names the listing's credentials.
 	content    *contentCache
 	contentKey string
+	// noRefs, when set, names the registries read through the
+	// fallback tag alone.
+	noRefs *noReferrers
 }
 
 // get reads the manifest ref names (go-containerregistry checks a
@@ -302,6 +305,9 @@ func (r *reader) get(ctx context.Context, ref name.Reference) (*remote.Descripto
 
 // referrersIndex reads the referrers of subject.
 func (r *reader) referrersIndex(ctx context.Context, subject name.Digest) (*v1.IndexManifest, error) {
+	if r.noRefs != nil && r.noRefs.has(subject.RegistryStr()) {
+		return r.fallbackIndex(ctx, subject)
+	}
 	v, err := r.s.do(ctx, "referrers "+subject.String(), func() (any, error) {
 		idx, err := remote.Referrers(subject, remote.WithContext(ctx), remote.Reuse(r.p))
 		if err != nil {
@@ -317,6 +323,27 @@ func (r *reader) referrersIndex(ctx context.Context, subject name.Digest) (*v1.I
 		return nil, err
 	}
 	return v.(*v1.IndexManifest), nil
+}
+
+// fallbackIndex reads the referrers of subject from the fallback tag
+// "sha256-<hex>" alone, as go-containerregistry does on a registry
+// without the referrers API: a missing tag is an empty index.
+func (r *reader) fallbackIndex(ctx context.Context, subject name.Digest) (*v1.IndexManifest, error) {
+	tag, err := digestTag(subject, "", "")
+	if err != nil {
+		return nil, err
+	}
+	desc, err := r.get(ctx, tag)
+	if isNotFound(err) {
+		return &v1.IndexManifest{}, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: read %s: %w", subject, tag, classify(err))
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: %s: %w", subject, tag, err)
+	}
+	return im, nil
 }
 
 // manifest reads a manifest by digest.

@@ -39,6 +39,7 @@ type Client struct {
 	userAgent string
 	auth      *AuthCache
 	content   *contentCache // nil: none
+	noRefs    *noReferrers
 }
 
 // Options configures a Client; the zero value talks HTTPS to registries
@@ -70,7 +71,7 @@ type Options struct {
 
 // New returns a Client configured by opts.
 func New(opts Options) *Client {
-	c := &Client{keychain: opts.Keychain, transport: opts.Transport, userAgent: opts.UserAgent, auth: opts.AuthCache}
+	c := &Client{keychain: opts.Keychain, transport: opts.Transport, userAgent: opts.UserAgent, auth: opts.AuthCache, noRefs: newNoReferrers()}
 	if c.auth == nil {
 		c.auth, _ = NewAuthCache(AuthCacheOptions{}) // valid options
 	}
@@ -95,7 +96,8 @@ func New(opts Options) *Client {
 // session's budget when s is not nil. Authentication handshakes go
 // through the Client's AuthCache.
 func (c *Client) remote(ctx context.Context, kc authn.Keychain, s *Session) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(c.auth.Transport(LimitTransport(c.transport, s)))}
+	t := &noReferrersTransport{next: LimitTransport(c.transport, s), n: c.noRefs}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(c.auth.Transport(t))}
 	if c.userAgent != "" {
 		opts = append(opts, remote.WithUserAgent(c.userAgent))
 	}

@@ -328,3 +328,74 @@ func TestLegacyDefaultPayloadNotRead(t *testing.T) {
 		})
 	}
 }
+
+// TestNoReferrersAPIRemembered: once a registry answers the referrers API
+// as one without it, listings on it read the fallback tag at once, and
+// still find every attachment; a registry with the API keeps being asked.
+func TestNoReferrersAPIRemembered(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, api := range []bool{false, true} {
+		t.Run(fmt.Sprintf("referrers-api=%v", api), func(t *testing.T) {
+			var mu sync.Mutex
+			var requests []string
+			h := registry.New(registry.WithReferrersSupport(api), registry.Logger(log.New(io.Discard, "", 0)))
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				mu.Lock()
+				requests = append(requests, req.Method+" "+req.URL.Path)
+				mu.Unlock()
+				h.ServeHTTP(w, req)
+			}))
+			t.Cleanup(srv.Close)
+			host := strings.TrimPrefix(srv.URL, "http://")
+			setup := oci.New(oci.Options{})
+			signed := func(i int) name.Digest {
+				img, err := random.Image(512, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dg, _ := img.Digest()
+				d, err := name.NewDigest(fmt.Sprintf("%s/team/app-%d@%s", host, i, dg))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := remote.Write(d, img); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := setup.SignImage(ctx, d, oci.LayoutReferrers, nil, sign.Options{Key: key, UnsafeNoTlog: true}); err != nil {
+					t.Fatal(err)
+				}
+				return d
+			}
+			client := oci.New(oci.Options{})
+			for i := range 3 {
+				d := signed(i)
+				mu.Lock()
+				requests = nil
+				mu.Unlock()
+				got, err := client.ListKind(ctx, d, oci.KindSignature, oci.Lookup{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got.Attachments) != 1 || got.Attachments[0].Err != nil || got.Attachments[0].Layout != oci.LayoutReferrers {
+					t.Fatalf("listing %d: attachments %+v", i, got.Attachments)
+				}
+				askedAPI := false
+				mu.Lock()
+				for _, r := range requests {
+					if strings.Contains(r, "/referrers/") {
+						askedAPI = true
+					}
+				}
+				mu.Unlock()
+				// Without the API, only the first listing asks it.
+				if want := api || i == 0; askedAPI != want {
+					t.Errorf("listing %d asked the referrers API: %v, want %v", i, askedAPI, want)
+				}
+			}
+		})
+	}
+}
