@@ -262,17 +262,8 @@ func TestLegacyDefaultPayloadNotRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	var mu sync.Mutex
-	var requests []string
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		mu.Lock()
-		requests = append(requests, req.Method+" "+req.URL.Path)
-		mu.Unlock()
-		h.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	reg := newLoggingRegistry(t, false)
+	host := reg.host
 	client := oci.New(oci.Options{})
 	for _, tt := range []struct {
 		name        string
@@ -298,9 +289,7 @@ func TestLegacyDefaultPayloadNotRead(t *testing.T) {
 			if _, err := client.SignImage(ctx, d, oci.LayoutLegacy, tt.annotations, sign.Options{Key: key, UnsafeNoTlog: true}); err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
-			requests = nil
-			mu.Unlock()
+			reg.requests() // forget the setup's requests
 			// A fresh client: nothing read before is remembered.
 			got, err := oci.New(oci.Options{}).ListKind(ctx, d, oci.KindSignature, oci.Lookup{})
 			if err != nil {
@@ -315,13 +304,11 @@ func TestLegacyDefaultPayloadNotRead(t *testing.T) {
 				t.Errorf("bundle signs sha256:%x, the layer is %s", md, a.Digest)
 			}
 			read := false
-			mu.Lock()
-			for _, r := range requests {
+			for _, r := range reg.requests() {
 				if strings.HasSuffix(r, "/blobs/"+a.Digest.String()) {
 					read = true
 				}
 			}
-			mu.Unlock()
 			if read != tt.blobRead {
 				t.Errorf("layer blob read: %v, want %v", read, tt.blobRead)
 			}
@@ -340,17 +327,8 @@ func TestNoReferrersAPIRemembered(t *testing.T) {
 	ctx := context.Background()
 	for _, api := range []bool{false, true} {
 		t.Run(fmt.Sprintf("referrers-api=%v", api), func(t *testing.T) {
-			var mu sync.Mutex
-			var requests []string
-			h := registry.New(registry.WithReferrersSupport(api), registry.Logger(log.New(io.Discard, "", 0)))
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-				mu.Lock()
-				requests = append(requests, req.Method+" "+req.URL.Path)
-				mu.Unlock()
-				h.ServeHTTP(w, req)
-			}))
-			t.Cleanup(srv.Close)
-			host := strings.TrimPrefix(srv.URL, "http://")
+			reg := newLoggingRegistry(t, api)
+			host := reg.host
 			setup := oci.New(oci.Options{})
 			signed := func(i int) name.Digest {
 				img, err := random.Image(512, 1)
@@ -373,9 +351,7 @@ func TestNoReferrersAPIRemembered(t *testing.T) {
 			client := oci.New(oci.Options{})
 			for i := range 3 {
 				d := signed(i)
-				mu.Lock()
-				requests = nil
-				mu.Unlock()
+				reg.requests() // forget the setup's requests
 				got, err := client.ListKind(ctx, d, oci.KindSignature, oci.Lookup{})
 				if err != nil {
 					t.Fatal(err)
@@ -384,13 +360,11 @@ func TestNoReferrersAPIRemembered(t *testing.T) {
 					t.Fatalf("listing %d: attachments %+v", i, got.Attachments)
 				}
 				askedAPI := false
-				mu.Lock()
-				for _, r := range requests {
+				for _, r := range reg.requests() {
 					if strings.Contains(r, "/referrers/") {
 						askedAPI = true
 					}
 				}
-				mu.Unlock()
 				// Without the API, only the first listing asks it.
 				if want := api || i == 0; askedAPI != want {
 					t.Errorf("listing %d asked the referrers API: %v, want %v", i, askedAPI, want)
@@ -398,4 +372,37 @@ func TestNoReferrersAPIRemembered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loggingRegistry is an in-process registry, with or without the
+// referrers API, that logs every request.
+type loggingRegistry struct {
+	host string
+
+	mu  sync.Mutex
+	log []string
+}
+
+func newLoggingRegistry(t *testing.T, referrersAPI bool) *loggingRegistry {
+	t.Helper()
+	r := &loggingRegistry{}
+	h := registry.New(registry.WithReferrersSupport(referrersAPI), registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.log = append(r.log, req.Method+" "+req.URL.Path)
+		r.mu.Unlock()
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	r.host = strings.TrimPrefix(srv.URL, "http://")
+	return r
+}
+
+// requests returns the requests logged since the last call.
+func (r *loggingRegistry) requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.log
+	r.log = nil
+	return out
 }
