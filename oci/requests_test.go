@@ -35,9 +35,7 @@ import (
 // it logs every request, token requests included.
 type tokenRegistry struct {
 	open, authed string // host:port of each server
-
-	mu  sync.Mutex
-	log []string
+	requestLog
 }
 
 const (
@@ -52,9 +50,7 @@ func newTokenRegistry(t *testing.T, referrers bool) *tokenRegistry {
 	t.Cleanup(open.Close)
 	r := &tokenRegistry{open: strings.TrimPrefix(open.URL, "http://")}
 	authed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.log = append(r.log, req.Method+" "+req.URL.Path)
-		r.mu.Unlock()
+		r.add(req)
 		if req.URL.Path == "/token" {
 			user, pass, ok := req.BasicAuth()
 			if !ok || user != testUser || pass != testPassword {
@@ -90,12 +86,24 @@ func newTokenRegistry(t *testing.T, referrers bool) *tokenRegistry {
 // manifests, blobs and referrers; the first group is the repository.
 var repositoryPath = regexp.MustCompile(`^/v2/(.+)/(?:manifests|blobs|referrers)/[^/]+$`)
 
+// requestLog logs a registry's requests as "METHOD /path".
+type requestLog struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (l *requestLog) add(req *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.log = append(l.log, req.Method+" "+req.URL.Path)
+}
+
 // requests returns the requests logged since the last call.
-func (r *tokenRegistry) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.log
-	r.log = nil
+func (l *requestLog) requests() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.log
+	l.log = nil
 	return out
 }
 
@@ -378,9 +386,7 @@ func TestNoReferrersAPIRemembered(t *testing.T) {
 // referrers API, that logs every request.
 type loggingRegistry struct {
 	host string
-
-	mu  sync.Mutex
-	log []string
+	requestLog
 }
 
 func newLoggingRegistry(t *testing.T, referrersAPI bool) *loggingRegistry {
@@ -388,21 +394,10 @@ func newLoggingRegistry(t *testing.T, referrersAPI bool) *loggingRegistry {
 	r := &loggingRegistry{}
 	h := registry.New(registry.WithReferrersSupport(referrersAPI), registry.Logger(log.New(io.Discard, "", 0)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.log = append(r.log, req.Method+" "+req.URL.Path)
-		r.mu.Unlock()
+		r.add(req)
 		h.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
 	r.host = strings.TrimPrefix(srv.URL, "http://")
 	return r
-}
-
-// requests returns the requests logged since the last call.
-func (r *loggingRegistry) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.log
-	r.log = nil
-	return out
 }
