@@ -51,6 +51,18 @@ type Options struct {
 	// RetiredKeys are keys the log rotated out: checkpoints they signed
 	// are the log's own.
 	RetiredKeys []crypto.PublicKey
+	// DedupCacheSize is how many recent entries (at least, at most twice
+	// as many) the log remembers so that a resubmitted certificate or
+	// precertificate gets an SCT for the entry it has instead of a new
+	// entry; zero turns deduplication off. The memory is not kept across
+	// restarts: an entry logged before one is logged again.
+	DedupCacheSize uint
+	// NotAfterStart and NotAfterLimit, when not zero, bound the NotAfter
+	// of the certificates [Log.Add] takes to [NotAfterStart,
+	// NotAfterLimit), as static-ct-api logs shard by expiry. Whatever
+	// they are, Add refuses an expired certificate. Neither applies to
+	// [Log.AddPreChain], the log's own CA's path.
+	NotAfterStart, NotAfterLimit time.Time
 }
 
 // DefaultOptions returns options for a CT log serving one CA. A
@@ -64,6 +76,7 @@ func DefaultOptions() Options {
 		BatchMaxAge:            10 * time.Millisecond,
 		CheckpointInterval:     time.Second,
 		PushbackMaxOutstanding: tessera.DefaultPushbackMaxOutstanding,
+		DedupCacheSize:         64 << 10,
 	}
 }
 
@@ -71,6 +84,9 @@ func DefaultOptions() Options {
 func (o Options) Validate() error {
 	if o.BatchMaxSize == 0 || o.BatchMaxAge <= 0 || o.CheckpointInterval <= 0 || o.PushbackMaxOutstanding == 0 {
 		return errors.New("invalid ctlog options: batch size and age, checkpoint interval and pushback must be positive")
+	}
+	if !o.NotAfterStart.IsZero() && !o.NotAfterLimit.IsZero() && !o.NotAfterStart.Before(o.NotAfterLimit) {
+		return fmt.Errorf("invalid ctlog options: NotAfter window start %s is not before its limit %s", o.NotAfterStart.Format(time.RFC3339), o.NotAfterLimit.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -86,8 +102,11 @@ type Log struct {
 	issuers  IssuerStore
 	now      func() time.Time
 
-	add   func(context.Context, *ctonly.Entry) tessera.IndexFuture
-	store *tlog.Guarded
+	notAfterStart, notAfterLimit time.Time
+	dedup                        *dedup // nil when off
+
+	appendEntry func(context.Context, *ctonly.Entry) tessera.IndexFuture
+	store       *tlog.Guarded
 
 	storedMu sync.Mutex
 	stored   map[[32]byte]bool // issuers known to be in the issuer store
@@ -165,11 +184,16 @@ func New(ctx context.Context, driver tessera.Driver, issuers IssuerStore, origin
 	if err != nil {
 		return nil, fmt.Errorf("ctlog: open: %w", err)
 	}
-	return &Log{
+	l := &Log{
 		origin: origin, key: key, logID: id, verifier: verifier, roots: roots, issuers: issuers, now: time.Now,
-		add: tessera.NewCertificateTransparencyAppender(store.Appender()), store: store,
+		notAfterStart: opts.NotAfterStart, notAfterLimit: opts.NotAfterLimit,
+		appendEntry: tessera.NewCertificateTransparencyAppender(store.Appender()), store: store,
 		stored: map[[32]byte]bool{}, links: map[[2][32]byte]bool{},
-	}, nil
+	}
+	if opts.DedupCacheSize > 0 {
+		l.dedup = newDedup(int(min(opts.DedupCacheSize, 1<<30)))
+	}
+	return l, nil
 }
 
 // LogID returns an RFC 6962 log ID: the SHA-256 of the log's DER
@@ -226,9 +250,10 @@ func (l *Log) Roots() []*x509.Certificate { return l.roots }
 // chain[1], followed by the issuing chain up to one of the log's roots.
 // The entry is durably sequenced before the SCT is signed; its leaf index
 // is the SCT's leaf_index extension (static-ct-api). It is [Log.Add] for
-// the CA in-process.
+// the CA in-process, without Add's checks of the certificate's validity
+// period.
 func (l *Log) AddPreChain(ctx context.Context, chain []*x509.Certificate) ([]byte, error) {
-	sct, err := l.Add(ctx, chain, true)
+	sct, err := l.add(ctx, chain, true, false)
 	if err != nil {
 		return nil, err
 	}
@@ -246,34 +271,43 @@ func (l *Log) AddPreChain(ctx context.Context, chain []*x509.Certificate) ([]byt
 // refused, as static-ct-api allows) or the final certificate (without
 // it); each certificate is signed by the next; the last is one of the
 // log's roots, or is signed by one, which the entry's chain then ends in
-// (RFC 6962 §4.1 lets submitters leave the root out). A chain the log
-// refuses is an error wrapping [ErrInvalidChain]; Tessera's pushback is
-// one wrapping [tessera.ErrPushback].
+// (RFC 6962 §4.1 lets submitters leave the root out). chain[0] must not
+// have expired, and its NotAfter must be in the window the options set.
+//
+// A certificate (or a precertificate's TBS with the same issuer key)
+// logged recently ([Options.DedupCacheSize]) is not logged again: its SCT
+// names the entry the log has, with that entry's timestamp and leaf index,
+// whatever issuing chain came with it. Concurrent submissions of one
+// certificate wait for the first.
+//
+// A chain the log refuses is an error wrapping [ErrInvalidChain];
+// Tessera's pushback is one wrapping [tessera.ErrPushback].
 func (l *Log) Add(ctx context.Context, chain []*x509.Certificate, precert bool) (*ct.SignedCertificateTimestamp, error) {
+	return l.add(ctx, chain, precert, true)
+}
+
+// add is [Log.Add], checking chain[0]'s validity period if checkValidity.
+func (l *Log) add(ctx context.Context, chain []*x509.Certificate, precert, checkValidity bool) (*ct.SignedCertificateTimestamp, error) {
 	chain, err := l.checkChain(chain, precert)
 	if err != nil {
 		return nil, err
 	}
-	fingerprints := make([][32]byte, 0, len(chain)-1)
-	for _, c := range chain[1:] {
-		fp := sha256.Sum256(c.Raw)
-		if err := l.storeIssuer(ctx, fp, c.Raw); err != nil {
+	now := l.now()
+	if checkValidity {
+		if err := l.checkNotAfter(chain[0], now); err != nil {
 			return nil, err
 		}
-		fingerprints = append(fingerprints, fp)
 	}
 	if err := l.store.Failure(); err != nil {
 		// No checkpoint will commit to the entry: promise none.
 		return nil, fmt.Errorf("ctlog: %w", err)
 	}
 	entry := &ctonly.Entry{
-		Timestamp:         uint64(l.now().UnixMilli()),
-		IsPrecert:         precert,
-		Certificate:       chain[0].Raw,
-		FingerprintsChain: fingerprints,
+		Timestamp:   uint64(now.UnixMilli()),
+		IsPrecert:   precert,
+		Certificate: chain[0].Raw,
 	}
 	timestamped := &ct.TimestampedEntry{
-		Timestamp: entry.Timestamp,
 		EntryType: ct.X509LogEntryType,
 		X509Entry: &ct.ASN1Cert{Data: chain[0].Raw},
 	}
@@ -287,23 +321,19 @@ func (l *Log) Add(ctx context.Context, chain []*x509.Certificate, precert bool) 
 		timestamped.EntryType, timestamped.X509Entry = ct.PrecertLogEntryType, nil
 		timestamped.PrecertEntry = &ct.PreCert{IssuerKeyHash: issuerKeyHash, TBSCertificate: tbs}
 	}
-	idx, err := l.add(ctx, entry)()
+	st, _, err := l.dedup.sequence(ctx, entryID(entry), func() (stamp, error) {
+		return l.sequence(ctx, entry, chain)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("ctlog: add entry: %w", err)
-	}
-	if idx.IsDup {
-		return nil, fmt.Errorf("ctlog: certificate already logged at index %d", idx.Index)
-	}
-	if idx.Index > maxLeafIndex {
-		return nil, fmt.Errorf("ctlog: leaf index %d does not fit the leaf_index extension", idx.Index)
+		return nil, err
 	}
 	sct := ct.SignedCertificateTimestamp{
 		SCTVersion: ct.V1,
 		LogID:      ct.LogID{KeyID: l.logID},
-		Timestamp:  entry.Timestamp,
-		Extensions: ct.CTExtensions(leafIndexExtension(idx.Index)),
+		Timestamp:  st.timestamp,
+		Extensions: ct.CTExtensions(leafIndexExtension(st.index)),
 	}
-	timestamped.Extensions = sct.Extensions
+	timestamped.Timestamp, timestamped.Extensions = sct.Timestamp, sct.Extensions
 	leaf := ct.LogEntry{Leaf: ct.MerkleTreeLeaf{
 		Version:          ct.V1,
 		LeafType:         ct.TimestampedEntryLeafType,
@@ -317,6 +347,45 @@ func (l *Log) Add(ctx context.Context, chain []*x509.Certificate, precert bool) 
 		return nil, fmt.Errorf("ctlog: sign SCT: %w", err)
 	}
 	return &sct, nil
+}
+
+// sequence stores the issuers of chain and appends entry, returning where
+// and when it was logged once it is durably sequenced.
+func (l *Log) sequence(ctx context.Context, entry *ctonly.Entry, chain []*x509.Certificate) (stamp, error) {
+	entry.FingerprintsChain = make([][32]byte, 0, len(chain)-1)
+	for _, c := range chain[1:] {
+		fp := sha256.Sum256(c.Raw)
+		if err := l.storeIssuer(ctx, fp, c.Raw); err != nil {
+			return stamp{}, err
+		}
+		entry.FingerprintsChain = append(entry.FingerprintsChain, fp)
+	}
+	idx, err := l.appendEntry(ctx, entry)()
+	if err != nil {
+		return stamp{}, fmt.Errorf("ctlog: add entry: %w", err)
+	}
+	if idx.IsDup {
+		return stamp{}, fmt.Errorf("ctlog: certificate already logged at index %d", idx.Index)
+	}
+	if idx.Index > maxLeafIndex {
+		return stamp{}, fmt.Errorf("ctlog: leaf index %d does not fit the leaf_index extension", idx.Index)
+	}
+	return stamp{index: idx.Index, timestamp: entry.Timestamp}, nil
+}
+
+// checkNotAfter refuses a certificate that expired before now, or whose
+// NotAfter is outside the log's window.
+func (l *Log) checkNotAfter(c *x509.Certificate, now time.Time) error {
+	const layout = time.RFC3339
+	switch {
+	case c.NotAfter.Before(now):
+		return fmt.Errorf("%w: certificate expired at %s (NotAfter): this log takes only unexpired certificates", ErrInvalidChain, c.NotAfter.UTC().Format(layout))
+	case !l.notAfterStart.IsZero() && c.NotAfter.Before(l.notAfterStart):
+		return fmt.Errorf("%w: certificate NotAfter %s is before %s, where this log's NotAfter window starts", ErrInvalidChain, c.NotAfter.UTC().Format(layout), l.notAfterStart.UTC().Format(layout))
+	case !l.notAfterLimit.IsZero() && !c.NotAfter.Before(l.notAfterLimit):
+		return fmt.Errorf("%w: certificate NotAfter %s is not before %s, where this log's NotAfter window ends", ErrInvalidChain, c.NotAfter.UTC().Format(layout), l.notAfterLimit.UTC().Format(layout))
+	}
+	return nil
 }
 
 // oidPrecertSigning is the extended key usage of an RFC 6962 §3.1

@@ -40,6 +40,7 @@ type fixture struct {
 	ca       *ca.CA
 	chain    []*x509.Certificate // intermediate, root
 	interKey crypto.Signer
+	rootKey  crypto.Signer
 	key      crypto.Signer // the CT log's
 }
 
@@ -61,7 +62,7 @@ func newFixture(t testing.TB) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{ca: c, chain: chain, interKey: interKey, key: gen(keys.ECDSAP256)}
+	return fixture{ca: c, chain: chain, interKey: interKey, rootKey: rootKey, key: gen(keys.ECDSAP256)}
 }
 
 func openLog(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certificate) *ctlog.Log {
@@ -76,6 +77,12 @@ func openLog(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certific
 // tryOpenLog opens the log in dir, to be closed when the test ends.
 func tryOpenLog(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certificate) (*ctlog.Log, error) {
 	t.Helper()
+	return tryOpenLogWith(t, dir, key, roots, nil)
+}
+
+// tryOpenLogWith is tryOpenLog with options changed by mutate.
+func tryOpenLogWith(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certificate, mutate func(*ctlog.Options)) (*ctlog.Log, error) {
+	t.Helper()
 	ctx := context.Background()
 	driver, err := storage.NewPOSIX(ctx, dir)
 	if err != nil {
@@ -84,6 +91,9 @@ func tryOpenLog(t testing.TB, dir string, key crypto.Signer, roots []*x509.Certi
 	opts := ctlog.DefaultOptions()
 	opts.BatchMaxAge = 10 * time.Millisecond
 	opts.CheckpointInterval = 100 * time.Millisecond
+	if mutate != nil {
+		mutate(&opts)
+	}
 	l, err := ctlog.New(ctx, driver, ctlog.NewDirIssuers(dir), origin, key, roots, opts)
 	if err != nil {
 		return nil, err

@@ -37,16 +37,22 @@ func TestAddFinalAndRootless(t *testing.T) {
 	if err := ctutil.VerifySCT(f.key.Public(), parseCT(t, final, f.chain[0]), sct, false); err != nil {
 		t.Fatalf("add-chain SCT: %v", err)
 	}
-	if _, err := l.Add(t.Context(), append([]*x509.Certificate{final}, f.chain...), false); err != nil {
+	// The same certificate with its root is the same entry
+	// (TestAddDeduplicates).
+	again, err := l.Add(t.Context(), append([]*x509.Certificate{final}, f.chain...), false)
+	if err != nil {
 		t.Fatalf("add-chain with the root: %v", err)
+	}
+	if !bytes.Equal(again.Extensions, sct.Extensions) || again.Timestamp != sct.Timestamp {
+		t.Errorf("the same certificate with its root: extensions %x at %d, want %x at %d", again.Extensions, again.Timestamp, sct.Extensions, sct.Timestamp)
 	}
 	pre := precert(t, f)
 	sct, err = l.Add(t.Context(), []*x509.Certificate{pre, f.chain[0]}, true)
 	if err != nil {
 		t.Fatalf("add-pre-chain without the root: %v", err)
 	}
-	if ct.LogEntryType(sct.Extensions[0]) != 0 || len(sct.Extensions) != 8 || sct.Extensions[7] != 2 {
-		t.Errorf("third entry's extensions %x, want leaf_index 2", sct.Extensions)
+	if ct.LogEntryType(sct.Extensions[0]) != 0 || len(sct.Extensions) != 8 || sct.Extensions[7] != 1 {
+		t.Errorf("second entry's extensions %x, want leaf_index 1", sct.Extensions)
 	}
 }
 
