@@ -72,8 +72,11 @@ func (s *Server) handleCTAddChain(w http.ResponseWriter, r *http.Request) { s.ha
 //
 // Submissions are for other CAs: without --ct-roots the log takes none, and
 // it never takes a chain through the server's own CA, whose certificates
-// are logged in-process as they are issued. Anyone may hold those public
-// certificates, and each submission is a new entry.
+// are logged in-process as they are issued. Anyone may hold the public
+// certificates it takes and submit them again: a recent entry's
+// resubmission gets the SCT of the entry the log has, not a new entry
+// (ctlog.Log.Add); an expired certificate, or one outside the NotAfter
+// window (--ct-not-after-start, --ct-not-after-limit), is refused.
 func (s *Server) handleCTAdd(w http.ResponseWriter, r *http.Request, precert bool) {
 	if s.opts.CTRootsFile == "" {
 		http.Error(w, "this CT log takes submissions only from the CAs whose roots the server was started with (--ct-roots); its own CA logs in-process", http.StatusForbidden)

@@ -39,8 +39,9 @@ import (
 
 // externalCA is a CA other than the server's, as a Fulcio would be.
 type externalCA struct {
-	ca    *ca.CA
-	chain []*x509.Certificate // intermediate, root
+	ca       *ca.CA
+	chain    []*x509.Certificate // intermediate, root
+	interKey crypto.Signer
 }
 
 func newExternalCA(t *testing.T, name string) externalCA {
@@ -61,7 +62,7 @@ func newExternalCA(t *testing.T, name string) externalCA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return externalCA{ca: c, chain: chain}
+	return externalCA{ca: c, chain: chain, interKey: interKey}
 }
 
 func (e externalCA) identity(i int) oidc.Identity {

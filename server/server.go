@@ -91,6 +91,12 @@ type Options struct {
 	// another CA (a Fulcio) can log its precertificates here through
 	// <url>/ct/ct/v1/add-pre-chain (its RFC 6962 log URL is <url>/ct).
 	CTRootsFile string
+	// CTNotAfterStart and CTNotAfterLimit, when not zero, bound the
+	// NotAfter of the certificates other CAs submit to the CT log to
+	// [CTNotAfterStart, CTNotAfterLimit) (ctlog.Options); expired ones
+	// are refused whatever they are. The server's own CA is not held to
+	// them.
+	CTNotAfterStart, CTNotAfterLimit time.Time
 }
 
 // Server is a configured signet server.
@@ -454,6 +460,7 @@ func readCTRoots(path string) ([]*x509.Certificate, error) {
 // Options.CTRootsFile's).
 func openCTLog(ctx context.Context, opts Options, hostname string, key crypto.Signer, roots []*x509.Certificate) (*ctlog.Log, io.Closer, error) {
 	ctOpts := ctlog.DefaultOptions()
+	ctOpts.NotAfterStart, ctOpts.NotAfterLimit = opts.CTNotAfterStart, opts.CTNotAfterLimit
 	// Checkpoints signed before a rotation of the CT log's key are its own.
 	h, err := loadHistory(opts.DataDir)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 func newServerCmd() *cobra.Command {
 	var (
 		addr, dataDir, configPath, publicURL, logFormat, logStorage, logObjects, tufRepo, keysFrom, ctRoots string
+		ctNotAfterStart, ctNotAfterLimit                                                                    string
 		dev, devAllowRemote                                                                                 bool
 		tufRefresh                                                                                          time.Duration
 	)
@@ -35,7 +36,11 @@ certificate carries an SCT from the server's own CT log (static-ct-api at
 <url>/ct/). As an RFC 6962 log its URL is <url>/ct (submissions go to
 <url>/ct/ct/v1/add-pre-chain); --ct-roots lets other CAs, such as a Fulcio
 with --ct-log-url=<url>/ct, log into it (without it the log takes no
-submissions, and it never takes its own CA's chains, logged in-process). With --tuf-repo the trust material is
+submissions, and it never takes its own CA's chains, logged in-process). A
+certificate submitted again gets the SCT of the entry the log holds instead of
+a new entry (for recent entries; the memory is not kept across restarts);
+expired certificates are refused, and --ct-not-after-start/--ct-not-after-limit
+bound the NotAfter of submitted ones. With --tuf-repo the trust material is
 also published as a TUF repository at <url>/tuf/ (signet tuf --help); signet
 server rotate-keys rotates the keys of a stopped server.
 
@@ -66,6 +71,14 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 			if err != nil {
 				return err
 			}
+			ctStart, err := parseOptionalTime("--ct-not-after-start", ctNotAfterStart)
+			if err != nil {
+				return err
+			}
+			ctLimit, err := parseOptionalTime("--ct-not-after-limit", ctNotAfterLimit)
+			if err != nil {
+				return err
+			}
 			klog.SetSlogLogger(logger.With("component", "tessera")) // Tessera logs through klog
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -83,6 +96,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 			srv, err := server.New(server.Options{
 				DataDir: dataDir, BaseURL: base, Config: cfg, InsecureDevIssuer: dev, Logger: logger, LogStorage: logStorage, LogObjects: logObjects,
 				TUFRepo: tufRepo, TUFRefreshInterval: tufRefresh, KeysFrom: keysFrom, CTRootsFile: ctRoots,
+				CTNotAfterStart: ctStart, CTNotAfterLimit: ctLimit,
 			})
 			if err != nil {
 				return err
@@ -118,6 +132,8 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 	f.StringVar(&logObjects, "log-objects", "", logObjectsUsage)
 	f.StringVar(&keysFrom, "keys-from", "", "directory holding the complete key material (a mounted Secret from \"signet server init-keys --secret\"); no key is created")
 	f.StringVar(&ctRoots, "ct-roots", "", "PEM file of CA certificates the CT log also accepts chains to (besides the CA's root), so another CA such as Fulcio (--ct-log-url=<url>/ct) can log into it; without it the CT log takes no submissions")
+	f.StringVar(&ctNotAfterStart, "ct-not-after-start", "", "RFC 3339 time: the CT log refuses submitted certificates expiring before it (expired ones are always refused; the server's own CA is not held to it)")
+	f.StringVar(&ctNotAfterLimit, "ct-not-after-limit", "", "RFC 3339 time: the CT log refuses submitted certificates expiring at or after it, e.g. far-future ones (the server's own CA is not held to it)")
 	cmd.AddCommand(newRotateKeysCmd(), newServerInitKeysCmd())
 	return cmd
 }
@@ -169,4 +185,16 @@ func newLogger(format string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--log-format %q: want text or json", format)
 	}
+}
+
+// parseOptionalTime parses the RFC 3339 value of flag, if any.
+func parseOptionalTime(flag, value string) (time.Time, error) {
+	if value == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q is not an RFC 3339 time (e.g. 2027-01-01T00:00:00Z): %w", flag, value, err)
+	}
+	return t, nil
 }
