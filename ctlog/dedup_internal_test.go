@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // TestDedupSequence: what the deduplication memory does with failures,
@@ -51,7 +52,7 @@ func TestDedupSequence(t *testing.T) {
 			}
 			got <- err
 		}()
-		waitWaiters(d, a, 1)
+		waitWaiters(t, d, a, 1)
 		close(release)
 		if st := <-firstDone; st != (stamp{1, 2}) {
 			t.Fatalf("first: %v", st)
@@ -74,7 +75,7 @@ func TestDedupSequence(t *testing.T) {
 			_, _, err := d.sequence(ctx, a, func() (stamp, error) { return stamp{3, 4}, nil })
 			got <- err
 		}()
-		waitWaiters(d, a, 1)
+		waitWaiters(t, d, a, 1)
 		close(release)
 		if err := <-got; !errors.Is(err, boom) {
 			t.Fatalf("waiter: %v, want the first submission's error", err)
@@ -96,7 +97,7 @@ func TestDedupSequence(t *testing.T) {
 			}
 			got <- err
 		}()
-		waitWaiters(d, a, 1)
+		waitWaiters(t, d, a, 1)
 		close(release)
 		if err := <-got; err != nil {
 			t.Fatal(err)
@@ -113,8 +114,18 @@ func TestDedupSequence(t *testing.T) {
 		<-started
 		wctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, _, err := d.sequence(wctx, a, func() (stamp, error) { return stamp{3, 4}, nil }); !errors.Is(err, context.Canceled) {
-			t.Fatalf("waiter with a cancelled context: %v", err)
+		got := make(chan error, 1)
+		go func() {
+			_, _, err := d.sequence(wctx, a, func() (stamp, error) { return stamp{3, 4}, nil })
+			got <- err
+		}()
+		select {
+		case err := <-got:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("waiter with a cancelled context: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a waiter with a cancelled context still waits after 10s")
 		}
 	})
 
@@ -141,14 +152,18 @@ func TestDedupSequence(t *testing.T) {
 
 // waitWaiters waits until a submission of id is pending with n others
 // waiting for it.
-func waitWaiters(d *dedup, id leafID, n int) {
-	for {
+func waitWaiters(t *testing.T, d *dedup, id leafID, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
 		d.mu.Lock()
 		p := d.pending[id]
 		ok := p != nil && p.waiters == n
 		d.mu.Unlock()
 		if ok {
 			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no submission pending with %d waiting for it", n)
 		}
 		runtime.Gosched()
 	}

@@ -223,16 +223,70 @@ func TestFulcioLogsToSignetCT(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "does not end in a root the log accepts") {
 		t.Fatalf("add-pre-chain from an unaccepted root: %s %q, want 400 naming the root", resp.Status, msg)
 	}
-	// The same precertificate signed by the accepted root is logged.
+	// The same precertificate signed by the accepted root is logged;
+	// submitted again, it gets an SCT for the same entry, which verifies
+	// and is the entry the data tile holds.
 	pre = poisonedCert(t, fileCA.root, fileCA.key)
-	body, _ = json.Marshal(map[string][]string{"chain": {base64.StdEncoding.EncodeToString(pre.Raw), base64.StdEncoding.EncodeToString(fileCA.root.Raw)}})
-	if resp, err = http.Post(signet.url+"/ct/ct/v1/add-pre-chain", "application/json", bytes.NewReader(body)); err != nil {
+	var resub [2]*ct.SignedCertificateTimestamp
+	for i := range resub {
+		resub[i] = addPreChain(t, signet.url, pre, fileCA.root)
+	}
+	if resub[1].Timestamp != resub[0].Timestamp || !bytes.Equal(resub[1].Extensions, resub[0].Extensions) {
+		t.Fatalf("resubmission: SCT for %x at %d, want the first's %x at %d", resub[1].Extensions, resub[1].Timestamp, resub[0].Extensions, resub[0].Timestamp)
+	}
+	preChain := make([]*ctx509.Certificate, 2)
+	for i, c := range []*x509.Certificate{pre, fileCA.root} {
+		if preChain[i], err = ctx509.ParseCertificate(c.Raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ctutil.VerifySCT(logKey, preChain, resub[1], false); err != nil {
+		t.Fatalf("the resubmission's SCT does not verify against signet's CT log key: %v", err)
+	}
+	preLeaf, err := ct.MerkleTreeLeafFromChain(preChain, ct.PrecertLogEntryType, resub[1].Timestamp)
+	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("add-pre-chain from the accepted root: %s", resp.Status)
+	preLeaf.TimestampedEntry.Extensions = resub[1].Extensions
+	if entry, err = tls.Marshal(*preLeaf.TimestampedEntry); err != nil {
+		t.Fatal(err)
 	}
+	ext = resub[1].Extensions
+	idx = uint64(ext[3])<<32 | uint64(ext[4])<<24 | uint64(ext[5])<<16 | uint64(ext[6])<<8 | uint64(ext[7])
+	size = waitCTCheckpoint(t, signet.url, origin, verifier, idx+1)
+	if tile := getURL(t, fmt.Sprintf("%s/ct/tile/data/000.p/%d", signet.url, size)); !bytes.Contains(tile, entry) {
+		t.Fatal("signet's CT data tile does not hold the entry the resubmission's SCT promises")
+	}
+	// The resubmission made no entry: the next precertificate is the
+	// next one.
+	next := addPreChain(t, signet.url, poisonedCert(t, fileCA.root, fileCA.key), fileCA.root)
+	if want := []byte{0, 0, 5, byte((idx + 1) >> 32), byte((idx + 1) >> 24), byte((idx + 1) >> 16), byte((idx + 1) >> 8), byte(idx + 1)}; !bytes.Equal(next.Extensions, want) {
+		t.Fatalf("the next precertificate's extensions %x, want leaf_index %d", next.Extensions, idx+1)
+	}
+}
+
+// addPreChain submits chain to signet's CT log at url and returns the SCT.
+func addPreChain(t *testing.T, url string, chain ...*x509.Certificate) *ct.SignedCertificateTimestamp {
+	t.Helper()
+	var b64 []string
+	for _, c := range chain {
+		b64 = append(b64, base64.StdEncoding.EncodeToString(c.Raw))
+	}
+	body, _ := json.Marshal(map[string][]string{"chain": b64})
+	resp, err := http.Post(url+"/ct/ct/v1/add-pre-chain", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got ct.AddChainResponse
+	if err := json.NewDecoder(resp.Body).Decode(&got); resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("add-pre-chain: %s %v", resp.Status, err)
+	}
+	sct, err := got.ToSignedCertificateTimestamp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sct
 }
 
 // fulcioCertificate asks the Fulcio at url for a certificate and returns
