@@ -160,7 +160,7 @@ func TestCLIErrors(t *testing.T) {
 		{"missing config", []string{"server", "--config", filepath.Join(dir, "nope.yaml")}, "no such file"},
 		{"port in use", []string{"server", "--dev", "--addr", busy, "--data-dir", dir}, "address already in use"},
 		{"dev on a non-loopback address", []string{"server", "--dev", "--addr", "0.0.0.0:0", "--data-dir", dir}, "--dev-allow-remote"},
-		{"CT NotAfter limit not a time", []string{"server", "--dev", "--addr", "127.0.0.1:0", "--data-dir", dir, "--ct-not-after-limit", "soon"}, `--ct-not-after-limit "soon" is not an RFC 3339 time`},
+		{"CT NotAfter limit not a time", []string{"server", "--config", filepath.Join(dir, "nope.yaml"), "--ct-not-after-limit", "soon"}, `--ct-not-after-limit "soon" is not an RFC 3339 time`},
 		{"empty CT NotAfter window", []string{"server", "--dev", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--ct-not-after-start", "2027-01-01T00:00:00Z", "--ct-not-after-limit", "2026-01-01T00:00:00Z"}, "is not before its limit"},
 		{"dev token two identities", []string{"dev", "token", "--email", "a@b.c", "--subject", "x"}, "exactly one of"},
 		{"dev token no server", []string{"dev", "token", "--server", "http://127.0.0.1:1", "--email", "a@b.c"}, "request token from"},

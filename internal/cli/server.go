@@ -57,9 +57,16 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
   signet server --addr 0.0.0.0:8080 --public-url https://signet.example.com --config signet.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctStart, err := parseOptionalTime("--ct-not-after-start", ctNotAfterStart)
+			if err != nil {
+				return err
+			}
+			ctLimit, err := parseOptionalTime("--ct-not-after-limit", ctNotAfterLimit)
+			if err != nil {
+				return err
+			}
 			var cfg server.Config
 			if configPath != "" {
-				var err error
 				if cfg, err = server.LoadConfig(configPath); err != nil {
 					return err
 				}
@@ -68,14 +75,6 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 				return fmt.Errorf("no OIDC issuers: pass --config with an issuers list, or --dev for the built-in development issuer")
 			}
 			logger, err := newLogger(logFormat)
-			if err != nil {
-				return err
-			}
-			ctStart, err := parseOptionalTime("--ct-not-after-start", ctNotAfterStart)
-			if err != nil {
-				return err
-			}
-			ctLimit, err := parseOptionalTime("--ct-not-after-limit", ctNotAfterLimit)
 			if err != nil {
 				return err
 			}
