@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	ct "github.com/google/certificate-transparency-go"
@@ -76,11 +78,22 @@ func (s *Server) handleCTAddChain(w http.ResponseWriter, r *http.Request) { s.ha
 // certificates it takes and submit them again: a recent entry's
 // resubmission gets the SCT of the entry the log has, not a new entry
 // (ctlog.Log.Add); an expired certificate, or one outside the NotAfter
-// window (--ct-not-after-start, --ct-not-after-limit), is refused.
+// window (--ct-not-after-start, --ct-not-after-limit), is refused. With
+// --ct-submission-rate, submissions beyond that rate (all clients together,
+// counted before the body is read) are answered 429 with Retry-After.
 func (s *Server) handleCTAdd(w http.ResponseWriter, r *http.Request, precert bool) {
 	if s.opts.CTRootsFile == "" {
 		http.Error(w, "this CT log takes submissions only from the CAs whose roots the server was started with (--ct-roots); its own CA logs in-process", http.StatusForbidden)
 		return
+	}
+	if s.ctSubmissions != nil {
+		if res := s.ctSubmissions.Reserve(); res.Delay() > 0 {
+			wait := res.Delay()
+			res.Cancel()
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			http.Error(w, fmt.Sprintf("this CT log takes at most %g submissions a second (--ct-submission-rate); retry later", s.opts.CTSubmissionRate), http.StatusTooManyRequests)
+			return
+		}
 	}
 	chain, err := readCTChain(w, r)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/transparency-dev/tessera"
+	"golang.org/x/time/rate"
 
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
@@ -97,6 +99,13 @@ type Options struct {
 	// are refused whatever they are. The server's own CA is not held to
 	// them.
 	CTNotAfterStart, CTNotAfterLimit time.Time
+	// CTSubmissionRate, when positive, bounds the RFC 6962 submissions
+	// (add-chain, add-pre-chain) the CT log takes from all clients
+	// together to that many a second, with bursts of up to a second's
+	// worth (at least one); beyond it a submission is answered 429 with
+	// Retry-After before its body is read. The server's own CA logs
+	// in-process and is not counted.
+	CTSubmissionRate float64
 }
 
 // Server is a configured signet server.
@@ -109,8 +118,9 @@ type Server struct {
 	log           *tlog.Log
 	v1log         *rekorv1.Log
 	ct            *ctlog.Log
-	ctDB          io.Closer // nil for file storage
-	ownCAKeys     [][]byte  // SubjectPublicKeyInfo of each certificate of the CA's chain
+	ctDB          io.Closer     // nil for file storage
+	ownCAKeys     [][]byte      // SubjectPublicKeyInfo of each certificate of the CA's chain
+	ctSubmissions *rate.Limiter // nil without Options.CTSubmissionRate
 	tufKey        crypto.Signer
 	tuf           *tuf.Repository // nil without Options.TUFRepo
 	stopTUF       func()          // stops and waits for the TUF refresher
@@ -144,6 +154,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.CTSubmissionRate < 0 || math.IsNaN(opts.CTSubmissionRate) || math.IsInf(opts.CTSubmissionRate, 0) {
+		return nil, fmt.Errorf("CT submission rate %v: want a finite number of submissions a second, or 0 for no bound", opts.CTSubmissionRate)
+	}
 	var extraCTRoots []*x509.Certificate
 	if opts.CTRootsFile != "" {
 		if extraCTRoots, err = readCTRoots(opts.CTRootsFile); err != nil {
@@ -168,6 +181,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, logger: opts.Logger, ca: authority, verifier: verifier, tsa: timestamper,
 		probeKeys: map[string]crypto.Signer{"ca": m.caKey, "tsa": m.tsaKey, "ct": m.ctKey}, retiredDevKeys: m.retiredDevKeys}
+	if opts.CTSubmissionRate > 0 {
+		s.ctSubmissions = rate.NewLimiter(rate.Limit(opts.CTSubmissionRate), max(1, int(opts.CTSubmissionRate)))
+	}
 	if opts.TUFRepo != "" {
 		s.probeKeys["tuf"] = m.tufKey // signs snapshot and timestamp online
 	}

@@ -23,6 +23,7 @@ func newServerCmd() *cobra.Command {
 		ctNotAfterStart, ctNotAfterLimit                                                                    string
 		dev, devAllowRemote                                                                                 bool
 		tufRefresh                                                                                          time.Duration
+		ctSubmissionRate                                                                                    float64
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -40,7 +41,8 @@ submissions, and it never takes its own CA's chains, logged in-process). A
 certificate submitted again gets the SCT of the entry the log holds instead of
 a new entry (for recent entries; the memory is not kept across restarts);
 expired certificates are refused, and --ct-not-after-start/--ct-not-after-limit
-bound the NotAfter of submitted ones. With --tuf-repo the trust material is
+bound the NotAfter of submitted ones; --ct-submission-rate bounds how many it
+takes a second. With --tuf-repo the trust material is
 also published as a TUF repository at <url>/tuf/ (signet tuf --help); signet
 server rotate-keys rotates the keys of a stopped server.
 
@@ -95,7 +97,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 			srv, err := server.New(server.Options{
 				DataDir: dataDir, BaseURL: base, Config: cfg, InsecureDevIssuer: dev, Logger: logger, LogStorage: logStorage, LogObjects: logObjects,
 				TUFRepo: tufRepo, TUFRefreshInterval: tufRefresh, KeysFrom: keysFrom, CTRootsFile: ctRoots,
-				CTNotAfterStart: ctStart, CTNotAfterLimit: ctLimit,
+				CTNotAfterStart: ctStart, CTNotAfterLimit: ctLimit, CTSubmissionRate: ctSubmissionRate,
 			})
 			if err != nil {
 				return err
@@ -132,6 +134,7 @@ data disagreeing with a checkpoint it signed); /readyz is the readiness probe
 	f.StringVar(&keysFrom, "keys-from", "", "directory holding the complete key material (a mounted Secret from \"signet server init-keys --secret\"); no key is created")
 	f.StringVar(&ctRoots, "ct-roots", "", "PEM file of CA certificates the CT log also accepts chains to (besides the CA's root), so another CA such as Fulcio (--ct-log-url=<url>/ct) can log into it; without it the CT log takes no submissions")
 	f.StringVar(&ctNotAfterStart, "ct-not-after-start", "", "RFC 3339 time: the CT log refuses submitted certificates expiring before it (expired ones are always refused; the server's own CA is not held to it)")
+	f.Float64Var(&ctSubmissionRate, "ct-submission-rate", 0, "most RFC 6962 submissions a second the CT log takes from all clients together (bursts of a second's worth); beyond it they get 429 with Retry-After; 0 for no bound (the server's own CA is not counted)")
 	f.StringVar(&ctNotAfterLimit, "ct-not-after-limit", "", "RFC 3339 time: the CT log refuses submitted certificates expiring at or after it, e.g. far-future ones (the server's own CA is not held to it)")
 	cmd.AddCommand(newRotateKeysCmd(), newServerInitKeysCmd())
 	return cmd

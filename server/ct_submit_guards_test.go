@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -115,17 +116,8 @@ func TestCTSubmissionNotAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	addChain := func(url string, chain ...*x509.Certificate) (int, string) {
-		var parts []string
-		for _, c := range chain {
-			parts = append(parts, `"`+base64.StdEncoding.EncodeToString(c.Raw)+`"`)
-		}
-		resp, err := http.Post(url+"/ct/ct/v1/add-chain", "application/json", strings.NewReader(`{"chain":[`+strings.Join(parts, ",")+`]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
+		status, body, _ := postCTChain(t, url, "add-chain", chain...)
+		return status, body
 	}
 
 	inst := servertest.Start(t, func(o *server.Options) { o.CTRootsFile = writeRoots(t, ext.chain[1]) })
@@ -157,12 +149,65 @@ func TestCTSubmissionNotAfter(t *testing.T) {
 	}
 }
 
-// TestCTNotAfterWindowRejected: an empty NotAfter window stops the server
-// from starting.
-func TestCTNotAfterWindowRejected(t *testing.T) {
+// TestCTSubmissionRate: with --ct-submission-rate, a submission beyond
+// the rate is answered 429 with a Retry-After that names when the next
+// one is taken.
+func TestCTSubmissionRate(t *testing.T) {
+	ext := newExternalCA(t, "external CA")
+	inst := servertest.Start(t, func(o *server.Options) {
+		o.CTRootsFile, o.CTSubmissionRate = writeRoots(t, ext.chain[1]), 0.2
+	})
+	cert, err := ext.ca.Issue(ext.identity(0), newLeafKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body, _ := postCTChain(t, inst.URL, "add-chain", cert, ext.chain[0]); status != http.StatusOK {
+		t.Fatalf("first submission: %d %q", status, body)
+	}
+	status, body, header := postCTChain(t, inst.URL, "add-pre-chain", cert, ext.chain[0])
+	if status != http.StatusTooManyRequests || !strings.Contains(body, "at most 0.2 submissions a second") {
+		t.Fatalf("second submission: %d %q, want 429 naming the rate", status, body)
+	}
+	if n, err := strconv.Atoi(header.Get("Retry-After")); err != nil || n < 1 || n > 5 {
+		t.Fatalf("Retry-After %q, want 1 to 5 seconds", header.Get("Retry-After"))
+	}
+}
+
+// postCTChain posts chain to the CT log's submission endpoint path
+// (add-chain or add-pre-chain).
+func postCTChain(t *testing.T, url, path string, chain ...*x509.Certificate) (int, string, http.Header) {
+	t.Helper()
+	var parts []string
+	for _, c := range chain {
+		parts = append(parts, `"`+base64.StdEncoding.EncodeToString(c.Raw)+`"`)
+	}
+	resp, err := http.Post(url+"/ct/ct/v1/"+path, "application/json", strings.NewReader(`{"chain":[`+strings.Join(parts, ",")+`]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+// TestCTOptionsRejected: an empty NotAfter window or a negative
+// submission rate stops the server from starting.
+func TestCTOptionsRejected(t *testing.T) {
 	now := time.Now()
-	_, err := server.New(server.Options{DataDir: t.TempDir(), BaseURL: "http://127.0.0.1:1", InsecureDevIssuer: true, CTNotAfterStart: now, CTNotAfterLimit: now})
-	if err == nil || !strings.Contains(err.Error(), "is not before its limit") {
-		t.Fatalf("New = %v, want an error about the NotAfter window", err)
+	for _, tt := range []struct {
+		name   string
+		adjust func(*server.Options)
+		want   string
+	}{
+		{"empty NotAfter window", func(o *server.Options) { o.CTNotAfterStart, o.CTNotAfterLimit = now, now }, "is not before its limit"},
+		{"negative submission rate", func(o *server.Options) { o.CTSubmissionRate = -1 }, "CT submission rate -1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := server.Options{DataDir: t.TempDir(), BaseURL: "http://127.0.0.1:1", InsecureDevIssuer: true}
+			tt.adjust(&o)
+			if _, err := server.New(o); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New = %v, want an error saying %q", err, tt.want)
+			}
+		})
 	}
 }
