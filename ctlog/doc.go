@@ -9,7 +9,10 @@
 // whose leaf_index extension names the entry, which the CA embeds in the
 // final certificate. [Log.Add] serves the RFC 6962 submissions
 // (add-pre-chain, add-chain) other CAs send over HTTP, for chains to the
-// roots the log accepts ([ParseRoots] reads extra ones). Checkpoints carry an RFC6962NoteSignature, so
+// roots the log accepts ([ParseRoots] reads extra ones): a certificate
+// submitted again gets the SCT of the entry the log has (RFC 6962 §4.1)
+// rather than a new entry, and an expired one is refused ([Options]
+// sets the memory and a NotAfter window). Checkpoints carry an RFC6962NoteSignature, so
 // transparency-dev's verifiers and CT monitors read them as they read any
 // static-ct-api log.
 package ctlog
