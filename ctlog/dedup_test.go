@@ -2,6 +2,7 @@ package ctlog_test
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
@@ -24,6 +25,7 @@ import (
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/keys"
+	"github.com/signetproject/signet/tlog/storage"
 )
 
 // steppingClock returns a clock a second later at every reading, so that
@@ -350,4 +352,44 @@ func sameNameIntermediate(t *testing.T, f fixture) (*x509.Certificate, crypto.Si
 		t.Fatal("the second intermediate has another name")
 	}
 	return c, key
+}
+
+// flakyIssuers is an issuer store whose first AddIssuer fails.
+type flakyIssuers struct {
+	ctlog.IssuerStore
+	failed atomic.Bool
+}
+
+func (f *flakyIssuers) AddIssuer(ctx context.Context, fp [32]byte, der []byte) error {
+	if !f.failed.Swap(true) {
+		return errors.New("issuer store down")
+	}
+	return f.IssuerStore.AddIssuer(ctx, fp, der)
+}
+
+// TestAddFailureNotRemembered: a submission that fails before it is
+// sequenced (here: storing its issuer) gets an error, not an SCT, and is
+// not remembered: submitted again, it is logged as the first entry.
+func TestAddFailureNotRemembered(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	driver, err := storage.NewPOSIX(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := ctlog.DefaultOptions()
+	opts.CheckpointInterval = 100 * time.Millisecond
+	l, err := ctlog.New(t.Context(), driver, &flakyIssuers{IssuerStore: ctlog.NewDirIssuers(dir)}, origin, f.key, f.chain[1:], opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	pre := precert(t, f)
+	chain := []*x509.Certificate{pre, f.chain[0], f.chain[1]}
+	if sct, err := l.Add(t.Context(), chain, true); err == nil || !strings.Contains(err.Error(), "issuer store down") {
+		t.Fatalf("Add with the issuer store down = %v, %v; want its error", sct, err)
+	}
+	if idx := checkStored(t, l, f.key.Public(), addOK(t, l, chain, true), pre, f.chain[0]); idx != 0 {
+		t.Fatalf("after the failure: entry %d, want 0", idx)
+	}
 }
