@@ -173,7 +173,7 @@ func TestAddNotAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	pre := precert(t, f)
-	na := final.NotAfter
+	na, pna := final.NotAfter, pre.NotAfter // a second or more apart under load
 	later := func() time.Time { return na.Add(time.Second) }
 	for _, tt := range []struct {
 		name   string
@@ -187,12 +187,12 @@ func TestAddNotAfter(t *testing.T) {
 		{"unexpired", nil, nil, []*x509.Certificate{final, f.chain[0]}, false, "", false},
 		{"expired", nil, later, []*x509.Certificate{final, f.chain[0]}, false, "certificate expired at", false},
 		{"expired precertificate", nil, func() time.Time { return pre.NotAfter.Add(time.Millisecond) }, []*x509.Certificate{pre, f.chain[0]}, true, "certificate expired at", false},
-		{"expired, in-process", nil, later, []*x509.Certificate{pre, f.chain[0]}, true, "", true},
+		{"expired, in-process", nil, func() time.Time { return pna.Add(time.Second) }, []*x509.Certificate{pre, f.chain[0]}, true, "", true},
 		{"before the window", func(o *ctlog.Options) { o.NotAfterStart = na.Add(time.Second) }, nil, []*x509.Certificate{final, f.chain[0]}, false, "where this log's NotAfter window starts", false},
 		{"at the window's start", func(o *ctlog.Options) { o.NotAfterStart = na }, nil, []*x509.Certificate{final, f.chain[0]}, false, "", false},
-		{"at the window's limit", func(o *ctlog.Options) { o.NotAfterLimit = na }, nil, []*x509.Certificate{pre, f.chain[0]}, true, "where this log's NotAfter window ends", false},
-		{"inside the window", func(o *ctlog.Options) { o.NotAfterStart, o.NotAfterLimit = na.Add(-time.Second), na.Add(time.Second) }, nil, []*x509.Certificate{pre, f.chain[0]}, true, "", false},
-		{"outside the window, in-process", func(o *ctlog.Options) { o.NotAfterLimit = na }, nil, []*x509.Certificate{pre, f.chain[0]}, true, "", true},
+		{"at the window's limit", func(o *ctlog.Options) { o.NotAfterLimit = pna }, nil, []*x509.Certificate{pre, f.chain[0]}, true, "where this log's NotAfter window ends", false},
+		{"inside the window", func(o *ctlog.Options) { o.NotAfterStart, o.NotAfterLimit = pna.Add(-time.Second), pna.Add(time.Second) }, nil, []*x509.Certificate{pre, f.chain[0]}, true, "", false},
+		{"outside the window, in-process", func(o *ctlog.Options) { o.NotAfterLimit = pna }, nil, []*x509.Certificate{pre, f.chain[0]}, true, "", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l, err := tryOpenLogWith(t, t.TempDir(), f.key, f.chain[1:], tt.opts)
