@@ -120,15 +120,19 @@ func reviewBody(tb testing.TB, i int, image string) []byte {
 	return raw
 }
 
-// BenchmarkAdmission sends benchAdmissions pod admissions of benchImages
-// distinct key-signed images through the validating webhook's HTTP handler,
-// with the real registry checker against an in-process registry, and
-// reports decision latency percentiles for cold (first admission of an
-// image, decision cache empty) and warm admissions, and the registry
-// requests each kind of admission costs. Images are referenced by digest,
-// or by tag (resolved by the webhook). One op is all the admissions, with a
-// fresh decision cache.
-func BenchmarkAdmission(b *testing.B) {
+// admissionBench is the setup BenchmarkAdmission and
+// BenchmarkAdmissionWarm share: benchImages key-signed images in an
+// in-process registry, as many in one without the referrers API (oldReg),
+// and a policy requiring their key.
+type admissionBench struct {
+	reg, oldReg   *countingRegistry
+	tags, digests []string
+	oldDigests    []string
+	policy        *policy.ClusterImagePolicy
+}
+
+func newAdmissionBench(b *testing.B) *admissionBench {
+	b.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		b.Fatal(err)
@@ -153,27 +157,44 @@ func BenchmarkAdmission(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// newWebhook is a fresh webhook process: empty decision cache, and no
-	// registry handshake made yet (the tag resolver and the signature
-	// lister share one oci.AuthCache, as signet admission serve's do).
-	newWebhook := func(b *testing.B) *Webhook {
-		auth, err := oci.NewAuthCache(oci.AuthCacheOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		checker := policy.NewRegistryChecker(oci.New(oci.Options{AuthCache: auth}), &trustroot.TrustedRoot{}, policy.CheckerOptions{})
-		eng, err := policy.NewEngine([]*policy.ClusterImagePolicy{p}, checker, policy.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		snap := staticSnapshot{&Snapshot{Engine: eng, Generation: 1, Cacheable: true}}
-		wh, err := NewWebhook(snap, fakeNamespaces{"checked": {IncludeLabel: "true"}}, fakeSecrets{}, &RemoteResolver{AuthCache: auth},
-			WebhookOptions{Logger: slog.New(slog.DiscardHandler), Metrics: benchMetrics(b)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return wh
+	return &admissionBench{reg: reg, oldReg: oldReg, tags: tags, digests: digests, oldDigests: oldDigests, policy: p}
+}
+
+// newWebhook is a fresh webhook process: empty decision cache, and no
+// registry handshake made yet (the tag resolver and the signature lister
+// share one oci.AuthCache, as signet admission serve's do).
+func (s *admissionBench) newWebhook(b *testing.B) *Webhook {
+	b.Helper()
+	auth, err := oci.NewAuthCache(oci.AuthCacheOptions{})
+	if err != nil {
+		b.Fatal(err)
 	}
+	checker := policy.NewRegistryChecker(oci.New(oci.Options{AuthCache: auth}), &trustroot.TrustedRoot{}, policy.CheckerOptions{})
+	eng, err := policy.NewEngine([]*policy.ClusterImagePolicy{s.policy}, checker, policy.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap := staticSnapshot{&Snapshot{Engine: eng, Generation: 1, Cacheable: true}}
+	wh, err := NewWebhook(snap, fakeNamespaces{"checked": {IncludeLabel: "true"}}, fakeSecrets{}, &RemoteResolver{AuthCache: auth},
+		WebhookOptions{Logger: slog.New(slog.DiscardHandler), Metrics: benchMetrics(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return wh
+}
+
+// BenchmarkAdmission sends benchAdmissions pod admissions of benchImages
+// distinct key-signed images through the validating webhook's HTTP handler,
+// with the real registry checker against an in-process registry, and
+// reports decision latency percentiles for cold (first admission of an
+// image, decision cache empty) and warm admissions, and the registry
+// requests each kind of admission costs. Images are referenced by digest,
+// or by tag (resolved by the webhook). One op is all the admissions, with a
+// fresh decision cache.
+func BenchmarkAdmission(b *testing.B) {
+	s := newAdmissionBench(b)
+	reg, tags, digests, newWebhook := s.reg, s.tags, s.digests, s.newWebhook
+	oldReg, oldDigests := s.oldReg, s.oldDigests
 
 	for _, refs := range []struct {
 		name   string
@@ -295,6 +316,79 @@ func BenchmarkAdmission(b *testing.B) {
 			b.ReportMetric(float64(podRequests)/float64(len(podTimes)), "registry-req/pod")
 		})
 	}
+}
+
+// BenchmarkAdmissionWarm measures one warm admission through the
+// validating webhook's HTTP handler: decision cache filled by a first
+// admission of each of the benchImages images, then admissions of pods
+// (each its own body) round robin, with allocations. The request and
+// response writer are reused so that allocs/op counts the handler's own.
+func BenchmarkAdmissionWarm(b *testing.B) {
+	s := newAdmissionBench(b)
+	for _, refs := range []struct {
+		name   string
+		images []string
+	}{{"digest", s.digests}, {"tag", s.tags}} {
+		b.Run(refs.name, func(b *testing.B) {
+			bodies := make([][]byte, benchAdmissions)
+			for i := range bodies {
+				bodies[i] = reviewBody(b, i, refs.images[i%benchImages])
+			}
+			h := s.newWebhook(b).ValidateHandler()
+			rw := &reusedRecorder{header: http.Header{}}
+			body := bytes.NewReader(nil)
+			req := httptest.NewRequest(http.MethodPost, ValidatePath, body)
+			admit := func(raw []byte) {
+				body.Reset(raw)
+				rw.reset()
+				h.ServeHTTP(rw, req)
+			}
+			for _, raw := range bodies[:benchImages] {
+				admit(raw)
+			}
+			before := s.reg.requests.Load()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				admit(bodies[i%len(bodies)])
+				i++
+			}
+			b.StopTimer()
+			var out admissionv1.AdmissionReview
+			if err := json.Unmarshal(rw.body.Bytes(), &out); err != nil || out.Response == nil || !out.Response.Allowed || rw.code != http.StatusOK {
+				b.Fatalf("last admission: %d %s", rw.code, rw.body.String())
+			}
+			if n := s.reg.requests.Load() - before; n != 0 {
+				b.Fatalf("warm admissions made %d registry requests", n)
+			}
+		})
+	}
+}
+
+// reusedRecorder is an http.ResponseWriter reset between requests.
+type reusedRecorder struct {
+	header http.Header
+	body   bytes.Buffer
+	code   int
+}
+
+func (r *reusedRecorder) reset() {
+	clear(r.header)
+	r.body.Reset()
+	r.code = 0
+}
+
+func (r *reusedRecorder) Header() http.Header { return r.header }
+
+func (r *reusedRecorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+
+func (r *reusedRecorder) Write(p []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(p)
 }
 
 // registryRTT is the median time of one registry round trip: one HEAD
