@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -636,10 +635,6 @@ func (w *Webhook) mutate(ctx context.Context, req *admissionv1.AdmissionRequest)
 	return verdict{resp: resp, outcome: "patched", patch: string(raw)}
 }
 
-// maxReviewBytes bounds an AdmissionReview body: the API server limits
-// objects to 3 MiB, and a review of an update carries two.
-const maxReviewBytes = 8 << 20
-
 // ValidateHandler serves the validating webhook (AdmissionReview v1).
 func (w *Webhook) ValidateHandler() http.Handler { return w.reviewHandler("validate", w.Validate) }
 
@@ -664,37 +659,4 @@ func (w *Webhook) reviewHandler(webhook string, review func(context.Context, *ad
 			w.logger.Warn("write admission review", "webhook", webhook, "err", err)
 		}
 	})
-}
-
-// DecodeReview reads an AdmissionReview v1 request from an HTTP request.
-func DecodeReview(r *http.Request) (*admissionv1.AdmissionReview, error) {
-	if r.Method != http.MethodPost {
-		return nil, fmt.Errorf("admission review: method %s, want POST", r.Method)
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, fmt.Errorf("admission review: content type %q, want application/json", ct)
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("admission review: read body: %w", err)
-	}
-	if len(body) > maxReviewBytes {
-		return nil, fmt.Errorf("admission review: body larger than %d bytes", maxReviewBytes)
-	}
-	return ParseReview(body)
-}
-
-// ParseReview decodes an AdmissionReview v1 with a request.
-func ParseReview(body []byte) (*admissionv1.AdmissionReview, error) {
-	var rev admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &rev); err != nil {
-		return nil, fmt.Errorf("admission review: %w", err)
-	}
-	if rev.APIVersion != admissionv1.SchemeGroupVersion.String() || rev.Kind != "AdmissionReview" {
-		return nil, fmt.Errorf("admission review: got %s %s, want %s AdmissionReview", rev.APIVersion, rev.Kind, admissionv1.SchemeGroupVersion)
-	}
-	if rev.Request == nil {
-		return nil, errors.New("admission review: no request")
-	}
-	return &rev, nil
 }

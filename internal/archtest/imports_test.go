@@ -22,7 +22,8 @@ var domain = []string{"bundle", "ca", "ctlog", "fulcio", "idtoken", "keys", "oci
 // helper, verify into oci, nothing into the adapters (server, admission,
 // internal/cli) — so each domain package's dependencies stay its own. The
 // one shared helper is internal/fastjson, the JSON subset scanner that the
-// fast decoding paths of bundle and verify share, which imports nothing.
+// fast decoding paths of bundle, tlog, verify, policy and admission share,
+// which imports nothing.
 // One domain package builds on another's machinery rather than a helper:
 // the CT log (ctlog) signs through tlog's consistency guard, so that no
 // signet log signs a checkpoint inconsistent with one it published.
@@ -45,7 +46,7 @@ var allowedImports = map[string][]string{
 	"sign":      {"bundle", "keys", "trustroot"},
 	"search":    {"bundle", "fulcio", "keys", "tlog", "trustroot", "verify"},
 	"oci":       {"bundle", "keys", "sign", "trustroot", "verify"},
-	"policy":    {"bundle", "keys", "oci", "trustroot", "tuf", "verify"},
+	"policy":    {"bundle", "internal/fastjson", "keys", "oci", "trustroot", "tuf", "verify"},
 	"report":    {"bundle", "keys", "oci", "policy", "trustroot", "tuf", "verify"},
 
 	// The logs' parts, as tessera splits its drivers from its core: the
@@ -66,7 +67,7 @@ var allowedImports = map[string][]string{
 	// Adapters: HTTP and Kubernetes on top of the domain.
 	"server":            slices.Concat(domain, []string{"internal/webui"}),
 	"server/servertest": {"server"},
-	"admission":         slices.Concat(domain, []string{"internal/kube"}),
+	"admission":         slices.Concat(domain, []string{"internal/fastjson", "internal/kube"}),
 	"internal/cli":      slices.Concat(domain, []string{"admission", "internal/kube", "server"}),
 	"cmd/signet":        {"internal/cli"},
 

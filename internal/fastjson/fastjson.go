@@ -9,6 +9,11 @@
 // digits; true, false and null where a caller asks for them. Each method
 // consumes one value and reports whether it was in the subset; after a
 // false, the Decoder is spent.
+//
+// Skip and Struct serve fast paths in front of encoding/json: Skip
+// consumes a value nobody interprets (so numbers in JSON's whole grammar),
+// and Struct consumes an object as encoding/json decodes one into a
+// struct, which ignores unknown keys but matches keys case-insensitively.
 package fastjson
 
 import (
@@ -92,6 +97,163 @@ func (d *Decoder) Members(member func(key []byte) bool) bool {
 			return false
 		}
 	}
+}
+
+// Struct consumes an object as encoding/json decodes it into a struct
+// whose JSON field names are fields. For each member whose key is exactly
+// in fields, each at most once, it calls member with the key's index and
+// the Decoder at the value, which member must consume; with SkipNull, a
+// null value counts as absent. Other members' values are skipped (Skip),
+// which encoding/json does too, but for keys it would match to a field
+// case-insensitively: a key outside the subset is one that is not
+// ASCII or that equals a name in fields but for ASCII case.
+func (d *Decoder) Struct(fields []string, member func(field int) bool) bool {
+	var seen uint64
+	return d.Members(func(key []byte) bool {
+		field := -1
+		for i, f := range fields {
+			if string(key) == f {
+				field = i
+				break
+			}
+		}
+		if field < 0 {
+			for _, c := range key {
+				if c >= utf8.RuneSelf {
+					return false
+				}
+			}
+			for _, f := range fields {
+				if bytes.EqualFold(key, []byte(f)) {
+					return false
+				}
+			}
+			_, ok := d.Skip()
+			return ok
+		}
+		if field >= 64 || seen&(1<<field) != 0 {
+			return false
+		}
+		seen |= 1 << field
+		if d.SkipNull && d.Literal("null") {
+			return true
+		}
+		return member(field)
+	})
+}
+
+// MaxDepth is how deep Skip follows nested objects and arrays; deeper
+// values are outside the subset.
+const MaxDepth = 256
+
+// Skip consumes one value of any type and returns it as written, without
+// the whitespace around it. Its strings are in the subset; its numbers may
+// be any JSON number, since Skip does not interpret them; objects may
+// repeat keys; nesting is bounded by MaxDepth.
+func (d *Decoder) Skip() ([]byte, bool) {
+	d.skipSpace()
+	start := d.pos
+	if !d.skip(0) {
+		return nil, false
+	}
+	return d.in[start:d.pos], true
+}
+
+func (d *Decoder) skip(depth int) bool {
+	switch d.Peek() {
+	case '{':
+		if depth >= MaxDepth {
+			return false
+		}
+		return d.Members(func([]byte) bool { return d.skip(depth + 1) })
+	case '[':
+		if depth >= MaxDepth {
+			return false
+		}
+		return d.Array(func() bool { return d.skip(depth + 1) })
+	case '"':
+		return d.skipString()
+	case 't':
+		return d.Literal("true")
+	case 'f':
+		return d.Literal("false")
+	case 'n':
+		return d.Literal("null")
+	}
+	return d.skipNumber()
+}
+
+// skipString consumes a string in the subset, as StringBytes does, but
+// without unescaping it.
+func (d *Decoder) skipString() bool {
+	if !d.consume('"') {
+		return false
+	}
+	start := d.pos
+	for d.pos < len(d.in) {
+		c := d.in[d.pos]
+		switch {
+		case c == '"':
+			ok := utf8.Valid(d.in[start:d.pos])
+			d.pos++
+			return ok
+		case c == '\\':
+			if d.pos+1 >= len(d.in) {
+				return false
+			}
+			_, n := unescape(d.in[d.pos+1:])
+			if n == 0 {
+				return false
+			}
+			d.pos += 1 + n
+		case c < ' ':
+			return false
+		default:
+			d.pos++
+		}
+	}
+	return false
+}
+
+// skipNumber consumes a number in JSON's grammar: an optional minus, an
+// integer part without leading zero, an optional fraction and an optional
+// exponent.
+func (d *Decoder) skipNumber() bool {
+	if d.pos < len(d.in) && d.in[d.pos] == '-' {
+		d.pos++
+	}
+	intStart := d.pos
+	n := d.digits()
+	if n == 0 || (n > 1 && d.in[intStart] == '0') {
+		return false
+	}
+	if d.pos < len(d.in) && d.in[d.pos] == '.' {
+		d.pos++
+		if d.digits() == 0 {
+			return false
+		}
+	}
+	if d.pos < len(d.in) && (d.in[d.pos] == 'e' || d.in[d.pos] == 'E') {
+		d.pos++
+		if d.pos < len(d.in) && (d.in[d.pos] == '+' || d.in[d.pos] == '-') {
+			d.pos++
+		}
+		if d.digits() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Capture calls consume, which must consume one value, and returns that
+// value as written, without the whitespace before it.
+func (d *Decoder) Capture(consume func() bool) ([]byte, bool) {
+	d.skipSpace()
+	start := d.pos
+	if !consume() {
+		return nil, false
+	}
+	return d.in[start:d.pos], true
 }
 
 // Array consumes an array, calling elem with the Decoder at each element,

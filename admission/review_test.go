@@ -1,0 +1,231 @@
+package admission
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// apiServerReviews returns reviews as an API server writes them: every
+// workload kind, created and updated, with a pod spec and metadata as a
+// cluster fills them in (resources, probes, managed fields, the
+// last-applied annotation with its escapes), the request's user, options
+// and dry-run flag, compact and indented.
+func apiServerReviews(t testing.TB) [][]byte {
+	t.Helper()
+	ps := podSpec("registry.example/team/app:v1", "registry.example/team/sidecar@sha256:"+strings.Repeat("ab", 32))
+	ps.InitContainers = []corev1.Container{{Name: "init", Image: "registry.example/init:1", Command: []string{"sh", "-c", "echo \"ready\" > /tmp/x"}}}
+	ps.ServiceAccountName = "builder"
+	ps.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "regcred"}, {Name: "other"}}
+	grace, uid := int64(30), int64(1000)
+	ps.TerminationGracePeriodSeconds = &grace
+	ps.SecurityContext = &corev1.PodSecurityContext{RunAsUser: &uid}
+	ps.Tolerations = []corev1.Toleration{{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &grace}}
+	for i := range ps.Containers {
+		c := &ps.Containers[i]
+		c.Resources = corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("128Mi")}}
+		c.Ports = []corev1.ContainerPort{{ContainerPort: 8080, Protocol: corev1.ProtocolTCP}}
+		c.Env = []corev1.EnvVar{{Name: "GREETING", Value: "héllo, \u2603\t\"world\""}}
+		c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 10}
+		c.TerminationMessagePath, c.ImagePullPolicy = "/dev/termination-log", corev1.PullIfNotPresent
+	}
+	var bodies [][]byte
+	for _, kind := range allKinds {
+		for _, op := range []admissionv1.Operation{admissionv1.Create, admissionv1.Update} {
+			obj, group, _ := workloadObject(kind, ps)
+			meta := obj.(metav1.Object)
+			meta.SetUID(types.UID("0b6cbd0f-7a53-4c2c-9c3e-4f7a1e0e3d9a"))
+			meta.SetGeneration(3)
+			meta.SetCreationTimestamp(metav1.Unix(1733097600, 0))
+			meta.SetAnnotations(map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"apiVersion":"v1","kind":"` + kind + `","metadata":{"name":"w"}}` + "\n"})
+			meta.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1",
+				Time: &metav1.Time{}, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"c0\"}":{".":{}}}}}`)}}})
+			req := request(t, op, group, kind, "checked", obj)
+			req.Resource = metav1.GroupVersionResource{Group: group, Version: "v1", Resource: strings.ToLower(kind) + "s"}
+			req.RequestKind, req.RequestResource = &req.Kind, &req.Resource
+			req.UserInfo = authenticationv1.UserInfo{Username: "system:serviceaccount:kube-system:replicaset-controller", UID: "5b0a9b5e",
+				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"},
+				Extra:  map[string]authenticationv1.ExtraValue{"authentication.kubernetes.io/credential-id": {"JTI=1f2e"}, "empty": {}}}
+			dryRun := false
+			req.DryRun = &dryRun
+			options := map[string]any{"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1", "fieldManager": "kubectl-client-side-apply", "fieldValidation": "Strict"}
+			if op == admissionv1.Update {
+				options["kind"] = "UpdateOptions"
+				old, _ := json.Marshal(obj)
+				req.OldObject = runtime.RawExtension{Raw: old}
+			}
+			raw, err := json.Marshal(options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Options = runtime.RawExtension{Raw: raw}
+			rev := admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"}, Request: req}
+			compact, err := json.Marshal(rev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			indented, err := json.MarshalIndent(rev, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			bodies = append(bodies, compact, indented)
+		}
+	}
+	return append(bodies, reviewBody(t, 0, "registry.example/team/app@sha256:"+strings.Repeat("cd", 32)))
+}
+
+// FuzzParseReviewFast checks the fast review decoder against
+// encoding/json: whatever it accepts, encoding/json decodes to an equal
+// review. Reviews as API servers write them must take the fast path.
+func FuzzParseReviewFast(f *testing.F) {
+	for _, body := range apiServerReviews(f) {
+		got, ok := parseReviewFast(body)
+		if !ok {
+			f.Fatalf("fast path rejects an API server's review:\n%s", body)
+		}
+		var want admissionv1.AdmissionReview
+		if err := json.Unmarshal(body, &want); err != nil {
+			f.Fatal(err)
+		}
+		if !reflect.DeepEqual(&want, got) {
+			f.Fatalf("fast path decodes\n%s\nwrong (-want +got):\n%s", body, cmp.Diff(&want, got))
+		}
+		f.Add(body)
+	}
+
+	const (
+		head = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":`
+		pod  = `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"image":"x"}]}}`
+		req  = `{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},"namespace":"checked","operation":"CREATE","object":` + pod + `}`
+	)
+	review := func(request string) string { return head + request + "}" }
+	for _, body := range []string{
+		review(req),
+		review(`{}`), `{}`, ``, ` `, `null`, `[]`, `""`, head + `null}`, review(`null`),
+		// Every field of the request, and each null.
+		review(`{"uid":"u","kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"},` +
+			`"subResource":"scale","requestKind":{"group":"apps","version":"v1","kind":"Deployment"},"requestResource":{"group":"apps","version":"v1","resource":"deployments"},` +
+			`"requestSubResource":"scale","name":"n","namespace":"ns","operation":"UPDATE","userInfo":{"username":"u","uid":"1","groups":["a"],"extra":{"k":["v"]}},` +
+			`"object":{},"oldObject":[],"dryRun":true,"options":"x"}`),
+		review(`{"uid":null,"kind":null,"resource":null,"subResource":null,"requestKind":null,"requestResource":null,"requestSubResource":null,` +
+			`"name":null,"namespace":null,"operation":null,"userInfo":null,"object":null,"oldObject":null,"dryRun":null,"options":null}`),
+		review(`{"kind":{"group":null,"version":null,"kind":null},"requestKind":{},"requestResource":{"resource":null}}`),
+		review(`{"userInfo":{"username":null,"uid":null,"groups":null,"extra":null}}`),
+		review(`{"userInfo":{"groups":[],"extra":{}}}`),
+		review(`{"userInfo":{"groups":[null]}}`),
+		review(`{"userInfo":{"extra":{"k":null}}}`),
+		review(`{"userInfo":{"extra":{"k":[],"k":["v"]}}}`),
+		review(`{"userInfo":{"extra":{"k":[null]}}}`),
+		review(`{"dryRun":false}`), review(`{"dryRun":"true"}`), review(`{"dryRun":1}`), review(`{"dryRun":truex}`),
+		// Wrong types.
+		review(`{"uid":1}`), review(`{"kind":"Pod"}`), review(`{"kind":[]}`), review(`{"userInfo":{"groups":"a"}}`),
+		review(`{"userInfo":{"extra":{"k":"v"}}}`), review(`{"requestKind":"x"}`),
+		`{"apiVersion":1,"kind":"AdmissionReview","request":{}}`,
+		// A response, which the fast path leaves to encoding/json.
+		head + `{},"response":{"uid":"u","allowed":true}}`,
+		head + `{},"response":null}`,
+		// Keys encoding/json matches case-insensitively, or not at all.
+		`{"APIVERSION":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}`,
+		`{"apiVersion":"admission.k8s.io/v1","Kind":"AdmissionReview","request":{}}`,
+		`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","Request":` + req + `}`,
+		review(`{"UID":"u"}`), review(`{"Object":` + pod + `}`), review(`{"oldobject":{}}`),
+		review(`{"kind":{"Kind":"Pod"}}`), review(`{"userInfo":{"Groups":["a"]}}`), review(`{"userinfo":{}}`),
+		review(`{"ſubResource":"x"}`), review(`{"\u212aind":{}}`), review(`{"nameſ":"x"}`),
+		review(`{"unknown":{"deep":[1,2.5e10,-0.1,true,false,null,"s"]},"uid":"u"}`),
+		`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{},"extra":1}`,
+		// Repeated keys, the same or under another case.
+		`{"apiVersion":"admission.k8s.io/v1","apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}`,
+		head + `{"uid":"a"},"request":{"uid":"b"}}`,
+		review(`{"uid":"a","uid":"b"}`), review(`{"uid":"a","Uid":"b"}`),
+		review(`{"requestKind":{"group":"a"},"requestKind":{"version":"b"}}`),
+		review(`{"object":{"a":1},"object":null}`),
+		review(`{"kind":{"kind":"Pod","kind":"Job"}}`),
+		review(`{"unknown":1,"unknown":2}`),
+		// Escapes, non-ASCII, invalid UTF-8, surrogates, control characters.
+		review(`{"uid":"\u0075\n\t\"\\\/"}`), review(`{"u\u0069d":"u"}`), review(`{"uid":"é☃"}`),
+		review(`{"uid":"\ud83d\ude00"}`), review(`{"uid":"\ud800"}`), review(`{"object":{"a":"\ud83d\ude00"}}`),
+		review("{\"uid\":\"\xff\"}"), review("{\"object\":{\"a\":\"\xff\"}}"), review("{\"uid\":\"\x01\"}"),
+		review(`{"uid":"\x"}`), review(`{"object":{"a":"\u00"}}`),
+		// Numbers in objects.
+		review(`{"object":{"n":[0,-0,1.5,1e3,1E+3,1e-3,123456789012345678901234567890,-1.0e-10]}}`),
+		review(`{"object":{"n":01}}`), review(`{"object":{"n":1.}}`), review(`{"object":{"n":.5}}`), review(`{"object":{"n":-}}`),
+		review(`{"object":{"n":1e}}`), review(`{"object":{"n":+1}}`), review(`{"object":{"n":0x10}}`), review(`{"object":{"n":NaN}}`),
+		review(`{"object":5}`), review(`{"object":"s"}`), review(`{"object":true}`), review(`{"object":nul}`),
+		// Whitespace and trailing data.
+		" \r\n\t" + review(req) + " \n", review(req) + "x", review(req) + "{}", review(req)[:len(review(req))-1],
+		"\ufeff" + review(req), review(req) + "\x00", review(`{"object":` + " \n" + pod + " \n" + `}`),
+		review(`{"uid":"u",}`), review(`{"uid" "u"}`), review(`{"object":{"a":[1,]}}`), review(`{"object":{,}}`),
+		// Nesting.
+		review(`{"object":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`),
+		review(`{"object":` + strings.Repeat(`{"a":`, 200) + "1" + strings.Repeat("}", 200) + `}`),
+		review(`{"object":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`),
+	} {
+		f.Add([]byte(body))
+	}
+
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := parseReviewFast(body)
+		if !ok {
+			if got != nil {
+				t.Fatalf("fast path returns %v with ok=false", got)
+			}
+			return
+		}
+		var want admissionv1.AdmissionReview
+		if err := json.Unmarshal(body, &want); err != nil {
+			t.Fatalf("fast path accepts %q, which encoding/json rejects: %v", body, err)
+		}
+		if !reflect.DeepEqual(&want, got) {
+			t.Fatalf("fast path and encoding/json disagree on %q (-json +fast):\n%s", body, cmp.Diff(&want, got))
+		}
+	})
+}
+
+// TestParseReviewFastFallsBack checks reviews outside the fast path's
+// subset still decode, as encoding/json decodes them, and that reviews in
+// it take the fast path.
+func TestParseReviewFastFallsBack(t *testing.T) {
+	tests := []struct {
+		body string
+		fast bool
+		want string // the request's UID, or the error
+	}{
+		{`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u"}}`, true, "u"},
+		{`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"UID":"u"}}`, false, "u"},
+		{`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"a","uid":"b"}}`, false, "b"},
+		{`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"\ud83d\ude00"}}`, false, "\U0001F600"},
+		{`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u"},"response":{"uid":"r"}}`, false, "u"},
+		{`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":1}}`, false, "cannot unmarshal number"},
+		{`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"dryRun":"yes"}}`, false, "cannot unmarshal string"},
+		{`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u"}}x`, false, "invalid character"},
+		{`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":null}`, true, "no request"},
+		{`{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{}}`, true, "want admission.k8s.io/v1 AdmissionReview"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			if _, fast := parseReviewFast([]byte(tt.body)); fast != tt.fast {
+				t.Errorf("fast path %v, want %v", fast, tt.fast)
+			}
+			rev, err := ParseReview([]byte(tt.body))
+			got := fmt.Sprint(err)
+			if err == nil {
+				got = string(rev.Request.UID)
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
