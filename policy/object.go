@@ -181,6 +181,15 @@ func DecodeObject(group, version, kind string, raw []byte) (*Object, error) {
 	if !ok {
 		return nil, fmt.Errorf("parse resource: %s %s is not a kind with pod templates; want one of %s", apiVersionOf(group, version), kind, kindNames())
 	}
+	if o, ok := decodeObjectFast(k, raw); ok {
+		return o, nil
+	}
+	return decodeObject(k, raw)
+}
+
+// decodeObject is DecodeObject with encoding/json, for every object.
+func decodeObject(k *objectKind, raw []byte) (*Object, error) {
+	group, version, kind := k.group, k.version, k.kind
 	what := apiVersionOf(group, version) + " " + kind
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
@@ -238,28 +247,38 @@ func nonNull(v json.RawMessage) json.RawMessage {
 	return v
 }
 
+// podSpecFields are the fields of a pod spec that Object holds.
+type podSpecFields struct {
+	Containers          []containerFields `json:"containers"`
+	InitContainers      []containerFields `json:"initContainers"`
+	EphemeralContainers []containerFields `json:"ephemeralContainers"`
+	ServiceAccountName  string            `json:"serviceAccountName"`
+	ImagePullSecrets    []struct {
+		Name string `json:"name"`
+	} `json:"imagePullSecrets"`
+}
+
+type containerFields struct {
+	Image string `json:"image"`
+}
+
 // parsePodSpec lists the pod spec's images and credentials.
 func (o *Object) parsePodSpec(path []string) error {
-	type container struct {
-		Image string `json:"image"`
-	}
-	var ps struct {
-		Containers          []container `json:"containers"`
-		InitContainers      []container `json:"initContainers"`
-		EphemeralContainers []container `json:"ephemeralContainers"`
-		ServiceAccountName  string      `json:"serviceAccountName"`
-		ImagePullSecrets    []struct {
-			Name string `json:"name"`
-		} `json:"imagePullSecrets"`
-	}
+	var ps podSpecFields
 	if err := json.Unmarshal(o.PodSpec, &ps); err != nil {
 		return err
 	}
+	o.setPodSpec(path, &ps)
+	return nil
+}
+
+// setPodSpec sets the images and credentials of the pod spec at path.
+func (o *Object) setPodSpec(path []string, ps *podSpecFields) {
 	o.ServiceAccountName = ps.ServiceAccountName
 	for _, s := range ps.ImagePullSecrets {
 		o.ImagePullSecrets = append(o.ImagePullSecrets, s.Name)
 	}
-	add := func(list string, cs []container) {
+	add := func(list string, cs []containerFields) {
 		for i, c := range cs {
 			idx := strconv.Itoa(i)
 			o.Images = append(o.Images, ContainerImage{
@@ -272,7 +291,6 @@ func (o *Object) parsePodSpec(path []string) error {
 	add("containers", ps.Containers)
 	add("initContainers", ps.InitContainers)
 	add("ephemeralContainers", ps.EphemeralContainers)
-	return nil
 }
 
 // Request returns the Request for one of the object's images: its
