@@ -60,6 +60,42 @@ func (r *RemoteResolver) Resolve(ctx context.Context, ref name.Tag, keychain aut
 	return got.Digest, nil
 }
 
+// maxParsedRefs bounds the references a refCache holds.
+const maxParsedRefs = 10000
+
+// refCache remembers what name.ParseReference made of the image
+// references it parsed: a cluster admits the same images over and over,
+// and parsing one cost a quarter of a warm admission. Parsing is a
+// function of the string alone, so a remembered reference is the one
+// parsing again gives. Only references that parse are kept, at most
+// maxParsedRefs: when full, the cache is emptied. It is safe for
+// concurrent use.
+type refCache struct {
+	mu   sync.Mutex
+	refs map[string]name.Reference
+}
+
+// parse returns name.ParseReference(image).
+func (c *refCache) parse(image string) (name.Reference, error) {
+	c.mu.Lock()
+	ref, ok := c.refs[image]
+	c.mu.Unlock()
+	if ok {
+		return ref, nil
+	}
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refs == nil || len(c.refs) >= maxParsedRefs {
+		c.refs = make(map[string]name.Reference)
+	}
+	c.refs[image] = ref
+	return ref, nil
+}
+
 // resolvedImage is an image reference pinned to a digest.
 type resolvedImage struct {
 	// Digest is the reference to verify: "<repository as written>@sha256:…".

@@ -89,6 +89,7 @@ type Webhook struct {
 	logger     *slog.Logger
 	timeout    time.Duration
 	limits     oci.Limits
+	refs       refCache
 
 	// inflight are the reviews' goroutines, including those of reviews
 	// answered at their deadline before the work returned.
@@ -426,7 +427,7 @@ func (k failureKeychain) Resolve(target authn.Resource) (authn.Authenticator, er
 // credentials parts of its cache key. A tag no policy may apply to is
 // not resolved: every image it could name gets the no-match decision.
 func (w *Webhook) evaluateImage(ctx context.Context, snap *Snapshot, rr *requestResolver, creds *credentials, key CacheKey, wl *Workload, r *imageResult) {
-	ref, err := name.ParseReference(r.image)
+	ref, err := w.refs.parse(r.image)
 	if err == nil {
 		if tag, ok := ref.(name.Tag); ok && !snap.Engine.MayApply(tag.Context().Name(), &wl.Resource) {
 			r.decision = snap.Engine.Unmatched(r.image)
@@ -598,13 +599,12 @@ func (w *Webhook) mutate(ctx context.Context, req *admissionv1.AdmissionRequest)
 		}
 		p := &pin{}
 		pins[c.Image] = p
-		if ref, err := name.ParseReference(c.Image); err == nil {
-			if tag, ok := ref.(name.Tag); ok && eng != nil && !eng.MayApply(tag.Context().Name(), &wl.Resource) {
-				continue
-			}
+		ref, err := w.refs.parse(c.Image)
+		if tag, ok := ref.(name.Tag); ok && err == nil && eng != nil && !eng.MayApply(tag.Context().Name(), &wl.Resource) {
+			continue
 		}
 		g.Go(func() error {
-			p.res, p.err = rr.resolve(gctx, c.Image)
+			p.res, p.err = rr.resolveRef(gctx, c.Image, ref, err)
 			return p.err
 		})
 	}
