@@ -3,7 +3,9 @@ package admission
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/signetproject/signet/policy"
 )
 
 // apiServerReviews returns reviews as an API server writes them: every
@@ -227,5 +231,42 @@ func TestParseReviewFastFallsBack(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCacheKeyParts checks the resource and credentials parts of a cache
+// key say, unambiguously, what fmt's %q said of them: labels or secrets
+// with quotes, commas or spaces in them cannot make two keys equal.
+func TestCacheKeyParts(t *testing.T) {
+	for _, labels := range []map[string]string{nil, {}, {"app": "web"}, {"a": `b","c=d`, "a,b": "c", "": ""}, {"é": "\x00\n"}} {
+		r := policy.Resource{Group: "apps", Version: "v1", Resource: "deployments", Labels: labels}
+		want := "apps/v1/deployments"
+		for _, k := range slices.Sorted(maps.Keys(labels)) {
+			want += fmt.Sprintf(",%q=%q", k, labels[k])
+		}
+		if got := resourceKey(r); got != want {
+			t.Errorf("resourceKey(%v) = %s, want %s", labels, got, want)
+		}
+	}
+	for _, ps := range []*corev1.PodSpec{nil, {}, {ServiceAccountName: "sa"}, {ImagePullSecrets: []corev1.LocalObjectReference{{Name: "a"}, {Name: `b" "c`}, {Name: ""}}}} {
+		wl := &Workload{PodSpec: ps}
+		sa, secrets := "default", []string(nil)
+		if ps != nil {
+			if ps.ServiceAccountName != "" {
+				sa = ps.ServiceAccountName
+			}
+			for _, s := range ps.ImagePullSecrets {
+				secrets = append(secrets, s.Name)
+			}
+		}
+		if got, want := credentialsKey("ns", wl), fmt.Sprintf("%s/%s%q", "ns", sa, secrets); got != want {
+			t.Errorf("credentialsKey(%+v) = %s, want %s", ps, got, want)
+		}
+	}
+	// Distinct secrets lists, distinct keys.
+	a := credentialsKey("ns", &Workload{PodSpec: &corev1.PodSpec{ImagePullSecrets: []corev1.LocalObjectReference{{Name: `a" "b`}}}})
+	b := credentialsKey("ns", &Workload{PodSpec: &corev1.PodSpec{ImagePullSecrets: []corev1.LocalObjectReference{{Name: "a"}, {Name: "b"}}}})
+	if a == b {
+		t.Errorf("one key %s for two lists of secrets", a)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -317,6 +318,9 @@ func (w *Webhook) validate(ctx context.Context, req *admissionv1.AdmissionReques
 	reasons := map[string]bool{}
 	for _, c := range wl.Images {
 		r := results[c.Image]
+		if r.err == nil && len(r.decision.Denials) == 0 && len(r.decision.Warnings) == 0 && !r.resolved.Resolved {
+			continue // nothing to say of this image
+		}
 		prefix := fmt.Sprintf("%s: image %q", c.Field, c.Image)
 		if r.err != nil {
 			denials = append(denials, fmt.Sprintf("%s: cannot decide, denying (fail closed): %v", prefix, r.err))
@@ -395,15 +399,25 @@ func (w *Webhook) evaluateImages(ctx context.Context, snap *Snapshot, namespace 
 	rr := &requestResolver{resolver: w.resolver, cache: w.cache, namespace: namespace, keychain: creds.keychain}
 	resKey := resourceKey(wl.Resource)
 	credKey := credentialsKey(namespace, wl)
-	results := map[string]*imageResult{}
-	var wg sync.WaitGroup
+	results := make(map[string]*imageResult, len(wl.Images))
+	distinct := make([]*imageResult, 0, len(wl.Images))
 	for _, c := range wl.Images {
 		if results[c.Image] != nil {
 			continue
 		}
 		r := &imageResult{image: c.Image}
 		results[c.Image] = r
-		wg.Go(func() { w.evaluateImage(ctx, snap, rr, creds, CacheKey{Resource: resKey, Credentials: credKey}, wl, r) })
+		distinct = append(distinct, r)
+	}
+	key := CacheKey{Resource: resKey, Credentials: credKey}
+	if len(distinct) == 1 {
+		// One image: no goroutine to start (and grow a stack for).
+		w.evaluateImage(ctx, snap, rr, creds, key, wl, distinct[0])
+		return results
+	}
+	var wg sync.WaitGroup
+	for _, r := range distinct {
+		wg.Go(func() { w.evaluateImage(ctx, snap, rr, creds, key, wl, r) })
 	}
 	wg.Wait()
 	return results
@@ -510,12 +524,13 @@ func (w *Webhook) evaluateImage(ctx context.Context, snap *Snapshot, rr *request
 
 // resourceKey is the part of a cache key that spec.match can see.
 func resourceKey(r policy.Resource) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s/%s", r.Group, r.Version, r.Resource)
+	b := make([]byte, 0, 64)
+	b = append(append(append(append(append(b, r.Group...), '/'), r.Version...), '/'), r.Resource...)
 	for _, k := range slices.Sorted(maps.Keys(r.Labels)) {
-		fmt.Fprintf(&b, ",%q=%q", k, r.Labels[k])
+		b = strconv.AppendQuote(append(b, ','), k)
+		b = strconv.AppendQuote(append(b, '='), r.Labels[k])
 	}
-	return b.String()
+	return string(b)
 }
 
 // credentialsKey is the part of a cache key that says whose registry
@@ -531,7 +546,15 @@ func credentialsKey(namespace string, wl *Workload) string {
 			secrets = append(secrets, s.Name)
 		}
 	}
-	return fmt.Sprintf("%s/%s%q", namespace, sa, secrets)
+	b := make([]byte, 0, 64)
+	b = append(append(append(append(b, namespace...), '/'), sa...), '[')
+	for i, s := range secrets {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendQuote(b, s)
+	}
+	return string(append(b, ']'))
 }
 
 // failClosed denies a request the webhook could not decide on.
