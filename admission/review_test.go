@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -268,5 +269,34 @@ func TestCacheKeyParts(t *testing.T) {
 	b := credentialsKey("ns", &Workload{PodSpec: &corev1.PodSpec{ImagePullSecrets: []corev1.LocalObjectReference{{Name: "a"}, {Name: "b"}}}})
 	if a == b {
 		t.Errorf("one key %s for two lists of secrets", a)
+	}
+}
+
+// TestRefCache checks the reference cache gives what name.ParseReference
+// gives, keeps no failures, and holds at most maxParsedRefs references.
+func TestRefCache(t *testing.T) {
+	var c refCache
+	for _, image := range []string{"ubuntu", "registry.example/a/b:1", "registry.example/a@sha256:" + strings.Repeat("a", 64), "ubuntu"} {
+		got, err := c.parse(image)
+		want, _ := name.ParseReference(image)
+		if err != nil || got != want {
+			t.Errorf("parse(%q) = %v, %v; want %v", image, got, err, want)
+		}
+	}
+	for range 2 {
+		if ref, err := c.parse("UPPER/case:bad tag"); err == nil {
+			t.Errorf("bad reference parsed to %v", ref)
+		}
+	}
+	if len(c.refs) != 3 {
+		t.Errorf("%d references held, want 3", len(c.refs))
+	}
+	for i := range maxParsedRefs + 1 {
+		if _, err := c.parse(fmt.Sprintf("registry.example/app-%d:v1", i)); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.refs) > maxParsedRefs {
+			t.Fatalf("%d references held, limit %d", len(c.refs), maxParsedRefs)
+		}
 	}
 }
