@@ -278,15 +278,19 @@ func (o *Object) setPodSpec(path []string, ps *podSpecFields) {
 	for _, s := range ps.ImagePullSecrets {
 		o.ImagePullSecrets = append(o.ImagePullSecrets, s.Name)
 	}
+	field, pointer := strings.Join(path, "."), "/"+strings.Join(path, "/")
 	add := func(list string, cs []containerFields) {
 		for i, c := range cs {
 			idx := strconv.Itoa(i)
 			o.Images = append(o.Images, ContainerImage{
-				Field:   strings.Join(append(append([]string{}, path...), list+"["+idx+"]", "image"), "."),
-				Pointer: "/" + strings.Join(append(append([]string{}, path...), list, idx, "image"), "/"),
+				Field:   field + "." + list + "[" + idx + "].image",
+				Pointer: pointer + "/" + list + "/" + idx + "/image",
 				Image:   c.Image,
 			})
 		}
+	}
+	if n := len(ps.Containers) + len(ps.InitContainers) + len(ps.EphemeralContainers); n > 0 {
+		o.Images = make([]ContainerImage, 0, n)
 	}
 	add("containers", ps.Containers)
 	add("initContainers", ps.InitContainers)
