@@ -28,7 +28,7 @@ func DecodeReview(r *http.Request) (*admissionv1.AdmissionReview, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return nil, fmt.Errorf("admission review: content type %q, want application/json", ct)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
+	body, err := readReviewBody(r, maxReviewBytes+1)
 	if err != nil {
 		return nil, fmt.Errorf("admission review: read body: %w", err)
 	}
@@ -36,6 +36,31 @@ func DecodeReview(r *http.Request) (*admissionv1.AdmissionReview, error) {
 		return nil, fmt.Errorf("admission review: body larger than %d bytes", maxReviewBytes)
 	}
 	return ParseReview(body)
+}
+
+// readReviewBody reads at most limit bytes of r's body, into a buffer sized
+// by its Content-Length up to 64 KiB (a hint only, which a client may lie
+// about), growing as io.ReadAll does beyond.
+func readReviewBody(r *http.Request, limit int64) ([]byte, error) {
+	size := int64(512)
+	if r.ContentLength > 0 {
+		size = min(r.ContentLength+1, 64<<10, limit)
+	}
+	body := make([]byte, 0, size)
+	lr := io.LimitReader(r.Body, limit)
+	for {
+		n, err := lr.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if err == io.EOF {
+			return body, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+	}
 }
 
 // ParseReview decodes an AdmissionReview v1 with a request. It decodes as

@@ -1,9 +1,12 @@
 package admission
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -298,5 +301,50 @@ func TestRefCache(t *testing.T) {
 		if len(c.refs) > maxParsedRefs {
 			t.Fatalf("%d references held, limit %d", len(c.refs), maxParsedRefs)
 		}
+	}
+}
+
+// TestDecodeReviewLimits checks the HTTP side of decoding: the method,
+// the content type, and the body limit, whatever Content-Length says.
+func TestDecodeReviewLimits(t *testing.T) {
+	good := reviewBody(t, 0, "registry.example/app:v1")
+	// A review padded with whitespace to n bytes.
+	padded := func(n int) []byte { return append(slices.Clone(good), bytes.Repeat([]byte(" "), n-len(good))...) }
+	for _, tt := range []struct {
+		name          string
+		method, ctype string
+		body          []byte
+		contentLength int64 // -1: unknown; 0: the body's
+		want          string
+	}{
+		{"good", http.MethodPost, "application/json", good, 0, ""},
+		{"unknown length", http.MethodPost, "application/json; charset=utf-8", good, -1, ""},
+		{"length understated", http.MethodPost, "", padded(100 << 10), 10, ""},
+		{"length overstated", http.MethodPost, "", good, maxReviewBytes * 4, ""},
+		{"at the limit", http.MethodPost, "", padded(maxReviewBytes), 0, ""},
+		{"over the limit", http.MethodPost, "", padded(maxReviewBytes + 1), 0, "body larger than 8388608 bytes"},
+		{"over the limit, length understated", http.MethodPost, "", padded(maxReviewBytes + 1), 100, "body larger than"},
+		{"over the limit, length unknown", http.MethodPost, "", padded(maxReviewBytes + 1), -1, "body larger than"},
+		{"get", http.MethodGet, "", good, 0, "method GET, want POST"},
+		{"yaml", http.MethodPost, "application/yaml", good, 0, `content type "application/yaml"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, ValidatePath, bytes.NewReader(tt.body))
+			if tt.ctype != "" {
+				r.Header.Set("Content-Type", tt.ctype)
+			}
+			if tt.contentLength != 0 {
+				r.ContentLength = tt.contentLength
+			}
+			rev, err := DecodeReview(r)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatal(err)
+			case tt.want == "" && rev.Request.UID != "uid-1":
+				t.Fatalf("request %+v", rev.Request)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
