@@ -88,7 +88,7 @@ func ParseReview(body []byte) (*admissionv1.AdmissionReview, error) {
 // field of the request as a value of its type or null, unknown fields
 // skipped, objects (object, oldObject, options) kept as written. ok is
 // false for anything else — a response, a key that encoding/json would
-// match case-insensitively, a repeated key, null in a list, escapes
+// match case-insensitively, a repeated field, null in a list, escapes
 // fastjson leaves out, trailing data — and the caller then decodes with
 // encoding/json, which gives the result or the error. When ok is true,
 // encoding/json decodes body to a review reflect.DeepEqual to rev;
@@ -220,12 +220,9 @@ func (d reviewDecoder) userInfo() (u authenticationv1.UserInfo, ok bool) {
 			u.Groups, ok = d.strings()
 		case 3:
 			// encoding/json makes the map for {} too, and a repeated
-			// key's last value wins.
+			// key's last value wins, as here.
 			u.Extra = map[string]authenticationv1.ExtraValue{}
 			ok = d.Members(func(key []byte) bool {
-				if _, dup := u.Extra[string(key)]; dup {
-					return false
-				}
 				v, ok := d.strings()
 				u.Extra[string(key)] = v
 				return ok

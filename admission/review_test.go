@@ -3,7 +3,9 @@ package admission
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -179,6 +181,11 @@ func FuzzParseReviewFast(f *testing.F) {
 		review(`{"object":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`),
 		review(`{"object":` + strings.Repeat(`{"a":`, 200) + "1" + strings.Repeat("}", 200) + `}`),
 		review(`{"object":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`),
+		review(`{"object":` + strings.Repeat(`{"a":`, 10001) + "1" + strings.Repeat("}", 10001) + `}`),
+		// Control characters, bad escapes and surrogates in skipped values.
+		review("{\"object\":{\"a\":\"\x01\"}}"), review("{\"object\":{\"a\":\"\x1f\"}}"), review("{\"options\":\"\n\"}"),
+		review(`{"object":{"a":"\q"}}`), review(`{"object":{"a":"\udc00"}}`), review(`{"unknown":"\ud83d\ude00"}`),
+		review(`{"object":{"a":"\u00zz"}}`), review(`{"object":{"a":"\u12"}}`), review("{\"object\":{\"a\":\"\xff\u2028\"}}"),
 	} {
 		f.Add([]byte(body))
 	}
@@ -325,11 +332,16 @@ func TestDecodeReviewLimits(t *testing.T) {
 		{"over the limit", http.MethodPost, "", padded(maxReviewBytes + 1), 0, "body larger than 8388608 bytes"},
 		{"over the limit, length understated", http.MethodPost, "", padded(maxReviewBytes + 1), 100, "body larger than"},
 		{"over the limit, length unknown", http.MethodPost, "", padded(maxReviewBytes + 1), -1, "body larger than"},
+		{"endless", http.MethodPost, "", nil, -1, "body larger than"},
 		{"get", http.MethodGet, "", good, 0, "method GET, want POST"},
 		{"yaml", http.MethodPost, "application/yaml", good, 0, `content type "application/yaml"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(tt.method, ValidatePath, bytes.NewReader(tt.body))
+			var body io.Reader = bytes.NewReader(tt.body)
+			if tt.body == nil {
+				body = &endlessBody{t: t}
+			}
+			r := httptest.NewRequest(tt.method, ValidatePath, body)
 			if tt.ctype != "" {
 				r.Header.Set("Content-Type", tt.ctype)
 			}
@@ -347,4 +359,23 @@ func TestDecodeReviewLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// endlessBody is a body that never ends: reading past the limit of a
+// review fails the test.
+type endlessBody struct {
+	t    *testing.T
+	read int64
+}
+
+func (b *endlessBody) Read(p []byte) (int, error) {
+	if b.read > maxReviewBytes+1 {
+		b.t.Errorf("read %d bytes of an endless body, limit %d", b.read, maxReviewBytes)
+		return 0, errors.New("read past the limit")
+	}
+	for i := range p {
+		p[i] = ' '
+	}
+	b.read += int64(len(p))
+	return len(p), nil
 }

@@ -11,7 +11,7 @@ import (
 // servers write objects in: the fields DecodeObject reads as values of
 // their type or null, everything else skipped. ok is false for anything
 // else — a key that encoding/json would match case-insensitively, a
-// repeated key among those read, null in a list or a label, escapes
+// repeated field or key on the pod spec's path, null in a list or a label, escapes
 // fastjson leaves out, trailing data — and the caller then decodes with
 // decodeObject, which gives the result or the error. When ok is true,
 // decodeObject returns an Object reflect.DeepEqual to o;
@@ -83,13 +83,11 @@ func (d *objectDecoder) metadata() bool {
 		case 1:
 			d.o.Namespace, ok = d.String()
 		case 2:
-			// encoding/json makes the map for {} too; a repeated key, or
-			// a null value, is outside the subset.
+			// encoding/json makes the map for {} too, and a repeated
+			// key's last value wins, as here; a null value is outside
+			// the subset.
 			d.labels = map[string]string{}
 			ok = d.Members(func(key []byte) bool {
-				if _, dup := d.labels[string(key)]; dup {
-					return false
-				}
 				v, ok := d.String()
 				d.labels[string(key)] = v
 				return ok

@@ -97,6 +97,11 @@ func FuzzDecodeObjectFast(f *testing.F) {
 		{pod, `{"spec":{"containers":[{"image":"x","image":"y"}]}}`}, {pod, `{"spec":{"containers":[{"name":"a","name":"b"}]}}`},
 		{deploy, `{"spec":{"template":{},"template":{"spec":{"containers":[{"image":"x"}]}}}}`},
 		{deploy, `{"spec":{"template":{"spec":null,"spec":{"containers":[{"image":"x"}]}}}}`},
+		{pod, `{"metadata":{"name":"a","labels":{"a":"b"}},"metadata":{}}`}, {pod, `{"spec":{"containers":[{"image":"x"}]},"spec":{}}`},
+		{deploy, `{"spec":{"template":{"spec":{"containers":[{"image":"x"}]}},"template":{}}}`},
+		{deploy, `{"spec":{"template":{"spec":{"containers":[{"image":"x"}]},"spec":null}}}`},
+		{cronjob, `{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"image":"x"}]}}},"spec":null}}}`},
+		{pod, `{"metadata":{"labels":{"a":"1","a":"2"},"name":"n","name":"m"}}`},
 		// Keys encoding/json matches case-insensitively; the object's own
 		// levels are maps, whose keys it matches exactly.
 		{pod, `{"metadata":{"Name":"a"}}`}, {pod, `{"metadata":{"LABELS":{"a":"b"}}}`}, {pod, `{"metadata":{"deletiontimestamp":"x"}}`},
@@ -123,6 +128,10 @@ func FuzzDecodeObjectFast(f *testing.F) {
 		{pod, `{"spec":{"n":[0,-0,1.5e300,1E-3,123456789012345678901234567890]}}`}, {pod, `{"spec":{"n":01}}`}, {pod, `{"spec":{"n":1.}}`},
 		{pod, `{"status":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`},
 		{pod, `{"status":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`},
+		{pod, `{"status":` + strings.Repeat(`{"a":`, 10001) + "1" + strings.Repeat("}", 10001) + `}`},
+		// Control characters, bad escapes and surrogates in skipped values.
+		{pod, "{\"status\":\"\x01\"}"}, {pod, "{\"metadata\":{\"uid\":\"\t\"}}"}, {pod, `{"status":"\q"}`}, {pod, `{"status":"\ud83d\ude00"}`},
+		{pod, `{"status":"\uZZZZ"}`}, {pod, `{"status":"\u"}`}, {pod, "{\"status\":\"\xff\"}"},
 	} {
 		f.Add(tt.kind, []byte(tt.raw))
 	}

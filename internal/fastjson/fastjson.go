@@ -11,7 +11,8 @@
 // false, the Decoder is spent.
 //
 // Skip and Struct serve fast paths in front of encoding/json: Skip
-// consumes a value nobody interprets (so numbers in JSON's whole grammar),
+// consumes a value nobody interprets (so strings and numbers in JSON's
+// whole grammar),
 // and Struct consumes an object as encoding/json decodes one into a
 // struct, which ignores unknown keys but matches keys case-insensitively.
 package fastjson
@@ -105,8 +106,10 @@ func (d *Decoder) Members(member func(key []byte) bool) bool {
 // the Decoder at the value, which member must consume; with SkipNull, a
 // null value counts as absent. Other members' values are skipped (Skip),
 // which encoding/json does too, but for keys it would match to a field
-// case-insensitively: a key outside the subset is one that is not
-// ASCII or that equals a name in fields but for ASCII case.
+// case-insensitively: a key outside the subset is one that
+// bytes.EqualFold finds equal to a name in fields, encoding/json's own
+// rule ("ımage" is not "image"; "ſpec" and "\u212aind" are "spec" and
+// "kind").
 func (d *Decoder) Struct(fields []string, member func(field int) bool) bool {
 	var seen uint64
 	return d.Members(func(key []byte) bool {
@@ -118,11 +121,6 @@ func (d *Decoder) Struct(fields []string, member func(field int) bool) bool {
 			}
 		}
 		if field < 0 {
-			for _, c := range key {
-				if c >= utf8.RuneSelf {
-					return false
-				}
-			}
 			for _, f := range fields {
 				if bytes.EqualFold(key, []byte(f)) {
 					return false
@@ -147,9 +145,11 @@ func (d *Decoder) Struct(fields []string, member func(field int) bool) bool {
 const MaxDepth = 256
 
 // Skip consumes one value of any type and returns it as written, without
-// the whitespace around it. Its strings are in the subset; its numbers may
-// be any JSON number, since Skip does not interpret them; objects may
-// repeat keys; nesting is bounded by MaxDepth.
+// the whitespace around it. Since Skip does not interpret the value, its
+// strings and numbers may be any of JSON's (invalid UTF-8 and lone
+// surrogates included, as encoding/json's scanner accepts them), and
+// objects may repeat keys; object keys are in the subset, and nesting is
+// bounded by MaxDepth.
 func (d *Decoder) Skip() ([]byte, bool) {
 	d.skipSpace()
 	start := d.pos
@@ -183,29 +183,35 @@ func (d *Decoder) skip(depth int) bool {
 	return d.skipNumber()
 }
 
-// skipString consumes a string in the subset, as StringBytes does, but
-// without unescaping it.
+// skipString consumes a string in JSON's grammar: bytes but control
+// characters, and escapes (\uXXXX of any four hex digits). Skip does not
+// interpret it, so it need not be in the subset: encoding/json keeps a
+// value it does not interpret (json.RawMessage) as written too.
 func (d *Decoder) skipString() bool {
 	if !d.consume('"') {
 		return false
 	}
-	start := d.pos
 	for d.pos < len(d.in) {
 		c := d.in[d.pos]
 		switch {
 		case c == '"':
-			ok := utf8.Valid(d.in[start:d.pos])
 			d.pos++
-			return ok
+			return true
 		case c == '\\':
 			if d.pos+1 >= len(d.in) {
 				return false
 			}
-			_, n := unescape(d.in[d.pos+1:])
-			if n == 0 {
+			switch d.in[d.pos+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				d.pos += 2
+			case 'u':
+				if d.pos+6 > len(d.in) || !isHex4(d.in[d.pos+2:d.pos+6]) {
+					return false
+				}
+				d.pos += 6
+			default:
 				return false
 			}
-			d.pos += 1 + n
 		case c < ' ':
 			return false
 		default:
@@ -213,6 +219,15 @@ func (d *Decoder) skipString() bool {
 		}
 	}
 	return false
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // skipNumber consumes a number in JSON's grammar: an optional minus, an
