@@ -61,7 +61,7 @@ func apiServerReviews(t testing.TB) [][]byte {
 			meta.SetCreationTimestamp(metav1.Unix(1733097600, 0))
 			meta.SetAnnotations(map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"apiVersion":"v1","kind":"` + kind + `","metadata":{"name":"w"}}` + "\n"})
 			meta.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1",
-				Time: &metav1.Time{}, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"c0\"}":{".":{}}}}}`)}}})
+				Time: &metav1.Time{}, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"c0\"}":{".":{}}}}}`)}})
 			req := request(t, op, group, kind, "checked", obj)
 			req.Resource = metav1.GroupVersionResource{Group: group, Version: "v1", Resource: strings.ToLower(kind) + "s"}
 			req.RequestKind, req.RequestResource = &req.Kind, &req.Resource
