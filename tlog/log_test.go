@@ -347,3 +347,35 @@ func TestTransparencyLogInstance(t *testing.T) {
 		t.Errorf("note key hash %08x, want %08x", got, want)
 	}
 }
+
+// TestInclusionProofChecked checks that the log verifies the inclusion
+// proof it builds for an entry against the checkpoint before returning
+// it: proving, at an entry's index, a body the tree does not hold there
+// fails.
+func TestInclusionProofChecked(t *testing.T) {
+	ctx := context.Background()
+	l := openTestLog(t, t.TempDir(), newLogKey(t), DefaultOptions())
+	s := newTestSigner(t)
+	var entries []*rekorv1.TransparencyLogEntry
+	for i := range 3 {
+		e, err := l.Append(ctx, s.HashedRekord(t, fmt.Appendf(nil, "artifact %d", i), s.CertVerifier()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	_, cpRaw, err := l.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		index := uint64(e.GetLogIndex())
+		if _, err := l.inclusionProofAt(ctx, index, e.GetCanonicalizedBody(), cpRaw); err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		other := entries[(i+1)%len(entries)].GetCanonicalizedBody()
+		if p, err := l.inclusionProofAt(ctx, index, other, cpRaw); err == nil {
+			t.Errorf("entry %d: proved another entry's body at its index: %v", i, p)
+		}
+	}
+}
