@@ -35,6 +35,10 @@ type Metrics struct {
 	// RegistryRequests observes the registry requests of each image
 	// decision (all its policies and authorities).
 	RegistryRequests prometheus.Histogram
+	// ReviewDecodes counts the admission reviews decoded, by decoder:
+	// "fast" (the reflection-free path an API server's reviews take) or
+	// "general" (encoding/json, for anything outside it).
+	ReviewDecodes *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -66,8 +70,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Registry requests of one image decision, over all its policies and authorities.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
+		ReviewDecodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "signet_admission_review_decodes_total",
+			Help: "Admission reviews decoded, by decoder: fast, or general (encoding/json) for reviews outside the fast path's JSON subset.",
+		}, []string{"decoder"}),
 	}
-	for _, c := range []prometheus.Collector{m.Requests, m.InternalErrors, m.Cache, m.EvaluationSeconds, m.PolicyGeneration, m.RegistryRequests} {
+	for _, c := range []prometheus.Collector{m.Requests, m.InternalErrors, m.Cache, m.EvaluationSeconds, m.PolicyGeneration, m.RegistryRequests, m.ReviewDecodes} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -22,20 +22,27 @@ const maxReviewBytes = 8 << 20
 
 // DecodeReview reads an AdmissionReview v1 request from an HTTP request.
 func DecodeReview(r *http.Request) (*admissionv1.AdmissionReview, error) {
+	rev, _, err := decodeReview(r)
+	return rev, err
+}
+
+// decodeReview is DecodeReview, also saying whether the review was decoded
+// by the fast path.
+func decodeReview(r *http.Request) (rev *admissionv1.AdmissionReview, fast bool, err error) {
 	if r.Method != http.MethodPost {
-		return nil, fmt.Errorf("admission review: method %s, want POST", r.Method)
+		return nil, false, fmt.Errorf("admission review: method %s, want POST", r.Method)
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, fmt.Errorf("admission review: content type %q, want application/json", ct)
+		return nil, false, fmt.Errorf("admission review: content type %q, want application/json", ct)
 	}
 	body, err := readReviewBody(r, maxReviewBytes+1)
 	if err != nil {
-		return nil, fmt.Errorf("admission review: read body: %w", err)
+		return nil, false, fmt.Errorf("admission review: read body: %w", err)
 	}
 	if len(body) > maxReviewBytes {
-		return nil, fmt.Errorf("admission review: body larger than %d bytes", maxReviewBytes)
+		return nil, false, fmt.Errorf("admission review: body larger than %d bytes", maxReviewBytes)
 	}
-	return ParseReview(body)
+	return parseReview(body)
 }
 
 // readReviewBody reads at most limit bytes of r's body, into a buffer sized
@@ -67,20 +74,27 @@ func readReviewBody(r *http.Request, limit int64) ([]byte, error) {
 // encoding/json does; reviews as API servers write them take a fast path
 // (parseReviewFast) that gives the same result.
 func ParseReview(body []byte) (*admissionv1.AdmissionReview, error) {
-	rev, ok := parseReviewFast(body)
-	if !ok {
+	rev, _, err := parseReview(body)
+	return rev, err
+}
+
+// parseReview is ParseReview, also saying whether the fast path decoded
+// the review.
+func parseReview(body []byte) (rev *admissionv1.AdmissionReview, fast bool, err error) {
+	rev, fast = parseReviewFast(body)
+	if !fast {
 		rev = &admissionv1.AdmissionReview{}
 		if err := json.Unmarshal(body, rev); err != nil {
-			return nil, fmt.Errorf("admission review: %w", err)
+			return nil, false, fmt.Errorf("admission review: %w", err)
 		}
 	}
 	if rev.APIVersion != admissionv1.SchemeGroupVersion.String() || rev.Kind != "AdmissionReview" {
-		return nil, fmt.Errorf("admission review: got %s %s, want %s AdmissionReview", rev.APIVersion, rev.Kind, admissionv1.SchemeGroupVersion)
+		return nil, false, fmt.Errorf("admission review: got %s %s, want %s AdmissionReview", rev.APIVersion, rev.Kind, admissionv1.SchemeGroupVersion)
 	}
 	if rev.Request == nil {
-		return nil, errors.New("admission review: no request")
+		return nil, false, errors.New("admission review: no request")
 	}
-	return rev, nil
+	return rev, fast, nil
 }
 
 // parseReviewFast decodes an AdmissionReview without reflection, in the

@@ -666,7 +666,7 @@ func (w *Webhook) MutateHandler() http.Handler { return w.reviewHandler("mutate"
 
 func (w *Webhook) reviewHandler(webhook string, review func(context.Context, *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		in, err := DecodeReview(r)
+		in, fast, err := decodeReview(r)
 		if err != nil {
 			// The API server treats an error status as a failed call and
 			// applies the failure policy (Fail: denied).
@@ -676,6 +676,11 @@ func (w *Webhook) reviewHandler(webhook string, review func(context.Context, *ad
 			http.Error(rw, err.Error(), http.StatusBadRequest)
 			return
 		}
+		decoder := "general"
+		if fast {
+			decoder = "fast"
+		}
+		w.metrics.ReviewDecodes.WithLabelValues(decoder).Inc()
 		out := admissionv1.AdmissionReview{TypeMeta: in.TypeMeta, Response: review(r.Context(), in.Request)}
 		rw.Header().Set("Content-Type", "application/json")
 		if err := json.NewEncoder(rw).Encode(&out); err != nil {

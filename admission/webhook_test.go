@@ -565,6 +565,24 @@ func TestReviewHandler(t *testing.T) {
 	if out.Kind != "AdmissionReview" || out.APIVersion != "admission.k8s.io/v1" || out.Response == nil || out.Response.UID != "uid-1" || out.Response.Allowed {
 		t.Fatalf("review response %+v", out)
 	}
+	// The review took the fast decoder; one with a key spelled in another
+	// case (which encoding/json matches) takes the general one.
+	if got := counterValue(r.metrics.ReviewDecodes.WithLabelValues("fast")); got != 1 {
+		t.Errorf("reviews decoded by the fast path: %v, want 1", got)
+	}
+	folded := bytes.Replace(body, []byte(`"request":`), []byte(`"Request":`), 1)
+	resp2, err := http.Post(srv.URL, "application/json", bytes.NewReader(folded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp2.Body)
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusOK {
+		t.Errorf("review with a case-folded key: status %d", resp2.StatusCode)
+	}
+	if got := counterValue(r.metrics.ReviewDecodes.WithLabelValues("general")); got != 1 {
+		t.Errorf("reviews decoded by encoding/json: %v, want 1", got)
+	}
 
 	for _, bad := range []string{`{}`, `{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{}}`,
 		`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, `not json`} {

@@ -262,10 +262,16 @@ func TestAdmissionWebhook(t *testing.T) {
 		if err != nil {
 			t.Fatalf("curl /metrics: %v", err)
 		}
-		for _, want := range []string{`signet_admission_requests_total{outcome="denied",webhook="validate"}`, "signet_admission_policy_generation"} {
+		for _, want := range []string{`signet_admission_requests_total{outcome="denied",webhook="validate"}`, "signet_admission_policy_generation",
+			`signet_admission_review_decodes_total{decoder="fast"}`} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("metrics lack %s", want)
 			}
+		}
+		// Every review the real API server sent so far took the fast
+		// decoder: none fell back to encoding/json.
+		if strings.Contains(string(out), `signet_admission_review_decodes_total{decoder="general"}`) {
+			t.Errorf("the API server's reviews fell back to the general decoder:\n%s", out)
 		}
 	})
 	t.Run("signed images", func(t *testing.T) {
