@@ -234,19 +234,8 @@ func isHex4(b []byte) bool {
 // integer part without leading zero, an optional fraction and an optional
 // exponent.
 func (d *Decoder) skipNumber() bool {
-	if d.pos < len(d.in) && d.in[d.pos] == '-' {
-		d.pos++
-	}
-	intStart := d.pos
-	n := d.digits()
-	if n == 0 || (n > 1 && d.in[intStart] == '0') {
+	if _, ok := d.mantissa(); !ok {
 		return false
-	}
-	if d.pos < len(d.in) && d.in[d.pos] == '.' {
-		d.pos++
-		if d.digits() == 0 {
-			return false
-		}
 	}
 	if d.pos < len(d.in) && (d.in[d.pos] == 'e' || d.in[d.pos] == 'E') {
 		d.pos++
@@ -258,6 +247,28 @@ func (d *Decoder) skipNumber() bool {
 		}
 	}
 	return true
+}
+
+// mantissa consumes an optional minus, an integer part without leading
+// zero and an optional fraction, and returns how many digits they hold.
+func (d *Decoder) mantissa() (digits int, ok bool) {
+	if d.pos < len(d.in) && d.in[d.pos] == '-' {
+		d.pos++
+	}
+	intStart := d.pos
+	n := d.digits()
+	if n == 0 || (n > 1 && d.in[intStart] == '0') {
+		return 0, false
+	}
+	if d.pos < len(d.in) && d.in[d.pos] == '.' {
+		d.pos++
+		f := d.digits()
+		if f == 0 {
+			return 0, false
+		}
+		n += f
+	}
+	return n, true
 }
 
 // Capture calls consume, which must consume one value, and returns that
@@ -420,23 +431,8 @@ func (d *Decoder) Digits(quoted bool) (int64, bool) {
 func (d *Decoder) Number() bool {
 	d.skipSpace()
 	start := d.pos
-	if d.pos < len(d.in) && d.in[d.pos] == '-' {
-		d.pos++
-	}
-	intStart := d.pos
-	n := d.digits()
-	if n == 0 || (n > 1 && d.in[intStart] == '0') {
-		return false
-	}
-	if d.pos < len(d.in) && d.in[d.pos] == '.' {
-		d.pos++
-		f := d.digits()
-		if f == 0 {
-			return false
-		}
-		n += f
-	}
-	if n > 15 || (d.pos < len(d.in) && (d.in[d.pos] == 'e' || d.in[d.pos] == 'E')) {
+	n, ok := d.mantissa()
+	if !ok || n > 15 || (d.pos < len(d.in) && (d.in[d.pos] == 'e' || d.in[d.pos] == 'E')) {
 		return false
 	}
 	return d.pos > start
