@@ -312,7 +312,7 @@ func (l *Log) add(ctx context.Context, chain []*x509.Certificate, precert, check
 		X509Entry: &ct.ASN1Cert{Data: chain[0].Raw},
 	}
 	if precert {
-		tbs, err := ctx509.RemoveCTPoison(chain[0].RawTBSCertificate)
+		tbs, err := removePoison(chain[0].RawTBSCertificate)
 		if err != nil {
 			return nil, fmt.Errorf("%w: remove poison: %v", ErrInvalidChain, err)
 		}
