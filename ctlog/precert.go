@@ -169,10 +169,10 @@ func optionalBitString(tag cbasn1.Tag) func(*cryptobyte.String) bool {
 }
 
 // validBitString reports whether b is the content of a BIT STRING: the
-// count of unused bits, at most 7 and none if there are no bits, which
-// are zero.
+// count of unused bits, at most 7, which are zero. (With no bits, the
+// last byte is the count, so it must be 0.)
 func validBitString(b []byte) bool {
-	return len(b) > 0 && b[0] <= 7 && (len(b) > 1 || b[0] == 0) && b[len(b)-1]&(1<<b[0]-1) == 0
+	return len(b) > 0 && b[0] <= 7 && b[len(b)-1]&(1<<b[0]-1) == 0
 }
 
 // validOID reports whether b is the content of an OBJECT IDENTIFIER that
