@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,8 @@ import (
 	fnote "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
@@ -282,24 +285,27 @@ func TestAddPreChainRejects(t *testing.T) {
 	}
 	pre := precert(t, f)
 	otherPre := precert(t, other)
-	// The precertificate re-signed with its poison extension not critical.
-	tmpl := *pre
-	tmpl.ExtraExtensions = nil
-	for _, e := range pre.Extensions {
-		if e.Id.Equal(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 3}) {
-			e.Critical = false
+	// The precertificate re-signed with its poison extension changed.
+	repoisoned := func(critical bool, value []byte) *x509.Certificate {
+		tmpl := *pre
+		tmpl.ExtraExtensions = nil
+		for _, e := range pre.Extensions {
+			if e.Id.Equal(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 3}) {
+				e.Critical, e.Value = critical, value
+			}
+			if !e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 35}) { // the authority key ID is added again
+				tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, e)
+			}
 		}
-		if !e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 35}) { // the authority key ID is added again
-			tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, e)
+		der, err := x509.CreateCertificate(rand.Reader, &tmpl, f.chain[0], pre.PublicKey, f.interKey)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, &tmpl, f.chain[0], pre.PublicKey, f.interKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	softPoison, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
 	for _, tt := range []struct {
 		name  string
@@ -310,7 +316,8 @@ func TestAddPreChainRejects(t *testing.T) {
 		{"foreign root", append([]*x509.Certificate{otherPre}, other.chain...)},
 		{"foreign CA chain ending in our root", []*x509.Certificate{otherPre, other.chain[0], f.chain[1]}},
 		{"issuer missing", []*x509.Certificate{pre, f.chain[1]}},
-		{"poison not critical", append([]*x509.Certificate{softPoison}, f.chain...)},
+		{"poison not critical", append([]*x509.Certificate{repoisoned(false, asn1.NullBytes)}, f.chain...)},
+		{"poison not NULL", append([]*x509.Certificate{repoisoned(true, []byte{0x04, 0x00})}, f.chain...)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := l.AddPreChain(t.Context(), tt.chain); !errors.Is(err, ctlog.ErrInvalidChain) {
@@ -320,6 +327,71 @@ func TestAddPreChainRejects(t *testing.T) {
 	}
 	if _, err := l.AddPreChain(t.Context(), append([]*x509.Certificate{pre}, f.chain...)); err != nil {
 		t.Fatalf("the good precertificate: %v", err)
+	}
+	if _, err := l.AddPreChain(t.Context(), append([]*x509.Certificate{repoisoned(true, asn1.NullBytes)}, f.chain...)); err != nil {
+		t.Fatalf("the good precertificate re-signed: %v", err)
+	}
+}
+
+// TestAddPreChainRefusesNonDER: a precertificate crypto/x509 parses but
+// whose TBSCertificate is not DER (here its NotBefore is a GeneralizedTime
+// before 2050) is refused: certificate-transparency-go, with which CT
+// clients rebuild the entry, would re-encode it, and the log copies it.
+func TestAddPreChainRefusesNonDER(t *testing.T) {
+	f := newFixture(t)
+	l := openLog(t, t.TempDir(), f.key, f.chain[1:])
+	pre := precert(t, f)
+	in := cryptobyte.String(pre.RawTBSCertificate)
+	var fields, validity cryptobyte.String
+	b := cryptobyte.NewBuilder(nil)
+	if !in.ReadASN1(&fields, cbasn1.SEQUENCE) {
+		t.Fatal("malformed TBSCertificate")
+	}
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		for !fields.Empty() {
+			var field cryptobyte.String
+			var tag cbasn1.Tag
+			if !fields.ReadAnyASN1Element(&field, &tag) {
+				t.Fatal("malformed TBSCertificate field")
+			}
+			if rest := field; !rest.ReadASN1(&validity, cbasn1.SEQUENCE) || !validity.PeekASN1Tag(cbasn1.UTCTime) {
+				b.AddBytes(field)
+				continue
+			}
+			var notBefore time.Time
+			if !validity.ReadASN1UTCTime(&notBefore) {
+				t.Fatal("malformed NotBefore")
+			}
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1GeneralizedTime(notBefore)
+				b.AddBytes(validity)
+			})
+		}
+	})
+	tbs := b.BytesOrPanic()
+	digest := sha256.Sum256(tbs)
+	sig, err := f.interKey.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = cryptobyte.NewBuilder(nil)
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddBytes(tbs)
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}) // ECDSA with SHA-256
+		})
+		b.AddASN1BitString(sig)
+	})
+	generalized, err := x509.ParseCertificate(b.BytesOrPanic())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !generalized.NotBefore.Equal(pre.NotBefore) {
+		t.Fatalf("NotBefore %v, want %v", generalized.NotBefore, pre.NotBefore)
+	}
+	_, err = l.AddPreChain(t.Context(), append([]*x509.Certificate{generalized}, f.chain...))
+	if !errors.Is(err, ctlog.ErrInvalidChain) || !strings.Contains(err.Error(), "validity") {
+		t.Fatalf("AddPreChain = %v, want ErrInvalidChain about the validity", err)
 	}
 }
 
