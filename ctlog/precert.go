@@ -1,6 +1,7 @@
 package ctlog
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -11,15 +12,16 @@ import (
 )
 
 // removePoison returns the DER TBSCertificate tbs without its one RFC 6962
-// poison extension: the PreCert.tbs_certificate of RFC 6962 §3.2, which
-// CT clients rebuild with certificate-transparency-go's
-// x509.RemoveCTPoison. It gives the bytes RemoveCTPoison gives, without
-// its reflective parse and re-encoding: it copies every field but the
-// extensions as it is, so it refuses a TBSCertificate that RemoveCTPoison
-// would write back in another form (it writes DER, so every DER one is
-// accepted), and one RemoveCTPoison refuses. Like RemoveCTPoison it
-// leaves an extensions field with no extension left as an empty SEQUENCE,
-// and it does not look into the poison extension: checkChain has checked
+// poison extension: the PreCert.tbs_certificate of RFC 6962 §3.2 as
+// certificate-transparency-go's x509.RemoveCTPoison makes it (CT clients
+// rebuild the log's entries with it), without its reflective parse and
+// re-encoding. It copies every field but the extensions as it is, which
+// gives RemoveCTPoison's bytes for every TBSCertificate RemoveCTPoison
+// writes back as it was (every DER one, but for tags in high-tag-number
+// form, which cryptobyte, and so crypto/x509, does not read); it refuses
+// the others, and those RemoveCTPoison refuses. Like RemoveCTPoison, it
+// leaves an empty extensions SEQUENCE if the poison was the only
+// extension, and it does not look into the poison: checkChain has checked
 // that it is critical and holds a NULL.
 func removePoison(tbs []byte) ([]byte, error) {
 	in := cryptobyte.String(tbs)
@@ -36,7 +38,7 @@ func removePoison(tbs []byte) ([]byte, error) {
 	head := all[:len(all)-len(fields)]
 	var wrapped, exts cryptobyte.String
 	if !fields.ReadASN1(&wrapped, tagExtensions) || !wrapped.ReadASN1(&exts, cbasn1.SEQUENCE) || !wrapped.Empty() {
-		return nil, errors.New("TBSCertificate has no DER extensions field")
+		return nil, errors.New("TBSCertificate has no extensions field, or one not in DER")
 	}
 	if !fields.Empty() {
 		return nil, errors.New("TBSCertificate has data after its extensions")
@@ -211,17 +213,19 @@ func cutPoison(exts cryptobyte.String) (before, after []byte, err error) {
 	for i := 0; !exts.Empty(); i++ {
 		start := len(all) - len(exts)
 		var ext, oid, value cryptobyte.String
-		critical := true
-		if !exts.ReadASN1(&ext, cbasn1.SEQUENCE) || !ext.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !validOID(oid, true) ||
-			ext.PeekASN1Tag(cbasn1.BOOLEAN) && !ext.ReadASN1Boolean(&critical) ||
-			!ext.ReadASN1(&value, cbasn1.OCTET_STRING) || !ext.Empty() {
+		var critical bool
+		if !exts.ReadASN1(&ext, cbasn1.SEQUENCE) || !ext.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !validOID(oid, true) {
 			return nil, nil, fmt.Errorf("TBSCertificate extension %d is malformed or not in DER", i)
 		}
-		if !critical {
+		flagged := ext.PeekASN1Tag(cbasn1.BOOLEAN)
+		if flagged && !ext.ReadASN1Boolean(&critical) || !ext.ReadASN1(&value, cbasn1.OCTET_STRING) || !ext.Empty() {
+			return nil, nil, fmt.Errorf("TBSCertificate extension %d is malformed or not in DER", i)
+		}
+		if flagged && !critical {
 			// DER leaves out the default, and so does RemoveCTPoison.
 			return nil, nil, fmt.Errorf("TBSCertificate extension %d has its critical flag written out as FALSE, not DER", i)
 		}
-		if string(oid) != string(derPoison) {
+		if !bytes.Equal(oid, derPoison) {
 			continue
 		}
 		if found {

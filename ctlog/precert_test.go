@@ -332,7 +332,7 @@ func poisonCases(t testing.TB) []poisonCase {
 
 		{name: "no poison", tbs: m.make(t, a, b), err: "no poison extension", ct: ctRefuses},
 		{name: "two poisons", tbs: m.make(t, good, a, good), err: "two poison extensions", ct: ctRefuses},
-		{name: "no extensions", tbs: m.make(t), err: "no DER extensions field", ct: ctRefuses},
+		{name: "no extensions", tbs: m.make(t), err: "no extensions field", ct: ctRefuses},
 		{name: "no extension", tbs: exts(), err: "no poison extension", ct: ctRefuses},
 		{name: "truncated", tbs: base[:len(base)-1], err: "not one DER SEQUENCE", ct: ctRefuses},
 		{name: "trailing byte", tbs: append(bytes.Clone(base), 0), err: "not one DER SEQUENCE", ct: ctRefuses},
@@ -375,7 +375,7 @@ func poisonCases(t testing.TB) []poisonCase {
 		{name: "extension OID empty", tbs: exts(rawExt([]byte{0x06, 0x00}, value), derGood), err: "extension 0 is malformed", ct: ctRefuses},
 		{name: "extension not a SEQUENCE", tbs: exts(der(cbasn1.SET, oid, value), derGood), err: "extension 0 is malformed", ct: ctRefuses},
 		{name: "data after the extensions", tbs: withField(t, base, fExtensions, fields[fExtensions], der(cbasn1.NULL)), err: "data after its extensions", ct: ctRewrites},
-		{name: "data after the extensions SEQUENCE", tbs: withField(t, base, fExtensions, der(tagExtensions, der(cbasn1.SEQUENCE, derA, derGood), der(cbasn1.NULL))), err: "no DER extensions field", ct: ctRewrites},
+		{name: "data after the extensions SEQUENCE", tbs: withField(t, base, fExtensions, der(tagExtensions, der(cbasn1.SEQUENCE, derA, derGood), der(cbasn1.NULL))), err: "no extensions field", ct: ctRewrites},
 		{name: "extensions field before the unique IDs", tbs: withField(t, base, fExtensions, fields[fExtensions], der(tagIssuerUniqueID, []byte{0x00})), err: "data after its extensions", ct: ctRewrites},
 	}
 }
