@@ -113,10 +113,11 @@ image:
 deploy:
 	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) GO=$(GO) scripts/deploy-render.sh
 
-## mutate: delete or invert each guard of verify, ca, tlog's validation and
-## policy's authority checks, one at a time, and list the mutants no test
-## kills (slow: not part of test). Known equivalent mutants, with the reason
-## no test can kill them, are in internal/tools/mutate/equivalent.txt.
+## mutate: delete or invert each guard of verify, ca, tlog's validation,
+## policy's authority checks and ctlog's precertificate reader, one at a
+## time, and list the mutants no test kills (slow: not part of test). Known
+## equivalent mutants, with the reason no test can kill them, are in
+## internal/tools/mutate/equivalent.txt.
 MUTATE := $(GO) run ./internal/tools/mutate -equivalent internal/tools/mutate/equivalent.txt
 TLOG_VALIDATION := decode.go,entry.go,algorithm.go
 REKORV1_VALIDATION := entry.go,proposed.go,pki.go,envelope.go,hashedrekord.go,dsse.go,intoto.go,searchquery.go
@@ -129,6 +130,7 @@ mutate:
 	$(MUTATE) -pkg ./tlog -files $(TLOG_VALIDATION) || rc=1; \
 	$(MUTATE) -pkg ./tlog/rekorv1 -files $(REKORV1_VALIDATION) || rc=1; \
 	$(MUTATE) -pkg ./policy -files $(POLICY_AUTHORITY) -slow '^TestEvaluatePolicyTimeout$$' || rc=1; \
+	$(MUTATE) -pkg ./ctlog -files precert.go || rc=1; \
 	exit $$rc
 
 clean:
