@@ -241,8 +241,8 @@ func fulcioPrecerts(t testing.TB) [][]byte {
 			t.Fatal(err)
 		}
 		b, err := bundle.Decode(data)
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || b.Certificate() == nil {
+			t.Fatalf("%s: %v, or no certificate", name, err)
 		}
 		var c ctTBSCertificate
 		if _, err := ctasn1.Unmarshal(b.Certificate().RawTBSCertificate, &c); err != nil {
@@ -359,6 +359,8 @@ func poisonCases(t testing.TB) []poisonCase {
 		{name: "time not a time", tbs: validity(der(cbasn1.INTEGER, []byte{1}), notAfter), err: "validity", ct: ctRefuses},
 		{name: "one time", tbs: validity(notAfter), err: "validity", ct: ctRefuses},
 		{name: "validity with data after it", tbs: validity(notAfter, notAfter, notAfter), err: "validity", ct: ctRewrites},
+		// cryptobyte reads no tag of 31 and up: crypto/x509 would not
+		// have parsed the certificate.
 		{name: "issuer in high-tag-number form", tbs: withField(t, base, fIssuer, []byte{0x3f, 0x1f, 0x00}), err: "issuer", ct: ctHighTag},
 		{name: "key with bad padding", tbs: withField(t, base, fPublicKey, der(cbasn1.SEQUENCE, spki[0], badKey)), err: "subject public key info", ct: ctRefuses},
 		{name: "key with 8 unused bits", tbs: withField(t, base, fPublicKey, der(cbasn1.SEQUENCE, spki[0], der(cbasn1.BIT_STRING, []byte{0x08, 0x00}))), err: "subject public key info", ct: ctRefuses},
@@ -393,7 +395,7 @@ func TestRemovePoison(t *testing.T) {
 					t.Fatalf("removePoison = %x, %v; want an error saying %q", got, err, tt.err)
 				}
 				if how := ctTakes(tt.tbs); how != tt.ct {
-					t.Errorf("RemoveCTPoison %s (%v); want it to be that it %s", how, ctErr, tt.ct)
+					t.Errorf("RemoveCTPoison %s (error %v); want: it %s", how, ctErr, tt.ct)
 				}
 				return
 			}
