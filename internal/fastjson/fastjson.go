@@ -398,7 +398,9 @@ func (d *Decoder) Base64() ([]byte, bool) {
 }
 
 // Digits consumes a non-negative integer of at most 18 digits without
-// leading zero, as a number or, when quoted, as a string.
+// leading zero, as a number or, when quoted, as a string. A number with a
+// fraction or an exponent is outside the subset, even if its value is an
+// integer.
 func (d *Decoder) Digits(quoted bool) (int64, bool) {
 	d.skipSpace()
 	if quoted {
@@ -420,6 +422,8 @@ func (d *Decoder) Digits(quoted bool) (int64, bool) {
 			return 0, false
 		}
 		d.pos++
+	} else if d.pos < len(d.in) && (d.in[d.pos] == '.' || d.in[d.pos] == 'e' || d.in[d.pos] == 'E') {
+		return 0, false
 	}
 	n, err := strconv.ParseInt(string(digits), 10, 64)
 	return n, err == nil
