@@ -3,6 +3,7 @@ package fastjson
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
@@ -30,6 +31,7 @@ func FuzzScanner(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		data = data[:len(data):len(data)] // reads past the end panic
 		checkSkip(t, data)
 		checkString(t, data)
 		checkNumber(t, data)
@@ -382,9 +384,46 @@ func checkValue(t *testing.T, data []byte) {
 	checkAccepted(t, "value", data, span, d)
 	var want any
 	decodeJSON(t, span, &want)
-	if !reflect.DeepEqual(want, got) { // cmp.Diff is exponential in nesting, so only on failure
-		t.Fatalf("value(%q) (-encoding/json +fastjson):\n%s", span, cmp.Diff(want, got))
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("value(%q) (-encoding/json +fastjson):\n%s", span, diff(want, got))
 	}
+}
+
+// diff returns cmp.Diff(want, got), or for values nested deeper than a
+// few levels (whose comparison cmp takes time exponential in the depth
+// for), the two values.
+func diff(want, got any) string {
+	if depth(reflect.ValueOf(want)) > 8 || depth(reflect.ValueOf(got)) > 8 {
+		return fmt.Sprintf("-%v\n+%v", want, got)
+	}
+	return cmp.Diff(want, got)
+}
+
+// depth returns how deeply v nests maps, slices and structs.
+func depth(v reflect.Value) int {
+	d := 0
+	switch v.Kind() {
+	case reflect.Interface, reflect.Pointer:
+		if !v.IsNil() {
+			return depth(v.Elem())
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			d = max(d, depth(it.Value()))
+		}
+		return d + 1
+	case reflect.Slice:
+		for i := range v.Len() {
+			d = max(d, depth(v.Index(i)))
+		}
+		return d + 1
+	case reflect.Struct:
+		for i := range v.NumField() {
+			d = max(d, depth(v.Field(i)))
+		}
+		return d + 1
+	}
+	return d
 }
 
 // topKeys returns the keys of a JSON object, decoded, in order.
@@ -439,8 +478,8 @@ func checkObject(t *testing.T, data []byte, skipNull bool) {
 			delete(want, k)
 		}
 	}
-	if !reflect.DeepEqual(want, got) { // cmp.Diff is exponential in nesting, so only on failure
-		t.Fatalf("Object(%q, SkipNull %v) (-encoding/json +fastjson):\n%s", span, skipNull, cmp.Diff(want, got))
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("Object(%q, SkipNull %v) (-encoding/json +fastjson):\n%s", span, skipNull, diff(want, got))
 	}
 }
 
@@ -460,8 +499,8 @@ func checkStruct(t *testing.T, data []byte, skipNull bool) {
 	checkAccepted(t, "Struct", data, span, d)
 	var want structTarget
 	decodeJSON(t, span, &want)
-	if !reflect.DeepEqual(want, got) { // cmp.Diff is exponential in nesting, so only on failure
-		t.Fatalf("Struct(%q, SkipNull %v) (-encoding/json +fastjson):\n%s", span, skipNull, cmp.Diff(want, got))
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("Struct(%q, SkipNull %v) (-encoding/json +fastjson):\n%s", span, skipNull, diff(want, got))
 	}
 	// Each field's key at most once, and no key encoding/json would
 	// match to a field but by its exact name.
