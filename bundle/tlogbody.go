@@ -87,6 +87,7 @@ func (d fastDecoder) intotoEnvelope(c *intotoV002Content) bool {
 			_, ok := d.StringBytes()
 			return ok
 		}
+		c.Envelope.Signatures = []intotoV002Signature{} // encoding/json's [] is empty, not nil
 		return d.Array(func() bool {
 			c.Envelope.Signatures = append(c.Envelope.Signatures, intotoV002Signature{})
 			sig := &c.Envelope.Signatures[len(c.Envelope.Signatures)-1]
@@ -114,6 +115,7 @@ func (d fastDecoder) dsseV001() (*dsseV001, bool) {
 		case 1:
 			s.PayloadHash, ok = d.rekorHash()
 		default:
+			s.Signatures = []dsseV001Signature{} // encoding/json's [] is empty, not nil
 			ok = d.Array(func() bool {
 				s.Signatures = append(s.Signatures, dsseV001Signature{})
 				sig := &s.Signatures[len(s.Signatures)-1]

@@ -61,6 +61,8 @@ func TestDecodeBodyFastSubset(t *testing.T) {
 	}{
 		{"hashedrekord", `{"apiVersion":"0.0.1","kind":"hashedrekord",` + hr, true},
 		{"dsse", `{"apiVersion":"0.0.1","kind":"dsse","spec":{"envelopeHash":{"algorithm":"sha256","value":"00"},"payloadHash":{"algorithm":"sha256","value":"00"},"signatures":[{"signature":"YQ==","verifier":"YQ=="}]}}`, true},
+		{"intoto without signatures", `{"apiVersion":"0.0.2","kind":"intoto","spec":{"content":{"envelope":{"signatures":[]}}}}`, true},
+		{"dsse without signatures", `{"apiVersion":"0.0.1","kind":"dsse","spec":{"signatures":[]}}`, true},
 		{"spec before kind", `{"spec":{},"apiVersion":"0.0.1","kind":"hashedrekord"}`, false},
 		{"unknown kind", `{"apiVersion":"0.0.1","kind":"rekord","spec":{}}`, false},
 		{"rekor v2 hashedrekord", `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{}}`, false},
