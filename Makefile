@@ -114,10 +114,10 @@ deploy:
 	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) GO=$(GO) scripts/deploy-render.sh
 
 ## mutate: delete or invert each guard of verify, ca, tlog's validation,
-## policy's authority checks and ctlog's precertificate reader, one at a
-## time, and list the mutants no test kills (slow: not part of test). Known
-## equivalent mutants, with the reason no test can kill them, are in
-## internal/tools/mutate/equivalent.txt.
+## policy's authority checks, ctlog's precertificate reader and
+## internal/fastjson, one at a time, and list the mutants no test kills
+## (slow: not part of test). Known equivalent mutants, with the reason no
+## test can kill them, are in internal/tools/mutate/equivalent.txt.
 MUTATE := $(GO) run ./internal/tools/mutate -equivalent internal/tools/mutate/equivalent.txt
 TLOG_VALIDATION := decode.go,entry.go,algorithm.go
 REKORV1_VALIDATION := entry.go,proposed.go,pki.go,envelope.go,hashedrekord.go,dsse.go,intoto.go,searchquery.go
@@ -131,6 +131,7 @@ mutate:
 	$(MUTATE) -pkg ./tlog/rekorv1 -files $(REKORV1_VALIDATION) || rc=1; \
 	$(MUTATE) -pkg ./policy -files $(POLICY_AUTHORITY) -slow '^TestEvaluatePolicyTimeout$$' || rc=1; \
 	$(MUTATE) -pkg ./ctlog -files precert.go || rc=1; \
+	$(MUTATE) -pkg ./internal/fastjson || rc=1; \
 	exit $$rc
 
 clean:

@@ -878,6 +878,10 @@ var arrayCases = []struct {
 	{in: "[}"},
 	{in: "{}"},
 	{in: ""},
+	// An array starts with '[', even where the rest would end one.
+	{in: "1]"},
+	{in: `"a",2]`},
+	{in: "]"},
 }
 
 func TestArray(t *testing.T) {
