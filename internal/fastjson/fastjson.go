@@ -6,15 +6,15 @@
 // The subset: JSON whitespace anywhere; objects whose keys a caller names,
 // each at most once; arrays; strings of valid UTF-8 with JSON's escapes but
 // surrogates (\uD800 to \uDFFF); numbers without exponent of at most 15
-// digits; true, false and null where a caller asks for them. Each method
-// consumes one value and reports whether it was in the subset; after a
-// false, the Decoder is spent.
+// digits (Digits: integers of at most 18); true, false and null where a
+// caller asks for them. Each method consumes one value and reports whether
+// it was in the subset; after a false, the Decoder is spent.
 //
 // Skip and Struct serve fast paths in front of encoding/json: Skip
 // consumes a value nobody interprets (so strings and numbers in JSON's
-// whole grammar),
-// and Struct consumes an object as encoding/json decodes one into a
-// struct, which ignores unknown keys but matches keys case-insensitively.
+// whole grammar), and Struct consumes an object as encoding/json decodes
+// one into a struct, which ignores unknown keys but matches keys
+// case-insensitively.
 package fastjson
 
 import (
