@@ -167,7 +167,7 @@ func (l *Guarded) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint does not verify with the log's key: %v: %w", err, ErrIntegrity)
 	}
-	l.lastCP.Store(&parsedCheckpoint{raw: bytes.Clone(raw), cp: cp})
+	l.lastCP.Store(newParsedCheckpoint(raw, cp))
 	return cp, nil
 }
 

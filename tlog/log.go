@@ -267,7 +267,8 @@ func (l *Log) appendEntry(ctx context.Context, entry *rekorpb.Entry) (*rekorv1.T
 	if err := l.guard.Failure(); err != nil {
 		return nil, fmt.Errorf("append entry: %w", err)
 	}
-	idx, cpRaw, err := l.awaiter.Await(ctx, l.add(ctx, tessera.NewEntry(body)))
+	leaf := tessera.NewEntry(body)
+	idx, cpRaw, err := l.awaiter.Await(ctx, l.add(ctx, leaf))
 	if err != nil {
 		if ctx.Err() == nil {
 			// Say why if the log is unsound (say, its published
@@ -281,7 +282,9 @@ func (l *Log) appendEntry(ctx context.Context, entry *rekorpb.Entry) (*rekorv1.T
 	if idx.IsDup {
 		return nil, &DuplicateError{Index: idx.Index}
 	}
-	proof, err := l.inclusionProofAt(ctx, idx.Index, body, cpRaw)
+	// Tessera's entry holds the RFC 6962 leaf hash of body, which it
+	// computed for the tree: the proof is checked against that.
+	proof, err := l.inclusionProofAt(ctx, idx.Index, leaf.LeafHash(), cpRaw)
 	if err != nil {
 		return nil, fmt.Errorf("append entry %d: %w", idx.Index, err)
 	}

@@ -79,8 +79,17 @@ func (l *Log) Checkpoint(ctx context.Context) (*f_log.Checkpoint, []byte, error)
 // remembered: every append integrated in a batch waits for the same
 // checkpoint, and verifying its signature once is enough.
 func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
+	p, err := l.verifiedCheckpoint(raw)
+	if err != nil {
+		return nil, err
+	}
+	return p.cp, nil
+}
+
+// verifiedCheckpoint is parseCheckpoint, with the checkpoint's forms.
+func (l *Log) verifiedCheckpoint(raw []byte) (*parsedCheckpoint, error) {
 	if last := l.lastCP.Load(); last != nil && bytes.Equal(last.raw, raw) {
-		return last.cp, nil
+		return last, nil
 	}
 	cp, err := guard.ParseSignedBy(raw, l.origin, l.verifiers)
 	if err != nil {
@@ -89,14 +98,20 @@ func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	if err := checkInt64(cp.Size); err != nil {
 		return nil, fmt.Errorf("checkpoint size: %w", err)
 	}
-	l.lastCP.Store(&parsedCheckpoint{raw: bytes.Clone(raw), cp: cp})
-	return cp, nil
+	p := newParsedCheckpoint(raw, cp)
+	l.lastCP.Store(p)
+	return p, nil
 }
 
 // parsedCheckpoint is a signed checkpoint and what it verified to.
 type parsedCheckpoint struct {
-	raw []byte
-	cp  *f_log.Checkpoint
+	raw      []byte
+	envelope string // raw, as the inclusion proofs of a batch share it
+	cp       *f_log.Checkpoint
+}
+
+func newParsedCheckpoint(raw []byte, cp *f_log.Checkpoint) *parsedCheckpoint {
+	return &parsedCheckpoint{raw: bytes.Clone(raw), envelope: string(raw), cp: cp}
 }
 
 // InclusionProof returns the RFC 6962 inclusion proof of the entry at index in
@@ -119,13 +134,14 @@ func (l *Log) ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][
 	return p, nil
 }
 
-// inclusionProofAt proves the leaf body at index against the signed
-// checkpoint cpRaw and checks the proof before returning it.
-func (l *Log) inclusionProofAt(ctx context.Context, index uint64, body, cpRaw []byte) (*rekorv1.InclusionProof, error) {
-	cp, err := l.parseCheckpoint(cpRaw)
+// inclusionProofAt proves the leaf with leafHash at index against the
+// signed checkpoint cpRaw and checks the proof before returning it.
+func (l *Log) inclusionProofAt(ctx context.Context, index uint64, leafHash, cpRaw []byte) (*rekorv1.InclusionProof, error) {
+	p, err := l.verifiedCheckpoint(cpRaw)
 	if err != nil {
 		return nil, err
 	}
+	cp := p.cp
 	if index >= cp.Size {
 		return nil, fmt.Errorf("checkpoint of size %d does not commit to index %d", cp.Size, index)
 	}
@@ -133,7 +149,7 @@ func (l *Log) inclusionProofAt(ctx context.Context, index uint64, body, cpRaw []
 	if err != nil {
 		return nil, err
 	}
-	if err := tiles.VerifyInclusion(index, cp.Size, rfc6962.DefaultHasher.HashLeaf(body), hashes, cp.Hash); err != nil {
+	if err := tiles.VerifyInclusion(index, cp.Size, leafHash, hashes, cp.Hash); err != nil {
 		return nil, fmt.Errorf("verify inclusion proof for %d: %w", index, err)
 	}
 	return &rekorv1.InclusionProof{
@@ -141,7 +157,7 @@ func (l *Log) inclusionProofAt(ctx context.Context, index uint64, body, cpRaw []
 		RootHash:   cp.Hash,
 		TreeSize:   int64(cp.Size),
 		Hashes:     hashes,
-		Checkpoint: &rekorv1.Checkpoint{Envelope: string(cpRaw)},
+		Checkpoint: &rekorv1.Checkpoint{Envelope: p.envelope},
 	}, nil
 }
 
@@ -169,7 +185,7 @@ func (l *Log) EntryAt(ctx context.Context, index uint64) (*rekorv1.TransparencyL
 	if err != nil {
 		return nil, fmt.Errorf("entry %d: %w", index, err)
 	}
-	p, err := l.inclusionProofAt(ctx, index, body, raw)
+	p, err := l.inclusionProofAt(ctx, index, rfc6962.DefaultHasher.HashLeaf(body), raw)
 	if err != nil {
 		return nil, fmt.Errorf("entry %d: %w", index, err)
 	}

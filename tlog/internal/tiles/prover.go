@@ -8,12 +8,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"math/bits"
 	"sync"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
 )
 
@@ -47,13 +47,31 @@ type tileKey struct {
 	width        uint8 // 0 for a full tile, as in tile paths
 }
 
-// tileNodes holds a tile's subtree hashes once computed: levels[0] are the
-// tile's own hashes, levels[k][i] is the root of the perfect subtree over
-// levels[0][i<<k : (i+1)<<k].
+// tileNodes holds a tile's subtree hashes once computed: the tile's own
+// width hashes (level 0), then the width/2 roots of the perfect subtrees
+// over pairs of them (level 1), and so on up to a single root, all in one
+// pointer-free slice that the garbage collector need not scan.
 type tileNodes struct {
-	ready  chan struct{} // closed when levels or err is set
-	levels [][][]byte
+	ready  chan struct{} // closed when hashes or err is set
+	width  int
+	hashes []byte
 	err    error
+}
+
+// node returns the hash at level and index inside the tile, or nil if the
+// tile has no such node. The slice's capacity ends with the hash: an
+// append to it does not write over the next one.
+func (t *tileNodes) node(level uint, index uint64) []byte {
+	off, n := 0, t.width
+	for range level {
+		off += n
+		n >>= 1
+	}
+	if index >= uint64(n) {
+		return nil
+	}
+	o := (off + int(index)) * sha256.Size
+	return t.hashes[o : o+sha256.Size : o+sha256.Size]
 }
 
 // NewProver returns a prover reading hash tiles with fetch.
@@ -62,13 +80,125 @@ func NewProver(fetch TileFetcher) *Prover {
 }
 
 // Inclusion returns the inclusion proof of the leaf at index in the tree of
-// the given size.
+// the given size. It is proof.Inclusion's proof with the nodes looked up as
+// [Prover.hashes] does, built without its allocations: appends prove every
+// entry they return. FuzzInclusion checks that both agree.
+//
+// The proof is, from the leaf up: the siblings of the leaf's ancestors
+// below the fork (the lowest ancestor whose subtree reaches past the
+// tree's last complete subtree on the leaf's side), all perfect subtrees;
+// then, if the tree extends past the fork's subtree, the root of the rest
+// of the tree to its right (the "ephemeral" node, made of perfect subtrees
+// along the tree's right edge); then the perfect subtrees left of the
+// fork's subtree, smallest first.
 func (p *Prover) Inclusion(ctx context.Context, index, size uint64) ([][]byte, error) {
+	if index >= size {
+		return nil, fmt.Errorf("index %d out of bounds for tree size %d", index, size)
+	}
+	fork := uint(bits.Len64(index^size) - 1)
+	begin := index >> fork << fork // the fork's subtree is [begin, end)
+	end := begin + 1<<fork
+	n := int(fork) + bits.OnesCount64(begin)
+	if end < size {
+		n++
+	}
+	hs := make([][]byte, 0, n)
+	r := nodeReader{p: p, size: size}
+	for level := range fork {
+		h, err := r.node(ctx, level, index>>level^1)
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+	}
+	if end < size {
+		h, err := r.rangeRoot(ctx, end)
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+	}
+	for rest := begin; rest != 0; rest &= rest - 1 {
+		level := uint(bits.TrailingZeros64(rest))
+		h, err := r.node(ctx, level, rest>>level-1)
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
+// inclusionGeneral is what Inclusion computes, through proof.Inclusion:
+// FuzzInclusion compares the two.
+func (p *Prover) inclusionGeneral(ctx context.Context, index, size uint64) ([][]byte, error) {
 	nodes, err := proof.Inclusion(index, size)
 	if err != nil {
 		return nil, err
 	}
 	return p.hashes(ctx, nodes, size)
+}
+
+// nodeReader looks up nodes of the tree of one size, remembering the last
+// tile it used: consecutive nodes of a proof mostly lie in one tile.
+type nodeReader struct {
+	p    *Prover
+	size uint64
+	key  tileKey
+	t    *tileNodes
+}
+
+// node returns the hash of the perfect subtree at level and index.
+func (r *nodeReader) node(ctx context.Context, level uint, index uint64) ([]byte, error) {
+	tileLevel, tileIndex, nodeLevel, nodeIndex := layout.NodeCoordsToTileAddress(uint64(level), index)
+	key := tileKey{tileLevel, tileIndex, layout.PartialTileSize(tileLevel, tileIndex, r.size)}
+	if r.t == nil || key != r.key {
+		t, err := r.p.tile(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		r.key, r.t = key, t
+	}
+	h := r.t.node(nodeLevel, nodeIndex)
+	if h == nil {
+		return nil, fmt.Errorf("tile %s has no node %d at level %d", layout.TilePath(key.level, key.index, key.width), nodeIndex, nodeLevel)
+	}
+	return h, nil
+}
+
+// rangeRoot returns the root hash of the leaves from start to the tree's
+// end, where start is the end of a perfect subtree of at least as many
+// leaves as remain after it: the perfect subtrees along the tree's right
+// edge, one per bit set in size-start, hashed together from the right.
+func (r *nodeReader) rangeRoot(ctx context.Context, start uint64) ([]byte, error) {
+	var (
+		root [sha256.Size]byte
+		node [1 + 2*sha256.Size]byte // 0x01 || left || right
+		have bool
+	)
+	node[0] = 1
+	for rest := r.size - start; rest != 0; rest &= rest - 1 {
+		level := uint(bits.TrailingZeros64(rest))
+		// The subtree of this level on the right edge ends where the
+		// smaller ones right of it begin: at r.size with the bits below
+		// level cleared.
+		h, err := r.node(ctx, level, r.size>>level-1)
+		if err != nil {
+			return nil, err
+		}
+		if !have {
+			if rest&(rest-1) == 0 {
+				return h, nil // a single perfect subtree
+			}
+			copy(root[:], h)
+			have = true
+			continue
+		}
+		copy(node[1:], h)
+		copy(node[1+sha256.Size:], root[:])
+		root = sha256.Sum256(node[:])
+	}
+	return root[:], nil
 }
 
 // Consistency returns the consistency proof between the trees of sizes
@@ -98,16 +228,8 @@ func (p *Prover) hashes(ctx context.Context, nodes proof.Nodes, size uint64) ([]
 // node returns the hash of the perfect subtree id in the tree of the given
 // size.
 func (p *Prover) node(ctx context.Context, id compact.NodeID, size uint64) ([]byte, error) {
-	tileLevel, tileIndex, nodeLevel, nodeIndex := layout.NodeCoordsToTileAddress(uint64(id.Level), id.Index)
-	key := tileKey{tileLevel, tileIndex, layout.PartialTileSize(tileLevel, tileIndex, size)}
-	t, err := p.tile(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	if int(nodeLevel) >= len(t.levels) || nodeIndex >= uint64(len(t.levels[nodeLevel])) {
-		return nil, fmt.Errorf("tile %s has no node %d at level %d", layout.TilePath(key.level, key.index, key.width), nodeIndex, nodeLevel)
-	}
-	return t.levels[nodeLevel][nodeIndex], nil
+	r := nodeReader{p: p, size: size}
+	return r.node(ctx, id.Level, id.Index)
 }
 
 // tile returns the computed nodes of a tile, reading and hashing it at most
@@ -133,7 +255,7 @@ func (p *Prover) tile(ctx context.Context, key tileKey) (*tileNodes, error) {
 	if !ok {
 		// Other requests wait for this read: one client giving up must
 		// not fail them.
-		t.levels, t.err = p.compute(context.WithoutCancel(ctx), key)
+		t.width, t.hashes, t.err = p.compute(context.WithoutCancel(ctx), key)
 		close(t.ready)
 		if t.err != nil {
 			p.mu.Lock()
@@ -154,36 +276,42 @@ func (p *Prover) tile(ctx context.Context, key tileKey) (*tileNodes, error) {
 	return t, nil
 }
 
-// compute reads a tile and hashes all its perfect subtrees.
-func (p *Prover) compute(ctx context.Context, key tileKey) ([][][]byte, error) {
+// compute reads a tile and hashes all its perfect subtrees, as
+// [tileNodes] lays them out.
+func (p *Prover) compute(ctx context.Context, key tileKey) (int, []byte, error) {
+	path := layout.TilePath(key.level, key.index, key.width)
 	raw, err := p.fetch(ctx, key.level, key.index, key.width)
 	if err != nil {
-		return nil, fmt.Errorf("read tile %s: %w", layout.TilePath(key.level, key.index, key.width), err)
+		return 0, nil, fmt.Errorf("read tile %s: %w", path, err)
 	}
-	var tile api.HashTile
-	if err := tile.UnmarshalText(raw); err != nil {
-		return nil, fmt.Errorf("parse tile %s: %w", layout.TilePath(key.level, key.index, key.width), err)
+	if len(raw)%sha256.Size != 0 {
+		return 0, nil, fmt.Errorf("parse tile %s: %d bytes is not a multiple of %d", path, len(raw), sha256.Size)
 	}
-	want := int(key.width)
-	if want == 0 {
-		want = layout.TileWidth
-	}
+	want := WidthOrFull(key.width)
 	// Some drivers (Tessera's MySQL one) return the tile as stored, which
 	// may have grown past the width asked for; tiles only ever grow, so the
 	// first hashes are the ones wanted.
-	if len(tile.Nodes) < want {
-		return nil, fmt.Errorf("tile %s holds %d hashes, want %d", layout.TilePath(key.level, key.index, key.width), len(tile.Nodes), want)
+	if have := len(raw) / sha256.Size; have < want {
+		return 0, nil, fmt.Errorf("tile %s holds %d hashes, want %d", path, have, want)
 	}
-	levels := [][][]byte{tile.Nodes[:want]}
-	for below := levels[0]; len(below) >= 2; {
-		up := make([][]byte, len(below)/2)
-		for i := range up {
-			up[i] = rfc6962.DefaultHasher.HashChildren(below[2*i], below[2*i+1])
+	total := 0
+	for n := want; n > 0; n >>= 1 {
+		total += n
+	}
+	hashes := make([]byte, total*sha256.Size)
+	copy(hashes, raw[:want*sha256.Size])
+	var node [1 + 2*sha256.Size]byte // 0x01 || left || right
+	node[0] = 1
+	below, up := 0, want // offsets, in hashes, of a level and the next
+	for n := want; n >= 2; n >>= 1 {
+		for i := range n / 2 {
+			copy(node[1:], hashes[(below+2*i)*sha256.Size:(below+2*i+2)*sha256.Size])
+			h := sha256.Sum256(node[:])
+			copy(hashes[(up+i)*sha256.Size:], h[:])
 		}
-		levels = append(levels, up)
-		below = up
+		below, up = up, up+n/2
 	}
-	return levels, nil
+	return want, hashes, nil
 }
 
 // VerifyInclusion checks that proof proves the leaf with leafHash at index

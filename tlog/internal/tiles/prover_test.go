@@ -261,3 +261,55 @@ func FuzzVerifyInclusion(f *testing.F) {
 		}
 	})
 }
+
+// fuzzTree is the reference tree of FuzzInclusion: three tile levels,
+// with partial tiles on each.
+var fuzzTree = sync.OnceValue(func() *memTree { return newMemTree(256*256 + 300) })
+
+// FuzzInclusion checks Inclusion against inclusionGeneral, proof.Inclusion
+// with the same tiles, for any leaf of any tree size up to three tile
+// levels, and that the proof verifies.
+func FuzzInclusion(f *testing.F) {
+	for _, c := range [][2]uint32{{1, 0}, {2, 1}, {7, 3}, {8, 3}, {256, 255}, {257, 256}, {300, 17}, {65536, 65535}, {65537, 65536}, {65836, 300}, {65836, 65835}, {65791, 65535}} {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, size, index uint32) {
+		tree := fuzzTree()
+		n := uint64(size) % uint64(len(tree.levels[0])+1)
+		if n == 0 {
+			return
+		}
+		i := uint64(index) % n
+		p := NewProver(tree.fetcher(n))
+		got, err := p.Inclusion(context.Background(), i, n)
+		if err != nil {
+			t.Fatalf("Inclusion(%d, %d): %v", i, n, err)
+		}
+		want, err := NewProver(tree.fetcher(n)).inclusionGeneral(context.Background(), i, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("Inclusion(%d, %d) = %x, proof.Inclusion gives %x", i, n, got, want)
+		}
+		if err := VerifyInclusion(i, n, tree.levels[0][i], got, tree.root(n)); err != nil {
+			t.Fatalf("Inclusion(%d, %d): %v", i, n, err)
+		}
+		if _, err := p.Inclusion(context.Background(), n+uint64(index%3), n); err == nil {
+			t.Fatalf("Inclusion(%d, %d) of a leaf beyond the tree succeeded", n+uint64(index%3), n)
+		}
+	})
+}
+
+// TestProverRejectsBadTile checks a stored tile that is not whole hashes
+// is an error.
+func TestProverRejectsBadTile(t *testing.T) {
+	tree := newMemTree(300)
+	p := NewProver(func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
+		raw, err := tree.fetcher(300)(ctx, level, index, w)
+		return append(raw, 0), err
+	})
+	if _, err := p.Inclusion(context.Background(), 5, 300); err == nil {
+		t.Fatal("a tile of 32n+1 bytes accepted")
+	}
+}
