@@ -313,3 +313,80 @@ func TestProverRejectsBadTile(t *testing.T) {
 		t.Fatal("a tile of 32n+1 bytes accepted")
 	}
 }
+
+// entryBundleLeavesGeneral is what EntryBundleLeaves computes, with
+// Tessera's bundle parser and rfc6962's leaf hash.
+func entryBundleLeavesGeneral(raw []byte, n int) ([]byte, [][]byte, error) {
+	data, err := BundlePrefix(raw, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	var b api.EntryBundle
+	if err := b.UnmarshalText(data); err != nil {
+		return nil, nil, err
+	}
+	if len(b.Entries) < n {
+		return nil, nil, fmt.Errorf("holds %d entries, want %d", len(b.Entries), n)
+	}
+	hashes := make([][]byte, n)
+	for i, e := range b.Entries[:n] {
+		hashes[i] = rfc6962.DefaultHasher.HashLeaf(e)
+	}
+	return data, hashes, nil
+}
+
+// FuzzEntryBundleLeaves checks EntryBundleLeaves against Tessera's entry
+// bundle parser and rfc6962's leaf hash: the same bundle prefix and
+// hashes, or an error from both.
+func FuzzEntryBundleLeaves(f *testing.F) {
+	var bundle []byte
+	for i := range 5 {
+		e := fmt.Appendf(nil, "entry %d", i)
+		bundle = append(bundle, 0, byte(len(e)))
+		bundle = append(bundle, e...)
+	}
+	f.Add(bundle, 5)
+	f.Add(bundle, 3)
+	f.Add(bundle, 6)
+	f.Add(bundle[:len(bundle)-1], 5)
+	f.Add(bundle, 0)
+	f.Add(bundle, -1)
+	f.Add([]byte{0, 0, 0}, 1)
+	f.Add([]byte{0, 0, 0}, 2)
+	f.Fuzz(func(t *testing.T, raw []byte, n int) {
+		n %= 300
+		data, hashes, err := EntryBundleLeaves(raw, n)
+		if n < 0 {
+			if err == nil {
+				t.Fatalf("EntryBundleLeaves(%x, %d) succeeded", raw, n)
+			}
+			return
+		}
+		wantData, wantHashes, wantErr := entryBundleLeavesGeneral(raw, n)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("EntryBundleLeaves(%x, %d): error %v, general path %v", raw, n, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if !slices.Equal(data, wantData) || !slices.EqualFunc(hashes, wantHashes, slices.Equal) {
+			t.Fatalf("EntryBundleLeaves(%x, %d) = %x %x, general path %x %x", raw, n, data, hashes, wantData, wantHashes)
+		}
+		for _, h := range hashes {
+			if cap(h) != len(h) {
+				t.Fatalf("hash of capacity %d: an append to it writes over the next", cap(h))
+			}
+		}
+	})
+}
+
+// TestHashChildren checks hashChildren against rfc6962's, for hashes and
+// for inputs of other lengths.
+func TestHashChildren(t *testing.T) {
+	h := rfc6962.DefaultHasher.HashLeaf([]byte("a"))
+	for _, c := range [][2][]byte{{h, h}, {h, nil}, {nil, h}, {h[:31], h}, {h, append(h[:32:32], 1)}, {nil, nil}} {
+		if got, want := hashChildren(c[0], c[1]), rfc6962.DefaultHasher.HashChildren(c[0], c[1]); !slices.Equal(got, want) {
+			t.Errorf("hashChildren(%x, %x) = %x, want %x", c[0], c[1], got, want)
+		}
+	}
+}
