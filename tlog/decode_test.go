@@ -192,7 +192,7 @@ func FuzzDecodeEntryFast(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, req := range reqs {
-		entry, err := algs.newEntry(req)
+		entry, err := algs.newEntry(req, false)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -264,7 +264,7 @@ func BenchmarkParseEntry(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	entry, err := algs.newEntry(s.HashedRekord(b, []byte("artifact"), s.CertVerifier()))
+	entry, err := algs.newEntry(s.HashedRekord(b, []byte("artifact"), s.CertVerifier()), false)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -63,19 +63,26 @@ func NewEntry(req *rekorpb.CreateEntryRequest, allowed []commonv1.PublicKeyDetai
 	if err != nil {
 		return nil, fmt.Errorf("new entry: %w", err)
 	}
-	return algs.newEntry(req)
+	return algs.newEntry(req, false)
 }
 
-func (s algorithmSet) newEntry(req *rekorpb.CreateEntryRequest) (*rekorpb.Entry, error) {
+// newEntry is NewEntry. With shared, the entry's byte fields share the
+// request's arrays instead of copies: for an entry that is canonicalized
+// and dropped while the request is still held ([Log.Append]).
+func (s algorithmSet) newEntry(req *rekorpb.CreateEntryRequest, shared bool) (*rekorpb.Entry, error) {
+	clone := bytes.Clone
+	if shared {
+		clone = func(b []byte) []byte { return b }
+	}
 	switch spec := req.GetSpec().(type) {
 	case *rekorpb.CreateEntryRequest_HashedRekordRequestV002:
-		e, err := s.hashedRekordEntry(spec.HashedRekordRequestV002)
+		e, err := s.hashedRekordEntry(spec.HashedRekordRequestV002, clone)
 		if err != nil {
 			return nil, fmt.Errorf("hashedrekord v%s: %w", APIVersion, err)
 		}
 		return e, nil
 	case *rekorpb.CreateEntryRequest_DsseRequestV002:
-		e, err := s.dsseEntry(spec.DsseRequestV002) //nolint:staticcheck // dsse v0.0.2 is deprecated upstream but still accepted here
+		e, err := s.dsseEntry(spec.DsseRequestV002, clone) //nolint:staticcheck // dsse v0.0.2 is deprecated upstream but still accepted here
 		if err != nil {
 			return nil, fmt.Errorf("dsse v%s: %w", APIVersion, err)
 		}
@@ -88,7 +95,7 @@ func (s algorithmSet) newEntry(req *rekorpb.CreateEntryRequest) (*rekorpb.Entry,
 }
 
 // hashedRekordEntry validates and verifies a hashedrekord v0.0.2 request.
-func (s algorithmSet) hashedRekordEntry(hr *rekorpb.HashedRekordRequestV002) (*rekorpb.Entry, error) {
+func (s algorithmSet) hashedRekordEntry(hr *rekorpb.HashedRekordRequestV002, clone func([]byte) []byte) (*rekorpb.Entry, error) {
 	sig := hr.GetSignature()
 	if sig == nil || len(sig.GetContent()) == 0 {
 		return nil, fmt.Errorf("missing signature: %w", ErrMalformedRequest)
@@ -107,8 +114,8 @@ func (s algorithmSet) hashedRekordEntry(hr *rekorpb.HashedRekordRequestV002) (*r
 		Kind:       KindHashedRekord,
 		ApiVersion: APIVersion,
 		Spec: &rekorpb.Spec{Spec: &rekorpb.Spec_HashedRekordV002{HashedRekordV002: &rekorpb.HashedRekordLogEntryV002{
-			Data:      &commonv1.HashOutput{Algorithm: sv.alg.protoHash, Digest: bytes.Clone(hr.GetDigest())},
-			Signature: cloneSignature(sig.GetContent(), sig.GetVerifier()),
+			Data:      &commonv1.HashOutput{Algorithm: sv.alg.protoHash, Digest: clone(hr.GetDigest())},
+			Signature: cloneSignature(sig.GetContent(), sig.GetVerifier(), clone),
 		}}},
 	}, nil
 }
@@ -121,7 +128,7 @@ func (s algorithmSet) hashedRekordEntry(hr *rekorpb.HashedRekordRequestV002) (*r
 // it, as rekor-tiles v2.2 did.
 //
 //nolint:staticcheck // dsse v0.0.2 is deprecated upstream but still accepted here
-func (s algorithmSet) dsseEntry(ds *rekorpb.DSSERequestV002) (*rekorpb.Entry, error) {
+func (s algorithmSet) dsseEntry(ds *rekorpb.DSSERequestV002, clone func([]byte) []byte) (*rekorpb.Entry, error) {
 	env := ds.GetEnvelope()
 	if env == nil {
 		return nil, fmt.Errorf("missing envelope: %w", ErrMalformedRequest)
@@ -183,7 +190,7 @@ func (s algorithmSet) dsseEntry(ds *rekorpb.DSSERequestV002) (*rekorpb.Entry, er
 	slices.Sort(sorted)
 	sigs := make([]*rekorpb.Signature, 0, len(sorted))
 	for _, sig := range sorted {
-		sigs = append(sigs, cloneSignature([]byte(sig), verified[sig]))
+		sigs = append(sigs, cloneSignature([]byte(sig), verified[sig], clone))
 	}
 	payloadHash := sha256.Sum256(env.GetPayload())
 	return &rekorpb.Entry{
@@ -197,16 +204,17 @@ func (s algorithmSet) dsseEntry(ds *rekorpb.DSSERequestV002) (*rekorpb.Entry, er
 }
 
 // cloneSignature copies the fields of a request signature that belong in the
-// log entry, dropping anything else the request message carries.
-func cloneSignature(content []byte, v *rekorpb.Verifier) *rekorpb.Signature {
+// log entry, dropping anything else the request message carries; clone
+// copies the bytes (or shares them, see newEntry).
+func cloneSignature(content []byte, v *rekorpb.Verifier, clone func([]byte) []byte) *rekorpb.Signature {
 	out := &rekorpb.Verifier{KeyDetails: v.GetKeyDetails()}
 	switch m := v.GetVerifier().(type) {
 	case *rekorpb.Verifier_PublicKey:
-		out.Verifier = &rekorpb.Verifier_PublicKey{PublicKey: &rekorpb.PublicKey{RawBytes: bytes.Clone(m.PublicKey.GetRawBytes())}}
+		out.Verifier = &rekorpb.Verifier_PublicKey{PublicKey: &rekorpb.PublicKey{RawBytes: clone(m.PublicKey.GetRawBytes())}}
 	case *rekorpb.Verifier_X509Certificate:
-		out.Verifier = &rekorpb.Verifier_X509Certificate{X509Certificate: &commonv1.X509Certificate{RawBytes: bytes.Clone(m.X509Certificate.GetRawBytes())}}
+		out.Verifier = &rekorpb.Verifier_X509Certificate{X509Certificate: &commonv1.X509Certificate{RawBytes: clone(m.X509Certificate.GetRawBytes())}}
 	}
-	return &rekorpb.Signature{Content: bytes.Clone(content), Verifier: out}
+	return &rekorpb.Signature{Content: clone(content), Verifier: out}
 }
 
 // PAE returns the DSSE v1 pre-authentication encoding of a payload, the

@@ -298,3 +298,66 @@ func TestParseEntryErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestNewEntrySharedAndCopied checks that the entry Append builds sharing
+// the request's bytes canonicalizes as NewEntry's copy does, and that
+// NewEntry's entry keeps its bytes when the request's are overwritten.
+func TestNewEntrySharedAndCopied(t *testing.T) {
+	_, reqs := realCreateEntryRequests(t)
+	algs, err := newAlgorithmSet(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, req := range reqs {
+		shared, err := algs.newEntry(req, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copied, err := algs.newEntry(req, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sharedBody, err := CanonicalBody(shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := CanonicalBody(copied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(before), string(sharedBody)); diff != "" {
+			t.Errorf("request %d: shared entry's body differs (-copied +shared):\n%s", i, diff)
+		}
+		// Overwrite every byte field of a clone of the request that an
+		// entry records, through the clone's own arrays.
+		mutated := proto.Clone(req).(*rekorpb.CreateEntryRequest)
+		copied, err = algs.newEntry(mutated, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wipe := func(b []byte) {
+			for j := range b {
+				b[j] ^= 0xff
+			}
+		}
+		if h := hr(mutated); h != nil {
+			wipe(h.GetDigest())
+			wipe(h.GetSignature().GetContent())
+			wipe(h.GetSignature().GetVerifier().GetX509Certificate().GetRawBytes())
+			wipe(h.GetSignature().GetVerifier().GetPublicKey().GetRawBytes())
+		}
+		if d := ds(mutated); d != nil {
+			for _, v := range d.GetVerifiers() {
+				wipe(v.GetX509Certificate().GetRawBytes())
+				wipe(v.GetPublicKey().GetRawBytes())
+			}
+		}
+		after, err := CanonicalBody(copied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(after) != string(before) {
+			t.Errorf("request %d: NewEntry's entry changed with the request's bytes", i)
+		}
+	}
+}

@@ -248,7 +248,7 @@ func (l *Log) Close(ctx context.Context) error {
 // tessera.ErrPushback when the log is overloaded, and ctx's error when ctx
 // ends first (the entry may still be appended).
 func (l *Log) Append(ctx context.Context, req *rekorpb.CreateEntryRequest) (*rekorv1.TransparencyLogEntry, error) {
-	entry, err := l.algs.newEntry(req)
+	entry, err := l.algs.newEntry(req, true)
 	if err != nil {
 		return nil, err
 	}
