@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/signetproject/signet/tlog/internal/guard"
@@ -111,16 +110,16 @@ type Log struct {
 	vkey      string
 	algs      algorithmSet
 
-	add      tessera.AddFn
-	reader   tessera.LogReader
-	awaiter  *guard.Awaiter
-	prover   *tiles.Prover
-	guard    *guard.Guard
-	health   *guard.Probe
-	served   *served
-	lastCP   atomic.Pointer[parsedCheckpoint]
-	shutdown func(context.Context) error
-	cancel   context.CancelFunc
+	add         tessera.AddFn
+	reader      tessera.LogReader
+	awaiter     *guard.Awaiter
+	prover      *tiles.Prover
+	guard       *guard.Guard
+	health      *guard.Probe
+	served      *served
+	checkpoints checkpointCache
+	shutdown    func(context.Context) error
+	cancel      context.CancelFunc
 
 	closeOnce sync.Once
 	closeErr  error

@@ -379,3 +379,40 @@ func TestInclusionProofChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointCache checks that the log verifies each checkpoint it has
+// not verified from exactly the same bytes: the last two verified are
+// remembered, and a checkpoint differing from them in one byte (here, its
+// signature) is verified, and refused.
+func TestCheckpointCache(t *testing.T) {
+	ctx := context.Background()
+	l := openTestLog(t, t.TempDir(), newLogKey(t), DefaultOptions())
+	s := newTestSigner(t)
+	var cps [][]byte
+	for i := range 3 {
+		if _, err := l.Append(ctx, s.HashedRekord(t, fmt.Appendf(nil, "artifact %d", i), s.CertVerifier())); err != nil {
+			t.Fatal(err)
+		}
+		_, raw, err := l.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cps = append(cps, raw)
+	}
+	for i, raw := range cps {
+		if _, err := l.verifiedCheckpoint(raw); err != nil {
+			t.Fatalf("checkpoint %d: %v", i, err)
+		}
+	}
+	// cps[1] and cps[2] are remembered; each forgery differs from one.
+	for i, raw := range cps {
+		forged := bytes.Clone(raw)
+		forged[len(forged)-10] ^= 1 // in the signature's base64
+		if _, err := l.verifiedCheckpoint(forged); !errors.Is(err, ErrIntegrity) {
+			t.Errorf("checkpoint %d with a damaged signature: err = %v, want ErrIntegrity", i, err)
+		}
+		if p, err := l.verifiedCheckpoint(raw); err != nil || !bytes.Equal(p.raw, raw) || p.envelope != string(raw) {
+			t.Errorf("checkpoint %d: %v", i, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"github.com/signetproject/signet/tlog/internal/guard"
 	"github.com/signetproject/signet/tlog/internal/tiles"
@@ -88,8 +89,8 @@ func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 
 // verifiedCheckpoint is parseCheckpoint, with the checkpoint's forms.
 func (l *Log) verifiedCheckpoint(raw []byte) (*parsedCheckpoint, error) {
-	if last := l.lastCP.Load(); last != nil && bytes.Equal(last.raw, raw) {
-		return last, nil
+	if p := l.checkpoints.get(raw); p != nil {
+		return p, nil
 	}
 	cp, err := guard.ParseSignedBy(raw, l.origin, l.verifiers)
 	if err != nil {
@@ -99,8 +100,33 @@ func (l *Log) verifiedCheckpoint(raw []byte) (*parsedCheckpoint, error) {
 		return nil, fmt.Errorf("checkpoint size: %w", err)
 	}
 	p := newParsedCheckpoint(raw, cp)
-	l.lastCP.Store(p)
+	l.checkpoints.put(p)
 	return p, nil
+}
+
+// checkpointCache remembers the last two signed checkpoints verified.
+// Appends woken by one checkpoint may still be proving against it when the
+// next is published, and the batches' appends alternating between the two
+// must not verify each signature again.
+type checkpointCache struct {
+	last, prev atomic.Pointer[parsedCheckpoint]
+}
+
+// get returns the checkpoint verified from exactly raw, or nil.
+func (c *checkpointCache) get(raw []byte) *parsedCheckpoint {
+	if p := c.last.Load(); p != nil && bytes.Equal(p.raw, raw) {
+		return p
+	}
+	if p := c.prev.Load(); p != nil && bytes.Equal(p.raw, raw) {
+		return p
+	}
+	return nil
+}
+
+// put remembers p as the last checkpoint verified. Concurrent puts may
+// lose one: it is verified again when next asked for.
+func (c *checkpointCache) put(p *parsedCheckpoint) {
+	c.prev.Store(c.last.Swap(p))
 }
 
 // parsedCheckpoint is a signed checkpoint and what it verified to.
