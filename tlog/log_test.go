@@ -348,38 +348,6 @@ func TestTransparencyLogInstance(t *testing.T) {
 	}
 }
 
-// TestInclusionProofChecked checks that the log verifies the inclusion
-// proof it builds for an entry against the checkpoint before returning
-// it: proving, at an entry's index, a body the tree does not hold there
-// fails.
-func TestInclusionProofChecked(t *testing.T) {
-	ctx := context.Background()
-	l := openTestLog(t, t.TempDir(), newLogKey(t), DefaultOptions())
-	s := newTestSigner(t)
-	var entries []*rekorv1.TransparencyLogEntry
-	for i := range 3 {
-		e, err := l.Append(ctx, s.HashedRekord(t, fmt.Appendf(nil, "artifact %d", i), s.CertVerifier()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries = append(entries, e)
-	}
-	_, cpRaw, err := l.Checkpoint(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, e := range entries {
-		index := uint64(e.GetLogIndex())
-		if _, err := l.inclusionProofAt(ctx, index, e.GetCanonicalizedBody(), cpRaw); err != nil {
-			t.Fatalf("entry %d: %v", i, err)
-		}
-		other := entries[(i+1)%len(entries)].GetCanonicalizedBody()
-		if p, err := l.inclusionProofAt(ctx, index, other, cpRaw); err == nil {
-			t.Errorf("entry %d: proved another entry's body at its index: %v", i, p)
-		}
-	}
-}
-
 // TestCheckpointCache checks that the log verifies each checkpoint it has
 // not verified from exactly the same bytes: the last two verified are
 // remembered, and a checkpoint differing from them in one byte (here, its
@@ -413,6 +381,38 @@ func TestCheckpointCache(t *testing.T) {
 		}
 		if p, err := l.verifiedCheckpoint(raw); err != nil || !bytes.Equal(p.raw, raw) || p.envelope != string(raw) {
 			t.Errorf("checkpoint %d: %v", i, err)
+		}
+	}
+}
+
+// TestInclusionProofChecked checks that the log verifies the inclusion
+// proof it builds for an append against the checkpoint before returning
+// it: proving a leaf hash the tree does not hold at that index fails.
+func TestInclusionProofChecked(t *testing.T) {
+	ctx := context.Background()
+	l := openTestLog(t, t.TempDir(), newLogKey(t), DefaultOptions())
+	s := newTestSigner(t)
+	var entries []*rekorv1.TransparencyLogEntry
+	for i := range 3 {
+		e, err := l.Append(ctx, s.HashedRekord(t, fmt.Appendf(nil, "artifact %d", i), s.CertVerifier()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	_, cpRaw, err := l.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		index := uint64(e.GetLogIndex())
+		leaf := rfc6962.DefaultHasher.HashLeaf(e.GetCanonicalizedBody())
+		if _, err := l.inclusionProofAt(ctx, index, leaf, cpRaw); err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		other := rfc6962.DefaultHasher.HashLeaf(entries[(i+1)%len(entries)].GetCanonicalizedBody())
+		if p, err := l.inclusionProofAt(ctx, index, other, cpRaw); err == nil {
+			t.Errorf("entry %d: proved another entry's leaf at its index: %v", i, p)
 		}
 	}
 }
