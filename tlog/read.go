@@ -76,9 +76,10 @@ func (l *Log) Checkpoint(ctx context.Context) (*f_log.Checkpoint, []byte, error)
 	return cp, raw, nil
 }
 
-// parseCheckpoint verifies and parses a signed checkpoint. The last one is
-// remembered: every append integrated in a batch waits for the same
-// checkpoint, and verifying its signature once is enough.
+// parseCheckpoint verifies and parses a signed checkpoint. The last two
+// are remembered ([checkpointCache]): every append integrated in a batch
+// waits for the same checkpoint, and verifying its signature once is
+// enough.
 func (l *Log) parseCheckpoint(raw []byte) (*f_log.Checkpoint, error) {
 	p, err := l.verifiedCheckpoint(raw)
 	if err != nil {

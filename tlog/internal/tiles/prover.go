@@ -84,19 +84,17 @@ func NewProver(fetch TileFetcher) *Prover {
 // [Prover.hashes] does, built without its allocations: appends prove every
 // entry they return. FuzzInclusion checks that both agree.
 //
-// The proof is, from the leaf up: the siblings of the leaf's ancestors
-// below the fork (the lowest ancestor whose subtree reaches past the
-// tree's last complete subtree on the leaf's side), all perfect subtrees;
-// then, if the tree extends past the fork's subtree, the root of the rest
-// of the tree to its right (the "ephemeral" node, made of perfect subtrees
-// along the tree's right edge); then the perfect subtrees left of the
-// fork's subtree, smallest first.
+// A tree of size leaves splits into perfect subtrees, one per bit set in
+// size, largest first. The proof is, from the leaf up: the siblings along
+// the leaf's path up to the root of the one of those subtrees that holds
+// it (the fork); then the root of those right of it hashed together (the
+// "ephemeral" node), if any; then those left of it, smallest first.
 func (p *Prover) Inclusion(ctx context.Context, index, size uint64) ([][]byte, error) {
 	if index >= size {
 		return nil, fmt.Errorf("index %d out of bounds for tree size %d", index, size)
 	}
 	fork := uint(bits.Len64(index^size) - 1)
-	begin := index >> fork << fork // the fork's subtree is [begin, end)
+	begin := index >> fork << fork // the fork's leaves are [begin, end)
 	end := begin + 1<<fork
 	n := int(fork) + bits.OnesCount64(begin)
 	if end < size {
