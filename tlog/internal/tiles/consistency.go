@@ -49,7 +49,7 @@ type LeafHashes func(bundle []byte, n int) (data []byte, hashes [][]byte, err er
 // EntryBundleLeaves is [LeafHashes] for tlog-tiles entry bundles. The
 // hashes share one allocation and one hash state: the guard hashes every
 // new entry before it signs a checkpoint. FuzzEntryBundleLeaves checks it
-// against Tessera's bundle parser and rfc6962's leaf hash.
+// against a reader written apart from it and rfc6962's leaf hash.
 func EntryBundleLeaves(raw []byte, n int) ([]byte, [][]byte, error) {
 	if n < 0 {
 		return nil, nil, fmt.Errorf("want %d entries", n)
