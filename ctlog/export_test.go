@@ -18,3 +18,6 @@ func DataTileLeafHashes(raw []byte, n int) ([][]byte, error) {
 	_, hashes, err := dataTileLeaves(raw, n)
 	return hashes, err
 }
+
+// RemovePoison is removePoison, for the external tests.
+var RemovePoison = removePoison

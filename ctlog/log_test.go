@@ -422,7 +422,7 @@ func TestAddPreChainRechecksChangedIssuers(t *testing.T) {
 }
 
 // precert captures the precertificate f's CA submits.
-func precert(t *testing.T, f fixture) *x509.Certificate {
+func precert(t testing.TB, f fixture) *x509.Certificate {
 	t.Helper()
 	var c capture
 	if _, err := f.ca.IssueWithSCTs(t.Context(), identity(1), leafKey(t), &c); err == nil || c.pre == nil {

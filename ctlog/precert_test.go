@@ -1,14 +1,12 @@
-package ctlog
+package ctlog_test
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"errors"
 	"math/big"
 	"os"
 	"strings"
@@ -22,9 +20,16 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/signetproject/signet/bundle"
-	"github.com/signetproject/signet/ca"
+	"github.com/signetproject/signet/ctlog"
 	"github.com/signetproject/signet/keys"
-	"github.com/signetproject/signet/oidc"
+)
+
+// The context-specific tags of a TBSCertificate (RFC 5280 §4.1).
+var (
+	tagVersion         = cbasn1.Tag(0).Constructed().ContextSpecific()
+	tagIssuerUniqueID  = cbasn1.Tag(1).ContextSpecific()
+	tagSubjectUniqueID = cbasn1.Tag(2).ContextSpecific()
+	tagExtensions      = cbasn1.Tag(3).Constructed().ContextSpecific()
 )
 
 // ctTBSCertificate mirrors certificate-transparency-go's TBSCertificate,
@@ -190,45 +195,6 @@ func derOf(t testing.TB, v any) []byte {
 	return b
 }
 
-// signetPrecert is a precertificate from signet's CA.
-func signetPrecert(t testing.TB) *x509.Certificate {
-	t.Helper()
-	rootKey, err := keys.Generate(keys.ECDSAP256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	interKey, err := keys.Generate(keys.ECDSAP256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain, err := ca.NewHierarchy("signet test", rootKey, interKey, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ca.New(interKey, chain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := keys.Generate(keys.ECDSAP256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log precertCapture
-	id := oidc.Identity{Issuer: "https://issuer.example", Challenge: "user@example.com", Email: "user@example.com"}
-	if _, err := c.IssueWithSCTs(context.Background(), id, leaf.Public(), &log); log.pre == nil {
-		t.Fatalf("capture precertificate: %v", err)
-	}
-	return log.pre
-}
-
-// precertCapture is a CT log that keeps the precertificate and fails.
-type precertCapture struct{ pre *x509.Certificate }
-
-func (c *precertCapture) AddPreChain(_ context.Context, chain []*x509.Certificate) ([]byte, error) {
-	c.pre = chain[0]
-	return nil, errors.New("captured")
-}
-
 // fulcioPrecerts are the TBSCertificates of the Fulcio certificates in
 // verify's testdata with their SCT list replaced by the poison, as in the
 // precertificates Fulcio logged.
@@ -305,7 +271,7 @@ func poisonCases(t testing.TB) []poisonCase {
 	spki := splitTBS(t, fields[fPublicKey]) // the algorithm and the key
 	badKey := der(cbasn1.BIT_STRING, []byte{0x07, 0xff})
 	return []poisonCase{
-		{name: "signet precertificate", tbs: signetPrecert(t).RawTBSCertificate},
+		{name: "signet precertificate", tbs: precert(t, newFixture(t)).RawTBSCertificate},
 		{name: "Fulcio precertificate", tbs: fulcio[0]},
 		{name: "Fulcio precertificate with an otherName", tbs: fulcio[1]},
 		{name: "poison last", tbs: m.make(t, a, b, good), want: m.make(t, a, b)},
@@ -388,7 +354,7 @@ func poisonCases(t testing.TB) []poisonCase {
 func TestRemovePoison(t *testing.T) {
 	for _, tt := range poisonCases(t) {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := removePoison(tt.tbs)
+			got, err := ctlog.RemovePoison(tt.tbs)
 			ctGot, ctErr := ctx509.RemoveCTPoison(tt.tbs)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -421,7 +387,7 @@ func FuzzRemovePoison(f *testing.F) {
 		f.Add(c.tbs)
 	}
 	f.Fuzz(func(t *testing.T, tbs []byte) {
-		got, err := removePoison(tbs)
+		got, err := ctlog.RemovePoison(tbs)
 		want, ctErr := ctx509.RemoveCTPoison(tbs)
 		switch {
 		case ctErr != nil:
@@ -443,12 +409,12 @@ func FuzzRemovePoison(f *testing.F) {
 // BenchmarkRemovePoison removes the poison from a precertificate of
 // signet's CA with removePoison and with certificate-transparency-go.
 func BenchmarkRemovePoison(b *testing.B) {
-	tbs := signetPrecert(b).RawTBSCertificate
+	tbs := precert(b, newFixture(b)).RawTBSCertificate
 	for _, impl := range []struct {
 		name   string
 		remove func([]byte) ([]byte, error)
 	}{
-		{"signet", removePoison},
+		{"signet", ctlog.RemovePoison},
 		{"certificate-transparency-go", ctx509.RemoveCTPoison},
 	} {
 		b.Run(impl.name, func(b *testing.B) {
