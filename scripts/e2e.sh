@@ -29,5 +29,20 @@ $go test -count=1 -run 'TestMySQLIndex' ./search/
 # The logs' own MySQL and object-store tests (they skip without the URLs).
 $go test -count=1 ./tlog/... ./ctlog/
 
+# Peer binaries are built (once, into $SIGNET_E2E_CACHE) before the tests
+# start, so that their timeout bounds the tests and not a cold build (about
+# 50 minutes of builds on 2 cores). A build that fails here is not fatal:
+# the test that needs it runs the script again and reports the failure.
+echo "== peer binaries in $SIGNET_E2E_CACHE"
+for script in "$SIGNET_SHARED"/e2e/{cosign,k8s,node}-build.sh \
+  scripts/{fulcio,helm,k8s-controllers,oidc-provider,policy-tester,rekor-tiles}-build.sh; do
+  start=$SECONDS
+  if GO=$go bash "$script" > /dev/null; then
+    echo "$(basename "$script"): ready in $((SECONDS - start))s"
+  else
+    echo "$(basename "$script"): failed after $((SECONDS - start))s (exit $?); the tests that need it will retry" >&2
+  fi
+done
+
 echo "== interop with real peers (build tag e2e)"
 $go test -tags e2e -count=1 -timeout 40m ./e2e/...
