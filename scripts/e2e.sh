@@ -36,11 +36,12 @@ $go test -count=1 ./tlog/... ./ctlog/
 echo "== peer binaries in $SIGNET_E2E_CACHE"
 for script in "$SIGNET_SHARED"/e2e/{cosign,k8s,node}-build.sh \
   scripts/{fulcio,helm,k8s-controllers,oidc-provider,policy-tester,rekor-tiles}-build.sh; do
-  start=$SECONDS
-  if GO=$go bash "$script" > /dev/null; then
-    echo "$(basename "$script"): ready in $((SECONDS - start))s"
+  start=$SECONDS rc=0
+  GO=$go bash "$script" > /dev/null || rc=$?
+  if ((rc == 0)); then
+    echo "${script##*/}: ready in $((SECONDS - start))s"
   else
-    echo "$(basename "$script"): failed after $((SECONDS - start))s (exit $?); the tests that need it will retry" >&2
+    echo "${script##*/}: exit $rc after $((SECONDS - start))s; the tests that need it will run it again" >&2
   fi
 done
 
