@@ -221,3 +221,33 @@ func TestKeysFromAfterRotation(t *testing.T) {
 		t.Error("a server from the Secret publishes another trust root than the rotated data dir")
 	}
 }
+
+// A rotation's windows are whole seconds: the retired material's ends
+// after the rotation, not at the start of its second, or what the old keys
+// signed earlier in that second would not verify (TestCosignKeyRotation
+// signs just before it rotates).
+func TestRotationWindowsCoverTheRotationSecond(t *testing.T) {
+	dir := t.TempDir()
+	if err := InitMaterial(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Second).Add(700 * time.Millisecond)
+	if err := RotateKeys(dir, RotatableKeys, at); err != nil {
+		t.Fatal(err)
+	}
+	h, err := loadHistory(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Retired) != len(RotatableKeys) {
+		t.Fatalf("%d retired, want %d", len(h.Retired), len(RotatableKeys))
+	}
+	for _, r := range h.Retired {
+		if want := at.Truncate(time.Second).Add(time.Second); !r.End.Equal(want) {
+			t.Errorf("retired %s ends at %s, before the rotation at %s; want %s", r.Kind, r.End.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano), want.Format(time.RFC3339))
+		}
+		if got, want := h.Current[r.Kind], at.Truncate(time.Second); !got.Equal(want) {
+			t.Errorf("current %s starts at %s, want %s", r.Kind, got.Format(time.RFC3339Nano), want.Format(time.RFC3339))
+		}
+	}
+}

@@ -87,8 +87,9 @@ func (h *history) start(kind string, def time.Time) time.Time {
 // was in use, and a new key (with a new intermediate certificate under the
 // same CA root, or a new TSA chain under the same TSA root) takes over.
 // The restarted server lists old and new material in trusted_root.json,
-// the old with validFor ending at now, so that what the old keys signed
-// before still verifies and nothing they sign later does. Publish the new
+// the old with validFor ending at now (rounded up to the second), so that
+// what the old keys signed before still verifies and nothing they sign
+// later does. Publish the new
 // trusted_root.json through TUF with signet tuf sign-targets.
 //
 // The Rekor v1 API's key is not rotated: the v1 log's tree identity is
@@ -111,7 +112,18 @@ func RotateKeys(dataDir string, kinds []string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	now = now.UTC().Truncate(time.Second)
+	// Windows are whole seconds, as certificates' validity is: the new
+	// material starts at the rotation's second, and the retired material's
+	// window ends at the next one, so that what it signed in the rotation's
+	// own second, before the rotation, stays inside it. The two overlap by
+	// under a second, in which only the retired keys signed: the server is
+	// stopped while its keys rotate.
+	now = now.UTC()
+	end := now.Truncate(time.Second)
+	if end.Before(now) {
+		end = end.Add(time.Second)
+	}
+	now = now.Truncate(time.Second)
 	caStart := m.caChain[len(m.caChain)-1].NotBefore
 	keyDir := filepath.Join(dataDir, "keys")
 	retire := func(name string) error {
@@ -126,7 +138,7 @@ func RotateKeys(dataDir string, kinds []string, now time.Time) error {
 		return nil
 	}
 	for _, kind := range kinds {
-		r := retired{Kind: kind, End: now}
+		r := retired{Kind: kind, End: end}
 		switch kind {
 		case RotateCA:
 			r.Start, r.Chain = h.start(kind, caStart), string(ca.EncodePEM(m.caChain))
