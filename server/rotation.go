@@ -89,8 +89,8 @@ func (h *history) start(kind string, def time.Time) time.Time {
 // The restarted server lists old and new material in trusted_root.json,
 // the old with validFor ending at now (rounded up to the second), so that
 // what the old keys signed before still verifies and nothing they sign
-// later does. Publish the new
-// trusted_root.json through TUF with signet tuf sign-targets.
+// later does. Publish the new trusted_root.json through TUF with signet
+// tuf sign-targets.
 //
 // The Rekor v1 API's key is not rotated: the v1 log's tree identity is
 // bound to it.
