@@ -13,13 +13,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/signetproject/signet/ca"
 	"github.com/signetproject/signet/ctlog"
+	"github.com/signetproject/signet/internal/benchutil"
 	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/oidc"
 	"github.com/signetproject/signet/server/servertest"
@@ -146,20 +145,10 @@ func BenchmarkCAIssue(b *testing.B) {
 	for _, clients := range []int{1, 16, 128} {
 		b.Run(fmt.Sprintf("with SCT/clients=%d", clients), func(b *testing.B) {
 			b.ReportAllocs()
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			for range clients {
-				wg.Go(func() {
-					for next.Add(1) <= int64(b.N) {
-						if _, err := authority.IssueWithSCTs(context.Background(), id, leafKey.Public(), ct); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "certs/s")
+			benchutil.RunClients(b, clients, "certs", func(int) error {
+				_, err := authority.IssueWithSCTs(context.Background(), id, leafKey.Public(), ct)
+				return err
+			})
 		})
 	}
 }
