@@ -21,6 +21,7 @@ import (
 
 	"github.com/signetproject/signet/bundle"
 	"github.com/signetproject/signet/ctlog"
+	"github.com/signetproject/signet/internal/cttest"
 	"github.com/signetproject/signet/keys"
 )
 
@@ -31,26 +32,6 @@ var (
 	tagSubjectUniqueID = cbasn1.Tag(2).ContextSpecific()
 	tagExtensions      = cbasn1.Tag(3).Constructed().ContextSpecific()
 )
-
-// ctTBSCertificate mirrors certificate-transparency-go's TBSCertificate,
-// which RemoveCTPoison parses and re-encodes.
-type ctTBSCertificate struct {
-	Raw                ctasn1.RawContent
-	Version            int `asn1:"optional,explicit,default:0,tag:0"`
-	SerialNumber       *big.Int
-	SignatureAlgorithm ctpkix.AlgorithmIdentifier
-	Issuer             ctasn1.RawValue
-	Validity           struct{ NotBefore, NotAfter time.Time }
-	Subject            ctasn1.RawValue
-	PublicKey          struct {
-		Raw       ctasn1.RawContent
-		Algorithm ctpkix.AlgorithmIdentifier
-		PublicKey ctasn1.BitString
-	}
-	UniqueID        ctasn1.BitString   `asn1:"optional,tag:1"`
-	SubjectUniqueID ctasn1.BitString   `asn1:"optional,tag:2"`
-	Extensions      []ctpkix.Extension `asn1:"optional,explicit,tag:3"`
-}
 
 // How certificate-transparency-go's RemoveCTPoison takes a TBSCertificate.
 const (
@@ -65,15 +46,14 @@ const (
 // ctTakes says how RemoveCTPoison takes tbs: with the poison removed, the
 // TBSCertificate it writes is tbs's fields re-encoded.
 func ctTakes(tbs []byte) string {
-	var c ctTBSCertificate
 	if _, err := ctx509.RemoveCTPoison(tbs); err != nil {
 		return ctRefuses
 	}
-	if _, err := ctasn1.Unmarshal(tbs, &c); err != nil {
+	c, err := cttest.Parse(tbs)
+	if err != nil {
 		panic("RemoveCTPoison takes a TBSCertificate it does not parse: " + err.Error())
 	}
-	c.Raw = nil
-	switch out, err := ctasn1.Marshal(c); {
+	switch out, err := c.Encode(); {
 	case err != nil || !bytes.Equal(out, tbs):
 		return ctRewrites
 	case c.Issuer.Tag >= 31 || c.Subject.Tag >= 31 || c.SignatureAlgorithm.Parameters.Tag >= 31 || c.PublicKey.Algorithm.Parameters.Tag >= 31:
@@ -210,8 +190,8 @@ func fulcioPrecerts(t testing.TB) [][]byte {
 		if err != nil || b.Certificate() == nil {
 			t.Fatalf("%s: %v, or no certificate", name, err)
 		}
-		var c ctTBSCertificate
-		if _, err := ctasn1.Unmarshal(b.Certificate().RawTBSCertificate, &c); err != nil {
+		c, err := cttest.Parse(b.Certificate().RawTBSCertificate)
+		if err != nil {
 			t.Fatal(err)
 		}
 		for i, e := range c.Extensions {
@@ -219,8 +199,7 @@ func fulcioPrecerts(t testing.TB) [][]byte {
 				c.Extensions[i] = ctpkix.Extension{Id: ctasn1.ObjectIdentifier(oidPoison), Critical: true, Value: asn1.NullBytes}
 			}
 		}
-		c.Raw = nil
-		tbs, err := ctasn1.Marshal(c)
+		tbs, err := c.Encode()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,49 +9,26 @@ import (
 	"encoding/asn1"
 	"math/big"
 	"testing"
-	"time"
 
 	ct "github.com/google/certificate-transparency-go"
-	ctasn1 "github.com/google/certificate-transparency-go/asn1"
 	"github.com/google/certificate-transparency-go/tls"
 	ctx509 "github.com/google/certificate-transparency-go/x509"
-	ctpkix "github.com/google/certificate-transparency-go/x509/pkix"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/signetproject/signet/bundle"
+	"github.com/signetproject/signet/internal/cttest"
 	"github.com/signetproject/signet/trustroot"
 )
-
-// ctTBSCertificate mirrors certificate-transparency-go's TBSCertificate,
-// which RemoveSCTList re-encodes after removing the SCT list.
-type ctTBSCertificate struct {
-	Raw                ctasn1.RawContent
-	Version            int `asn1:"optional,explicit,default:0,tag:0"`
-	SerialNumber       *big.Int
-	SignatureAlgorithm ctpkix.AlgorithmIdentifier
-	Issuer             ctasn1.RawValue
-	Validity           struct{ NotBefore, NotAfter time.Time }
-	Subject            ctasn1.RawValue
-	PublicKey          struct {
-		Raw       ctasn1.RawContent
-		Algorithm ctpkix.AlgorithmIdentifier
-		PublicKey ctasn1.BitString
-	}
-	UniqueID        ctasn1.BitString   `asn1:"optional,tag:1"`
-	SubjectUniqueID ctasn1.BitString   `asn1:"optional,tag:2"`
-	Extensions      []ctpkix.Extension `asn1:"optional,explicit,tag:3"`
-}
 
 // ctReencode is certificate-transparency-go's re-encoding of a
 // TBSCertificate, or nil when it does not parse.
 func ctReencode(tbs []byte) []byte {
-	var c ctTBSCertificate
-	if rest, err := ctasn1.Unmarshal(tbs, &c); err != nil || len(rest) != 0 {
+	c, err := cttest.Parse(tbs)
+	if err != nil {
 		return nil
 	}
-	c.Raw = nil
-	out, err := ctasn1.Marshal(c)
+	out, err := c.Encode()
 	if err != nil {
 		return nil
 	}

@@ -83,6 +83,7 @@ var allowedImports = map[string][]string{
 	// Helpers for tests and tools, standing alone.
 	"internal/archtest":     nil,
 	"internal/benchutil":    nil,
+	"internal/cttest":       nil,
 	"internal/freeport":     nil,
 	"internal/registrytest": nil,
 	"internal/spiffetest":   nil,
