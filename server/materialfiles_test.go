@@ -222,9 +222,9 @@ func TestKeysFromAfterRotation(t *testing.T) {
 	}
 }
 
-// A rotation's windows are whole seconds: the retired material's ends
-// after the rotation, not at the start of its second, or what the old keys
-// signed earlier in that second would not verify (TestCosignKeyRotation
+// A rotation's windows are whole seconds: the retired material's window
+// ends after the rotation, not at the start of its second, or what the old
+// keys signed earlier in that second would not verify (TestCosignKeyRotation
 // signs just before it rotates).
 func TestRotationWindowsCoverTheRotationSecond(t *testing.T) {
 	dir := t.TempDir()
