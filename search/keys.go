@@ -3,9 +3,6 @@ package search
 import (
 	"net/url"
 	"strings"
-
-	"github.com/signetproject/signet/fulcio"
-	"github.com/signetproject/signet/keys"
 )
 
 // Search key namespaces. A key is "<namespace>:<value>", the value
@@ -37,10 +34,8 @@ func (r *Record) Keys(subjects []Digest) []string {
 		ks.add(d.String())
 	}
 	for _, s := range r.Signers {
-		if s.PublicKey != nil {
-			if fp, err := keys.Fingerprint(s.PublicKey); err == nil {
-				ks.add(nsFingerprint + fp)
-			}
+		if s.Fingerprint != "" {
+			ks.add(nsFingerprint + s.Fingerprint)
 		}
 		if s.Certificate == nil {
 			continue
@@ -49,8 +44,8 @@ func (r *Record) Keys(subjects []Digest) []string {
 		for _, id := range certificateIdentities(s) {
 			ks.add(nsIdentity + id)
 		}
-		if f, err := fulcio.Summarize(s.Certificate); err == nil && f.Issuer != "" {
-			ks.add(nsIssuer + f.Issuer)
+		if s.Fulcio != nil && s.Fulcio.Issuer != "" {
+			ks.add(nsIssuer + s.Fulcio.Issuer)
 		}
 	}
 	return ks.keys
@@ -66,8 +61,8 @@ func certificateIdentities(s Signer) []string {
 	for _, u := range c.URIs {
 		ids = append(ids, u.String())
 	}
-	f, err := fulcio.Summarize(c)
-	if err != nil {
+	f := s.Fulcio
+	if f == nil {
 		return ids
 	}
 	ids = append(ids, f.SAN, // an otherName SAN is only here

@@ -45,7 +45,7 @@ func TestReadCertificateOtherName(t *testing.T) {
 	if err != nil || f.SAN != "builder!ci.example" || f.Issuer != "https://ci.example" {
 		t.Fatalf("fulcio.Summarize = %+v, %v", f, err)
 	}
-	r := &Record{Signers: []Signer{{Certificate: cert, CertificateDER: der, PublicKey: cert.PublicKey}}}
+	r := &Record{Signers: []Signer{certSigner(der)}}
 	keys := r.Keys(nil)
 	for _, want := range []string{"identity:builder!ci.example", "issuer:https://ci.example"} {
 		if !slices.Contains(keys, want) {

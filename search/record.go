@@ -18,6 +18,8 @@ import (
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	"github.com/transparency-dev/merkle/rfc6962"
 
+	"github.com/signetproject/signet/fulcio"
+	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/tlog"
 	"github.com/signetproject/signet/tlog/rekorv1"
 )
@@ -77,9 +79,25 @@ type Signer struct {
 	Certificate    *x509.Certificate
 	CertificateDER []byte
 	PublicKey      crypto.PublicKey
+	// Fingerprint is [keys.Fingerprint] of PublicKey; empty for a key it
+	// cannot marshal.
+	Fingerprint string
+	// Fulcio is [fulcio.Summarize] of Certificate; FulcioErr says why a
+	// certificate has none.
+	Fulcio    *fulcio.Certificate
+	FulcioErr error
 	// Err says why the material could not be parsed; the other fields are
 	// then empty.
 	Err error
+}
+
+// keySigner is the signer of a bare public key.
+func keySigner(pub crypto.PublicKey) Signer {
+	s := Signer{PublicKey: pub}
+	if fp, err := keys.Fingerprint(pub); err == nil {
+		s.Fingerprint = fp
+	}
+	return s
 }
 
 // Record is an entry of either log as the index sees it: decoded from its
@@ -172,7 +190,7 @@ func v2Signer(v *rekorpb.Verifier) Signer {
 		if err != nil {
 			return Signer{Err: fmt.Errorf("public key: %w", err)}
 		}
-		return Signer{PublicKey: pub}
+		return keySigner(pub)
 	}
 	return Signer{Err: errors.New("no verifier")}
 }
@@ -182,7 +200,10 @@ func certSigner(der []byte) Signer {
 	if err != nil {
 		return Signer{Err: fmt.Errorf("certificate: %w", err)}
 	}
-	return Signer{Certificate: cert, CertificateDER: der, PublicKey: cert.PublicKey}
+	s := keySigner(cert.PublicKey)
+	s.Certificate, s.CertificateDER = cert, der
+	s.Fulcio, s.FulcioErr = fulcio.Summarize(cert)
+	return s
 }
 
 // v1Body is the part of a canonical Rekor v1 entry (hashedrekord 0.0.1,
@@ -284,7 +305,7 @@ func pemSigner(data []byte) Signer {
 		if err != nil {
 			return Signer{Err: fmt.Errorf("public key: %w", err)}
 		}
-		return Signer{PublicKey: pub}
+		return keySigner(pub)
 	}
 	return Signer{Err: fmt.Errorf("verifier is a PEM %q block", block.Type)}
 }

@@ -19,8 +19,6 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
-	"github.com/signetproject/signet/fulcio"
-	"github.com/signetproject/signet/keys"
 	"github.com/signetproject/signet/tlog/rekorv1"
 )
 
@@ -259,9 +257,7 @@ func signerView(s Signer) SignerView {
 		return v
 	}
 	v.KeyType = keyType(s.PublicKey)
-	if fp, err := keys.Fingerprint(s.PublicKey); err == nil {
-		v.Fingerprint = fp
-	}
+	v.Fingerprint = s.Fingerprint
 	c := s.Certificate
 	if c == nil {
 		return v
@@ -278,9 +274,9 @@ func signerView(s Signer) SignerView {
 		v.SANs = append(v.SANs, clean(u.String()))
 	}
 	v.Extensions = fulcioExtensions(c)
-	f, err := fulcio.Summarize(c)
-	if err != nil {
-		v.Err = clean("certificate: " + err.Error())
+	f := s.Fulcio
+	if s.FulcioErr != nil {
+		v.Err = clean("certificate: " + s.FulcioErr.Error())
 		return v
 	}
 	if len(v.SANs) == 0 {
