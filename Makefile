@@ -60,8 +60,9 @@ $(VULNDB_DIR)/index/db.json:
 	$(GO) run ./internal/tools/vulndbindex -osv "$$src/data/osv" -out $(VULNDB_DIR).part && \
 	rm -rf $(VULNDB_DIR) && mv $(VULNDB_DIR).part $(VULNDB_DIR)
 
-# go test's own vet pass is a subset of the vet target's analyzers, run on
-# the same build; cold, it costs 77 s more, so unit turns it off.
+# go test's own vet pass runs a subset of the vet target's analyzers on the
+# same files again (no file has a race build constraint); cold, it costs
+# 77 s on 2 cores, so unit turns it off.
 unit:
 	$(GO) test -race -vet=off -timeout 20m ./...
 
