@@ -46,7 +46,7 @@ func buildSignet(t *testing.T) string {
 	build.once.Do(func() {
 		build.bin = filepath.Join(build.dir, "signet")
 		// Not with -race, even under `go test -race`: the race detector
-		// made this package's tests take 299 s instead of 60.
+		// made this package's tests take 299 s instead of 76.
 		out, err := exec.Command("go", "build", "-o", build.bin, ".").CombinedOutput()
 		if err != nil {
 			build.err = fmt.Errorf("go build: %v\n%s", err, out)
