@@ -70,21 +70,10 @@ unit:
 e2e:
 	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) GO=$(GO) scripts/e2e.sh
 
-## bench: Go benchmarks, reported as figures and ratios against peers.
-# BenchmarkLogAppendPeer gets a -benchtime duration, not a count: up to
-# 2048 clients share its b.N appends.
+## bench: Go benchmarks, reported as figures and ratios against peers
+## measured in the same run (the table at the end; all output in bin/bench.txt).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
-	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) \
-	  $(GO) test -tags e2e -run '^$$' -bench ImageVerify -benchtime 20x -count 1 ./e2e/
-	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) GO=$(GO) \
-	  $(GO) test -tags e2e -run '^$$' -bench LogAppendPeer -benchtime 5s -count 1 ./e2e/
-	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) \
-	  $(GO) test -tags e2e -run '^$$' -bench CAPeer -benchtime 3s -count 1 ./e2e/
-	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) \
-	  $(GO) test -tags e2e -run '^$$' -bench BenchmarkReport -benchtime 3x -count 1 -timeout 30m ./e2e/
-	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) \
-	  $(GO) test -tags e2e -run '^$$' -bench CLIStart -benchtime 30x -count 1 ./e2e/
+	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) GO=$(GO) scripts/bench.sh
 
 ## image: signet's OCI image (linux/amd64 + linux/arm64, static, non-root,
 ## reproducible) built without a container engine. REGISTRY=host/path pushes
