@@ -72,8 +72,10 @@ e2e:
 
 ## bench: Go benchmarks, reported as figures and ratios against peers
 ## measured in the same run (the table at the end; all output in bin/bench.txt).
+## BENCH_COUNT=3 runs each benchmark three times (median and spread).
+BENCH_COUNT ?= 1
 bench:
-	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) GO=$(GO) scripts/bench.sh
+	SIGNET_E2E_CACHE=$(E2E_CACHE) SIGNET_SHARED=$(SHARED) GO=$(GO) BENCH_COUNT=$(BENCH_COUNT) scripts/bench.sh
 
 ## image: signet's OCI image (linux/amd64 + linux/arm64, static, non-root,
 ## reproducible) built without a container engine. REGISTRY=host/path pushes

@@ -38,7 +38,7 @@ import (
 // reports certificates/s, p50/p99 latency and the server's CPU per
 // certificate. Three peers:
 //
-//   - signet_server: signet's CA, which embeds an SCT from its own CT log
+//   - signet: signet's CA, which embeds an SCT from its own CT log
 //     in-process: a precertificate signature, a durable append to the CT
 //     log (the SCT waits for its batch to be sequenced) and the SCT
 //     signature, then the certificate signature.
@@ -49,7 +49,7 @@ import (
 //     signet's CT log accepts through --ct-roots) logging each
 //     precertificate to signet's CT log over RFC 6962 add-pre-chain and
 //     checking the SCT's signature with the log's key, as Sigstore runs
-//     it: the same work as signet_server, plus an HTTP round trip to the
+//     it: the same work as signet, plus an HTTP round trip to the
 //     log. Its server CPU is Fulcio's and signet's together; the CT log's
 //     work is the same code on both signet paths.
 func BenchmarkCAPeer(b *testing.B) {
@@ -70,7 +70,7 @@ func BenchmarkCAPeer(b *testing.B) {
 		url   string
 		procs []*server // whose CPU the certificates cost
 	}{
-		{signet.name, signet.url, []*server{signet}},
+		{"signet", signet.url, []*server{signet}},
 		{fulcio.name, fulcio.url, []*server{fulcio}},
 		{fulcioCT.name, fulcioCT.url, []*server{fulcioCT, signet}},
 	} {

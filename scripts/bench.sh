@@ -4,12 +4,14 @@
 # to its peer's from the same run. All output goes to bin/bench.txt too,
 # with a "loadavg:" line (/proc/loadavg) before each command, and ends with
 # the table internal/tools/benchratio makes of it: how many times better
-# signet is than each peer, metric by metric.
+# signet is than each peer, metric by metric. BENCH_COUNT=3 runs each
+# benchmark three times; the table then gives the median and the spread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SIGNET_E2E_CACHE=${SIGNET_E2E_CACHE:-$HOME/.cache/signet-e2e}
 export SIGNET_SHARED=${SIGNET_SHARED:-$(cd ../shared && pwd)}
 export GO=${GO:-go}
+count=${BENCH_COUNT:-1}
 out=bin/bench.txt
 mkdir -p bin
 : >"$out"
@@ -17,7 +19,7 @@ mkdir -p bin
 # run ARGS...: one `go test` command, its output on the terminal and in $out.
 run() {
   echo "loadavg: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
-  "$GO" test -run '^$' -count 1 "$@" 2>&1 | tee -a "$out"
+  "$GO" test -run '^$' -count "$count" "$@" 2>&1 | tee -a "$out"
 }
 
 run -bench . -benchmem ./...

@@ -22,6 +22,7 @@ package main
 
 import (
 	"cmp"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -33,11 +34,14 @@ import (
 )
 
 func main() {
-	var files []string
-	if len(os.Args) > 1 {
-		files = os.Args[1:]
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: benchratio [FILE...]\n\n"+
+			"Reads `go test -bench` output (standard input without files) and prints, for each\n"+
+			"benchmark of signet's with a peer in the same run, every shared metric and how\n"+
+			"many times better signet is (below 1: worse).")
 	}
-	results, err := read(files)
+	flag.Parse()
+	results, err := read(flag.Args())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchratio:", err)
 		os.Exit(1)
