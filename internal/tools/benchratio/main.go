@@ -55,8 +55,7 @@ func main() {
 // bench is one benchmark's runs.
 type bench struct {
 	pkg   string
-	name  string   // without "Benchmark" and the GOMAXPROCS suffix
-	parts []string // name split at its slashes
+	parts []string // the name, without "Benchmark" and the GOMAXPROCS suffix, split at its slashes
 	load  string   // the loadavg line in effect at its first run
 	units []string // in the order of its first run
 	runs  map[string][]float64
@@ -84,7 +83,7 @@ func read(files []string) ([]*bench, error) {
 				key := rec.GetConfig("pkg") + " " + full
 				b := byName[key]
 				if b == nil {
-					b = &bench{pkg: rec.GetConfig("pkg"), name: full, parts: strings.Split(full, "/"),
+					b = &bench{pkg: rec.GetConfig("pkg"), parts: strings.Split(full, "/"),
 						load: rec.GetConfig("loadavg"), runs: map[string][]float64{}, unit: map[string]benchfmt.Value{}}
 					byName[key] = b
 					order = append(order, b)
@@ -133,7 +132,7 @@ func compare(benches []*bench) []row {
 	var rows []row
 	for _, s := range benches {
 		for i, part := range s.parts {
-			if part != "signet" && !strings.HasPrefix(part, "signet-") {
+			if !isSignet(part) {
 				continue
 			}
 			for _, p := range benches {
@@ -153,10 +152,15 @@ func isPeer(s, p *bench, i int) bool {
 	if p.pkg != s.pkg || len(p.parts) <= i || !slices.Equal(p.parts[:i], s.parts[:i]) {
 		return false
 	}
-	if p.parts[i] == "signet" || strings.HasPrefix(p.parts[i], "signet-") {
+	if isSignet(p.parts[i]) {
 		return false
 	}
 	return len(p.parts) == i+1 || slices.Equal(p.parts[i+1:], s.parts[i+1:])
+}
+
+// isSignet reports whether a benchmark name part names signet's side.
+func isSignet(part string) bool {
+	return part == "signet" || strings.HasPrefix(part, "signet-")
 }
 
 func pairRows(s, p *bench, i int) []row {
@@ -168,14 +172,14 @@ func pairRows(s, p *bench, i int) []row {
 		if len(pv) == 0 {
 			continue
 		}
-		dir := better(unit)
-		if dir == 0 || median(sv) == 0 || median(pv) == 0 {
+		dir, ms, mp := better(unit), median(sv), median(pv)
+		if dir == 0 || ms == 0 || mp == 0 {
 			continue // not a measurement, or none (ReportMetric(0, "ns/op"))
 		}
 		r := row{pair: strings.Join(pair, "/"), unit: display(s.unit[unit]), runs: min(len(sv), len(pv)), load: s.load}
 		scale := scaleOf(s.unit[unit])
-		r.signet, r.peer = median(sv)*scale, median(pv)*scale
-		r.better = ratio(dir, median(sv), median(pv))
+		r.signet, r.peer = ms*scale, mp*scale
+		r.better = ratio(dir, ms, mp)
 		if r.runs > 1 {
 			// The worst and best case for signet between the runs.
 			if dir > 0 {
