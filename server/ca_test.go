@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -227,9 +228,13 @@ func TestSigningCertCSR(t *testing.T) {
 	csrPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})
 	// snake_case field names, as protobuf JSON also allows.
 	body := `{"credentials":{"oidc_identity_token":"` + tok + `"},"certificate_signing_request":"` + base64.StdEncoding.EncodeToString(csrPEM) + `"}`
-	status, data, _ := post(t, inst.URL+"/api/v2/signingCert", body, nil)
+	status, data, hdr := post(t, inst.URL+"/api/v2/signingCert", body, nil)
 	if status != 200 {
 		t.Fatalf("CSR request: %d %s", status, data)
+	}
+	// The chain is larger than net/http buffers: not chunked.
+	if got := hdr.Get("Content-Length"); got != strconv.Itoa(len(data)) {
+		t.Errorf("Content-Length = %q, want %d", got, len(data))
 	}
 	var resp struct {
 		SignedCertificateEmbeddedSct struct {

@@ -105,6 +105,9 @@ func postEntry(t *testing.T, base string, req *rekorpb.CreateEntryRequest) int64
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("log hostile entry: %s: %s", resp.Status, data)
 	}
+	if resp.ContentLength != int64(len(data)) {
+		t.Errorf("entry response: Content-Length %d for %d bytes", resp.ContentLength, len(data))
+	}
 	var e struct {
 		LogIndex string `json:"logIndex"`
 	}

@@ -47,7 +47,10 @@ func (s *Server) handleCreateEntry(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, internalError("the transparency log", err))
 		return
 	}
+	// An entry is larger than net/http buffers before it switches to
+	// chunked encoding: say its length so that it goes out in one piece.
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write(out)
 }
