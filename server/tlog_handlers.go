@@ -47,8 +47,8 @@ func (s *Server) handleCreateEntry(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, internalError("the transparency log", err))
 		return
 	}
-	// An entry is larger than net/http buffers before it switches to
-	// chunked encoding: say its length so that it goes out in one piece.
+	// An entry is larger than the 2 KB net/http buffers before it falls
+	// back to chunked encoding: give its length, so it is sent unchunked.
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusCreated)
