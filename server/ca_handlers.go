@@ -327,9 +327,7 @@ func (s *Server) handleSigningCertV1(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", mediaTypePEMChain)
-	w.WriteHeader(http.StatusCreated)
-	_, _ = w.Write(ca.EncodePEM(chain))
+	writeBody(w, http.StatusCreated, mediaTypePEMChain, ca.EncodePEM(chain))
 }
 
 func pemChain(certs []*x509.Certificate) map[string]any {
@@ -345,8 +343,7 @@ func (s *Server) handleTrustBundle(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) handleRootCert(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", mediaTypePEMChain)
-	_, _ = w.Write(ca.EncodePEM(s.ca.Chain()))
+	writeBody(w, http.StatusOK, mediaTypePEMChain, ca.EncodePEM(s.ca.Chain()))
 }
 
 func (s *Server) handleConfiguration(w http.ResponseWriter, _ *http.Request) {

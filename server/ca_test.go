@@ -284,6 +284,9 @@ func TestLegacyV1SigningCert(t *testing.T) {
 	if ct := hdr.Get("Content-Type"); ct != "application/pem-certificate-chain" {
 		t.Errorf("Content-Type = %q", ct)
 	}
+	if got := hdr.Get("Content-Length"); got != strconv.Itoa(len(data)) {
+		t.Errorf("Content-Length = %q, want %d", got, len(data))
+	}
 	chain, err := ca.ParsePEMChain(data)
 	if err != nil || len(chain) != 3 {
 		t.Fatalf("chain: %d certs, %v", len(chain), err)

@@ -175,8 +175,7 @@ func (s *Server) handleV1PublicKey(w http.ResponseWriter, r *http.Request) {
 		s.v1Error(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-pem-file")
-	_, _ = w.Write(s.v1log.PublicKeyPEM())
+	writeBody(w, http.StatusOK, "application/x-pem-file", s.v1log.PublicKeyPEM())
 }
 
 func (s *Server) handleV1Search(w http.ResponseWriter, r *http.Request) {

@@ -61,24 +61,28 @@ func (s *Server) routes() http.Handler {
 
 func (s *Server) serveBytes(contentType string, body []byte) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", contentType)
-		_, _ = w.Write(body)
+		writeBody(w, http.StatusOK, contentType, body)
 	}
 }
 
-// writeJSON answers with v as indented JSON and its Content-Length, so that
-// a body larger than net/http's buffer (a certificate chain) is not chunked.
+// writeBody answers with status and body, of contentType, and says the
+// body's length: net/http would send a body larger than its 2 KB buffer
+// (an entry with its proof, a certificate chain, a tile) chunked.
+func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// writeJSON answers with v as indented JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		http.Error(w, "encode response: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	body = append(body, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	writeBody(w, status, "application/json", append(body, '\n'))
 }
 
 // statusRecorder remembers the status a handler wrote.

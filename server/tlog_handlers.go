@@ -47,12 +47,7 @@ func (s *Server) handleCreateEntry(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, internalError("the transparency log", err))
 		return
 	}
-	// An entry is larger than the 2 KB net/http buffers before it falls
-	// back to chunked encoding: give its length, so it is sent unchunked.
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(http.StatusCreated)
-	_, _ = w.Write(out)
+	writeBody(w, http.StatusCreated, "application/json", out)
 }
 
 // tlogError maps log errors to the answers rekor-tiles gives.
@@ -136,7 +131,6 @@ func (s *Server) writeTile(w http.ResponseWriter, r *http.Request, data []byte, 
 		s.writeError(w, r, s.tlogError(err))
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", cache)
-	_, _ = w.Write(data)
+	writeBody(w, http.StatusOK, "application/octet-stream", data)
 }

@@ -26,11 +26,9 @@ func (s *Server) handleTimestamp(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", tsa.ContentTypeReply)
-	_, _ = w.Write(resp)
+	writeBody(w, http.StatusOK, tsa.ContentTypeReply, resp)
 }
 
 func (s *Server) handleTimestampChain(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", mediaTypePEMChain)
-	_, _ = w.Write(s.tsa.ChainPEM())
+	writeBody(w, http.StatusOK, mediaTypePEMChain, s.tsa.ChainPEM())
 }

@@ -18,9 +18,8 @@ func (s *Server) handleTUF(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(body)
+	writeBody(w, http.StatusOK, "application/octet-stream", body)
 }
 
 // handleTUFOnlineKey serves the public half of the online key that signs
