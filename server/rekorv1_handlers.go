@@ -158,8 +158,13 @@ func (s *Server) handleV1Proof(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if last, err = strconv.ParseInt(q.Get("lastSize"), 10, 64); err != nil {
-		s.v1Error(w, r, fmt.Errorf("%w: lastSize is required: %v", rekorv1.ErrInvalidQuery, err))
+	v := q.Get("lastSize")
+	if v == "" {
+		s.v1Error(w, r, fmt.Errorf("%w: lastSize is required", rekorv1.ErrInvalidQuery))
+		return
+	}
+	if last, err = strconv.ParseInt(v, 10, 64); err != nil {
+		s.v1Error(w, r, fmt.Errorf("%w: lastSize: %v", rekorv1.ErrInvalidQuery, err))
 		return
 	}
 	p, err := s.v1log.ConsistencyProof(r.Context(), first, last)

@@ -517,7 +517,9 @@ func proposedLeafHash(_ context.Context, raw []byte) ([32]byte, error) {
 
 // SearchIndex answers POST /api/v1/index/retrieve: the entry IDs of entries
 // matching the query's artifact hash, public key and email, combined with
-// its operator ("or", the default, or "and"), sorted. Errors wrap
+// its operator ("or", the default, or "and"), sorted. A hash that is not a
+// hex digest, an email that is not an address or a key that does not parse
+// is refused, as Rekor's API refuses them, with an error wrapping
 // [ErrInvalidQuery].
 func (l *Log) SearchIndex(ctx context.Context, q SearchIndexQuery) ([]string, error) {
 	op := strings.ToLower(q.Operator)
@@ -529,7 +531,11 @@ func (l *Log) SearchIndex(ctx context.Context, q SearchIndexQuery) ([]string, er
 	}
 	var criteria []string
 	if q.Hash != "" {
-		criteria = append(criteria, strings.ToLower(prefixSHA(q.Hash)))
+		k, err := hashSearchKey(q.Hash)
+		if err != nil {
+			return nil, err
+		}
+		criteria = append(criteria, k)
 	}
 	if q.PublicKey != nil {
 		k, err := publicKeySearchKey(q.PublicKey)
@@ -539,7 +545,11 @@ func (l *Log) SearchIndex(ctx context.Context, q SearchIndexQuery) ([]string, er
 		criteria = append(criteria, k)
 	}
 	if q.Email != "" {
-		criteria = append(criteria, strings.ToLower(q.Email))
+		k, err := emailSearchKey(q.Email)
+		if err != nil {
+			return nil, err
+		}
+		criteria = append(criteria, k)
 	}
 	var result map[string]bool
 	for i, key := range criteria {

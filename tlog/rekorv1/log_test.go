@@ -372,6 +372,13 @@ func checkV1Lookups(t *testing.T, l *Log, f *v1Fixture, wantSubjectHits int) {
 	}
 	for _, q := range []SearchIndexQuery{
 		{Operator: "xor"},
+		{Hash: "zz"},
+		{Hash: "sha256:" + digestHex[:62]},
+		{Hash: "md5:" + digestHex[:32]},
+		{Hash: "sha256:" + strings.Repeat("g", 64)},
+		{Hash: "sha256:" + digestHex + ":" + digestHex},
+		{Hash: f.artifact, Email: "not an address"},
+		{Email: "https://github.com/signet/signet/.github/workflows/release.yml@refs/heads/main"},
 		{PublicKey: &SearchPublicKey{Format: "pgp", Content: []byte("x")}},
 		{PublicKey: &SearchPublicKey{Format: "x509", URL: "https://example.com/key"}},
 		{PublicKey: &SearchPublicKey{Format: "x509", Content: []byte("not a key")}},

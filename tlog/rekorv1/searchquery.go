@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/mail"
 	"strings"
 )
 
@@ -28,6 +29,35 @@ func prefixSHA(digest string) string {
 		return "sha512:" + digest
 	}
 	return digest
+}
+
+// searchDigestHexLen is the length in hex of each digest a search may name.
+var searchDigestHexLen = map[string]int{"sha1": 40, "sha256": 64, "sha384": 96, "sha512": 128}
+
+// hashSearchKey returns the search key of a query's artifact digest: its
+// lower-case "alg:hex" form. Rekor's API takes a SHA-1, SHA-256 or SHA-512
+// digest in hex with or without its prefix; SHA-384, which signet also
+// files entries under, is taken too. Anything else is an error naming it,
+// not a search that can find nothing.
+func hashSearchKey(digest string) (string, error) {
+	alg, hexDigest, _ := strings.Cut(strings.ToLower(prefixSHA(digest)), ":")
+	want, known := searchDigestHexLen[alg]
+	if !known || len(hexDigest) != want {
+		return "", fmt.Errorf("hash %q is not a hex SHA-1, SHA-256, SHA-384 or SHA-512 digest with an optional \"sha256:\"-style prefix: %w", digest, ErrInvalidQuery)
+	}
+	if _, err := hex.DecodeString(hexDigest); err != nil {
+		return "", fmt.Errorf("hash %q is not hex: %w", digest, ErrInvalidQuery)
+	}
+	return alg + ":" + hexDigest, nil
+}
+
+// emailSearchKey returns the search key of a query's email address, which
+// must be an address as Rekor's API defines it (RFC 5322).
+func emailSearchKey(email string) (string, error) {
+	if a, err := mail.ParseAddress(email); err != nil || a.Address == "" {
+		return "", fmt.Errorf("email %q is not an email address: %w", email, ErrInvalidQuery)
+	}
+	return strings.ToLower(email), nil
 }
 
 // publicKeySearchKey returns the search key of a key or certificate: the hex
