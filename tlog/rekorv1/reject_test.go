@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -188,15 +189,22 @@ func TestOtherNameSAN(t *testing.T) {
 	}
 }
 
-// TestPrefixSHA compares prefixSHA with Rekor's util.PrefixSHA.
-func TestPrefixSHA(t *testing.T) {
+// TestHashSearchKeyAgreesWithRekor compares hashSearchKey with Rekor's
+// API: every digest its search pattern admits is taken, and a digest taken
+// gets the prefix Rekor's util.PrefixSHA gives it.
+func TestHashSearchKeyAgreesWithRekor(t *testing.T) {
+	rekorPattern := regexp.MustCompile(`^(sha512:)?[0-9a-fA-F]{128}$|^(sha256:)?[0-9a-fA-F]{64}$|^(sha1:)?[0-9a-fA-F]{40}$`)
 	for _, in := range []string{
 		"", "ab", strings.Repeat("a", 40), strings.Repeat("b", 64), strings.Repeat("c", 96), strings.Repeat("d", 128),
-		"sha256:" + strings.Repeat("b", 64), "sha1:" + strings.Repeat("b", 64), "sha1:" + strings.Repeat("b", 35), "x:" + strings.Repeat("b", 62), "a:b:" + strings.Repeat("b", 60), strings.Repeat("e", 63),
+		strings.Repeat("D", 128), "sha256:" + strings.Repeat("b", 64), "sha1:" + strings.Repeat("b", 64), "sha1:" + strings.Repeat("b", 35),
+		"x:" + strings.Repeat("b", 62), "a:b:" + strings.Repeat("b", 60), strings.Repeat("e", 63), "sha384:" + strings.Repeat("f", 96),
 	} {
-		want := util.PrefixSHA(in)
-		if got := prefixSHA(in); got != want {
-			t.Errorf("prefixSHA(%q) = %q, want %q", in, got, want)
+		got, err := hashSearchKey(in)
+		if rekorPattern.MatchString(in) && err != nil {
+			t.Errorf("hashSearchKey(%q): %v; Rekor's API takes it", in, err)
+		}
+		if want := strings.ToLower(util.PrefixSHA(in)); err == nil && got != want {
+			t.Errorf("hashSearchKey(%q) = %q, want %q as Rekor's util.PrefixSHA", in, got, want)
 		}
 	}
 }

@@ -11,44 +11,33 @@ import (
 // The search criteria of POST /api/v1/index/retrieve, turned into the keys
 // entries are filed under (see [Log.SearchIndex]).
 
-// prefixSHA gives a bare hex digest of a search query the algorithm prefix
-// Rekor guesses from its length (SHA-1, SHA-256, SHA-384, SHA-512); a
-// digest with a prefix, or of another length, is left as it is.
-func prefixSHA(digest string) string {
-	if strings.Count(digest, ":") == 1 {
-		return digest
-	}
-	switch len(digest) {
-	case 40:
-		return "sha1:" + digest
-	case 64:
-		return "sha256:" + digest
-	case 96:
-		return "sha384:" + digest
-	case 128:
-		return "sha512:" + digest
-	}
-	return digest
-}
+// searchDigests are the digests a search may name, with their length in
+// hex: Rekor's SHA-1, SHA-256 and SHA-512, and SHA-384, which signet also
+// files entries under.
+var searchDigests = []struct {
+	alg    string
+	hexLen int
+}{{"sha1", 40}, {"sha256", 64}, {"sha384", 96}, {"sha512", 128}}
 
-// searchDigestHexLen is the length in hex of each digest a search may name.
-var searchDigestHexLen = map[string]int{"sha1": 40, "sha256": 64, "sha384": 96, "sha512": 128}
-
-// hashSearchKey returns the search key of a query's artifact digest: its
-// lower-case "alg:hex" form. Rekor's API takes a SHA-1, SHA-256 or SHA-512
-// digest in hex with or without its prefix; SHA-384, which signet also
-// files entries under, is taken too. Anything else is an error naming it,
-// not a search that can find nothing.
+// hashSearchKey returns the search key of a query's artifact digest, its
+// lower-case "alg:hex" form. A bare hex digest gets the prefix Rekor
+// guesses from its length. Anything else is an error naming it, not a
+// search that can find nothing.
 func hashSearchKey(digest string) (string, error) {
-	alg, hexDigest, _ := strings.Cut(strings.ToLower(prefixSHA(digest)), ":")
-	want, known := searchDigestHexLen[alg]
-	if !known || len(hexDigest) != want {
-		return "", fmt.Errorf("hash %q is not a hex SHA-1, SHA-256, SHA-384 or SHA-512 digest with an optional \"sha256:\"-style prefix: %w", digest, ErrInvalidQuery)
+	alg, hexDigest, prefixed := strings.Cut(strings.ToLower(digest), ":")
+	if !prefixed {
+		alg, hexDigest = "", alg
 	}
-	if _, err := hex.DecodeString(hexDigest); err != nil {
-		return "", fmt.Errorf("hash %q is not hex: %w", digest, ErrInvalidQuery)
+	for _, d := range searchDigests {
+		if len(hexDigest) != d.hexLen || (prefixed && alg != d.alg) {
+			continue
+		}
+		if _, err := hex.DecodeString(hexDigest); err != nil {
+			return "", fmt.Errorf("hash %q is not hex: %w", digest, ErrInvalidQuery)
+		}
+		return d.alg + ":" + hexDigest, nil
 	}
-	return alg + ":" + hexDigest, nil
+	return "", fmt.Errorf("hash %q is not a hex SHA-1, SHA-256, SHA-384 or SHA-512 digest with an optional \"sha256:\"-style prefix: %w", digest, ErrInvalidQuery)
 }
 
 // emailSearchKey returns the search key of a query's email address, which
