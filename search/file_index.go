@@ -49,17 +49,30 @@ type fileIndexRecord struct {
 
 var _ Index = (*FileIndex)(nil)
 
+// ErrDamagedIndex is the error, wrapped, of opening an index file with a
+// complete record that cannot be read. The index is derived from the logs
+// but for the times it first saw their entries: [OpenFilesToReindex] opens
+// it anyway, for [Service.Reindex] to rebuild.
+var ErrDamagedIndex = errors.New("damaged search index record")
+
 // OpenFileIndex opens the index kept in the file at path, creating it if
 // missing. A last line left incomplete by a crash is dropped. Close it when
 // done.
 func OpenFileIndex(path string) (*FileIndex, error) {
+	x, _, err := openFileIndex(path, false)
+	return x, err
+}
+
+// openFileIndex is OpenFileIndex; with skipDamaged, records that cannot be
+// read are skipped and counted instead of refused.
+func openFileIndex(path string, skipDamaged bool) (*FileIndex, int, error) {
 	x := &FileIndex{path: path}
 	x.clear()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open search index: %w", err)
+		return nil, 0, fmt.Errorf("open search index: %w", err)
 	}
-	good, err := x.replay(f)
+	good, skipped, err := x.replay(f, skipDamaged)
 	if err == nil {
 		err = f.Truncate(good)
 	}
@@ -68,10 +81,10 @@ func OpenFileIndex(path string) (*FileIndex, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("open search index %s: %w", path, err)
+		return nil, 0, fmt.Errorf("open search index %s: %w", path, err)
 	}
 	x.f = f
-	return x, nil
+	return x, skipped, nil
 }
 
 func (x *FileIndex) clear() {
@@ -82,23 +95,27 @@ func (x *FileIndex) clear() {
 }
 
 // replay applies every complete line of r and returns the offset after the
-// last one.
-func (x *FileIndex) replay(r io.Reader) (int64, error) {
+// last one, and how many lines it skipped: with skipDamaged, a line that
+// cannot be read is skipped rather than refused.
+func (x *FileIndex) replay(r io.Reader, skipDamaged bool) (off int64, skipped int, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	var off int64
 	for {
 		line, err := br.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
-			return off, nil // an incomplete last line is dropped
+			return off, skipped, nil // an incomplete last line is dropped
 		}
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		var rec fileIndexRecord
 		if err := json.Unmarshal(bytes.TrimSuffix(line, []byte("\n")), &rec); err != nil {
-			return 0, fmt.Errorf("record at offset %d: %w", off, err)
+			if !skipDamaged {
+				return 0, 0, fmt.Errorf("record at offset %d: %w: %v", off, ErrDamagedIndex, err)
+			}
+			skipped++
+		} else {
+			x.apply(rec)
 		}
-		x.apply(rec)
 		off += int64(len(line))
 	}
 }
@@ -371,13 +388,26 @@ func (x *FileIndex) Close() error {
 // server keeps them in <data dir>/search), creating them if missing. Close
 // the index when done.
 func OpenFiles(dir string) (*FileIndex, *FileEnvelopeStore, error) {
+	x, env, _, err := openFiles(dir, false)
+	return x, env, err
+}
+
+// OpenFilesToReindex is [OpenFiles] for [Service.Reindex], which rebuilds
+// the index: the index's records that cannot be read ([ErrDamagedIndex])
+// are skipped, and counted, instead of refused. They stay in the file until
+// Reindex rewrites it; the times they held are lost.
+func OpenFilesToReindex(dir string) (x *FileIndex, env *FileEnvelopeStore, skipped int, err error) {
+	return openFiles(dir, true)
+}
+
+func openFiles(dir string, skipDamaged bool) (*FileIndex, *FileEnvelopeStore, int, error) {
 	env, err := NewFileEnvelopeStore(filepath.Join(dir, "envelopes"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	x, err := OpenFileIndex(filepath.Join(dir, "index.jsonl"))
+	x, skipped, err := openFileIndex(filepath.Join(dir, "index.jsonl"), skipDamaged)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	return x, env, nil
+	return x, env, skipped, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -135,6 +136,40 @@ func TestFileIndexOrderPagingAndReset(t *testing.T) {
 	if page, _, _ := x.Lookup(ctx, []string{"k"}, 0, 10); !cmp.Equal(page, []Posting{{Log: LogV2, Index: 0, Time: 100}}) {
 		t.Errorf("after reset and reopen = %v: the first time was not kept", page)
 	}
+}
+
+// TestFileIndexDamagedRecord opens an index with a complete record that is
+// not JSON between two good ones: OpenFileIndex refuses it, naming
+// ErrDamagedIndex; OpenFilesToReindex skips it, keeps the good records, and
+// Reset rewrites the file without it.
+func TestFileIndexDamagedRecord(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "index.jsonl")
+	good := `{"l":2,"i":0,"t":100,"k":["a"]}` + "\n" + `{"l":2,"i":1,"t":101,"k":["a"]}` + "\n"
+	first, second, _ := strings.Cut(good, "\n")
+	if err := os.WriteFile(path, []byte(first+"\n{\"k\":\x00}\n"+second), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenFileIndex(path); !errors.Is(err, ErrDamagedIndex) {
+		t.Fatalf("OpenFileIndex of a damaged index: %v, want ErrDamagedIndex", err)
+	}
+	x, _, skipped, err := OpenFilesToReindex(dir)
+	if err != nil || skipped != 1 {
+		t.Fatalf("OpenFilesToReindex = %d skipped, %v; want 1", skipped, err)
+	}
+	want := []Posting{{Log: LogV2, Index: 1, Time: 101}, {Log: LogV2, Index: 0, Time: 100}}
+	if page, _, err := x.Lookup(ctx, []string{"a"}, 0, 10); err != nil || !cmp.Equal(page, want) {
+		t.Errorf("Lookup a = %v, %v; want %v", page, err, want)
+	}
+	if err := x.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	if x, err = OpenFileIndex(path); err != nil {
+		t.Fatalf("OpenFileIndex after Reset: %v", err)
+	}
+	x.Close()
 }
 
 func TestEnvelopeStoreLimit(t *testing.T) {

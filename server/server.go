@@ -258,7 +258,7 @@ func New(opts Options) (*Server, error) {
 	}
 	if err != nil {
 		s.Close(context.Background())
-		return nil, fmt.Errorf("rekor v1 log: %w", err)
+		return nil, fmt.Errorf("rekor v1 log: %w", reindexHint(err, opts.DataDir))
 	}
 	for _, c := range m.caChain {
 		s.ownCAKeys = append(s.ownCAKeys, c.RawSubjectPublicKeyInfo)
@@ -270,7 +270,7 @@ func New(opts Options) (*Server, error) {
 	}
 	if err := s.openSearch(logCtx); err != nil {
 		s.Close(context.Background())
-		return nil, fmt.Errorf("search index: %w", err)
+		return nil, fmt.Errorf("search index: %w", reindexHint(err, opts.DataDir))
 	}
 	if opts.InsecureDevIssuer {
 		if s.dev, err = oidc.NewDevIssuer(opts.BaseURL+"/oidc", m.devKey); err != nil {
@@ -547,6 +547,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	err := hs.Shutdown(shutdownCtx)
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr
+	}
+	return err
+}
+
+// reindexHint adds, to the error of opening a search index with a damaged
+// record, the command that rebuilds the index from the logs.
+func reindexHint(err error, dataDir string) error {
+	if errors.Is(err, search.ErrDamagedIndex) || errors.Is(err, rekorv1.ErrDamagedIndex) {
+		return fmt.Errorf("%w; rebuild the index from the logs with `signet log reindex --data-dir %s` while the server is stopped", err, dataDir)
 	}
 	return err
 }

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,7 +60,7 @@ func TestRekorV1SearchAndReindex(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := run(t, nil, bin, "log", "reindex", "--data-dir", dir)
-	if err != nil || !strings.Contains(out, "reindexed 1 entries") {
+	if err != nil || !strings.Contains(out, "rebuilt the Rekor v1 API's search index: 1 entries\n") {
 		t.Fatalf("log reindex: %v\n%s", err, out)
 	}
 	// `signet log verify` finds both logs sound, then a damaged tile.
@@ -168,6 +171,107 @@ func TestSearchIndexReindex(t *testing.T) {
 	}
 	if got := found("bob@example.com"); got != "/entries/v1/0" {
 		t.Errorf("after reindex bob found at %q", got)
+	}
+}
+
+// TestReindexDamagedIndexes damages a complete record in the middle of the
+// web UI's search index and of the Rekor v1 API's: the server refuses to
+// start and names the command that rebuilds them, and `signet log reindex`
+// rebuilds both, dropping the damaged records and keeping the times the
+// others held.
+func TestReindexDamagedIndexes(t *testing.T) {
+	bin := buildSignet(t)
+	dir := t.TempDir()
+	addr := "127.0.0.1:" + strconv.Itoa(freeport.Get(t))
+	cmd, url := startKillable(t, bin, dir, addr)
+	env := []string{"SIGNET_SERVER=" + url, "SIGSTORE_ID_TOKEN="}
+	for _, s := range []struct{ identity, version string }{{"alice@example.com", "2"}, {"bob@example.com", "1"}} {
+		artifact := filepath.Join(t.TempDir(), "a.txt")
+		if err := os.WriteFile(artifact, []byte(s.identity), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := run(t, env, bin, "sign-blob", artifact, "--rekor-version", s.version, "--dev-identity", s.identity, "--bundle", filepath.Join(t.TempDir(), "b.json")); err != nil {
+			t.Fatalf("sign-blob: %v\n%s", err, out)
+		}
+	}
+	// hit returns the one hit of a web UI search, "" if there is none.
+	hit := func(q string) string {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			resp, err := http.Get(url + "/api/search?q=" + q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var res struct {
+				Hits []json.RawMessage `json:"hits"`
+			}
+			if err := json.Unmarshal(body, &res); resp.StatusCode != 200 || err != nil {
+				t.Fatalf("search: %d %s", resp.StatusCode, body)
+			}
+			if len(res.Hits) == 1 {
+				return string(res.Hits[0])
+			}
+			if time.Now().After(deadline) {
+				return ""
+			}
+		}
+	}
+	bobSum := sha256.Sum256([]byte("bob@example.com"))
+	v1Search := func() string {
+		t.Helper()
+		resp, err := http.Post(url+"/api/v1/index/retrieve", "application/json", strings.NewReader(`{"hash":"`+hex.EncodeToString(bobSum[:])+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Sprint(resp.StatusCode, " ", string(body))
+	}
+	alice, bob := hit("alice@example.com"), hit("bob@example.com")
+	bobV1 := v1Search()
+	if alice == "" || bob == "" || strings.Count(bobV1, `"`) != 2 {
+		t.Fatalf("before: alice %s, bob %s, bob by hash %s", alice, bob, bobV1)
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	_ = cmd.Wait()
+
+	// A complete record that is not JSON, after the first of each file. The
+	// server opens the v1 log's index before the web UI's, so each refusal
+	// comes from the index just damaged.
+	for _, f := range []string{filepath.Join(dir, "search", "index.jsonl"), filepath.Join(dir, "rekor-v1", "search.jsonl")} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, rest, ok := bytes.Cut(data, []byte("\n"))
+		if !ok || len(rest) == 0 {
+			t.Fatalf("%s has fewer than two records: %q", f, data)
+		}
+		damaged := slices.Concat(first, []byte("\n{\"k\":\x00}\n"), rest)
+		if err := os.WriteFile(f, damaged, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := run(t, nil, bin, "server", "--dev", "--addr", addr, "--data-dir", dir)
+		if err == nil || !strings.Contains(out, "damaged search index record") || !strings.Contains(out, "signet log reindex --data-dir "+dir) {
+			t.Fatalf("server with a damaged %s: %v\n%s", f, err, out)
+		}
+	}
+	out, err := run(t, nil, bin, "log", "reindex", "--data-dir", dir)
+	if err != nil || strings.Count(out, "(dropped 1 damaged records of the old index)") != 2 {
+		t.Fatalf("log reindex: %v\n%s", err, out)
+	}
+	cmd, url = startKillable(t, bin, dir, addr)
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	if got := hit("alice@example.com"); got != alice {
+		t.Errorf("after reindex alice's hit = %s, want %s", got, alice)
+	}
+	if got := hit("bob@example.com"); got != bob {
+		t.Errorf("after reindex bob's hit = %s, want %s", got, bob)
+	}
+	if got := v1Search(); got != bobV1 {
+		t.Errorf("after reindex bob by hash = %s, want %s", got, bobV1)
 	}
 }
 

@@ -182,7 +182,9 @@ POST /api/v1/index/retrieve (the Rekor v1 API) and the index of the web UI and
 /api/search, which covers both the Rekor v2 and the v1 log. Keys only a proposed
 entry carried (in-toto statement subjects) cannot be recovered for the v1 API's
 index, as with Rekor's own backfill; the web UI's index recovers them from the
-envelopes the server kept.
+envelopes the server kept. An index with records that cannot be read (a damaged
+disk), which the server refuses to start on, is rebuilt too: the damaged records
+are dropped and counted, and the first-seen times the others hold are kept.
 
 With files (the default), run it with the server stopped, on the server's data
 directory. With --log-storage mysql://…, give the database the servers share, the
@@ -198,16 +200,16 @@ data directory of one of them (for the log keys) and their public hostname
 				return err
 			}
 			quietTessera(cmd)
-			n, err := reindexV1(dataDir, hostname, logStorage, logObjects)
+			n, dropped, err := reindexV1(dataDir, hostname, logStorage, logObjects)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "reindexed %d entries\n", n)
-			v2, v1, err := reindexSearch(dataDir, hostname, logStorage, logObjects)
+			fmt.Fprintf(out, "rebuilt the Rekor v1 API's search index: %d entries%s\n", n, droppedNote(dropped))
+			v2, v1, dropped, err := reindexSearch(dataDir, hostname, logStorage, logObjects)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "rebuilt the search index: %d Rekor v2 and %d Rekor v1 entries\n", v2, v1)
+			fmt.Fprintf(out, "rebuilt the search index: %d Rekor v2 and %d Rekor v1 entries%s\n", v2, v1, droppedNote(dropped))
 			return nil
 		},
 	}
@@ -216,6 +218,15 @@ data directory of one of them (for the log keys) and their public hostname
 	cmd.Flags().StringVar(&logStorage, "log-storage", "", "the server's --log-storage: empty for files in --data-dir, or mysql://user:pass@tcp(host:port)/db")
 	cmd.Flags().StringVar(&logObjects, "log-objects", "", "the server's --log-objects: "+logObjectsUsage)
 	return cmd
+}
+
+// droppedNote says how many unreadable records of an old index a rebuild
+// dropped, if any.
+func droppedNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (dropped %d damaged records of the old index)", n)
 }
 
 func checkLogStorage(logStorage, logObjects string) error {
@@ -228,52 +239,58 @@ func checkLogStorage(logStorage, logObjects string) error {
 	return nil
 }
 
-func openV1Log(ctx context.Context, dataDir, hostname, logStorage, logObjects string) (*rekorv1.Log, error) {
+// openV1LogToReindex opens the Rekor v1 log for [rekorv1.Log.Reindex]: a
+// file-based search index opens even with records it cannot read, and
+// skipped says how many it skipped.
+func openV1LogToReindex(ctx context.Context, dataDir, hostname, logStorage, logObjects string) (l *rekorv1.Log, skipped int, err error) {
 	if err := checkLogStorage(logStorage, logObjects); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	key, err := keys.Load(filepath.Join(dataDir, "keys", "tlog-v1.key"))
 	if err != nil {
-		return nil, fmt.Errorf("open log key (is %s a signet data dir?): %w", dataDir, err)
+		return nil, 0, fmt.Errorf("open log key (is %s a signet data dir?): %w", dataDir, err)
 	}
 	if logStorage == "" {
-		return rekorv1.OpenDir(ctx, filepath.Join(dataDir, "rekor-v1"), hostname, key, tlog.DefaultOptions())
+		return rekorv1.OpenDirToReindex(ctx, filepath.Join(dataDir, "rekor-v1"), hostname, key, tlog.DefaultOptions())
 	}
 	if logObjects != "" {
-		return rekorv1.OpenAWS(ctx, logStorage, logObjects, hostname, key, tlog.DefaultOptions())
+		l, err = rekorv1.OpenAWS(ctx, logStorage, logObjects, hostname, key, tlog.DefaultOptions())
+	} else {
+		l, err = rekorv1.OpenMySQL(ctx, logStorage, hostname, key, tlog.DefaultOptions())
 	}
-	return rekorv1.OpenMySQL(ctx, logStorage, hostname, key, tlog.DefaultOptions())
+	return l, 0, err
 }
 
 // reindexV1 rebuilds the Rekor v1 API's search index and returns the
-// log's size.
-func reindexV1(dataDir, hostname, logStorage, logObjects string) (int64, error) {
+// log's size and how many unreadable records of the old index it dropped.
+func reindexV1(dataDir, hostname, logStorage, logObjects string) (size int64, dropped int, err error) {
 	ctx := context.Background()
-	l, err := openV1Log(ctx, dataDir, hostname, logStorage, logObjects)
+	l, dropped, err := openV1LogToReindex(ctx, dataDir, hostname, logStorage, logObjects)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := l.Reindex(ctx); err != nil {
 		l.Close(ctx)
-		return 0, fmt.Errorf("reindex: %w", err)
+		return 0, 0, fmt.Errorf("reindex: %w", err)
 	}
 	info, err := l.LogInfo(ctx)
 	if cerr := l.Close(ctx); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return info.TreeSize, nil
+	return info.TreeSize, dropped, nil
 }
 
 // reindexSearch rebuilds the web UI's search index over both logs and
-// returns their sizes.
-func reindexSearch(dataDir, hostname, logStorage, logObjects string) (v2Size, v1Size uint64, err error) {
+// returns their sizes and how many unreadable records of the old index it
+// dropped.
+func reindexSearch(dataDir, hostname, logStorage, logObjects string) (v2Size, v1Size uint64, dropped int, err error) {
 	ctx := context.Background()
 	key, err := keys.Load(filepath.Join(dataDir, "keys", "tlog.key"))
 	if err != nil {
-		return 0, 0, fmt.Errorf("open log key (is %s a signet data dir?): %w", dataDir, err)
+		return 0, 0, 0, fmt.Errorf("open log key (is %s a signet data dir?): %w", dataDir, err)
 	}
 	var (
 		driver    tessera.Driver
@@ -290,17 +307,17 @@ func reindexSearch(dataDir, hostname, logStorage, logObjects string) (v2Size, v1
 	opts := tlog.DefaultOptions()
 	if logStorage == "" {
 		if driver, err = storage.NewPOSIX(ctx, filepath.Join(dataDir, "log")); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
-		x, env, err := search.OpenFiles(filepath.Join(dataDir, "search"))
+		x, env, skipped, err := search.OpenFilesToReindex(filepath.Join(dataDir, "search"))
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		closers = append(closers, x.Close)
-		index, envelopes = x, env
+		index, envelopes, dropped = x, env, skipped
 	} else {
 		if err := checkLogStorage(logStorage, logObjects); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		if logObjects != "" {
 			driver, db, err = storage.NewAWS(ctx, logStorage, logObjects)
@@ -308,33 +325,34 @@ func reindexSearch(dataDir, hostname, logStorage, logObjects string) (v2Size, v1
 			driver, db, err = storage.NewMySQL(ctx, logStorage)
 		}
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		closers = append(closers, db.Close)
 		if index, err = search.NewMySQLIndex(ctx, db); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		if envelopes, err = search.NewMySQLEnvelopeStore(ctx, db); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		opts.CheckpointInterval = max(storage.MySQLMinCheckpointInterval, storage.AWSMinCheckpointInterval)
 	}
 	v2, err := tlog.New(ctx, driver, hostname, key, opts)
 	if err != nil {
-		return 0, 0, fmt.Errorf("open the Rekor v2 log: %w", err)
+		return 0, 0, 0, fmt.Errorf("open the Rekor v2 log: %w", err)
 	}
 	closers = append(closers, func() error { return v2.Close(ctx) })
-	v1, err := openV1Log(ctx, dataDir, hostname, logStorage, logObjects)
+	v1, _, err := openV1LogToReindex(ctx, dataDir, hostname, logStorage, logObjects)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	closers = append(closers, func() error { return v1.Close(ctx) })
 	svc, err := search.NewService(index, envelopes, v2, v1)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if err := svc.Reindex(ctx); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return svc.Sizes(ctx)
+	v2Size, v1Size, err = svc.Sizes(ctx)
+	return v2Size, v1Size, dropped, err
 }

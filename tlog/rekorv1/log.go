@@ -153,37 +153,50 @@ func New(ctx context.Context, driver tessera.Driver, stores Stores, hostname str
 // dir/entries.jsonl and dir/search.jsonl, and the tree ID in dir/tree-id,
 // chosen at random on first use. See [New] for the other arguments.
 func OpenDir(ctx context.Context, dir, hostname string, key crypto.Signer, opts tlog.Options) (*Log, error) {
+	l, _, err := openDir(ctx, dir, hostname, key, opts, false)
+	return l, err
+}
+
+// OpenDirToReindex is [OpenDir] for [Log.Reindex], which rebuilds the search
+// index: the index's records that cannot be read ([ErrDamagedIndex]) are
+// skipped, and counted, instead of refused. They stay in the file until
+// Reindex rewrites it.
+func OpenDirToReindex(ctx context.Context, dir, hostname string, key crypto.Signer, opts tlog.Options) (l *Log, skipped int, err error) {
+	return openDir(ctx, dir, hostname, key, opts, true)
+}
+
+func openDir(ctx context.Context, dir, hostname string, key crypto.Signer, opts tlog.Options, skipDamaged bool) (*Log, int, error) {
 	if dir == "" {
-		return nil, errors.New("v1 log directory is empty")
+		return nil, 0, errors.New("v1 log directory is empty")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create v1 log directory: %w", err)
+		return nil, 0, fmt.Errorf("create v1 log directory: %w", err)
 	}
 	treeID, err := loadOrCreateTreeID(filepath.Join(dir, "tree-id"))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	driver, err := storage.NewPOSIX(ctx, filepath.Join(dir, "tiles"))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	entries, err := NewFileEntryStore(filepath.Join(dir, "entries.jsonl"))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	search, err := NewFileSearchIndex(filepath.Join(dir, "search.jsonl"))
+	search, skipped, err := newFileSearchIndex(filepath.Join(dir, "search.jsonl"), skipDamaged)
 	if err != nil {
 		entries.Close()
-		return nil, err
+		return nil, 0, err
 	}
 	l, err := New(ctx, driver, Stores{Entries: entries, Search: search}, hostname, treeID, key, opts)
 	if err != nil {
 		entries.Close()
 		search.Close()
-		return nil, err
+		return nil, 0, err
 	}
 	l.owned = []io.Closer{entries, search}
-	return l, nil
+	return l, skipped, nil
 }
 
 // loadOrCreateTreeID reads the decimal tree ID in path, or writes a random

@@ -653,6 +653,23 @@ func TestFileV1StoresDropTornWrites(t *testing.T) {
 	if got, _ := x.Lookup(ctx, "k1"); len(got) != 0 {
 		t.Errorf("Lookup after Reset = %v", got)
 	}
+
+	// A complete record that is not JSON: refused, or skipped for a reindex.
+	damaged := filepath.Join(dir, "damaged.jsonl")
+	if err := os.WriteFile(damaged, []byte(`{"u":"u1","k":"k1"}`+"\n{\"u\":\x00}\n"+`{"u":"u2","k":"k1"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewFileSearchIndex(damaged); !errors.Is(err, ErrDamagedIndex) {
+		t.Errorf("NewFileSearchIndex of a damaged index: %v, want ErrDamagedIndex", err)
+	}
+	d, skipped, err := newFileSearchIndex(damaged, true)
+	if err != nil || skipped != 1 {
+		t.Fatalf("newFileSearchIndex skipping damaged records: %d skipped, %v; want 1", skipped, err)
+	}
+	defer d.Close()
+	if got, _ := d.Lookup(ctx, "k1"); !slices.Equal(got, []string{"u1", "u2"}) {
+		t.Errorf("Lookup(k1) around a damaged record = %v", got)
+	}
 }
 
 func TestV1ConcurrentCreates(t *testing.T) {

@@ -296,23 +296,40 @@ type fileSearchRecord struct {
 	Key  string `json:"k"`
 }
 
+// ErrDamagedIndex is the error, wrapped, of opening a search index file
+// with a complete record that cannot be read. The index is derived from the
+// log: [OpenDirToReindex] opens it anyway, for [Log.Reindex] to rebuild.
+var ErrDamagedIndex = errors.New("damaged search index record")
+
 // NewFileSearchIndex opens the search index kept in the file at path,
 // creating it if missing. Close it when done.
 func NewFileSearchIndex(path string) (*FileSearchIndex, error) {
+	x, _, err := newFileSearchIndex(path, false)
+	return x, err
+}
+
+// newFileSearchIndex is NewFileSearchIndex; with skipDamaged, records that
+// cannot be read are skipped and counted instead of refused.
+func newFileSearchIndex(path string, skipDamaged bool) (*FileSearchIndex, int, error) {
 	x := &FileSearchIndex{keys: make(map[string][]string), seen: make(map[[2]string]struct{})}
+	skipped := 0
 	f, err := openJSONLines(path, func(line []byte) error {
 		var r fileSearchRecord
 		if err := json.Unmarshal(line, &r); err != nil {
-			return err
+			if skipDamaged {
+				skipped++
+				return nil
+			}
+			return fmt.Errorf("%w: %v", ErrDamagedIndex, err)
 		}
 		x.insert(r.Key, r.UUID)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open v1 search index: %w", err)
+		return nil, 0, fmt.Errorf("open v1 search index: %w", err)
 	}
 	x.file = f
-	return x, nil
+	return x, skipped, nil
 }
 
 // insert adds the pair to memory and reports whether it is new. x.mu must be
