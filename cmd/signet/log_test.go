@@ -105,41 +105,18 @@ func TestSearchIndexReindex(t *testing.T) {
 	dir := t.TempDir()
 	addr := "127.0.0.1:" + strconv.Itoa(freeport.Get(t))
 	cmd, url := startKillable(t, bin, dir, addr)
-	env := []string{"SIGNET_SERVER=" + url, "SIGSTORE_ID_TOKEN="}
-	for _, s := range []struct{ identity, version string }{{"alice@example.com", "2"}, {"bob@example.com", "1"}} {
-		artifact := filepath.Join(t.TempDir(), "a.txt")
-		if err := os.WriteFile(artifact, []byte(s.identity), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := run(t, env, bin, "sign-blob", artifact, "--rekor-version", s.version, "--dev-identity", s.identity, "--bundle", filepath.Join(t.TempDir(), "b.json")); err != nil {
-			t.Fatalf("sign-blob: %v\n%s", err, out)
-		}
-	}
+	signOnBothLogs(t, bin, url)
 	found := func(q string) string {
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			resp, err := http.Get(url + "/api/search?q=" + q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				t.Fatalf("search: %d %s", resp.StatusCode, body)
-			}
-			var res struct {
-				Hits []struct{ URL string } `json:"hits"`
-			}
-			if err := json.Unmarshal(body, &res); err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Hits) == 1 || time.Now().After(deadline) {
-				if len(res.Hits) != 1 {
-					return ""
-				}
-				return res.Hits[0].URL
-			}
+		hit := searchHit(t, url, q)
+		if hit == "" {
+			return ""
 		}
+		var h struct{ URL string }
+		if err := json.Unmarshal([]byte(hit), &h); err != nil {
+			t.Fatal(err)
+		}
+		return h.URL
 	}
 	if got := found("alice@example.com"); got != "/entries/v2/0" {
 		t.Fatalf("alice found at %q", got)
@@ -184,40 +161,8 @@ func TestReindexDamagedIndexes(t *testing.T) {
 	dir := t.TempDir()
 	addr := "127.0.0.1:" + strconv.Itoa(freeport.Get(t))
 	cmd, url := startKillable(t, bin, dir, addr)
-	env := []string{"SIGNET_SERVER=" + url, "SIGSTORE_ID_TOKEN="}
-	for _, s := range []struct{ identity, version string }{{"alice@example.com", "2"}, {"bob@example.com", "1"}} {
-		artifact := filepath.Join(t.TempDir(), "a.txt")
-		if err := os.WriteFile(artifact, []byte(s.identity), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := run(t, env, bin, "sign-blob", artifact, "--rekor-version", s.version, "--dev-identity", s.identity, "--bundle", filepath.Join(t.TempDir(), "b.json")); err != nil {
-			t.Fatalf("sign-blob: %v\n%s", err, out)
-		}
-	}
-	// hit returns the one hit of a web UI search, "" if there is none.
-	hit := func(q string) string {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			resp, err := http.Get(url + "/api/search?q=" + q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			var res struct {
-				Hits []json.RawMessage `json:"hits"`
-			}
-			if err := json.Unmarshal(body, &res); resp.StatusCode != 200 || err != nil {
-				t.Fatalf("search: %d %s", resp.StatusCode, body)
-			}
-			if len(res.Hits) == 1 {
-				return string(res.Hits[0])
-			}
-			if time.Now().After(deadline) {
-				return ""
-			}
-		}
-	}
+	signOnBothLogs(t, bin, url)
+	hit := func(q string) string { t.Helper(); return searchHit(t, url, q) }
 	bobSum := sha256.Sum256([]byte("bob@example.com"))
 	v1Search := func() string {
 		t.Helper()
@@ -272,6 +217,50 @@ func TestReindexDamagedIndexes(t *testing.T) {
 	}
 	if got := v1Search(); got != bobV1 {
 		t.Errorf("after reindex bob by hash = %s, want %s", got, bobV1)
+	}
+}
+
+// signOnBothLogs signs, through the server at url, a blob holding
+// "alice@example.com" as that identity on the Rekor v2 log, and one
+// holding "bob@example.com" as that identity on the v1 log.
+func signOnBothLogs(t *testing.T, bin, url string) {
+	t.Helper()
+	env := []string{"SIGNET_SERVER=" + url, "SIGSTORE_ID_TOKEN="}
+	for _, s := range []struct{ identity, version string }{{"alice@example.com", "2"}, {"bob@example.com", "1"}} {
+		artifact := filepath.Join(t.TempDir(), "a.txt")
+		if err := os.WriteFile(artifact, []byte(s.identity), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := run(t, env, bin, "sign-blob", artifact, "--rekor-version", s.version, "--dev-identity", s.identity, "--bundle", filepath.Join(t.TempDir(), "b.json")); err != nil {
+			t.Fatalf("sign-blob: %v\n%s", err, out)
+		}
+	}
+}
+
+// searchHit returns the one hit of the web UI's JSON search for q on the
+// server at url, as JSON, waiting up to 10 s for the index to follow the
+// logs; "" if there is not exactly one.
+func searchHit(t *testing.T, url, q string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(url + "/api/search?q=" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var res struct {
+			Hits []json.RawMessage `json:"hits"`
+		}
+		if err := json.Unmarshal(body, &res); resp.StatusCode != 200 || err != nil {
+			t.Fatalf("search: %d %s", resp.StatusCode, body)
+		}
+		if len(res.Hits) == 1 {
+			return string(res.Hits[0])
+		}
+		if time.Now().After(deadline) {
+			return ""
+		}
 	}
 }
 
