@@ -1,17 +1,15 @@
 package search
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/signetproject/signet/internal/jsonlines"
 )
 
 // FileIndex is the embedded [Index]: an append-only file of JSON lines,
@@ -19,8 +17,7 @@ import (
 // grows with the log, about 50 bytes per entry and key.
 type FileIndex struct {
 	mu        sync.RWMutex
-	path      string
-	f         *os.File
+	f         *jsonlines.File
 	times     map[entryRef]int64
 	summaries map[entryRef]*Summary
 	postings  map[string][]Posting // oldest first, without summaries
@@ -66,22 +63,18 @@ func OpenFileIndex(path string) (*FileIndex, error) {
 // openFileIndex is OpenFileIndex; with skipDamaged, records that cannot be
 // read are skipped and counted instead of refused.
 func openFileIndex(path string, skipDamaged bool) (*FileIndex, int, error) {
-	x := &FileIndex{path: path}
+	x := &FileIndex{}
 	x.clear()
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, skipped, err := jsonlines.Open(path, func(line []byte) error {
+		var rec fileIndexRecord
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return fmt.Errorf("%w: %v", ErrDamagedIndex, err)
+		}
+		x.apply(rec)
+		return nil
+	}, skipDamaged)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open search index: %w", err)
-	}
-	good, skipped, err := x.replay(f, skipDamaged)
-	if err == nil {
-		err = f.Truncate(good)
-	}
-	if err == nil {
-		_, err = f.Seek(good, io.SeekStart)
-	}
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("open search index %s: %w", path, err)
 	}
 	x.f = f
 	return x, skipped, nil
@@ -92,32 +85,6 @@ func (x *FileIndex) clear() {
 	x.summaries = make(map[entryRef]*Summary)
 	x.postings = make(map[string][]Posting)
 	x.followed = make(map[Log]uint64)
-}
-
-// replay applies every complete line of r and returns the offset after the
-// last one, and how many lines it skipped: with skipDamaged, a line that
-// cannot be read is skipped rather than refused.
-func (x *FileIndex) replay(r io.Reader, skipDamaged bool) (off int64, skipped int, err error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	for {
-		line, err := br.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			return off, skipped, nil // an incomplete last line is dropped
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-		var rec fileIndexRecord
-		if err := json.Unmarshal(bytes.TrimSuffix(line, []byte("\n")), &rec); err != nil {
-			if !skipDamaged {
-				return 0, 0, fmt.Errorf("record at offset %d: %w: %v", off, ErrDamagedIndex, err)
-			}
-			skipped++
-		} else {
-			x.apply(rec)
-		}
-		off += int64(len(line))
-	}
 }
 
 // apply updates memory with one record; x.mu must be held for writing.
@@ -168,34 +135,11 @@ func (x *FileIndex) has(key string, p Posting) bool {
 	return found
 }
 
-// write appends records to the file and syncs it; x.mu must be held.
-func (x *FileIndex) write(recs ...fileIndexRecord) error {
-	if x.f == nil {
-		return fmt.Errorf("write %s: %w", x.path, os.ErrClosed)
-	}
-	var buf bytes.Buffer
-	for _, r := range recs {
-		js, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		buf.Write(js)
-		buf.WriteByte('\n')
-	}
-	if _, err := x.f.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("write %s: %w", x.path, err)
-	}
-	if err := x.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", x.path, err)
-	}
-	return nil
-}
-
 // Add implements [Index]; one batch is one write and one sync.
 func (x *FileIndex) Add(_ context.Context, entries []IndexEntry) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	var recs []fileIndexRecord
+	var recs []any // of fileIndexRecord
 	for _, e := range entries {
 		p := e.Posting
 		if p.Log == 0 {
@@ -224,11 +168,11 @@ func (x *FileIndex) Add(_ context.Context, entries []IndexEntry) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	if err := x.write(recs...); err != nil {
+	if err := x.f.Append(recs...); err != nil {
 		return fmt.Errorf("add to search index: %w", err)
 	}
 	for _, r := range recs {
-		x.apply(r)
+		x.apply(r.(fileIndexRecord))
 	}
 	return nil
 }
@@ -308,7 +252,7 @@ func (x *FileIndex) SetFollowed(_ context.Context, log Log, size, generation uin
 	if generation != x.gen || size <= x.followed[log] {
 		return nil
 	}
-	if err := x.write(fileIndexRecord{F: uint8(log), N: size}); err != nil {
+	if err := x.f.Append(fileIndexRecord{F: uint8(log), N: size}); err != nil {
 		return fmt.Errorf("record followed size: %w", err)
 	}
 	x.followed[log] = size
@@ -320,68 +264,34 @@ func (x *FileIndex) SetFollowed(_ context.Context, log Log, size, generation uin
 func (x *FileIndex) Reset(context.Context) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.f == nil {
-		return fmt.Errorf("reset %s: %w", x.path, os.ErrClosed)
-	}
 	gen := x.gen + 1
-	tmp := x.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("reset search index: %w", err)
-	}
-	w := bufio.NewWriterSize(f, 64<<10)
-	enc := json.NewEncoder(w)
-	err = enc.Encode(fileIndexRecord{G: gen})
-	for ref, t := range x.times {
-		if err != nil {
-			break
+	err := x.f.Replace(func(yield func(any) bool) {
+		if !yield(fileIndexRecord{G: gen}) {
+			return
 		}
-		err = enc.Encode(fileIndexRecord{L: uint8(ref.log), I: ref.index, T: t, S: x.summaries[ref]})
-	}
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = os.Rename(tmp, x.path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(x.path))
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(tmp)
+		for ref, t := range x.times {
+			if !yield(fileIndexRecord{L: uint8(ref.log), I: ref.index, T: t, S: x.summaries[ref]}) {
+				return
+			}
+		}
+	})
+	if err != nil && !errors.Is(err, jsonlines.ErrReplacedUnsynced) {
 		return fmt.Errorf("reset search index: %w", err)
 	}
-	x.f.Close()
-	x.f = f
 	x.gen = gen
 	x.postings = make(map[string][]Posting)
 	x.followed = make(map[Log]uint64)
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("reset search index: %w", err)
 	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
 // Close closes the index file.
 func (x *FileIndex) Close() error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.f == nil {
-		return nil
-	}
-	err := x.f.Close()
-	x.f = nil
-	return err
+	return x.f.Close()
 }
 
 // OpenFiles opens the embedded index and envelope store kept under dir (a

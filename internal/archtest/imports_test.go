@@ -44,7 +44,7 @@ var allowedImports = map[string][]string{
 	"ctlog":     {"keys", "tlog", "trustroot"},
 	"verify":    {"bundle", "fulcio", "internal/fastjson", "keys", "trustroot"},
 	"sign":      {"bundle", "keys", "trustroot"},
-	"search":    {"bundle", "fulcio", "keys", "tlog", "trustroot", "verify"},
+	"search":    {"bundle", "fulcio", "internal/jsonlines", "keys", "tlog", "trustroot", "verify"},
 	"oci":       {"bundle", "keys", "sign", "trustroot", "verify"},
 	"policy":    {"bundle", "internal/fastjson", "keys", "oci", "trustroot", "tuf", "verify"},
 	"report":    {"bundle", "keys", "oci", "policy", "trustroot", "tuf", "verify"},
@@ -56,7 +56,7 @@ var allowedImports = map[string][]string{
 	"tlog/storage":           nil,
 	"tlog/internal/tiles":    {"tlog/storage"},
 	"tlog/internal/guard":    {"tlog/internal/tiles", "tlog/storage"},
-	"tlog/rekorv1":           {"bundle", "fulcio", "keys", "tlog", "tlog/internal/guard", "tlog/internal/tiles", "tlog/storage", "trustroot"},
+	"tlog/rekorv1":           {"bundle", "fulcio", "internal/jsonlines", "keys", "tlog", "tlog/internal/guard", "tlog/internal/tiles", "tlog/storage", "trustroot"},
 	"tlog/internal/tlogtest": {"tlog/storage"},
 
 	// The policy catalog: policies built on policy, and the harness that
@@ -76,9 +76,11 @@ var allowedImports = map[string][]string{
 	"internal/kube":          nil,
 	"internal/kube/kubetest": {"internal/kube"},
 
-	// The JSON subset scanner of the fast decoding paths, standing alone
+	// The JSON subset scanner of the fast decoding paths, and the
+	// append-only JSON-lines files of the embedded stores, standing alone
 	// below the domain packages.
-	"internal/fastjson": nil,
+	"internal/fastjson":  nil,
+	"internal/jsonlines": nil,
 
 	// Helpers for tests and tools, standing alone.
 	"internal/archtest":     nil,

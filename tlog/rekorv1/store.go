@@ -1,17 +1,15 @@
 package rekorv1
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"sync"
+
+	"github.com/signetproject/signet/internal/jsonlines"
 )
 
 // EntryRecord is what a [Log] keeps about one of its leaves beyond the
@@ -67,125 +65,12 @@ type SearchIndex interface {
 	Reset(ctx context.Context) error
 }
 
-// jsonLinesFile is an append-only file of JSON records, one a line, each
-// synced to disk before Append returns. Opening it replays every complete
-// line and cuts off a last line left incomplete by a crash.
-type jsonLinesFile struct {
-	mu   sync.Mutex
-	path string
-	f    *os.File
-}
-
-// openJSONLines opens (creating if missing) the file at path and calls replay
-// with each complete line in order.
-func openJSONLines(path string, replay func(line []byte) error) (*jsonLinesFile, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	good, err := replayLines(f, replay)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	// Drop an incomplete last record and continue writing after the last
-	// complete one.
-	if err := f.Truncate(good); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("truncate %s: %w", path, err)
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("seek %s: %w", path, err)
-	}
-	return &jsonLinesFile{path: path, f: f}, nil
-}
-
-// replayLines calls replay for every newline-terminated line of r and returns
-// the offset just past the last one.
-func replayLines(r io.Reader, replay func([]byte) error) (int64, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var off int64
-	for {
-		line, err := br.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			return off, nil // line, if any, is incomplete
-		}
-		if err != nil {
-			return 0, err
-		}
-		if err := replay(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
-			return 0, fmt.Errorf("record at offset %d: %w", off, err)
-		}
-		off += int64(len(line))
-	}
-}
-
-// Append writes the JSON encodings of records as lines and syncs the file.
-func (j *jsonLinesFile) Append(records ...any) error {
-	var buf bytes.Buffer
-	for _, r := range records {
-		js, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("encode record: %w", err)
-		}
-		buf.Write(js)
-		buf.WriteByte('\n')
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.f == nil {
-		return fmt.Errorf("write %s: %w", j.path, os.ErrClosed)
-	}
-	if _, err := j.f.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("write %s: %w", j.path, err)
-	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", j.path, err)
-	}
-	return nil
-}
-
-// Truncate removes every record.
-func (j *jsonLinesFile) Truncate() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.f == nil {
-		return fmt.Errorf("truncate %s: %w", j.path, os.ErrClosed)
-	}
-	if err := j.f.Truncate(0); err != nil {
-		return fmt.Errorf("truncate %s: %w", j.path, err)
-	}
-	if _, err := j.f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("seek %s: %w", j.path, err)
-	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", j.path, err)
-	}
-	return nil
-}
-
-// Close closes the file.
-func (j *jsonLinesFile) Close() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.f == nil {
-		return nil
-	}
-	err := j.f.Close()
-	j.f = nil
-	if err != nil {
-		return fmt.Errorf("close %s: %w", j.path, err)
-	}
-	return nil
-}
-
 // FileEntryStore is the embedded [EntryStore]: an append-only file of
 // JSON lines, replayed into memory when opened. Memory use grows with the
 // log (about 100 bytes an entry); a database-backed store suits very large
 // logs.
 type FileEntryStore struct {
-	file *jsonLinesFile
+	file *jsonlines.File
 
 	mu       sync.RWMutex
 	records  map[[32]byte]EntryRecord
@@ -205,7 +90,7 @@ type fileEntryRecord struct {
 // creating it if missing. Close it when done.
 func NewFileEntryStore(path string) (*FileEntryStore, error) {
 	s := &FileEntryStore{records: make(map[[32]byte]EntryRecord)}
-	f, err := openJSONLines(path, func(line []byte) error {
+	f, _, err := jsonlines.Open(path, func(line []byte) error {
 		var r fileEntryRecord
 		if err := json.Unmarshal(line, &r); err != nil {
 			return err
@@ -227,7 +112,7 @@ func NewFileEntryStore(path string) (*FileEntryStore, error) {
 		}
 		s.records[leaf] = rec
 		return nil
-	})
+	}, false)
 	if err != nil {
 		return nil, fmt.Errorf("open v1 entry store: %w", err)
 	}
@@ -284,7 +169,7 @@ func (s *FileEntryStore) Close() error { return s.file.Close() }
 // FileSearchIndex is the embedded [SearchIndex]: an append-only file of
 // JSON lines, replayed into memory when opened.
 type FileSearchIndex struct {
-	file *jsonLinesFile
+	file *jsonlines.File
 
 	mu   sync.RWMutex
 	keys map[string][]string // key → UUIDs in insertion order
@@ -312,19 +197,14 @@ func NewFileSearchIndex(path string) (*FileSearchIndex, error) {
 // cannot be read are skipped and counted instead of refused.
 func newFileSearchIndex(path string, skipDamaged bool) (*FileSearchIndex, int, error) {
 	x := &FileSearchIndex{keys: make(map[string][]string), seen: make(map[[2]string]struct{})}
-	skipped := 0
-	f, err := openJSONLines(path, func(line []byte) error {
+	f, skipped, err := jsonlines.Open(path, func(line []byte) error {
 		var r fileSearchRecord
 		if err := json.Unmarshal(line, &r); err != nil {
-			if skipDamaged {
-				skipped++
-				return nil
-			}
 			return fmt.Errorf("%w: %v", ErrDamagedIndex, err)
 		}
 		x.insert(r.Key, r.UUID)
 		return nil
-	})
+	}, skipDamaged)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open v1 search index: %w", err)
 	}
@@ -377,7 +257,7 @@ func (x *FileSearchIndex) Lookup(_ context.Context, key string) ([]string, error
 func (x *FileSearchIndex) Reset(context.Context) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if err := x.file.Truncate(); err != nil {
+	if err := x.file.Replace(func(func(any) bool) {}); err != nil {
 		return fmt.Errorf("reset v1 search index: %w", err)
 	}
 	x.keys = make(map[string][]string)
