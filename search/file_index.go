@@ -265,7 +265,7 @@ func (x *FileIndex) Reset(context.Context) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	gen := x.gen + 1
-	err := x.f.Replace(func(yield func(any) bool) {
+	replaced, err := x.f.Replace(func(yield func(any) bool) {
 		if !yield(fileIndexRecord{G: gen}) {
 			return
 		}
@@ -275,12 +275,11 @@ func (x *FileIndex) Reset(context.Context) error {
 			}
 		}
 	})
-	if err != nil && !errors.Is(err, jsonlines.ErrReplacedUnsynced) {
-		return fmt.Errorf("reset search index: %w", err)
+	if replaced {
+		x.gen = gen
+		x.postings = make(map[string][]Posting)
+		x.followed = make(map[Log]uint64)
 	}
-	x.gen = gen
-	x.postings = make(map[string][]Posting)
-	x.followed = make(map[Log]uint64)
 	if err != nil {
 		return fmt.Errorf("reset search index: %w", err)
 	}

@@ -103,18 +103,20 @@ func (j *File) Append(records ...any) error {
 
 // Replace replaces every record of the file with records, atomically: it
 // writes them to a temporary file beside it, syncs it and renames it over
-// the file. On an error the file is as it was, unless the error wraps
-// [ErrReplacedUnsynced]. Appends go after the new records.
-func (j *File) Replace(records iter.Seq[any]) error {
+// the file. replaced reports whether the new records are the file's, which
+// they are after the rename even when syncing the directory then fails
+// (the error says so: a crash may bring back the old records); on any
+// earlier error the file is as it was. Appends go after the new records.
+func (j *File) Replace(records iter.Seq[any]) (replaced bool, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
-		return fmt.Errorf("replace %s: %w", j.path, os.ErrClosed)
+		return false, fmt.Errorf("replace %s: %w", j.path, os.ErrClosed)
 	}
 	tmp := j.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("replace %s: %w", j.path, err)
+		return false, fmt.Errorf("replace %s: %w", j.path, err)
 	}
 	w := bufio.NewWriterSize(f, 64<<10)
 	enc := json.NewEncoder(w)
@@ -135,22 +137,17 @@ func (j *File) Replace(records iter.Seq[any]) error {
 	if err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("replace %s: %w", j.path, err)
+		return false, fmt.Errorf("replace %s: %w", j.path, err)
 	}
 	// The file at path is the new one from here on, even if syncing its
 	// directory fails: appends must not go to the old one.
 	j.f.Close()
 	j.f = f // positioned after the records written
 	if err := syncDir(filepath.Dir(j.path)); err != nil {
-		return fmt.Errorf("replace %s: %w: %v", j.path, ErrReplacedUnsynced, err)
+		return true, fmt.Errorf("replace %s: replaced, but a crash may bring back the old records: sync directory: %w", j.path, err)
 	}
-	return nil
+	return true, nil
 }
-
-// ErrReplacedUnsynced is the error, wrapped, of a [File.Replace] that
-// replaced the file but could not sync its directory: the new records are
-// the file's, but a crash may bring back the old ones.
-var ErrReplacedUnsynced = errors.New("replaced, but its directory could not be synced")
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

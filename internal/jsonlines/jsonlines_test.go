@@ -101,8 +101,8 @@ func TestAppendReplace(t *testing.T) {
 		t.Errorf("after Append: %v", got)
 	}
 	// A record that cannot be encoded leaves the file as it was.
-	if err := f.Replace(slices.Values([]any{rec{9}, make(chan int)})); err == nil {
-		t.Error("Replace with a record JSON cannot encode succeeded")
+	if replaced, err := f.Replace(slices.Values([]any{rec{9}, make(chan int)})); err == nil || replaced {
+		t.Errorf("Replace with a record JSON cannot encode = %t, %v; want false and an error", replaced, err)
 	}
 	if got := reopen(); !slices.Equal(got, []int{1, 2, 3}) {
 		t.Errorf("after a failed Replace: %v", got)
@@ -110,8 +110,8 @@ func TestAppendReplace(t *testing.T) {
 	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed Replace left its temporary file: %v", err)
 	}
-	if err := f.Replace(slices.Values([]any{rec{7}})); err != nil {
-		t.Fatal(err)
+	if replaced, err := f.Replace(slices.Values([]any{rec{7}})); err != nil || !replaced {
+		t.Fatalf("Replace = %t, %v", replaced, err)
 	}
 	// Appends after Replace go to the new file.
 	if err := f.Append(rec{8}); err != nil {
@@ -120,7 +120,7 @@ func TestAppendReplace(t *testing.T) {
 	if got := reopen(); !slices.Equal(got, []int{7, 8}) {
 		t.Errorf("after Replace and Append: %v", got)
 	}
-	if err := f.Replace(slices.Values([]any(nil))); err != nil {
+	if _, err := f.Replace(slices.Values([]any(nil))); err != nil {
 		t.Fatal(err)
 	}
 	if got := reopen(); len(got) != 0 {
@@ -135,7 +135,7 @@ func TestAppendReplace(t *testing.T) {
 	if err := f.Append(rec{1}); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Append after Close: %v, want os.ErrClosed", err)
 	}
-	if err := f.Replace(slices.Values([]any(nil))); !errors.Is(err, os.ErrClosed) {
+	if _, err := f.Replace(slices.Values([]any(nil))); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Replace after Close: %v, want os.ErrClosed", err)
 	}
 }

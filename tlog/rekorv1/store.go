@@ -257,12 +257,11 @@ func (x *FileSearchIndex) Lookup(_ context.Context, key string) ([]string, error
 func (x *FileSearchIndex) Reset(context.Context) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	err := x.file.Replace(func(func(any) bool) {})
-	if err != nil && !errors.Is(err, jsonlines.ErrReplacedUnsynced) {
-		return fmt.Errorf("reset v1 search index: %w", err)
+	replaced, err := x.file.Replace(func(func(any) bool) {})
+	if replaced {
+		x.keys = make(map[string][]string)
+		x.seen = make(map[[2]string]struct{})
 	}
-	x.keys = make(map[string][]string)
-	x.seen = make(map[[2]string]struct{})
 	if err != nil {
 		return fmt.Errorf("reset v1 search index: %w", err)
 	}
